@@ -1,0 +1,1 @@
+"""threadbridge core: the messenger- and provider-independent parts."""

@@ -1,0 +1,101 @@
+"""Settings from the environment and `.env`, read once at start-up.
+
+A bad or missing setting becomes a `ConfigError` whose message is one line naming the variable.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable and is shown as is."""
+
+
+BUSY_POLICIES = ("queue", "interrupt", "merge")
+
+
+class Settings(BaseSettings):
+    """Every variable in `.env.example`; secrets are `SecretStr` and never logged."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    redis_url: str | None = None
+    bridge_redis_prefix: str = "bridge:"
+    bridge_data_dir: str = ".data"
+    bridge_provider: str = "neuroflash"
+    bridge_http_port: int = Field(default=3000, ge=0, le=65535)
+    bridge_busy_policy: str = "queue"
+    bridge_lease_seconds: float = Field(default=30.0, gt=1)
+    bridge_inbox_shards: int = Field(default=4, ge=1, le=64)
+    bridge_log_level: str = "INFO"
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_edits_per_minute: float = Field(default=50.0, gt=0)
+
+    discord_token: SecretStr | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+
+    neuroflash_client_id: str | None = None
+    neuroflash_client_secret: SecretStr | None = None
+    neuroflash_workspace_id: str | None = None
+    neuroflash_api_url: str = "https://app.neuroflash.com/api"
+    neuroflash_token_url: str = "https://id.neuroflash.com/oauth/v2/token"
+    neuroflash_personality: str | None = None
+    neuroflash_personality_id: int | None = None
+    neuroflash_brand_voice_id: str | None = None
+    neuroflash_target_audience_id: str | None = None
+    neuroflash_model_name: str | None = None
+    neuroflash_context_size: int | None = Field(default=None, gt=0)
+
+    converzen_api_key: SecretStr | None = None
+    converzen_persona: str = ""
+    converzen_api_url: str = "https://chat.converzen.de/api"
+
+    senseflow_api_key: SecretStr | None = None
+    senseflow_agent: str = ""
+    senseflow_api_url: str = "https://platform.llmprovider.ai/v1"
+
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str | None = None
+    openai_history_tokens: int = Field(default=8000, gt=0)
+
+    provider_connect_timeout: float = Field(default=10.0, gt=0)
+    provider_read_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("bridge_busy_policy")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        if value not in BUSY_POLICIES:
+            raise ValueError(f"must be one of {', '.join(BUSY_POLICIES)}")
+        return value
+
+    def require(self, *names: str) -> None:
+        """Raise `ConfigError` naming the first of `names` that is unset or empty."""
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value is None or value == "":
+                raise ConfigError(f"{name.upper()} is not set")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; turn pydantic's report into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "configuration"
+        raise ConfigError(f"{name} is invalid: {err['msg']}") from None
+
+
+def secret(value: SecretStr | None) -> str:
+    """The plain value of an optional secret, for the one place that sends it."""
+    return value.get_secret_value() if value is not None else ""

@@ -1,0 +1,117 @@
+"""The nouns every part of threadbridge shares: threads, posts, and what a provider yields."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+_NAMESPACE = uuid.UUID("6f1c8d2e-5b7a-4c19-9a0e-2d4b8f3e7c61")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadKey:
+    """One messenger thread. Its string form is the Redis key suffix, tenant always included."""
+
+    platform: str
+    tenant: str
+    channel: str
+    thread: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.tenant}:{self.channel}:{self.thread}"
+
+    @classmethod
+    def parse(cls, text: str) -> ThreadKey:
+        platform, tenant, channel, thread = text.split(":", 3)
+        return cls(platform, tenant, channel, thread)
+
+    @property
+    def scope(self) -> str:
+        """The channel scope (platform, tenant, channel) used for per-channel settings."""
+        return f"{self.platform}:{self.tenant}:{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class UserPost:
+    """One message a person wrote in a thread, as recorded in the inbox."""
+
+    thread: ThreadKey
+    message_id: str
+    author: str
+    text: str
+    ts: float
+    attachments: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message_uuid(self) -> str:
+        """A stable id for this post (UUIDv5 of platform, tenant, channel, message id).
+
+        Providers with idempotent message ids get the same id on every retry or takeover,
+        so a replay never runs the LLM twice.
+        """
+        t = self.thread
+        name = f"{t.platform}:{t.tenant}:{t.channel}:{self.message_id}"
+        return str(uuid.uuid5(_NAMESPACE, name))
+
+    @property
+    def author_ref(self) -> str:
+        """A stable, non-reversible end-user id for providers that want one."""
+        t = self.thread
+        raw = f"{t.platform}:{t.tenant}:{self.author}".encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["thread"] = str(self.thread)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> UserPost:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(
+            thread=ThreadKey.parse(data["thread"]),
+            message_id=str(data["message_id"]),
+            author=str(data["author"]),
+            text=str(data["text"]),
+            ts=float(data["ts"]),
+            attachments=tuple(data.get("attachments") or ()),
+            extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationStarted:
+    """The provider named the conversation in its first stream (converzen, SenseFlow)."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDone:
+    """End of a reply. `text`, when given, is authoritative over the deltas seen."""
+
+    text: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    finish_reason: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFailed:
+    """The provider could not finish. `message` is shown to the user as is."""
+
+    message: str
+    retryable: bool = False
+    code: str | None = None
+
+
+ReplyEvent = ConversationStarted | TextDelta | ReplyDone | ReplyFailed

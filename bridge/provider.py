@@ -1,0 +1,74 @@
+"""The provider seam: what every LLM backend implements, and how the core finds them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from bridge.config import ConfigError, Settings
+from bridge.models import ReplyEvent, ThreadKey, UserPost
+
+if TYPE_CHECKING:
+    from bridge.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A thread's binding at its provider. `id` is None until a provider names it in a stream."""
+
+    provider: str
+    id: str | None
+    thread: ThreadKey
+    steering: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ProviderContext:
+    """What a provider may use besides its settings: the store (for history it keeps itself)."""
+
+    settings: Settings
+    store: Store
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One LLM conversation API.
+
+    `open` returns the new conversation's id, or None when the id only arrives in the first
+    stream (then `reply` yields `ConversationStarted`). `reply` never raises for provider
+    trouble: it yields `ReplyFailed` so the thread says what happened.
+    """
+
+    name: str
+    streams: bool
+    replays: bool
+
+    async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None: ...
+
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]: ...
+
+    async def cancel(self, conversation: Conversation) -> None: ...
+
+    async def forget(self, conversation: Conversation) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ProviderFactory(Protocol):
+    def __call__(self, context: ProviderContext) -> Provider: ...
+
+
+def provider_names() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group="threadbridge.providers"))
+
+
+def load_provider(name: str, context: ProviderContext) -> Provider:
+    """Build the provider registered under `name` in the `threadbridge.providers` entry points."""
+    for ep in entry_points(group="threadbridge.providers"):
+        if ep.name == name:
+            factory: ProviderFactory = ep.load()
+            return factory(context)
+    known = ", ".join(provider_names()) or "none installed"
+    raise ConfigError(f"BRIDGE_PROVIDER={name!r} is not a known provider ({known})")

@@ -1,0 +1,1 @@
+"""LLM providers: one module each, found through the `threadbridge.providers` entry points."""

@@ -1,0 +1,94 @@
+"""Server-Sent Events as every provider reads them, with the httpx-sse traps handled once.
+
+The status is checked before iterating (an error body must be read with `aread()`), `[DONE]`
+and empty data are recognised before JSON parsing, and HTTP errors become `ProviderHTTPError`
+so a 4xx is never retried as if it were a transport hiccup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, aconnect_sse
+
+
+class ProviderHTTPError(Exception):
+    """The provider answered with an HTTP error status."""
+
+    def __init__(self, status: int, body: Any, retry_after: float | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.retry_after = retry_after
+        super().__init__(f"HTTP {status}: {error_text(body) or 'no details'}")
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> ProviderHTTPError:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text[:500]
+        return cls(response.status_code, body, retry_after_seconds(response))
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def error_text(body: Any) -> str:
+    """The human part of a JSON error body, whatever key the provider used."""
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "detail", "error", "code"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, dict):
+                nested = error_text(value)
+                if nested:
+                    return nested
+        return ""
+    return str(body or "")[:300]
+
+
+def raise_for_status(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise ProviderHTTPError.from_response(response)
+
+
+@asynccontextmanager
+async def open_sse(
+    client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+) -> AsyncIterator[EventSource]:
+    """Open an SSE stream; raise `ProviderHTTPError` (with the body read) on an error status."""
+    async with aconnect_sse(client, method, url, **kwargs) as source:
+        response = source.response
+        if response.status_code >= 400:
+            await response.aread()
+            raise ProviderHTTPError.from_response(response)
+        yield source
+
+
+def parse_data(data: str) -> dict[str, Any] | None:
+    """The JSON object in an event's data, or None for empty data, `[DONE]` or non-objects."""
+    data = data.strip()
+    if not data or data == "[DONE]":
+        return None
+    value = json.loads(data)
+    return value if isinstance(value, dict) else None
+
+
+def is_done_marker(data: str) -> bool:
+    return data.strip() == "[DONE]"

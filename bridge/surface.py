@@ -1,0 +1,46 @@
+"""The messenger seam: one reply on one platform.
+
+The renderer decides what text goes into which message and when; a surface only knows its
+platform's API calls, limits and rate-limit scope. Message ids are kept in `messages` so a
+reply record can restore a surface after a takeover and edit the same messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class EditRate:
+    """A platform's edit allowance for one scope: `per_second` sustained, `burst` at once."""
+
+    per_second: float
+    burst: float
+
+
+@runtime_checkable
+class Surface(Protocol):
+    """One reply's messages on a messenger.
+
+    limit: the most characters of Markdown one message may hold.
+    scope: the rate-limit scope shared by every reply there (Slack workspace, Discord channel).
+    rate: the edit allowance of that scope.
+    min_interval: the least seconds between two edits of one message.
+    messages: the platform ids of this reply's messages, in order.
+    """
+
+    limit: int
+    scope: str
+    rate: EditRate
+    min_interval: float
+    messages: list[str]
+
+    async def start(self) -> None:
+        """Show at once that a reply is coming (placeholder message, status or typing)."""
+
+    async def write(self, index: int, text: str, *, final: bool) -> None:
+        """Make message `index` show `text`: edit it if it exists, post it if it is the next."""
+
+    async def close(self) -> None:
+        """Clear any status left by `start` (typing indicators, thread status)."""
