@@ -1,0 +1,218 @@
+"""Takes posts out of the inbox and answers them: each thread in its own task, in post order.
+
+Only posts of the same thread wait for each other. Across replicas, the thread's lease and
+its finished-post counter decide whose turn it is; an entry is acknowledged only once its
+reply is final, so a replica that dies leaves it to be claimed by another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import time
+
+from redis.exceptions import RedisError
+
+from bridge.inbox import Entry, Inbox
+from bridge.lease import Lease, LeaseLost
+from bridge.models import ThreadKey
+from bridge.store import Store
+from bridge.turn import Turns
+
+log = logging.getLogger(__name__)
+
+TURN_POLL = 0.25
+GAP_HEAL_LEASES = 6
+
+
+class ThreadQueue:
+    """A thread's entries not yet answered by this process, lowest sequence first."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, str, Entry]] = []
+        self._ids: set[str] = set()
+
+    def push(self, entry: Entry) -> None:
+        if entry.id not in self._ids:
+            self._ids.add(entry.id)
+            heapq.heappush(self._heap, (entry.seq, entry.id, entry))
+
+    def peek(self) -> Entry:
+        return self._heap[0][2]
+
+    def pop(self) -> Entry:
+        entry = heapq.heappop(self._heap)[2]
+        self._ids.discard(entry.id)
+        return entry
+
+    def clear(self) -> None:
+        """Forget the entries not yet started; they stay pending in Redis for another replica."""
+        self._heap.clear()
+        self._ids.clear()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+class Dispatcher:
+    """Reads every inbox shard and runs one worker task per busy thread."""
+
+    def __init__(
+        self, store: Store, inbox: Inbox, turns: Turns, consumer: str, lease_seconds: float
+    ) -> None:
+        self._store = store
+        self._inbox = inbox
+        self._turns = turns
+        self._consumer = consumer
+        self._lease_seconds = lease_seconds
+        self._queues: dict[ThreadKey, ThreadQueue] = {}
+        self._workers: dict[ThreadKey, asyncio.Task[None]] = {}
+        self._stops: dict[ThreadKey, asyncio.Event] = {}
+        self._readers: list[asyncio.Task[None]] = []
+        self._redis_down_since: float | None = None
+
+    def start(self) -> None:
+        for shard in range(self._inbox.shards):
+            self._readers.append(asyncio.create_task(self._read_loop(shard), name=f"inbox:{shard}"))
+        self._readers.append(asyncio.create_task(self._claim_loop(), name="inbox:claim"))
+
+    @property
+    def busy(self) -> int:
+        return len(self._workers)
+
+    def stop_reply(self, thread: ThreadKey) -> bool:
+        """Stop the reply this process is streaming in `thread`, if any."""
+        event = self._stops.get(thread)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    async def shutdown(self, deadline: float) -> None:
+        """Take no new entries; let running replies finish until `deadline`, then leave them."""
+        for task in self._readers:
+            task.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+        self._readers.clear()
+        for queue in self._queues.values():
+            queue.clear()
+        workers = list(self._workers.values())
+        if workers:
+            await asyncio.wait(workers, timeout=max(0.0, deadline - time.monotonic()))
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _read_loop(self, shard: int) -> None:
+        while True:
+            try:
+                entries = await self._inbox.read(shard, self._consumer, count=100, block_ms=1000)
+                self._redis_back()
+            except RedisError as exc:
+                self._redis_down(exc)
+                await asyncio.sleep(1.0)
+                continue
+            for entry in entries:
+                self._route(entry)
+
+    async def _claim_loop(self) -> None:
+        idle_ms = int(self._lease_seconds * 1000)
+        while True:
+            await asyncio.sleep(self._lease_seconds / 3)
+            for shard in range(self._inbox.shards):
+                try:
+                    entries = await self._inbox.claim_stale(shard, self._consumer, idle_ms)
+                except RedisError as exc:
+                    self._redis_down(exc)
+                    break
+                for entry in entries:
+                    self._route(entry)
+
+    def _redis_down(self, exc: Exception) -> None:
+        if self._redis_down_since is None:
+            self._redis_down_since = time.monotonic()
+            log.error("Redis is unreachable (%s); waiting for it to come back", exc)
+
+    def _redis_back(self) -> None:
+        if self._redis_down_since is not None:
+            log.warning("Redis is back after %.1fs", time.monotonic() - self._redis_down_since)
+            self._redis_down_since = None
+
+    def _route(self, entry: Entry) -> None:
+        if entry.thread is None:
+            task = asyncio.create_task(self._inbox.ack(entry))
+            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+            return
+        queue = self._queues.setdefault(entry.thread, ThreadQueue())
+        queue.push(entry)
+        if entry.thread not in self._workers:
+            self._workers[entry.thread] = asyncio.create_task(
+                self._work(entry.thread, queue), name=f"thread:{entry.thread}"
+            )
+
+    async def _work(self, thread: ThreadKey, queue: ThreadQueue) -> None:
+        waited_since = time.monotonic()
+        try:
+            while len(queue):
+                lease = Lease(self._store, thread, self._lease_seconds)
+                try:
+                    if await lease.try_acquire():
+                        progressed = await self._drain(thread, queue, lease, waited_since)
+                        if progressed:
+                            waited_since = time.monotonic()
+                finally:
+                    await lease.release()
+                if len(queue):
+                    await asyncio.sleep(TURN_POLL)
+        except RedisError as exc:
+            self._redis_down(exc)
+        finally:
+            self._workers.pop(thread, None)
+            if not len(queue):
+                self._queues.pop(thread, None)
+            else:
+                self._retry_later(thread, queue)
+
+    def _retry_later(self, thread: ThreadKey, queue: ThreadQueue) -> None:
+        """Redis failed mid-way: try the thread again soon, unless shutting down."""
+        if not self._readers:
+            return
+        loop = asyncio.get_running_loop()
+        loop.call_later(1.0, lambda: self._route(queue.peek()) if len(queue) else None)
+
+    async def _drain(
+        self, thread: ThreadKey, queue: ThreadQueue, lease: Lease, waited_since: float
+    ) -> bool:
+        """Answer queued entries while it is this process's turn; True if any was handled."""
+        progressed = False
+        while len(queue):
+            entry = queue.peek()
+            done = await self._store.done_seq(thread)
+            if entry.seq <= done:
+                await self._inbox.ack(queue.pop())
+                progressed = True
+                continue
+            gap = time.monotonic() - waited_since > GAP_HEAL_LEASES * self._lease_seconds
+            if entry.seq > done + 1 and not gap:
+                return progressed
+            await self._answer(queue.pop(), lease)
+            progressed = True
+        return progressed
+
+    async def _answer(self, entry: Entry, lease: Lease) -> None:
+        assert entry.post is not None and entry.thread is not None
+        stop = self._stops[entry.thread] = asyncio.Event()
+        try:
+            await self._turns.answer(entry.post, stop=stop, fence=lease.check)
+        except LeaseLost:
+            log.warning("lost the lease on %s; another replica takes over", entry.thread)
+            return
+        except RedisError:
+            raise
+        except Exception:
+            log.exception("answering %s failed; the post is marked done", entry.post.message_id)
+        finally:
+            self._stops.pop(entry.thread, None)
+        await self._store.mark_done(entry.thread, entry.seq, lease.token)
+        await self._inbox.ack(entry)

@@ -1,0 +1,120 @@
+"""The durable inbox: accepted posts wait in Redis Streams until their reply is final.
+
+A thread always lands in the same shard, so its posts keep their order; each post gets a
+per-thread sequence number so any replica can tell whose turn it is. Dedupe, sequence and
+append happen in one script, so a post is either fully accepted or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bridge.models import ThreadKey, UserPost
+from bridge.store import THREAD_TTL
+
+log = logging.getLogger(__name__)
+
+DEDUPE_TTL = 7 * 24 * 3600
+GROUP = "threadbridge"
+
+_ACCEPT = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) == false then
+  return 0
+end
+local seq = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+redis.call('XADD', KEYS[1], '*', 'post', ARGV[1], 'seq', seq)
+return seq
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One inbox entry as a worker sees it; `post` is None when the entry was malformed."""
+
+    shard: int
+    id: str
+    seq: int
+    thread: ThreadKey | None
+    post: UserPost | None
+
+
+class Inbox:
+    def __init__(self, redis: Redis, prefix: str, shards: int) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.shards = shards
+        self._accept = redis.register_script(_ACCEPT)
+
+    def shard_of(self, thread: ThreadKey) -> int:
+        return zlib.crc32(str(thread).encode()) % self.shards
+
+    def _tag(self, shard: int) -> str:
+        return f"{self._prefix}{{inbox:{shard}}}"
+
+    def stream(self, shard: int) -> str:
+        return f"{self._tag(shard)}:stream"
+
+    async def ensure_groups(self) -> None:
+        for shard in range(self.shards):
+            try:
+                await self._redis.xgroup_create(self.stream(shard), GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def accept(self, post: UserPost) -> int:
+        """Record `post` durably; return its sequence in the thread, or 0 if already seen."""
+        shard = self.shard_of(post.thread)
+        tag = self._tag(shard)
+        keys = [
+            self.stream(shard),
+            f"{tag}:seen:{post.thread}:{post.message_id}",
+            f"{tag}:seq:{post.thread}",
+        ]
+        return int(await self._accept(keys=keys, args=[post.to_json(), DEDUPE_TTL, THREAD_TTL]))
+
+    async def read(self, shard: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        reply: Any = await self._redis.xreadgroup(
+            GROUP, consumer, {self.stream(shard): ">"}, count=count, block=block_ms
+        )
+        return [
+            self._entry(shard, eid, fields) for _, items in reply or [] for eid, fields in items
+        ]
+
+    async def claim_stale(self, shard: int, consumer: str, min_idle_ms: int) -> list[Entry]:
+        """Take over entries another worker left pending longer than `min_idle_ms`."""
+        reply: Any = await self._redis.xautoclaim(
+            self.stream(shard), GROUP, consumer, min_idle_time=min_idle_ms, count=100
+        )
+        items = reply[1] if reply else []
+        return [self._entry(shard, eid, fields) for eid, fields in items if fields]
+
+    async def ack(self, entry: Entry) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream(entry.shard), GROUP, entry.id)
+            pipe.xdel(self.stream(entry.shard), entry.id)
+            await pipe.execute()
+
+    async def pending(self) -> int:
+        total = 0
+        for shard in range(self.shards):
+            info = await self._redis.xpending(self.stream(shard), GROUP)
+            total += int(info["pending"])
+        return total
+
+    def _entry(self, shard: int, eid: bytes | str, fields: dict[bytes, bytes]) -> Entry:
+        entry_id = eid.decode() if isinstance(eid, bytes) else eid
+        seq = int(fields.get(b"seq", b"0"))
+        try:
+            post = UserPost.from_json(fields[b"post"])
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("inbox entry %s is malformed and will be skipped: %s", entry_id, exc)
+            return Entry(shard, entry_id, seq, None, None)
+        return Entry(shard, entry_id, seq, post.thread, post)

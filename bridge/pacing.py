@@ -1,0 +1,49 @@
+"""Edit budgets shared by every reply on one rate-limit scope, across all replicas.
+
+A token bucket per scope lives in Redis and is refilled by Redis's own clock, so every replica
+sees the same allowance. Interim edits leave one token in reserve: a final edit never waits
+behind a stream of interim ones.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bridge.surface import EditRate
+
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local reserve = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
+local wait = 0
+if tokens >= 1 + reserve then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 + reserve - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 60000)
+return wait
+"""
+
+
+class EditBudget:
+    """Take edit permits for a scope; `take` answers how long to wait when none is left."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._script = redis.register_script(_TAKE)
+
+    async def take(self, scope: str, rate: EditRate, *, final: bool) -> float:
+        """Consume one permit and return 0, or return the seconds to wait before asking again."""
+        reserve = 0 if final or rate.burst < 2 else 1
+        key = f"{self._prefix}budget:{{{scope}}}"
+        wait_ms = await self._script(keys=[key], args=[rate.per_second, rate.burst, reserve])
+        return int(wait_ms) / 1000.0

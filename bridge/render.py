@@ -1,0 +1,166 @@
+"""Shows one reply as it grows: coalesces deltas, paces edits, splits pages, finalizes.
+
+Deltas only append to a buffer; a single flush task per reply turns the latest text into
+edits at the pace the surface's scope allows. The final text is written from a fresh split,
+so whatever was shown on the way, the messages end up equal to the provider's full text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bridge.lease import LeaseLost
+from bridge.pacing import EditBudget
+from bridge.split import Pages, close_for_display, split
+from bridge.surface import Surface
+
+log = logging.getLogger(__name__)
+
+FINAL_ATTEMPTS = 5
+
+
+@dataclass(slots=True)
+class RenderStats:
+    writes: int = 0
+    first_text_at: float | None = None
+    final_at: float | None = None
+
+
+class Renderer:
+    """Owns pacing and splitting for one reply; the surface owns the API calls."""
+
+    def __init__(
+        self,
+        surface: Surface,
+        budget: EditBudget,
+        on_messages: Callable[[list[str]], Awaitable[None]] | None = None,
+        shown: list[str | None] | None = None,
+        fence: Callable[[], None] | None = None,
+    ) -> None:
+        self.surface = surface
+        self._budget = budget
+        self._on_messages = on_messages
+        self._fence = fence
+        self._pages = Pages(surface.limit)
+        self._parts: list[str] = []
+        self._shown: list[str | None] = list(shown or [])
+        self._dirty = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._last_write = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self.stats = RenderStats()
+
+    @property
+    def text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._flush_loop(), name="render-flush")
+
+    def append(self, delta: str) -> None:
+        if delta:
+            self._parts.append(delta)
+            self._dirty.set()
+
+    def replace(self, text: str) -> None:
+        """The provider rewrote the reply so far (it may be shorter): re-split from scratch."""
+        self._parts = [text]
+        self._pages = Pages(self.surface.limit)
+        self._dirty.set()
+
+    async def finish(self, text: str) -> None:
+        """Write `text` as the reply's final form, with priority over interim edits."""
+        async with self._lock:
+            await self._stop_flushing()
+            for index, page in enumerate(split(text, self.surface.limit)):
+                if index < len(self._shown) and self._shown[index] == page:
+                    continue
+                await self._write_final(index, page)
+            self.stats.final_at = time.monotonic()
+
+    async def aclose(self) -> None:
+        """Stop interim edits without writing anything more (the reply is handed over)."""
+        async with self._lock:
+            await self._stop_flushing()
+
+    async def _stop_flushing(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            if self.stats.first_text_at is not None:
+                delay = self._last_write + self.surface.min_interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            wait = await self._budget.take(self.surface.scope, self.surface.rate, final=False)
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            self._dirty.clear()
+            async with self._lock:
+                await self._flush()
+
+    async def _flush(self) -> None:
+        pages = self._pages.update(self.text)
+        pages[-1] = close_for_display(pages[-1])
+        first = True
+        for index, page in enumerate(pages):
+            if not page or (index < len(self._shown) and self._shown[index] == page):
+                continue
+            if not first:
+                wait = await self._budget.take(self.surface.scope, self.surface.rate, final=False)
+                if wait > 0:
+                    self._dirty.set()
+                    return
+            first = False
+            try:
+                await self._write(index, page, final=False)
+            except LeaseLost:
+                raise
+            except Exception as exc:
+                log.warning("interim edit failed, the next one will carry the text: %s", exc)
+                self._dirty.set()
+                return
+
+    async def _write_final(self, index: int, page: str) -> None:
+        for attempt in range(1, FINAL_ATTEMPTS + 1):
+            wait = await self._budget.take(self.surface.scope, self.surface.rate, final=True)
+            while wait > 0:
+                await asyncio.sleep(wait)
+                wait = await self._budget.take(self.surface.scope, self.surface.rate, final=True)
+            try:
+                await self._write(index, page, final=True)
+                return
+            except LeaseLost:
+                raise
+            except Exception as exc:
+                if attempt == FINAL_ATTEMPTS:
+                    raise
+                log.warning("final edit failed (attempt %d), retrying: %s", attempt, exc)
+                await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
+
+    async def _write(self, index: int, page: str, *, final: bool) -> None:
+        if self._fence is not None:
+            self._fence()
+        before = len(self.surface.messages)
+        await self.surface.write(index, page, final=final)
+        now = time.monotonic()
+        self._last_write = now
+        self.stats.writes += 1
+        if self.stats.first_text_at is None:
+            self.stats.first_text_at = now
+        while len(self._shown) <= index:
+            self._shown.append(None)
+        self._shown[index] = page
+        if len(self.surface.messages) != before and self._on_messages is not None:
+            await self._on_messages(list(self.surface.messages))
