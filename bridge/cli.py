@@ -1,0 +1,58 @@
+"""The `threadbridge` command: `run` serves; other subcommands (e.g. `demo`) are plugins
+registered under the `threadbridge.commands` entry points."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from importlib.metadata import entry_points
+
+from bridge.config import ConfigError, load_settings
+from bridge.runtime import Runtime
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+async def serve_forever() -> None:
+    """Run until SIGTERM or SIGINT, then hand over running replies and exit."""
+    settings = load_settings()
+    logging.getLogger().setLevel(settings.bridge_log_level.upper())
+    runtime = Runtime(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await runtime.start()
+        await stopping.wait()
+        logging.getLogger(__name__).info("stopping: letting running replies finish")
+    finally:
+        await runtime.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    commands = {ep.name: ep for ep in entry_points(group="threadbridge.commands")}
+    parser = argparse.ArgumentParser(prog="threadbridge")
+    parser.add_argument("command", choices=["run", *sorted(commands)])
+    args, rest = parser.parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "run":
+            asyncio.run(serve_forever())
+            return 0
+        result: int = commands[args.command].load()(rest)
+        return result
+    except ConfigError as exc:
+        print(f"threadbridge: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""What adapters may do with the core: accept posts, ask about threads, stop and reset."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from bridge.config import Settings
+from bridge.control import Control
+from bridge.inbox import Inbox
+from bridge.models import ThreadKey, UserPost
+from bridge.pacing import EditBudget
+from bridge.providers_set import ProviderSet
+from bridge.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    """The core as an adapter sees it. `web` takes extra HTTP routes (Slack HTTP mode)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        inbox: Inbox,
+        budget: EditBudget,
+        providers: ProviderSet,
+        control: Control,
+        web_app: web.Application,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.budget = budget
+        self.web = web_app
+        self._inbox = inbox
+        self._providers = providers
+        self._control = control
+        self._down_since: float | None = None
+
+    async def accept(self, post: UserPost, *, starts_thread: bool = False) -> bool:
+        """Record `post` durably before the platform is acked; False if it was seen before.
+
+        Raises `RedisError` when Redis is down, so the adapter can answer with a retryable
+        failure; the outage is logged once, not once per event.
+        """
+        try:
+            if starts_thread:
+                await self.store.mark_thread(post.thread)
+            seq = await self._inbox.accept(post)
+        except RedisError as exc:
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                log.error("Redis is unreachable, posts are refused for retry: %s", exc)
+            raise
+        if self._down_since is not None:
+            log.warning("Redis is back after %.1fs", time.monotonic() - self._down_since)
+            self._down_since = None
+        return seq > 0
+
+    async def is_thread(self, thread: ThreadKey) -> bool:
+        return await self.store.is_thread(thread)
+
+    async def stop(self, thread: ThreadKey) -> None:
+        """Stop the reply streaming in `thread`, on whichever replica runs it."""
+        await self._control.publish_stop(thread)
+
+    async def reset(self, thread: ThreadKey) -> None:
+        """Forget the thread's conversation; the next post starts a new one."""
+        binding = await self.store.binding(thread)
+        if binding is None:
+            return
+        try:
+            await self._providers.get(binding.provider).forget(binding)
+        except Exception as exc:
+            log.warning("provider could not forget %s: %s", binding.id, exc)
+        await self.store.unbind(thread)

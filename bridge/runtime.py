@@ -1,0 +1,105 @@
+"""Puts one threadbridge process together: Redis, providers, adapters, dispatcher, HTTP.
+
+Adapters and providers are found by name through entry points; the core imports neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+
+from aiohttp import web
+
+from bridge.adapter import Adapter, load_adapters
+from bridge.config import ConfigError, Settings
+from bridge.control import Control
+from bridge.dispatch import Dispatcher
+from bridge.hub import Hub
+from bridge.inbox import Inbox
+from bridge.models import UserPost
+from bridge.pacing import EditBudget
+from bridge.provider import ProviderContext
+from bridge.providers_set import ProviderSet
+from bridge.redis_conn import RedisHandle, connect
+from bridge.store import Store
+from bridge.surface import Surface
+from bridge.turn import Turns
+from bridge.web import make_app, serve
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """One process of the bridge; `start` brings it up, `stop` hands its work over cleanly."""
+
+    def __init__(self, settings: Settings, adapters: list[Adapter] | None = None) -> None:
+        self.settings = settings
+        self.adapters = adapters if adapters is not None else load_adapters(settings)
+        if not self.adapters:
+            raise ConfigError("SLACK_BOT_TOKEN or DISCORD_TOKEN must be set (no messenger)")
+        self._by_platform = {a.platform: a for a in self.adapters}
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.http_port = 0
+        self._redis: RedisHandle | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.providers: ProviderSet | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.store: Store | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        self._redis = await connect(s)
+        redis = self._redis.client
+        self.store = store = Store(redis, s.bridge_redis_prefix)
+        inbox = Inbox(redis, s.bridge_redis_prefix, s.bridge_inbox_shards)
+        await inbox.ensure_groups()
+        budget = EditBudget(redis, s.bridge_redis_prefix)
+        self.providers = ProviderSet(ProviderContext(s, store))
+        self.providers.get(self.providers.default)
+        control = Control(redis, s.bridge_redis_prefix)
+        turns = Turns(store, budget, self.providers, self._surface)
+        self.dispatcher = Dispatcher(store, inbox, turns, self.consumer, s.bridge_lease_seconds)
+        app = make_app(self._metrics)
+        hub = Hub(s, store, inbox, budget, self.providers, control, app)
+        for adapter in self.adapters:
+            await adapter.start(hub)
+        self._runner, self.http_port = await serve(app, s.bridge_http_port)
+        self.dispatcher.start()
+        dispatcher = self.dispatcher
+        self._tasks.append(
+            asyncio.create_task(control.listen(dispatcher.stop_reply), name="control")
+        )
+        platforms = ", ".join(sorted(self._by_platform))
+        log.info("threadbridge is up: %s, provider %s", platforms, self.providers.default)
+
+    async def stop(self, grace: float = 25.0) -> None:
+        """Stop taking posts, let running replies finish for `grace` seconds, then close."""
+        deadline = time.monotonic() + grace
+        if self.dispatcher is not None:
+            await self.dispatcher.shutdown(deadline)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for adapter in self.adapters:
+            try:
+                await adapter.stop()
+            except Exception as exc:
+                log.warning("stopping %s: %s", adapter.platform, exc)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.providers is not None:
+            await self.providers.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    def _surface(self, post: UserPost, messages: list[str]) -> Surface:
+        return self._by_platform[post.thread.platform].surface(post, messages)
+
+    def _metrics(self) -> dict[str, float]:
+        return {"busy_threads": float(self.dispatcher.busy if self.dispatcher else 0)}
