@@ -1,0 +1,100 @@
+"""The Slack adapter: slack-bolt in Socket Mode (SLACK_APP_TOKEN) or HTTP mode
+(SLACK_SIGNING_SECRET, events at /slack/events on BRIDGE_HTTP_PORT)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.ingest import SlackIngest
+from adapters.slack.surface import RateLimitCounter, SlackSurface
+from bridge.config import ConfigError, Settings, secret
+from bridge.hub import Hub
+from bridge.models import UserPost
+from bridge.surface import EditRate, Surface
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+class SlackAdapter:
+    """Connects one Slack app; every workspace it is installed in is a separate tenant."""
+
+    platform = "slack"
+
+    @staticmethod
+    def enabled(settings: Settings) -> bool:
+        return bool(secret(settings.slack_bot_token))
+
+    def __init__(self, settings: Settings) -> None:
+        settings.require("slack_bot_token")
+        if not secret(settings.slack_app_token) and not secret(settings.slack_signing_secret):
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set (needed for HTTP mode; "
+                "set SLACK_APP_TOKEN instead for Socket Mode)"
+            )
+        self._settings = settings
+        self.client = AsyncWebClient(
+            token=secret(settings.slack_bot_token), base_url=settings.slack_api_url, timeout=30
+        )
+        self.rate = EditRate(per_second=settings.slack_edits_per_minute / 60.0, burst=5.0)
+        self.rate_limited = RateLimitCounter()
+        self._socket: AsyncSocketModeHandler | None = None
+        self.bot_user_id = ""
+
+    async def start(self, hub: Hub) -> None:
+        auth = await self.client.auth_test()
+        self.bot_user_id = str(auth["user_id"])
+        socket_mode = bool(secret(self._settings.slack_app_token))
+        app = AsyncApp(
+            client=self.client,
+            signing_secret=secret(self._settings.slack_signing_secret) or None,
+            request_verification_enabled=not socket_mode,
+            process_before_response=True,
+        )
+        ingest = SlackIngest(hub, self.bot_user_id)
+
+        async def on_event(event: dict[str, Any], body: dict[str, Any]) -> None:
+            await ingest.handle(event, body)
+
+        app.event("app_mention")(on_event)
+        app.event("message")(on_event)
+        if socket_mode:
+            self._socket = AsyncSocketModeHandler(app, secret(self._settings.slack_app_token))
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Slack: connected in Socket Mode as %s", self.bot_user_id)
+        else:
+            hub.web.router.add_post(EVENTS_PATH, _http_handler(app))
+            log.info("Slack: HTTP mode, events at %s", EVENTS_PATH)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+    def surface(self, post: UserPost, messages: list[str]) -> Surface:
+        thread = post.thread
+        return SlackSurface(
+            self.client,
+            thread.channel,
+            thread.thread,
+            thread.tenant,
+            self.rate,
+            messages,
+            self.rate_limited,
+        )
+
+
+def _http_handler(app: AsyncApp) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        response = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    return handle

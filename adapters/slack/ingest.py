@@ -1,0 +1,75 @@
+"""Slack events in, posts out: which messages the bridge answers, and in which thread.
+
+A mention opens (or joins) a thread under the message; later posts in that thread need no
+mention; a DM's top-level message opens a thread in the DM. The bot's own messages, other
+bots and edit/delete echoes are ignored. The post is recorded before Slack gets its ack.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.slack.commands import parse_command
+from adapters.slack.format import mentions, strip_mention
+from bridge.hub import Hub
+from bridge.models import ThreadKey, UserPost
+
+log = logging.getLogger(__name__)
+
+ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A Slack message the bridge should look at, with its thread worked out."""
+
+    post: UserPost
+    starts_thread: bool
+    command: str | None
+
+
+def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming | None:
+    """Turn a `message` or `app_mention` event into an `Incoming`, or None to ignore it."""
+    if event.get("subtype") not in ANSWERED_SUBTYPES or event.get("bot_id"):
+        return None
+    user = event.get("user")
+    channel, ts = event.get("channel"), event.get("ts")
+    if not user or user == bot_user_id or not channel or not ts:
+        return None
+    text = str(event.get("text") or "")
+    direct = event.get("channel_type") == "im"
+    mentioned = event.get("type") == "app_mention" or mentions(text, bot_user_id)
+    thread_ts = event.get("thread_ts")
+    key = ThreadKey("slack", team, str(channel), str(thread_ts or ts))
+    body = strip_mention(text, bot_user_id)
+    files = tuple(str(f.get("name") or f.get("id")) for f in event.get("files") or [])
+    post = UserPost(key, str(ts), str(user), body, float(ts), attachments=files)
+    return Incoming(post, starts_thread=mentioned or direct, command=parse_command(body))
+
+
+class SlackIngest:
+    """Registered as bolt listeners; each call ends once the post is durably accepted."""
+
+    def __init__(self, hub: Hub, bot_user_id: str) -> None:
+        self._hub = hub
+        self._bot = bot_user_id
+
+    async def handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        team = str(body.get("team_id") or event.get("team") or "")
+        incoming = read_event(event, team, self._bot)
+        if incoming is None:
+            return
+        thread = incoming.post.thread
+        if not incoming.starts_thread and not await self._hub.is_thread(thread):
+            return
+        if incoming.command == "stop":
+            await self._hub.stop(thread)
+            return
+        if incoming.command == "reset":
+            await self._hub.reset(thread)
+            return
+        accepted = await self._hub.accept(incoming.post, starts_thread=incoming.starts_thread)
+        if not accepted:
+            log.debug("duplicate delivery of %s ignored", incoming.post.message_id)

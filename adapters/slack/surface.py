@@ -1,0 +1,86 @@
+"""One reply in a Slack thread: a placeholder at once, then pages as `markdown_text` edits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, PLACEHOLDER
+from bridge.surface import EditRate
+
+log = logging.getLogger(__name__)
+
+MAX_RATE_LIMIT_RETRIES = 5
+
+
+class RateLimitCounter:
+    """429 answers seen by this process, for metrics and the benchmark."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class SlackSurface:
+    """Posts and edits one reply's messages in one Slack thread."""
+
+    limit = PAGE_LIMIT
+    min_interval = EDITS_PER_MESSAGE_INTERVAL
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str,
+        team: str,
+        rate: EditRate,
+        messages: list[str],
+        limits: RateLimitCounter,
+    ) -> None:
+        self._client = client
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._limits = limits
+        self.scope = f"slack:{team}"
+        self.rate = rate
+        self.messages = messages
+
+    async def start(self) -> None:
+        response = await self._call(
+            "chat.postMessage", channel=self._channel, thread_ts=self._thread_ts, text=PLACEHOLDER
+        )
+        self.messages.append(str(response["ts"]))
+
+    async def write(self, index: int, text: str, *, final: bool) -> None:
+        if index < len(self.messages):
+            await self._call(
+                "chat.update", channel=self._channel, ts=self.messages[index], markdown_text=text
+            )
+            return
+        response = await self._call(
+            "chat.postMessage",
+            channel=self._channel,
+            thread_ts=self._thread_ts,
+            markdown_text=text,
+        )
+        self.messages.append(str(response["ts"]))
+
+    async def close(self) -> None:
+        """Nothing to clear: the placeholder was replaced by the first page."""
+
+    async def _call(self, method: str, **params: Any) -> Any:
+        """Call the Web API, honouring 429 Retry-After a few times before giving up."""
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            try:
+                return await self._client.api_call(method, json=params)
+            except SlackApiError as exc:
+                if exc.response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
+                    raise
+                self._limits.count += 1
+                wait = float(exc.response.headers.get("Retry-After", "1"))
+                log.warning("Slack rate-limited %s; retrying in %.1fs", method, wait)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
