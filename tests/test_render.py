@@ -1,0 +1,93 @@
+"""Renderer pacing and finalizing, against a recording surface and the real Redis budget."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bridge.pacing import EditBudget
+from bridge.render import Renderer
+from bridge.split import open_fence
+from bridge.store import Store
+from bridge.surface import EditRate
+
+
+class RecordingSurface:
+    """Records writes; a stand-in for a messenger, not for any of our own code."""
+
+    def __init__(self, limit: int = 500, rate: EditRate | None = None, scope: str = "s") -> None:
+        self.limit = limit
+        self.scope = scope
+        self.rate = rate or EditRate(per_second=20.0, burst=20.0)
+        self.min_interval = 0.2
+        self.messages: list[str] = []
+        self.texts: list[str] = []
+        self.writes: list[tuple[float, int, str, bool]] = []
+
+    async def start(self) -> None:
+        self.messages.append("m0")
+        self.texts.append("…")
+
+    async def write(self, index: int, text: str, *, final: bool) -> None:
+        self.writes.append((time.monotonic(), index, text, final))
+        if index == len(self.messages):
+            self.messages.append(f"m{index}")
+            self.texts.append(text)
+        self.texts[index] = text
+
+    async def close(self) -> None:
+        pass
+
+
+async def _stream(renderer: Renderer, text: str, seconds: float, chunk: int = 7) -> None:
+    pieces = [text[i : i + chunk] for i in range(0, len(text), chunk)]
+    for piece in pieces:
+        renderer.append(piece)
+        await asyncio.sleep(seconds / len(pieces))
+
+
+async def test_interim_edits_then_exact_final(store: Store) -> None:
+    surface = RecordingSurface()
+    renderer = Renderer(surface, EditBudget(store.redis, store.prefix))
+    await surface.start()
+    renderer.start()
+    text = "Hello 😀 world, here is some code:\n\n```python\nprint('hi')\n```\n\nDone. " * 3
+    await _stream(renderer, text, 1.5)
+    await renderer.finish(text)
+    interim = [w for w in surface.writes if not w[3]]
+    assert len(interim) >= 2
+    assert all(open_fence(w[2]) is None for w in surface.writes)
+    assert "".join(surface.texts) == text
+
+
+async def test_long_reply_spills_into_new_messages(store: Store) -> None:
+    surface = RecordingSurface(limit=200)
+    renderer = Renderer(surface, EditBudget(store.redis, store.prefix))
+    await surface.start()
+    renderer.start()
+    text = "".join(f"Line {i} of the answer.\n" for i in range(60))
+    await _stream(renderer, text, 0.5, chunk=40)
+    await renderer.finish(text)
+    assert len(surface.messages) >= 6
+    assert all(len(t) <= 200 for t in surface.texts)
+    assert "".join(surface.texts) == text
+
+
+async def test_shared_budget_paces_replies_and_final_has_priority(store: Store) -> None:
+    rate = EditRate(per_second=4.0, burst=2.0)
+    budget = EditBudget(store.redis, store.prefix)
+    surfaces = [RecordingSurface(rate=rate, scope="team") for _ in range(3)]
+    renderers = [Renderer(s, budget) for s in surfaces]
+    for s, r in zip(surfaces, renderers, strict=True):
+        await s.start()
+        r.start()
+    text = "token " * 200
+    await asyncio.gather(*(_stream(r, text, 2.0) for r in renderers))
+    started = time.monotonic()
+    await asyncio.gather(*(r.finish(text) for r in renderers))
+    finals_took = time.monotonic() - started
+    writes = sorted(w[0] for s in surfaces for w in s.writes)
+    span = writes[-1] - writes[0]
+    assert len(writes) <= 2 + 4.0 * span + 1
+    assert finals_took < 2.0
+    assert all("".join(s.texts) == text for s in surfaces)
