@@ -1,0 +1,175 @@
+"""Issue 2 end to end: Slack threads become neuroflash conversations, streamed live.
+
+Real Redis, real slack-bolt/slack_sdk (Socket Mode and signed HTTP), real httpx-sse, the
+bridge's own runtime; Slack and neuroflash are the emulators on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adapters.slack.format import PAGE_LIMIT, PLACEHOLDER
+from bridge.split import open_fence
+from emulators.base import Fault
+from tests.harness import SlackBridge, slack_bridge
+
+CHANNEL = "C1"
+MENTION = "<@UBOT>"
+
+
+def streams(env: SlackBridge) -> list[dict[str, str]]:
+    return [c.body for c in env.neuroflash.calls_to("message-streams", "POST")]
+
+
+async def converse(env: SlackBridge, texts: list[str], replies: list[str]) -> str:
+    """Mention the bot, then post follow-ups in its thread; wait for each reply in turn."""
+    env.neuroflash.script(*replies)
+    root = await env.slack.user_post(CHANNEL, f"{MENTION} {texts[0]}")
+    expected = ""
+    for i, text in enumerate(texts):
+        if i:
+            await env.slack.user_post(CHANNEL, text, thread_ts=root)
+        expected += replies[i]
+        await env.wait_reply(CHANNEL, root, expected)
+    return root
+
+
+@pytest.mark.parametrize("socket_mode", [True, False], ids=["socket", "http"])
+async def test_thread_is_one_conversation(redis_url: str, prefix: str, socket_mode: bool) -> None:
+    async with slack_bridge(redis_url, prefix, socket_mode=socket_mode) as env:
+        replies = ["First answer.", "Second answer.", "Third answer."]
+        root = await converse(env, ["hello there", "and then?", "thanks"], replies)
+        assert len(env.neuroflash.conversations) == 1
+        assert [s["text"] for s in streams(env)] == ["hello there", "and then?", "thanks"]
+        bot = env.replies(CHANNEL, root)
+        assert [m.text for m in bot] == replies
+        assert all(m.thread_ts == root for m in bot)
+
+
+async def test_bad_signature_is_refused(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix, socket_mode=False) as env:
+        ts = env.slack.workspace.next_ts()
+        event = {"type": "app_mention", "user": "U1", "text": f"{MENTION} hi", "ts": ts,
+                 "channel": CHANNEL, "channel_type": "channel"}
+        status = await env.slack.deliver(event, bad_signature=True)
+        assert status == 401
+        await asyncio.sleep(0.5)
+        assert env.replies(CHANNEL, ts) == []
+        assert streams(env) == []
+
+
+async def test_slow_reply_grows_in_place(redis_url: str, prefix: str) -> None:
+    text = (
+        "Grüße! 😀👩‍👩‍👧 Here is code:\n\n```python\ndef greet():\n    return 'hé'\n```\n\n"
+        "And a list:\n\n- one\n- two — ✓\n\n日本語のテキストも。"
+    )
+    async with slack_bridge(redis_url, prefix, tokens_per_second=len(text) / 4.5) as env:
+        env.neuroflash.script(text)
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} stream slowly")
+        await env.wait_reply(CHANNEL, root, text, timeout=30)
+        (message,) = env.replies(CHANNEL, root)
+        shown = [e for e in message.edits if e != PLACEHOLDER]
+        assert len(shown) >= 3, shown
+        assert shown[-1] == text
+        for interim in shown[:-1]:
+            assert open_fence(interim) is None
+            assert text.startswith(interim.rstrip("`\n")[: len(interim) // 2])
+
+
+async def test_retried_event_gets_one_reply(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix) as env:
+        env.neuroflash.script("Only once.")
+        ts = env.slack.workspace.next_ts()
+        event = {"type": "app_mention", "user": "U1", "text": f"{MENTION} hi", "ts": ts,
+                 "channel": CHANNEL, "channel_type": "channel", "event_ts": ts}
+        for retry in range(3):
+            assert await env.slack.deliver(event, event_id="Ev1", retry_num=retry)
+        await env.wait_reply(CHANNEL, ts, "Only once.")
+        await asyncio.sleep(1.0)
+        assert len(env.replies(CHANNEL, ts)) == 1
+        assert len(streams(env)) == 1
+        assert env.neuroflash.llm_runs == 1
+
+
+async def test_bots_and_edit_echoes_are_ignored(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix) as env:
+        env.neuroflash.script("Hello human.")
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} hi")
+        await env.wait_reply(CHANNEL, root, "Hello human.")
+        ts = env.slack.workspace.next_ts()
+        await env.slack.deliver({"type": "message", "subtype": "bot_message", "bot_id": "B9",
+                                 "text": "beep", "ts": ts, "thread_ts": root,
+                                 "channel": CHANNEL, "channel_type": "channel"})
+        await env.slack.deliver({"type": "message", "subtype": "message_changed",
+                                 "channel": CHANNEL, "ts": env.slack.workspace.next_ts(),
+                                 "message": {"user": "U1", "text": f"{MENTION} edited",
+                                             "ts": root}, "channel_type": "channel"})
+        await asyncio.sleep(1.0)
+        assert len(streams(env)) == 1
+        assert len(env.replies(CHANNEL, root)) == 1
+
+
+async def test_racing_posts_make_one_conversation(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix) as env:
+        env.neuroflash.script("Answer one.", "Answer two.")
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} first")
+        await asyncio.sleep(0.005)
+        await env.slack.user_post(CHANNEL, f"{MENTION} second", thread_ts=root)
+        await env.wait_reply(CHANNEL, root, "Answer one.Answer two.")
+        assert len(env.neuroflash.conversations) == 1
+        assert [s["text"] for s in streams(env)] == ["first", "second"]
+
+
+async def test_long_reply_spans_messages(redis_url: str, prefix: str) -> None:
+    block = "```python\n" + "".join(f"print({i})\n" for i in range(60)) + "```\n\n"
+    para = "A sentence that goes on for a while to fill the paragraph nicely. " * 6 + "\n\n"
+    text = (para * 4 + block) * 3
+    text = text[: 10_000 - len("The end.")] + "The end."
+    async with slack_bridge(redis_url, prefix, tokens_per_second=5000) as env:
+        env.neuroflash.script(text)
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} long please")
+        await env.wait(lambda: len(env.replies(CHANNEL, root)) >= 3, timeout=30)
+        await env.wait_reply(CHANNEL, root, text, timeout=30)
+        pages = [m.text for m in env.replies(CHANNEL, root)]
+        assert len(pages) >= 3
+        assert all(len(p) <= PAGE_LIMIT for p in pages)
+        assert all(open_fence(p) is None for p in pages)
+
+
+async def test_provider_faults_read_well_and_thread_recovers(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix) as env:
+        nf = env.neuroflash
+        nf.fail_next("create", Fault("status", 500, body={"message": "database on fire"}))
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} hello")
+        await env.wait(lambda: "could not start" in env.reply_text(CHANNEL, root))
+        assert "500" in env.reply_text(CHANNEL, root)
+
+        nf.script("Recovered fine.")
+        await env.slack.user_post(CHANNEL, "try again", thread_ts=root)
+        await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "Recovered fine.")
+
+        nf.script("Partial text that will be interrupted by an error event.")
+        nf.fail_next("stream", Fault("error_event", after=3, body={"message": "model crashed",
+                                                                    "code": "internal"}))
+        await env.slack.user_post(CHANNEL, "third", thread_ts=root)
+        await env.wait(lambda: "model crashed" in env.replies(CHANNEL, root)[-1].text)
+        broken = env.replies(CHANNEL, root)[-1].text
+        assert broken.startswith("Partial") and "⚠️" in broken
+
+        nf.script("After the cut, reconciled.")
+        nf.fail_next("stream", Fault("cut", after=2))
+        await env.slack.user_post(CHANNEL, "fourth", thread_ts=root)
+        await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "After the cut, reconciled.")
+
+        nf.script("Locked, then fine.")
+        nf.fail_next("stream", Fault("status", 409, body={"code": "conversationLocked"}))
+        await env.slack.user_post(CHANNEL, "fifth", thread_ts=root)
+        await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "Locked, then fine.")
+
+        nf.script("Token refreshed.")
+        nf.revoke_tokens()
+        await env.slack.user_post(CHANNEL, "sixth", thread_ts=root)
+        await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "Token refreshed.")
+        assert len(nf.conversations) == 1
