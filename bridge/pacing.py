@@ -7,6 +7,8 @@ behind a stream of interim ones.
 
 from __future__ import annotations
 
+import asyncio
+
 from redis.asyncio import Redis
 
 from bridge.surface import EditRate
@@ -47,3 +49,10 @@ class EditBudget:
         key = f"{self._prefix}budget:{{{scope}}}"
         wait_ms = await self._script(keys=[key], args=[rate.per_second, rate.burst, reserve])
         return int(wait_ms) / 1000.0
+
+    async def acquire(self, scope: str, rate: EditRate, *, final: bool) -> None:
+        """Wait until a permit is free and take it."""
+        wait = await self.take(scope, rate, final=final)
+        while wait > 0:
+            await asyncio.sleep(wait)
+            wait = await self.take(scope, rate, final=final)

@@ -134,10 +134,7 @@ class Renderer:
 
     async def _write_final(self, index: int, page: str) -> None:
         for attempt in range(1, FINAL_ATTEMPTS + 1):
-            wait = await self._budget.take(self.surface.scope, self.surface.rate, final=True)
-            while wait > 0:
-                await asyncio.sleep(wait)
-                wait = await self._budget.take(self.surface.scope, self.surface.rate, final=True)
+            await self._budget.acquire(self.surface.scope, self.surface.rate, final=True)
             try:
                 await self._write(index, page, final=True)
                 return

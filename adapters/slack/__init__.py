@@ -59,7 +59,7 @@ class SlackAdapter:
             request_verification_enabled=not socket_mode,
             process_before_response=True,
         )
-        ingest = SlackIngest(hub, self.bot_user_id)
+        ingest = SlackIngest(hub, self.client, self.bot_user_id)
 
         async def on_event(event: dict[str, Any], body: dict[str, Any]) -> None:
             await ingest.handle(event, body)

@@ -1,11 +1,26 @@
-"""In-thread commands a user can give the bot on Slack: `stop` and `reset`."""
+"""Carrying out a thread command on Slack, confirmed with a reaction on the user's post."""
 
 from __future__ import annotations
 
-COMMANDS = ("stop", "reset")
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.commands import run_command
+from bridge.hub import Hub
+from bridge.models import UserPost
+
+log = logging.getLogger(__name__)
+
+CONFIRM = {"stop": "octagonal_sign", "reset": "recycle"}
 
 
-def parse_command(text: str) -> str | None:
-    """The command a post consists of (`stop`, `reset`, optionally with a leading slash)."""
-    word = text.strip().lower().lstrip("/!").rstrip(".!")
-    return word if word in COMMANDS else None
+async def carry_out(hub: Hub, client: AsyncWebClient, post: UserPost, command: str) -> None:
+    await run_command(hub, post.thread, command)
+    try:
+        await client.reactions_add(
+            channel=post.thread.channel, timestamp=post.message_id, name=CONFIRM[command]
+        )
+    except SlackApiError as exc:
+        log.info("could not confirm %s with a reaction: %s", command, exc.response.get("error"))

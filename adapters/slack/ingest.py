@@ -11,8 +11,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.slack.commands import parse_command
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.commands import carry_out
 from adapters.slack.format import mentions, strip_mention
+from bridge.commands import parse_command
 from bridge.hub import Hub
 from bridge.models import ThreadKey, UserPost
 
@@ -52,8 +55,9 @@ def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming |
 class SlackIngest:
     """Registered as bolt listeners; each call ends once the post is durably accepted."""
 
-    def __init__(self, hub: Hub, bot_user_id: str) -> None:
+    def __init__(self, hub: Hub, client: AsyncWebClient, bot_user_id: str) -> None:
         self._hub = hub
+        self._client = client
         self._bot = bot_user_id
 
     async def handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -64,11 +68,8 @@ class SlackIngest:
         thread = incoming.post.thread
         if not incoming.starts_thread and not await self._hub.is_thread(thread):
             return
-        if incoming.command == "stop":
-            await self._hub.stop(thread)
-            return
-        if incoming.command == "reset":
-            await self._hub.reset(thread)
+        if incoming.command is not None:
+            await carry_out(self._hub, self._client, incoming.post, incoming.command)
             return
         accepted = await self._hub.accept(incoming.post, starts_thread=incoming.starts_thread)
         if not accepted:

@@ -1,0 +1,93 @@
+"""The Discord adapter: a discord.py bot (Message Content intent) answering in threads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import discord
+
+from adapters.discord.client import BridgeClient, point_at
+from adapters.discord.format import EDIT_INTERVAL
+from adapters.discord.ingest import DiscordIngest
+from adapters.discord.surface import DiscordSurface
+from bridge.config import ConfigError, Settings, secret
+from bridge.hub import Hub
+from bridge.models import UserPost
+from bridge.pacing import EditBudget
+from bridge.surface import EditRate, Surface
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 60.0
+INTENT_HELP = (
+    "DISCORD_TOKEN: Discord refused the Message Content intent; enable it for the bot in the "
+    "Developer Portal (Bot → Privileged Gateway Intents → Message Content Intent)"
+)
+
+
+class DiscordAdapter:
+    platform = "discord"
+
+    @staticmethod
+    def enabled(settings: Settings) -> bool:
+        return bool(secret(settings.discord_token))
+
+    def __init__(self, settings: Settings) -> None:
+        settings.require("discord_token")
+        self._settings = settings
+        self.rate = EditRate(per_second=1.0 / EDIT_INTERVAL, burst=5.0)
+        self.client: BridgeClient | None = None
+        self._budget: EditBudget | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, hub: Hub) -> None:
+        point_at(self._settings.discord_api_url, self._settings.discord_gateway_url)
+        self._budget = hub.budget
+        ingest: DiscordIngest | None = None
+
+        async def on_post(message: discord.Message) -> None:
+            if ingest is not None:
+                await ingest.handle(message)
+
+        self.client = client = BridgeClient(on_post)
+        try:
+            await client.login(secret(self._settings.discord_token))
+        except discord.LoginFailure:
+            await client.close()
+            raise ConfigError("DISCORD_TOKEN was refused by Discord: check the bot token") from None
+        assert client.user is not None
+        ingest = DiscordIngest(hub, client.user.id)
+        self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        await self._wait_ready(client, self._task)
+        log.info("Discord: connected as %s", client.user)
+
+    async def _wait_ready(self, client: discord.Client, task: asyncio.Task[None]) -> None:
+        ready = asyncio.ensure_future(client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, task}, timeout=READY_TIMEOUT, return_when="FIRST_COMPLETED"
+        )
+        if ready in done:
+            return
+        ready.cancel()
+        error = task.exception() if task in done else None
+        await self.stop()
+        if isinstance(error, discord.PrivilegedIntentsRequired):
+            raise ConfigError(INTENT_HELP)
+        raise ConfigError(
+            f"DISCORD_GATEWAY_URL: could not connect to Discord ({error or 'timeout'})"
+        )
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    def surface(self, post: UserPost, messages: list[str]) -> Surface:
+        assert self.client is not None and self._budget is not None
+        return DiscordSurface(self.client, post, messages, self.rate, self._budget)

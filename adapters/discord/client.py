@@ -1,0 +1,43 @@
+"""The discord.py client the adapter runs, pointed at the configured API and gateway."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+log = logging.getLogger(__name__)
+
+
+def point_at(api_url: str, gateway_url: str) -> None:
+    """Aim discord.py at `api_url` and `gateway_url` (Discord's own, a proxy or the emulator)."""
+    Route.BASE = api_url.rstrip("/")
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def intents() -> discord.Intents:
+    """Guild and DM messages with their content; Message Content is a privileged intent."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.dm_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+class BridgeClient(discord.Client):
+    """Hands every new message to `on_post`; never lets an ingest error kill the gateway."""
+
+    def __init__(self, on_post: Callable[[discord.Message], Awaitable[None]]) -> None:
+        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none())
+        self._on_post = on_post
+
+    async def on_message(self, message: discord.Message) -> None:
+        try:
+            await self._on_post(message)
+        except Exception:
+            log.exception("could not accept Discord message %s", message.id)

@@ -1,0 +1,31 @@
+"""Discord's text rules: Markdown as the model writes it, 2,000 characters per message,
+and no mentions allowed, so streamed text never pings anyone."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+PAGE_LIMIT = 2000
+PLACEHOLDER = "…"
+EDIT_INTERVAL = 1.0
+"""Discord allows about 5 edits per 5 s per channel (a thread is its own channel)."""
+THREAD_NAME_LIMIT = 100
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def strip_mention(text: str, bot_id: int) -> str:
+    return re.sub(rf"<@!?{bot_id}>", "", text).strip()
+
+
+def thread_name(text: str) -> str:
+    """A readable thread name from the post's first words, at most 100 characters."""
+    words = re.sub(r"<[@#][!&]?\d+>", "", text).split()
+    name = ""
+    for word in words:
+        candidate = f"{name} {word}".strip()
+        if len(candidate) > THREAD_NAME_LIMIT - 1:
+            break
+        name = candidate
+    return name or "Conversation"

@@ -1,0 +1,79 @@
+"""Discord messages in, posts out: the thread policy.
+
+A mention in a text channel opens a public thread from that message (thread id = message id);
+later posts in that thread need no mention. A DM channel is one conversation. A thread the
+bridge did not start is ignored unless the bot is mentioned there. Bots (the bridge included)
+are ignored; the inbox's dedupe absorbs messages a gateway resume replays.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import discord
+
+from adapters.discord.commands import carry_out
+from adapters.discord.format import strip_mention, thread_name
+from bridge.commands import parse_command
+from bridge.hub import Hub
+from bridge.models import ThreadKey, UserPost
+
+log = logging.getLogger(__name__)
+
+DM_TENANT = "@me"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    post: UserPost
+    starts_thread: bool
+    command: str | None
+
+
+def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
+    """Work out the thread a message belongs to, or None if the bridge should not look at it."""
+    if message.author.bot or message.author.id == bot_id:
+        return None
+    channel = message.channel
+    mentioned = any(user.id == bot_id for user in message.mentions)
+    text = strip_mention(message.content, bot_id)
+    extra: dict[str, str] = {}
+    if message.guild is None:
+        key = ThreadKey("discord", DM_TENANT, str(channel.id), str(channel.id))
+        starts = True
+    elif isinstance(channel, discord.Thread):
+        parent = str(channel.parent_id or channel.id)
+        key = ThreadKey("discord", str(message.guild.id), parent, str(channel.id))
+        starts = mentioned
+    elif mentioned:
+        key = ThreadKey("discord", str(message.guild.id), str(channel.id), str(message.id))
+        extra["new_thread"] = thread_name(text)
+        starts = True
+    else:
+        return None
+    files = tuple(a.filename for a in message.attachments)
+    ts = message.created_at.timestamp()
+    post = UserPost(key, str(message.id), str(message.author.id), text, ts, files, extra)
+    return Incoming(post, starts, parse_command(text))
+
+
+class DiscordIngest:
+    """Called for every MESSAGE_CREATE the client sees."""
+
+    def __init__(self, hub: Hub, bot_id: int) -> None:
+        self._hub = hub
+        self._bot = bot_id
+
+    async def handle(self, message: discord.Message) -> None:
+        incoming = read_message(message, self._bot)
+        if incoming is None:
+            return
+        thread = incoming.post.thread
+        if not incoming.starts_thread and not await self._hub.is_thread(thread):
+            return
+        if incoming.command is not None:
+            await carry_out(self._hub, message, incoming.post, incoming.command)
+            return
+        if not await self._hub.accept(incoming.post, starts_thread=incoming.starts_thread):
+            log.debug("message %s was already accepted (gateway replay)", message.id)

@@ -1,0 +1,205 @@
+"""What the provider modules share beyond `bridge.sse`, `bridge.http` and `auth`.
+
+`guarded` turns every kind of provider trouble into one `ReplyFailed`, so `reply()` never raises
+(only cancellation propagates); `JsonEvents` reads a stream's JSON events tolerantly; the
+`*_authed` helpers retry once with a fresh token when the provider rejects the one it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from bridge.models import ReplyEvent, ReplyFailed
+from bridge.providers.auth import TokenCache
+from bridge.sse import ProviderHTTPError, error_text, is_done_marker, open_sse, parse_data
+
+log = logging.getLogger("bridge.providers")
+
+AuthHeaders = Callable[[str], Mapping[str, str]]
+"""Builds the request headers that carry a token."""
+
+
+class ProviderError(Exception):
+    """The provider reported trouble in its own words; `message` is shown to the user."""
+
+    def __init__(self, message: str, *, retryable: bool, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.code = code
+
+
+class StreamCut(Exception):
+    """The provider closed a stream before saying the answer was complete."""
+
+
+class JsonEvents:
+    """The JSON objects of an SSE stream, skipping what carries none.
+
+    Comment lines never reach us (httpx-sse drops them); `event: ping`, empty data and non-object
+    data are skipped; one malformed event is logged and skipped; `[DONE]` ends the iteration and
+    sets `saw_done`.
+    """
+
+    def __init__(self, source: EventSource, label: str) -> None:
+        self._source = source
+        self._label = label
+        self.saw_done = False
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        async with aclosing(self._source.aiter_sse()) as events:
+            async for sse in events:
+                if sse.event == "ping" or not sse.data.strip():
+                    continue
+                if is_done_marker(sse.data):
+                    self.saw_done = True
+                    return
+                try:
+                    value = parse_data(sse.data)
+                except ValueError:
+                    log.warning("%s sent a malformed event, skipped: %.200r", self._label, sse.data)
+                    continue
+                if value is not None:
+                    yield value
+
+
+async def guarded(
+    label: str, events: AsyncGenerator[ReplyEvent, None], credentials: str
+) -> AsyncIterator[ReplyEvent]:
+    """Relay `events`; end with one `ReplyFailed` instead of raising for provider trouble.
+
+    `label` names the provider in messages; `credentials` names the settings to check on 401/403.
+    Closing this generator closes `events`, and with it any open connection.
+    """
+    async with aclosing(events):
+        try:
+            async for event in events:
+                yield event
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = describe(label, exc, credentials)
+            log.warning("%s reply failed: %s (%s)", label, failure.message, exc)
+            yield failure
+
+
+def describe(label: str, exc: Exception, credentials: str) -> ReplyFailed:
+    """A user-facing `ReplyFailed` for `exc`, retryable when trying again may help."""
+    if isinstance(exc, ProviderError):
+        return ReplyFailed(exc.message, retryable=exc.retryable, code=exc.code)
+    if isinstance(exc, StreamCut):
+        message = f"{label} stopped sending before the answer was complete. Please try again."
+        return ReplyFailed(message, retryable=True, code="cut")
+    if isinstance(exc, ProviderHTTPError):
+        return http_failure(label, exc, credentials)
+    if isinstance(exc, httpx.TimeoutException):
+        return ReplyFailed(f"{label} did not answer in time. Please try again.", retryable=True)
+    if isinstance(exc, SSEError):
+        return ReplyFailed(f"{label} sent a reply that is not an event stream.", retryable=True)
+    if isinstance(exc, httpx.HTTPError):
+        message = f"The connection to {label} was lost. Please try again."
+        return ReplyFailed(message, retryable=True)
+    if isinstance(exc, ValueError | KeyError | TypeError):
+        return ReplyFailed(f"{label} sent a reply the bridge could not read.", retryable=True)
+    log.exception("%s: unexpected error", label, exc_info=exc)
+    return ReplyFailed(f"{label} failed unexpectedly. Please try again.", retryable=True)
+
+
+def http_failure(label: str, exc: ProviderHTTPError, credentials: str) -> ReplyFailed:
+    """What an HTTP error status means for the user."""
+    status, detail = exc.status, error_text(exc.body)
+    code = f"http_{status}"
+    if status in (401, 403):
+        message = f"{label} rejected the bridge's credentials (HTTP {status}); check {credentials}."
+        return ReplyFailed(message, retryable=False, code=code)
+    if status == 404:
+        message = f"{label} no longer knows this conversation (HTTP 404)."
+        return ReplyFailed(message, retryable=False, code=code)
+    if status in (408, 409, 425, 429):
+        message = f"{label} is busy (HTTP {status}); please try again in a moment."
+        return ReplyFailed(message, retryable=True, code=code)
+    if status >= 500:
+        message = f"{label} is having trouble (HTTP {status}); please try again in a moment."
+        return ReplyFailed(message, retryable=True, code=code)
+    suffix = f": {detail}" if detail else ""
+    return ReplyFailed(f"{label} refused the message (HTTP {status}{suffix}).", code=code)
+
+
+@asynccontextmanager
+async def open_sse_authed(
+    client: httpx.AsyncClient,
+    url: str,
+    tokens: TokenCache,
+    auth: AuthHeaders,
+    *,
+    json: Any,
+    rejected: Collection[int] = (401,),
+) -> AsyncIterator[tuple[EventSource, str]]:
+    """POST and open an SSE stream; on a `rejected` status refresh the token once and retry.
+
+    Yields the stream and the token it was opened with (to refresh if the stream rejects it).
+    """
+    token = await tokens.get()
+    for attempt in range(2):
+        opened = False
+        try:
+            async with open_sse(client, "POST", url, json=json, headers=dict(auth(token))) as src:
+                opened = True
+                yield src, token
+                return
+        except ProviderHTTPError as exc:
+            if opened or attempt or exc.status not in rejected:
+                raise
+        token = await tokens.refresh(token)
+
+
+async def request_authed(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    tokens: TokenCache,
+    auth: AuthHeaders,
+    *,
+    rejected: Collection[int] = (401,),
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send a request; on a `rejected` status refresh the token once and retry.
+
+    Returns the last response whatever its status: callers decide what an error means.
+    """
+    token = await tokens.get()
+    response = await client.request(method, url, headers=dict(auth(token)), **kwargs)
+    if response.status_code in rejected:
+        token = await tokens.refresh(token)
+        response = await client.request(method, url, headers=dict(auth(token)), **kwargs)
+    return response
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def oauth_client_credentials(
+    client: httpx.AsyncClient, token_url: str, client_id: str, client_secret: str
+) -> tuple[str, float]:
+    """An OAuth2 client-credentials token as neuroflash issues it: (token, expiry UNIX seconds)."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "scope": "openid",
+    }
+    response = await client.post(token_url, data=form)
+    if response.status_code >= 400:
+        raise ProviderHTTPError.from_response(response)
+    data = response.json()
+    lifetime = float(data.get("expires_in") or 300)
+    return str(data["access_token"]), time.time() + lifetime

@@ -1,0 +1,239 @@
+"""converzen (seed 003): streamed chat sessions whose id arrives in the first stream.
+
+Auth is the token flow: `POST /chat/get_token {user_id, persona?}` with the API key gives a
+Bearer token per end user (`user_id` = the post's `author_ref`), cached per user and refreshed
+before `expires_at`, and once when a stream answers 401/403 or an `auth_failed` error event.
+The token already selects the persona, so stream bodies carry only the message (and session).
+
+Session expiry: when a continuation answers `session_expired` before any text, the provider
+starts a fresh session with the same message and yields `ConversationStarted(new id)`; the core
+stores the new id and shows a notice because the thread already had a conversation. If the
+session expires after text was shown, the reply fails (retryable) and the next message takes
+the same fresh-session path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
+from typing import Any
+
+from bridge.config import secret
+from bridge.http import provider_client
+from bridge.models import (
+    ConversationStarted,
+    ReplyDone,
+    ReplyEvent,
+    TextDelta,
+    ThreadKey,
+    UserPost,
+)
+from bridge.provider import Conversation, ProviderContext
+from bridge.providers.auth import TokenCache
+from bridge.providers.common import (
+    JsonEvents,
+    ProviderError,
+    StreamCut,
+    bearer,
+    guarded,
+    open_sse_authed,
+)
+from bridge.sse import ProviderHTTPError
+
+LABEL = "converzen"
+CREDENTIALS = "CONVERZEN_API_KEY and CONVERZEN_PERSONA"
+MAX_USERS = 10_000
+_PERSONA_ID = re.compile(r"^(\d+):(\S+)$")
+
+ERRORS: dict[str, tuple[str, bool]] = {
+    "content_filtered": ("The provider's content filter blocked this answer.", False),
+    "rate_limited": ("converzen is rate limiting requests; please try again in a moment.", True),
+    "unavailable": ("converzen is unavailable right now; please try again in a moment.", True),
+    "internal": ("converzen had an internal error; please try again in a moment.", True),
+    "auth_failed": (f"converzen rejected the bridge's credentials; check {CREDENTIALS}.", False),
+    "session_expired": (
+        "The converzen session expired during this answer; your next message starts a fresh one.",
+        True,
+    ),
+}
+
+
+def persona_selector(value: str) -> dict[str, Any] | None:
+    """`CONVERZEN_PERSONA` as the API wants it: "" → key default, "47:next" → id, else alias."""
+    value = value.strip()
+    if not value:
+        return None
+    match = _PERSONA_ID.match(value)
+    if match:
+        return {"persona_id": int(match.group(1)), "version_type": match.group(2)}
+    return {"alias": value}
+
+
+class ConverzenProvider:
+    """One converzen session per thread, streamed; `open` has nothing to create."""
+
+    name = "converzen"
+    streams = True
+    replays = False
+    rate_limit_delays: tuple[float, ...] = (1.0, 2.0, 4.0)
+
+    def __init__(self, context: ProviderContext) -> None:
+        settings = context.settings
+        settings.require("converzen_api_key")
+        self._api_key = secret(settings.converzen_api_key)
+        self._persona = persona_selector(settings.converzen_persona)
+        self._client = provider_client(settings, settings.converzen_api_url)
+        self._tokens: OrderedDict[str, TokenCache] = OrderedDict()
+
+    def tokens(self, user: str) -> TokenCache:
+        """The token cache of one end user (least recently used ones are dropped)."""
+        cache = self._tokens.get(user)
+        if cache is None:
+            cache = TokenCache(lambda: self._fetch_token(user))
+            self._tokens[user] = cache
+            while len(self._tokens) > MAX_USERS:
+                self._tokens.popitem(last=False)
+        else:
+            self._tokens.move_to_end(user)
+        return cache
+
+    async def _fetch_token(self, user: str) -> tuple[str, float]:
+        body: dict[str, Any] = {"user_id": user}
+        if self._persona is not None:
+            body["persona"] = self._persona
+        response = await self._client.post(
+            "chat/get_token", json=body, headers={"X-API-Key": self._api_key}
+        )
+        if response.status_code >= 400:
+            raise ProviderHTTPError.from_response(response)
+        data = response.json()
+        return str(data["token"]), float(data["expires_at"])
+
+    async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
+        return None
+
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+        return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
+
+    async def _reply(
+        self, conversation: Conversation, post: UserPost
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """Run attempts until one completes; retry only while no text has been yielded."""
+        session = conversation.id
+        tokens = self.tokens(post.author_ref)
+        delays = iter(self.rate_limit_delays)
+        refreshed = restarted = False
+        while True:
+            state = _Attempt(session)
+            try:
+                async with aclosing(self._attempt(state, post.text, tokens)) as events:
+                    async for event in events:
+                        yield event
+                return
+            except ConverzenError as exc:
+                if state.text or exc.code is None:
+                    raise
+                session = state.session
+                if exc.code == "session_expired" and session is not None and not restarted:
+                    session, restarted = None, True
+                elif exc.code == "auth_failed" and not refreshed:
+                    refreshed = True
+                    await tokens.refresh(state.token)
+                elif exc.code == "rate_limited" and (delay := next(delays, None)) is not None:
+                    await asyncio.sleep(exc.retry_after(delay))
+                else:
+                    raise
+
+    async def _attempt(
+        self, state: _Attempt, message: str, tokens: TokenCache
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        if state.session is None:
+            path, body = "chat/completion/stream", {"message": message}
+        else:
+            path, body = "chat/continuation/stream", {"message": message, "session": state.session}
+        try:
+            async with open_sse_authed(
+                self._client, path, tokens, bearer, json=body, rejected=(401, 403)
+            ) as (source, state.token):
+                async for data in JsonEvents(source, LABEL):
+                    event = state.handle(data)
+                    if event is not None:
+                        yield event
+                    if isinstance(event, ReplyDone):
+                        return
+        except ProviderHTTPError as exc:
+            if exc.status == 429:
+                raise _error({"code": "rate_limited", "retry_after": exc.retry_after}) from exc
+            raise
+        raise StreamCut()
+
+    async def cancel(self, conversation: Conversation) -> None:
+        """converzen has no stop call: closing the stream is all there is."""
+
+    async def forget(self, conversation: Conversation) -> None:
+        """converzen has no delete call; an unused session simply expires."""
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _Attempt:
+    """One stream's progress: the session it is on, and the text so far."""
+
+    def __init__(self, session: str | None) -> None:
+        self.session = session
+        self.parts: list[str] = []
+        self.token = ""
+
+    @property
+    def text(self) -> bool:
+        return bool(self.parts)
+
+    def handle(self, data: dict[str, Any]) -> ReplyEvent | None:
+        kind = data.get("type")
+        if kind in ("session_created", "session_continued"):
+            new = data.get("session_id")
+            if isinstance(new, str) and new and new != self.session:
+                self.session = new
+                return ConversationStarted(new)
+        elif kind == "token":
+            content = data.get("content")
+            if isinstance(content, str) and content:
+                self.parts.append(content)
+                return TextDelta(content)
+        elif kind == "done":
+            usage = data.get("usage")
+            return ReplyDone(
+                text="".join(self.parts),
+                usage=usage if isinstance(usage, dict) else {},
+                finish_reason=data.get("finish_reason"),
+            )
+        elif kind == "error":
+            raise _error(data)
+        return None
+
+
+class ConverzenError(ProviderError):
+    """An `error` event, with the retry hint it may carry."""
+
+    def __init__(self, message: str, *, retryable: bool, code: str | None, hint: Any) -> None:
+        super().__init__(message, retryable=retryable, code=code)
+        self._hint = hint
+
+    def retry_after(self, default: float) -> float:
+        if isinstance(self._hint, int | float) and not isinstance(self._hint, bool):
+            return max(0.0, float(self._hint))
+        return default
+
+
+def _error(data: Mapping[str, Any]) -> ConverzenError:
+    code = data.get("code")
+    code = code if isinstance(code, str) and code else None
+    detail = data.get("message")
+    message, retryable = ERRORS.get(
+        code or "", (f"converzen reported an error: {detail or 'no details'}.", False)
+    )
+    return ConverzenError(message, retryable=retryable, code=code, hint=data.get("retry_after"))

@@ -1,0 +1,140 @@
+"""neuroflash's prototype conversations API (seeds 000/001): the server keeps the history.
+
+Each reply sends only the new user message and gets the whole answer in one JSON response
+(no streaming is documented), so the reply is rendered in one edit. Conversations are owned by
+a workspace: the id goes in the POST body and the `x-workspace-id` header, and in
+`?workspace_id=` on GET/DELETE; a wrong workspace answers 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any
+
+from bridge.config import secret
+from bridge.http import provider_client
+from bridge.models import ConversationStarted, ReplyDone, ReplyEvent, ThreadKey, UserPost
+from bridge.provider import Conversation, ProviderContext
+from bridge.providers.auth import TokenCache
+from bridge.providers.common import (
+    ProviderError,
+    bearer,
+    guarded,
+    oauth_client_credentials,
+    request_authed,
+)
+from bridge.sse import ProviderHTTPError
+
+LABEL = "neuroflash"
+CREDENTIALS = "NEUROFLASH_CLIENT_ID and NEUROFLASH_CLIENT_SECRET"
+BASE = "ds-prototypes/conversations"
+
+
+class NeuroflashPrototypeProvider:
+    """One neuroflash prototype conversation per thread; OAuth client-credentials auth."""
+
+    name = "neuroflash-prototype"
+    streams = False
+    replays = False
+
+    def __init__(self, context: ProviderContext) -> None:
+        settings = context.settings
+        settings.require(
+            "neuroflash_client_id", "neuroflash_client_secret", "neuroflash_workspace_id"
+        )
+        self._workspace = str(settings.neuroflash_workspace_id)
+        self._client_id = str(settings.neuroflash_client_id)
+        self._client_secret = secret(settings.neuroflash_client_secret)
+        self._token_url = settings.neuroflash_token_url
+        self._client = provider_client(settings, settings.neuroflash_api_url)
+        self.tokens = TokenCache(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        return await oauth_client_credentials(
+            self._client, self._token_url, self._client_id, self._client_secret
+        )
+
+    def _auth(self, token: str) -> dict[str, str]:
+        return {**bearer(token), "x-workspace-id": self._workspace}
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One API call with one token refresh on 401; the JSON answer, or ProviderHTTPError."""
+        response = await request_authed(
+            self._client, method, path, self.tokens, self._auth, **kwargs
+        )
+        if response.status_code >= 400:
+            raise ProviderHTTPError.from_response(response)
+        return response.json() if response.content else None
+
+    async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
+        data = await self._call("POST", BASE, json={"workspace_id": self._workspace})
+        return str(data["uuid"])
+
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+        return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
+
+    async def _reply(
+        self, conversation: Conversation, post: UserPost
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        conversation_id = conversation.id
+        if conversation_id is None:
+            conversation_id = await self.open(conversation.thread, conversation.steering)
+            assert conversation_id is not None
+            yield ConversationStarted(conversation_id)
+        body = {"messages": [{"role": "user", "content": post.text}]}
+        try:
+            data = await self._call("POST", f"{BASE}/{conversation_id}/chat/completions", json=body)
+        except ProviderHTTPError as exc:
+            if exc.status == 403:
+                raise ProviderError(
+                    "neuroflash says this workspace does not own this conversation; "
+                    "check NEUROFLASH_WORKSPACE_ID.",
+                    retryable=False,
+                    code="forbidden",
+                ) from exc
+            raise
+        yield _done(data)
+
+    async def cancel(self, conversation: Conversation) -> None:
+        """Nothing to stop: a request that is not awaited any more is simply dropped."""
+
+    async def forget(self, conversation: Conversation) -> None:
+        """Delete the conversation at neuroflash; one already gone is fine."""
+        if conversation.id is None:
+            return
+        try:
+            await self._call(
+                "DELETE", f"{BASE}/{conversation.id}", params={"workspace_id": self._workspace}
+            )
+        except ProviderHTTPError as exc:
+            if exc.status != 404:
+                raise
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _done(data: Any) -> ReplyDone:
+    """The answer in an OpenAI-style completion; its error, if the body carries one instead."""
+    if not isinstance(data, dict):
+        raise ValueError("completion is not a JSON object")
+    choices = data.get("choices")
+    if not choices:
+        detail = data.get("error")
+        message = detail.get("message") if isinstance(detail, dict) else detail
+        raise ProviderError(
+            f"neuroflash could not answer: {message or 'the reply had no answer'}.",
+            retryable=True,
+            code="no_choices",
+        )
+    choice = choices[0]
+    content = choice["message"]["content"]
+    if not isinstance(content, str):
+        raise ValueError("completion content is not text")
+    usage = data.get("usage")
+    return ReplyDone(
+        text=content,
+        usage=usage if isinstance(usage, dict) else {},
+        finish_reason=choice.get("finish_reason"),
+        message_id=data.get("id"),
+    )

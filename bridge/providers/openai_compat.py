@@ -1,0 +1,180 @@
+"""Any OpenAI-compatible chat server (Ollama, vLLM, llama.cpp): the bridge keeps the history.
+
+History is a Redis list of `{role, content}` JSON beside the thread's binding. Each reply sends
+the system prompt (steering `personality`), as many recent turns as fit `OPENAI_HISTORY_TOKENS`
+(approximated as len(text)//4 + 4 per message) and the new message; the user message and the
+final answer are appended only when the reply completes, and the stored list is trimmed to what
+was sent so it never grows without bound.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from bridge.config import secret
+from bridge.http import provider_client
+from bridge.models import ReplyDone, ReplyEvent, TextDelta, ThreadKey, UserPost
+from bridge.provider import Conversation, ProviderContext
+from bridge.providers.common import JsonEvents, ProviderError, StreamCut, bearer, guarded
+from bridge.sse import open_sse
+from bridge.store import THREAD_TTL, Store
+
+LABEL = "The model server"
+CREDENTIALS = "OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL"
+RETRYABLE_TYPES = {"server_error", "rate_limit_exceeded", "overloaded_error", "timeout"}
+
+Message = dict[str, str]
+
+
+def estimate_tokens(message: Mapping[str, str]) -> int:
+    """A tokenizer-free estimate, good enough to keep under a context budget."""
+    return len(message.get("content", "")) // 4 + 4
+
+
+def fit_history(fixed: Sequence[Message], history: Sequence[Message], budget: int) -> int:
+    """How many of the newest `history` messages fit `budget` beside the `fixed` ones.
+
+    The kept part never starts with an assistant message, so the oldest turn goes whole.
+    """
+    used = sum(estimate_tokens(m) for m in fixed)
+    kept = 0
+    for message in reversed(history):
+        used += estimate_tokens(message)
+        if used > budget:
+            break
+        kept += 1
+    while kept and history[len(history) - kept].get("role") == "assistant":
+        kept -= 1
+    return kept
+
+
+class OpenAICompatProvider:
+    """Chat completions with a bridge-kept history; the conversation id is ours."""
+
+    name = "openai"
+    streams = True
+    replays = False
+
+    def __init__(self, context: ProviderContext) -> None:
+        settings = context.settings
+        settings.require("openai_base_url", "openai_model")
+        self._model = str(settings.openai_model)
+        self._budget = settings.openai_history_tokens
+        self._store: Store = context.store
+        key = secret(settings.openai_api_key)
+        headers = bearer(key) if key else {}
+        self._client = provider_client(settings, str(settings.openai_base_url), headers=headers)
+
+    async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
+        return str(uuid.uuid4())
+
+    def history_key(self, thread: ThreadKey) -> str:
+        return self._store.thread_key(thread, "history")
+
+    async def history(self, thread: ThreadKey) -> list[Message]:
+        """The stored turns, oldest first; entries that are not `{role, content}` are skipped."""
+        raw = await self._store.redis.lrange(self.history_key(thread), 0, -1)
+        messages: list[Message] = []
+        for item in raw:
+            try:
+                value = json.loads(item)
+            except ValueError:
+                continue
+            if isinstance(value, dict) and {"role", "content"} <= value.keys():
+                messages.append({"role": str(value["role"]), "content": str(value["content"])})
+        return messages
+
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+        return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
+
+    async def _reply(
+        self, conversation: Conversation, post: UserPost
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        history = await self.history(conversation.thread)
+        user: Message = {"role": "user", "content": post.text}
+        fixed = [user]
+        personality = conversation.steering.get("personality")
+        if personality:
+            fixed.insert(0, {"role": "system", "content": personality})
+        kept = fit_history(fixed, history, self._budget)
+        messages = fixed[:-1] + history[len(history) - kept :] + [user]
+        body = {"model": self._model, "messages": messages, "stream": True}
+        stream = _Stream()
+        async with open_sse(self._client, "POST", "chat/completions", json=body) as source:
+            events = JsonEvents(source, LABEL)
+            async for data in events:
+                delta = stream.handle(data)
+                if delta:
+                    yield TextDelta(delta)
+            if not (events.saw_done or stream.finish_reason):
+                raise StreamCut()
+        text = "".join(stream.parts)
+        await self._remember(conversation.thread, kept, user, text)
+        yield ReplyDone(text=text, usage=stream.usage, finish_reason=stream.finish_reason)
+
+    async def _remember(self, thread: ThreadKey, kept: int, user: Message, text: str) -> None:
+        """Append the finished turn and drop what no longer fits (it would not be sent again)."""
+        key = self.history_key(thread)
+        answer = {"role": "assistant", "content": text}
+        async with self._store.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(
+                key, json.dumps(user, ensure_ascii=False), json.dumps(answer, ensure_ascii=False)
+            )
+            pipe.ltrim(key, -(kept + 2), -1)
+            pipe.expire(key, THREAD_TTL)
+            await pipe.execute()
+
+    async def cancel(self, conversation: Conversation) -> None:
+        """Nothing at the server: closing the stream stops generation."""
+
+    async def forget(self, conversation: Conversation) -> None:
+        await self._store.redis.delete(self.history_key(conversation.thread))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _Stream:
+    """The chunks of one completion: text parts, usage and finish reason."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.usage: dict[str, Any] = {}
+        self.finish_reason: str | None = None
+
+    def handle(self, data: dict[str, Any]) -> str:
+        """The text this chunk adds; raises `ProviderError` for an `error` payload."""
+        if "error" in data:
+            raise _error(data["error"])
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            self.usage = usage
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            return ""
+        choice = choices[0]
+        if isinstance(choice.get("finish_reason"), str):
+            self.finish_reason = choice["finish_reason"]
+        delta = choice.get("delta")
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if isinstance(content, str) and content:
+            self.parts.append(content)
+            return content
+        return ""
+
+
+def _error(detail: Any) -> ProviderError:
+    """An OpenAI-style error payload (`{"error": {message, type, code}}` or a plain string)."""
+    if isinstance(detail, dict):
+        message = detail.get("message") or detail.get("code") or "no details"
+        kinds = {str(detail.get("type")), str(detail.get("code"))}
+    else:
+        message, kinds = str(detail or "no details"), set()
+    return ProviderError(
+        f"The model server reported an error: {message}.",
+        retryable=bool(kinds & RETRYABLE_TYPES),
+        code="error_payload",
+    )

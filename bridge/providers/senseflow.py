@@ -1,0 +1,213 @@
+"""SenseFlow (seed 004), a Dify-compatible agent API: the conversation id arrives in the stream.
+
+Dify scopes a conversation to the end user who started it, so the first poster's `author_ref`
+owns the thread's conversation: it is kept in Redis beside the binding and sent as `user` on
+every later reply, rename, stop and delete, whoever writes in the thread.
+A running reply's task id is kept in memory per thread so `cancel` can stop it at the server
+(Dify-style stop, not in the seed: a 404 there is fine).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from bridge.config import secret
+from bridge.http import provider_client
+from bridge.models import (
+    ConversationStarted,
+    ReplyDone,
+    ReplyEvent,
+    TextDelta,
+    ThreadKey,
+    UserPost,
+)
+from bridge.provider import Conversation, ProviderContext
+from bridge.providers.common import JsonEvents, ProviderError, StreamCut, bearer, guarded
+from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
+from bridge.store import THREAD_TTL, Store
+
+LABEL = "SenseFlow"
+CREDENTIALS = "SENSEFLOW_API_KEY and SENSEFLOW_AGENT"
+CHAT = "agent/chat-messages"
+CONVERSATIONS = "agent/conversations"
+RETRYABLE_CODES = {"completion_request_error", "internal_server_error", "rate_limit_error"}
+
+log = logging.getLogger(__name__)
+
+
+class SenseflowProvider:
+    """One SenseFlow agent conversation per thread, streamed."""
+
+    name = "senseflow"
+    streams = True
+    replays = False
+
+    def __init__(self, context: ProviderContext) -> None:
+        settings = context.settings
+        settings.require("senseflow_api_key", "senseflow_agent")
+        self._agent = settings.senseflow_agent
+        self._store: Store = context.store
+        self._client = provider_client(
+            settings, settings.senseflow_api_url, headers=bearer(secret(settings.senseflow_api_key))
+        )
+        self._tasks: dict[ThreadKey, tuple[str, str]] = {}
+
+    async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
+        return None
+
+    def _owner_key(self, thread: ThreadKey) -> str:
+        return self._store.thread_key(thread, "senseflow:user")
+
+    async def _owner(self, conversation: Conversation, fallback: str) -> str:
+        """The end-user id that owns the conversation at SenseFlow (see the module docstring)."""
+        if conversation.id is None:
+            return fallback
+        value = await self._store.redis.get(self._owner_key(conversation.thread))
+        if isinstance(value, bytes):
+            return value.decode()
+        return value or fallback
+
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+        return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
+
+    async def _reply(
+        self, conversation: Conversation, post: UserPost
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        user = await self._owner(conversation, post.author_ref)
+        body = {
+            "model": self._agent,
+            "query": post.text,
+            "inputs": {},
+            "response_mode": "streaming",
+            "conversation_id": conversation.id or "",
+            "user": user,
+        }
+        reply = _Reply(conversation.id)
+        try:
+            async with open_sse(self._client, "POST", CHAT, json=body) as source:
+                async for data in JsonEvents(source, LABEL):
+                    started = self._track(conversation.thread, user, reply, data)
+                    if started is not None:
+                        key = self._owner_key(conversation.thread)
+                        await self._store.redis.set(key, user, ex=THREAD_TTL)
+                        yield started
+                    event = reply.handle(data)
+                    if isinstance(event, ReplyDone):
+                        self._tasks.pop(conversation.thread, None)
+                    if event is not None:
+                        yield event
+                    if isinstance(event, ReplyDone):
+                        return
+        except Exception:
+            self._tasks.pop(conversation.thread, None)
+            raise
+        self._tasks.pop(conversation.thread, None)
+        raise StreamCut()
+
+    def _track(
+        self, thread: ThreadKey, user: str, reply: _Reply, data: dict[str, Any]
+    ) -> ConversationStarted | None:
+        """Remember the running task (for `cancel`); note a newly named conversation."""
+        task = data.get("task_id")
+        if isinstance(task, str) and task:
+            self._tasks[thread] = (task, user)
+        return reply.started(data)
+
+    async def cancel(self, conversation: Conversation) -> None:
+        """Stop the thread's running task at SenseFlow; never raises for provider trouble."""
+        running = self._tasks.pop(conversation.thread, None)
+        if running is None:
+            return
+        task, user = running
+        try:
+            response = await self._client.post(f"{CHAT}/{task}/stop", json={"user": user})
+            if response.status_code not in (200, 404):
+                log.warning("SenseFlow stop of task %s answered %s", task, response.status_code)
+        except httpx.HTTPError as exc:
+            log.warning("SenseFlow stop of task %s failed: %s", task, exc)
+
+    async def forget(self, conversation: Conversation) -> None:
+        """Delete the conversation at SenseFlow (one already gone is fine), then its owner."""
+        if conversation.id is None:
+            return
+        user = await self._owner(conversation, "")
+        body = {"user": user, "model": self._agent}
+        response = await self._client.request(
+            "DELETE", f"{CONVERSATIONS}/{conversation.id}", json=body
+        )
+        if response.status_code != 404:
+            raise_for_status(response)
+        await self._store.redis.delete(self._owner_key(conversation.thread))
+
+    async def rename(self, conversation: Conversation, name: str) -> bool:
+        """Name the conversation at SenseFlow (cosmetic: failures are logged, never raised)."""
+        if conversation.id is None:
+            return False
+        user = await self._owner(conversation, "")
+        body = {"name": name, "auto_generate": False, "user": user, "model": self._agent}
+        try:
+            response = await self._client.post(f"{CONVERSATIONS}/{conversation.id}/name", json=body)
+            raise_for_status(response)
+        except (httpx.HTTPError, ProviderHTTPError) as exc:
+            log.warning("SenseFlow rename of %s failed: %s", conversation.id, exc)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _Reply:
+    """One stream's progress: the conversation id, and the answer (replaceable) so far."""
+
+    def __init__(self, conversation_id: str | None) -> None:
+        self.conversation_id = conversation_id
+        self.parts: list[str] = []
+
+    def started(self, data: dict[str, Any]) -> ConversationStarted | None:
+        """`ConversationStarted` on the first event that names a conversation we had none of."""
+        new = data.get("conversation_id")
+        if self.conversation_id is None and isinstance(new, str) and new:
+            self.conversation_id = new
+            return ConversationStarted(new)
+        return None
+
+    def handle(self, data: dict[str, Any]) -> ReplyEvent | None:
+        kind = data.get("event")
+        if kind in ("message", "agent_message"):
+            answer = data.get("answer")
+            if isinstance(answer, str) and answer:
+                self.parts.append(answer)
+                return TextDelta(answer)
+        elif kind == "message_replace":
+            answer = data.get("answer")
+            self.parts = [answer] if isinstance(answer, str) else []
+        elif kind == "message_end":
+            metadata = data.get("metadata")
+            usage = metadata.get("usage") if isinstance(metadata, dict) else None
+            return ReplyDone(
+                text="".join(self.parts),
+                usage=usage if isinstance(usage, dict) else {},
+                message_id=_text(data.get("message_id") or data.get("id")),
+            )
+        elif kind == "error":
+            raise _error(data)
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _error(data: Mapping[str, Any]) -> ProviderError:
+    status = data.get("status")
+    code = _text(data.get("code"))
+    detail = _text(data.get("message")) or code or "no details"
+    retryable = code in RETRYABLE_CODES or (
+        isinstance(status, int) and (status == 429 or status >= 500)
+    )
+    return ProviderError(f"SenseFlow reported an error: {detail}.", retryable=retryable, code=code)
