@@ -109,9 +109,7 @@ class Emulator:
     def calls_to(self, path_part: str, method: str | None = None) -> list[Call]:
         """The recorded calls whose path contains `path_part` (and match `method`, if given)."""
         return [
-            c
-            for c in self.calls
-            if path_part in c.path and (method is None or c.method == method)
+            c for c in self.calls if path_part in c.path and (method is None or c.method == method)
         ]
 
     def fail_next(self, route: str, fault: Fault, times: int = 1) -> None:
@@ -132,7 +130,9 @@ class Emulator:
             await asyncio.sleep(0.02)
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """A JSON answer with `Content-Type: application/json` exactly (discord.py insists)."""
     return web.Response(
         body=json.dumps(data).encode(),

@@ -1,0 +1,255 @@
+"""SlackEmulator: the Web API, Socket Mode and HTTP event delivery of one workspace and one app.
+
+Unmodified slack_sdk / slack_bolt talk to it: `AsyncWebClient(base_url=emu.api_url)`, and
+`AsyncSocketModeHandler` follows the `ws://` URL `apps.connections.open` returns. Tests play
+Slack's side with `user_post` and `deliver`, then read `messages`, `thread` and `bot_replies`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from emulators.base import Emulator
+from emulators.slack import events, web_api
+from emulators.slack.http_events import HttpEventSender
+from emulators.slack.ratelimit import RateLimits
+from emulators.slack.socket_mode import SocketModeServer, new_envelope_id, new_event_id
+from emulators.slack.state import Message, Workspace, message_object
+
+
+@dataclass
+class Delivery:
+    """One event Slack sent the app, and how it went (acked over a socket, or HTTP status)."""
+
+    event_id: str
+    event: dict[str, Any]
+    retry_num: int = 0
+    envelope_id: str | None = None
+    acked: bool | None = None
+    status: int | None = None
+
+
+class SlackEmulator(Emulator):
+    """Slack for one workspace (`team_id`) and one app with a bot user."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        team_id: str = "T1",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "BBOT",
+        bot_token: str = "xoxb-test",
+        app_token: str = "xapp-test",
+        signing_secret: str = "test-secret",
+        *,
+        app_id: str = "A1",
+        verification_token: str = "verification-token",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.signing_secret = signing_secret
+        self.app_id = app_id
+        self.verification_token = verification_token
+        self.workspace = Workspace()
+        self.limits = RateLimits()
+        self.rate_limited: Counter[str] = Counter()
+        self.statuses: dict[tuple[str, str], list[str]] = {}
+        self.deliveries: list[Delivery] = []
+        self.socket = SocketModeServer(app_id)
+        self.http = HttpEventSender(signing_secret)
+        self.http_events_url: str | None = None
+        self.echo = True
+        self.legacy_bot_subtype = False
+        self.deliver_timeout = 5.0
+        self.wait_timeout = 10.0
+        self.stream_ttl = 300.0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        super().__init__(host, port)
+
+    def routes(self, app: web.Application) -> None:
+        async def api(request: web.Request) -> web.StreamResponse:
+            return await web_api.handle(self, request)
+
+        app.router.add_route("*", "/api/{method}", api)
+        app.router.add_get("/link/", self.socket.handle)
+
+    @property
+    def api_url(self) -> str:
+        """What `AsyncWebClient(base_url=…)` wants: the API root with a trailing slash."""
+        return f"{self.url}/api/"
+
+    async def stop(self) -> None:
+        """Cancel owned tasks, close sockets and the HTTP client, then stop the server."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.socket.close_links()
+        await self.http.close()
+        await super().stop()
+
+    def rate_limit(self, method: str, per_minute: float, burst: float | None = None) -> None:
+        """Answer `method` with 429 + Retry-After beyond `per_minute` per workspace."""
+        self.limits.set(method, per_minute, burst)
+
+    def message_object(self, message: Message) -> dict[str, Any]:
+        return message_object(message, self.workspace, self.team_id, self.app_id)
+
+    # Playing Slack's side --------------------------------------------------------------
+
+    async def deliver(
+        self,
+        event: dict[str, Any],
+        event_id: str | None = None,
+        retry_num: int = 0,
+        retry_reason: str | None = None,
+        *,
+        bad_signature: bool = False,
+    ) -> bool | int:
+        """Send `event` to the app: over HTTP if `http_events_url` is set (returns the status,
+        0 if no answer), else as a Socket Mode envelope (returns True once acked)."""
+        delivery = Delivery(event_id or new_event_id(), event, retry_num)
+        self.deliveries.append(delivery)
+        payload = events.event_callback(
+            event,
+            delivery.event_id,
+            team_id=self.team_id,
+            app_id=self.app_id,
+            bot_user_id=self.bot_user_id,
+            verification_token=self.verification_token,
+        )
+        if self.http_events_url is not None:
+            delivery.status = await self.http.post(
+                self.http_events_url,
+                payload,
+                limit=aiohttp.ClientTimeout(total=self.deliver_timeout),
+                retry_num=retry_num,
+                retry_reason=retry_reason,
+                bad_signature=bad_signature,
+            )
+            return delivery.status
+        delivery.envelope_id = new_envelope_id()
+        envelope = {
+            "envelope_id": delivery.envelope_id,
+            "type": "events_api",
+            "accepts_response_payload": False,
+            "retry_attempt": retry_num,
+            "retry_reason": retry_reason or "",
+            "payload": payload,
+        }
+        deadline = time.monotonic() + self.deliver_timeout
+        delivery.acked = await self.socket.send_envelope(envelope, deadline)
+        return delivery.acked
+
+    async def user_post(
+        self,
+        channel: str,
+        text: str,
+        user: str = "U1",
+        thread_ts: str | None = None,
+        channel_type: str = "channel",
+        *,
+        wait: bool = False,
+    ) -> str:
+        """Store a person's post and send the events Slack would (`app_mention` when the bot is
+        mentioned outside a DM, and `message`); returns its `ts`. With `wait`, returns only once
+        every event was delivered or timed out; otherwise delivery runs in the background."""
+        self.workspace.channel_types[channel] = channel_type
+        message = self.workspace.add(
+            Message(
+                channel=channel,
+                ts=self.workspace.next_ts(),
+                user=user,
+                text=text,
+                thread_ts=thread_ts,
+                client_msg_id=str(uuid.uuid4()),
+            )
+        )
+        mention = f"<@{self.bot_user_id}>"
+        tasks = [
+            self.spawn(self.deliver(event))
+            for event in events.user_events(message, self.workspace, self.team_id, mention)
+        ]
+        if wait:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return message.ts
+
+    def echo_posted(self, message: Message) -> None:
+        """Echo a bot post as Slack does (a `message` event with `bot_id`), in the background."""
+        if self.echo:
+            channel_type = self.workspace.channel_type(message.channel)
+            event = events.posted_event(
+                self.message_object(message), message.channel, channel_type, self.legacy_bot_subtype
+            )
+            self.spawn(self.deliver(event))
+
+    def echo_changed(self, previous: dict[str, Any], message: Message) -> None:
+        """Echo an edit as a `message_changed` event, in the background."""
+        if self.echo:
+            channel_type = self.workspace.channel_type(message.channel)
+            event = events.changed_event(
+                previous,
+                self.message_object(message),
+                message.channel,
+                channel_type,
+                self.workspace.next_ts(),
+            )
+            self.spawn(self.deliver(event))
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run `coro` as a task the emulator owns and cancels on stop."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def settle(self) -> None:
+        """Wait (up to `wait_timeout`) until every background delivery has finished."""
+        await self.wait_for(lambda: not self._tasks, self.wait_timeout)
+
+    # Socket Mode control -----------------------------------------------------------------
+
+    async def wait_for_socket(self, count: int = 1) -> None:
+        """Wait (up to `wait_timeout`) until `count` Socket Mode links are open."""
+        await self.wait_for(lambda: len(self.socket.open_links) >= count, self.wait_timeout)
+
+    async def disconnect_sockets(self) -> int:
+        """Close every Socket Mode link (close frame); the client reconnects on its own."""
+        return await self.socket.close_links()
+
+    async def request_refresh(self, reason: str = "refresh_requested") -> int:
+        """Send Slack's `disconnect` envelope; slack_sdk fetches a new URL and reconnects."""
+        return await self.socket.request_refresh(reason)
+
+    # Queries for tests -------------------------------------------------------------------
+
+    def messages(self, channel: str) -> list[Message]:
+        return self.workspace.messages(channel)
+
+    def thread(self, channel: str, thread_ts: str) -> list[Message]:
+        """The parent first, then the replies in order."""
+        return self.workspace.thread(channel, thread_ts)
+
+    def bot_replies(self, channel: str, thread_ts: str | None) -> list[Message]:
+        """The bot's messages in the thread (the parent excluded), in order; with no
+        `thread_ts`, the bot's top-level messages in the channel (a DM without threads)."""
+        if thread_ts is None:
+            candidates = [m for m in self.messages(channel) if not m.is_reply]
+        else:
+            candidates = self.thread(channel, thread_ts)[1:]
+        return [m for m in candidates if m.bot_id == self.bot_id]

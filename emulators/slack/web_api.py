@@ -1,0 +1,198 @@
+"""The Web API methods the bridge uses: `POST /api/<method>`, answered as Slack answers.
+
+Order per call: record, injected fault, unknown method, token check, rate limit, handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from emulators.base import Fault, json_response
+from emulators.slack import streams
+from emulators.slack.args import (
+    ApiError,
+    call_args,
+    call_token,
+    message_content,
+    required,
+    text_arg,
+)
+from emulators.slack.state import Message, message_object
+from emulators.slack.streams import own_message
+
+if TYPE_CHECKING:
+    from emulators.slack.emulator import SlackEmulator
+
+Handler = Callable[["SlackEmulator", dict[str, Any]], dict[str, Any]]
+
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+
+
+async def handle(emu: SlackEmulator, request: web.Request) -> web.StreamResponse:
+    """Answer one Web API call."""
+    method = request.match_info["method"]
+    call = await emu.record(request)
+    fault = emu.take_fault(method)
+    if fault is not None:
+        return await _apply_fault(emu, method, fault, request)
+    handler = HANDLERS.get(method)
+    if handler is None:
+        return json_response({"ok": False, "error": "unknown_method", "req_method": method}, 404)
+    args = call_args(call)
+    error = _auth_error(emu, method, call_token(call, args))
+    if error is not None:
+        return json_response({"ok": False, "error": error})
+    retry_after = emu.limits.check(emu.team_id, method)
+    if retry_after is not None:
+        return _ratelimited(emu, method, retry_after)
+    try:
+        return json_response({"ok": True, **handler(emu, args)})
+    except ApiError as exc:
+        return json_response({"ok": False, "error": exc.code})
+
+
+def _auth_error(emu: SlackEmulator, method: str, token: str | None) -> str | None:
+    if token is None:
+        return "not_authed"
+    wanted = emu.app_token if method in APP_TOKEN_METHODS else emu.bot_token
+    if token == wanted:
+        return None
+    if token in (emu.app_token, emu.bot_token):
+        return "not_allowed_token_type"
+    return "invalid_auth"
+
+
+def _ratelimited(emu: SlackEmulator, method: str, retry_after: int) -> web.Response:
+    emu.rate_limited[method] += 1
+    return json_response(
+        {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(retry_after)}
+    )
+
+
+async def _apply_fault(
+    emu: SlackEmulator, method: str, fault: Fault, request: web.Request
+) -> web.StreamResponse:
+    """Misbehave as queued: "status" (HTTP error), "error" (Slack error code), "disconnect"."""
+    if fault.delay:
+        await asyncio.sleep(fault.delay)
+    if fault.kind == "disconnect":
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=500)
+    if fault.kind == "error":
+        return json_response({"ok": False, "error": str(fault.body or "internal_error")})
+    if fault.status == 429:
+        emu.rate_limited[method] += 1
+        headers = {"Retry-After": "1", **fault.headers}
+        body = fault.body if fault.body is not None else {"ok": False, "error": "ratelimited"}
+        return json_response(body, 429, headers)
+    body = fault.body if fault.body is not None else {"ok": False, "error": "internal_error"}
+    return json_response(body, fault.status, fault.headers)
+
+
+def auth_test(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "url": "https://emulated.slack.com/",
+        "team": "Emulated Workspace",
+        "user": "bridge-bot",
+        "team_id": emu.team_id,
+        "user_id": emu.bot_user_id,
+        "bot_id": emu.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+def apps_connections_open(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    return {"url": emu.socket.issue_url(emu.url)}
+
+
+def chat_post_message(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    channel = required(args, "channel", "channel_not_found")
+    text, markdown, blocks = message_content(args)
+    message = emu.workspace.add(
+        Message(
+            channel=channel,
+            ts=emu.workspace.next_ts(),
+            user=emu.bot_user_id,
+            text=text,
+            markdown_text=markdown,
+            thread_ts=text_arg(args, "thread_ts"),
+            bot_id=emu.bot_id,
+            blocks=blocks,
+        )
+    )
+    emu.echo_posted(message)
+    return {"channel": channel, "ts": message.ts, "message": emu.message_object(message)}
+
+
+def chat_update(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    message = own_message(emu, args, "cant_update_message")
+    text, markdown, blocks = message_content(args)
+    previous = emu.message_object(message)
+    message.set_text(text, markdown, blocks)
+    message.edited_ts = emu.workspace.next_ts()
+    emu.echo_changed(previous, message)
+    return {
+        "channel": message.channel,
+        "ts": message.ts,
+        "text": message.text,
+        "message": emu.message_object(message),
+    }
+
+
+def reactions_add(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    name = required(args, "name", "invalid_name").strip(":")
+    channel = required(args, "channel", "channel_not_found")
+    message = emu.workspace.find(channel, required(args, "timestamp", "message_not_found"))
+    if message is None:
+        raise ApiError("message_not_found")
+    users = message.reactions.setdefault(name, [])
+    if emu.bot_user_id in users:
+        raise ApiError("already_reacted")
+    users.append(emu.bot_user_id)
+    return {}
+
+
+def conversations_replies(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    channel = required(args, "channel", "channel_not_found")
+    message = emu.workspace.find(channel, required(args, "ts", "thread_not_found"))
+    if message is None:
+        raise ApiError("thread_not_found")
+    thread = emu.workspace.thread(channel, message.thread_ts or message.ts)
+    start = int(text_arg(args, "cursor") or 0)
+    limit = int(text_arg(args, "limit") or 1000)
+    page = thread[start : start + limit]
+    more = start + limit < len(thread)
+    return {
+        "messages": [message_object(m, emu.workspace, emu.team_id, emu.app_id) for m in page],
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
+def assistant_threads_set_status(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    channel = required(args, "channel_id", "channel_not_found")
+    thread_ts = required(args, "thread_ts")
+    status = args.get("status")
+    if not isinstance(status, str):
+        raise ApiError("invalid_arguments")
+    emu.statuses.setdefault((channel, thread_ts), []).append(status)
+    return {}
+
+
+HANDLERS: dict[str, Handler] = {
+    "auth.test": auth_test,
+    "apps.connections.open": apps_connections_open,
+    "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
+    "reactions.add": reactions_add,
+    "conversations.replies": conversations_replies,
+    "assistant.threads.setStatus": assistant_threads_set_status,
+    "chat.startStream": streams.start_stream,
+    "chat.appendStream": streams.append_stream,
+    "chat.stopStream": streams.stop_stream,
+}
