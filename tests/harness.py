@@ -1,43 +1,59 @@
-"""Brings up a real bridge process (in this event loop) against emulators, for e2e tests.
+"""Brings up a real bridge (in this event loop) against emulators, for end-to-end tests.
 
-Everything is real except the far ends: Redis, slack-bolt and slack_sdk, httpx-sse and the
-bridge's own dispatcher, renderer and store; Slack and neuroflash are emulators on loopback.
+Everything is real except the far ends: Redis, slack-bolt/slack_sdk, discord.py, httpx-sse
+and the bridge's own runtime; Slack, Discord and neuroflash are emulators on loopback.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from bridge.config import Settings, load_settings
 from bridge.runtime import Runtime
+from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
 
 
 @dataclass
-class SlackBridge:
-    slack: SlackEmulator
+class Env:
     neuroflash: NeuroflashEmulator
     runtime: Runtime
     settings: Settings
+    slack_emu: SlackEmulator | None = None
+    discord_emu: DiscordEmulator | None = None
+
+    @property
+    def slack(self) -> SlackEmulator:
+        assert self.slack_emu is not None
+        return self.slack_emu
+
+    @property
+    def discord(self) -> DiscordEmulator:
+        assert self.discord_emu is not None
+        return self.discord_emu
 
     def replies(self, channel: str, thread_ts: str) -> list[Any]:
+        """The bot's Slack messages in a thread."""
         return list(self.slack.bot_replies(channel, thread_ts))
 
     def reply_text(self, channel: str, thread_ts: str) -> str:
         return "".join(m.text for m in self.replies(channel, thread_ts))
 
+    def discord_text(self, channel_id: int) -> str:
+        return "".join(m.content for m in self.discord.bot_messages(channel_id))
+
     async def wait_reply(
         self, channel: str, thread_ts: str, expected: str, timeout: float = 20.0
     ) -> None:
-        """Wait until the bot's messages in the thread read exactly `expected`."""
-        await self.slack.wait_for(lambda: self.reply_text(channel, thread_ts) == expected, timeout)
+        """Wait until the bot's Slack messages in the thread read exactly `expected`."""
+        await self.wait(lambda: self.reply_text(channel, thread_ts) == expected, timeout)
 
     async def wait(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        await self.slack.wait_for(predicate, timeout)
+        await self.neuroflash.wait_for(predicate, timeout)
 
 
 def bridge_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
@@ -58,41 +74,62 @@ def bridge_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def slack_bridge(
+async def bridge_env(
     redis_url: str,
     prefix: str,
     *,
+    slack: bool = True,
+    discord: bool = False,
     socket_mode: bool = True,
     tokens_per_second: float = 400.0,
     **overrides: Any,
-) -> AsyncIterator[SlackBridge]:
-    slack = SlackEmulator()
-    neuroflash = NeuroflashEmulator(
-        client_id="cid",
-        client_secret="csecret",
-        workspace_id="ws-1",
-        tokens_per_second=tokens_per_second,
-    )
-    await slack.start()
-    await neuroflash.start()
-    settings = bridge_settings(
-        redis_url,
-        prefix,
-        slack_bot_token=slack.bot_token,
-        slack_app_token=slack.app_token if socket_mode else None,
-        slack_signing_secret=slack.signing_secret,
-        slack_api_url=slack.api_url,
-        neuroflash_api_url=f"{neuroflash.url}/api",
-        neuroflash_token_url=f"{neuroflash.url}/oauth/v2/token",
-        **overrides,
-    )
-    runtime = Runtime(settings)
-    try:
+) -> AsyncIterator[Env]:
+    """Emulators, then a bridge runtime wired to them; everything stopped on exit."""
+    async with AsyncExitStack() as stack:
+        neuroflash = NeuroflashEmulator(
+            client_id="cid",
+            client_secret="csecret",
+            workspace_id="ws-1",
+            tokens_per_second=tokens_per_second,
+        )
+        await neuroflash.start()
+        stack.push_async_callback(neuroflash.stop)
+        values: dict[str, Any] = {
+            "neuroflash_api_url": f"{neuroflash.url}/api",
+            "neuroflash_token_url": f"{neuroflash.url}/oauth/v2/token",
+        }
+        slack_emu = discord_emu = None
+        if slack:
+            slack_emu = SlackEmulator()
+            await slack_emu.start()
+            stack.push_async_callback(slack_emu.stop)
+            values |= {
+                "slack_bot_token": slack_emu.bot_token,
+                "slack_app_token": slack_emu.app_token if socket_mode else None,
+                "slack_signing_secret": slack_emu.signing_secret,
+                "slack_api_url": slack_emu.api_url,
+            }
+        if discord:
+            discord_emu = DiscordEmulator(heartbeat_interval=5.0)
+            await discord_emu.start()
+            stack.push_async_callback(discord_emu.stop)
+            values |= {
+                "discord_token": discord_emu.token,
+                "discord_api_url": discord_emu.api_url,
+                "discord_gateway_url": discord_emu.gateway_url,
+            }
+        settings = bridge_settings(redis_url, prefix, **(values | overrides))
+        runtime = Runtime(settings)
+        stack.push_async_callback(runtime.stop, 3.0)
         await runtime.start()
-        if not socket_mode:
-            slack.http_events_url = f"http://127.0.0.1:{runtime.http_port}/slack/events"
-        yield SlackBridge(slack, neuroflash, runtime, settings)
-    finally:
-        await runtime.stop(grace=3.0)
-        await slack.stop()
-        await neuroflash.stop()
+        if slack_emu is not None and not socket_mode:
+            slack_emu.http_events_url = f"http://127.0.0.1:{runtime.http_port}/slack/events"
+        yield Env(neuroflash, runtime, settings, slack_emu, discord_emu)
+
+
+def slack_bridge(redis_url: str, prefix: str, **kwargs: Any) -> Any:
+    return bridge_env(redis_url, prefix, slack=True, **kwargs)
+
+
+def discord_bridge(redis_url: str, prefix: str, **kwargs: Any) -> Any:
+    return bridge_env(redis_url, prefix, slack=False, discord=True, **kwargs)

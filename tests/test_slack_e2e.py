@@ -13,17 +13,17 @@ import pytest
 from adapters.slack.format import PAGE_LIMIT, PLACEHOLDER
 from bridge.split import open_fence
 from emulators.base import Fault
-from tests.harness import SlackBridge, slack_bridge
+from tests.harness import Env, slack_bridge
 
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
 
 
-def streams(env: SlackBridge) -> list[dict[str, str]]:
+def streams(env: Env) -> list[dict[str, str]]:
     return [c.body for c in env.neuroflash.calls_to("message-streams", "POST")]
 
 
-async def converse(env: SlackBridge, texts: list[str], replies: list[str]) -> str:
+async def converse(env: Env, texts: list[str], replies: list[str]) -> str:
     """Mention the bot, then post follow-ups in its thread; wait for each reply in turn."""
     env.neuroflash.script(*replies)
     root = await env.slack.user_post(CHANNEL, f"{MENTION} {texts[0]}")
@@ -51,8 +51,14 @@ async def test_thread_is_one_conversation(redis_url: str, prefix: str, socket_mo
 async def test_bad_signature_is_refused(redis_url: str, prefix: str) -> None:
     async with slack_bridge(redis_url, prefix, socket_mode=False) as env:
         ts = env.slack.workspace.next_ts()
-        event = {"type": "app_mention", "user": "U1", "text": f"{MENTION} hi", "ts": ts,
-                 "channel": CHANNEL, "channel_type": "channel"}
+        event = {
+            "type": "app_mention",
+            "user": "U1",
+            "text": f"{MENTION} hi",
+            "ts": ts,
+            "channel": CHANNEL,
+            "channel_type": "channel",
+        }
         status = await env.slack.deliver(event, bad_signature=True)
         assert status == 401
         await asyncio.sleep(0.5)
@@ -81,11 +87,13 @@ async def test_slow_reply_grows_in_place(redis_url: str, prefix: str) -> None:
 async def test_retried_event_gets_one_reply(redis_url: str, prefix: str) -> None:
     async with slack_bridge(redis_url, prefix) as env:
         env.neuroflash.script("Only once.")
-        ts = env.slack.workspace.next_ts()
-        event = {"type": "app_mention", "user": "U1", "text": f"{MENTION} hi", "ts": ts,
-                 "channel": CHANNEL, "channel_type": "channel", "event_ts": ts}
-        for retry in range(3):
-            assert await env.slack.deliver(event, event_id="Ev1", retry_num=retry)
+        ts = await env.slack.user_post(CHANNEL, f"{MENTION} hi", wait=True)
+        first = env.slack.deliveries[0]
+        for retry in (1, 2):
+            acked = await env.slack.deliver(
+                first.event, event_id=first.event_id, retry_num=retry, retry_reason="timeout"
+            )
+            assert acked
         await env.wait_reply(CHANNEL, ts, "Only once.")
         await asyncio.sleep(1.0)
         assert len(env.replies(CHANNEL, ts)) == 1
@@ -99,13 +107,28 @@ async def test_bots_and_edit_echoes_are_ignored(redis_url: str, prefix: str) -> 
         root = await env.slack.user_post(CHANNEL, f"{MENTION} hi")
         await env.wait_reply(CHANNEL, root, "Hello human.")
         ts = env.slack.workspace.next_ts()
-        await env.slack.deliver({"type": "message", "subtype": "bot_message", "bot_id": "B9",
-                                 "text": "beep", "ts": ts, "thread_ts": root,
-                                 "channel": CHANNEL, "channel_type": "channel"})
-        await env.slack.deliver({"type": "message", "subtype": "message_changed",
-                                 "channel": CHANNEL, "ts": env.slack.workspace.next_ts(),
-                                 "message": {"user": "U1", "text": f"{MENTION} edited",
-                                             "ts": root}, "channel_type": "channel"})
+        await env.slack.deliver(
+            {
+                "type": "message",
+                "subtype": "bot_message",
+                "bot_id": "B9",
+                "text": "beep",
+                "ts": ts,
+                "thread_ts": root,
+                "channel": CHANNEL,
+                "channel_type": "channel",
+            }
+        )
+        await env.slack.deliver(
+            {
+                "type": "message",
+                "subtype": "message_changed",
+                "channel": CHANNEL,
+                "ts": env.slack.workspace.next_ts(),
+                "message": {"user": "U1", "text": f"{MENTION} edited", "ts": root},
+                "channel_type": "channel",
+            }
+        )
         await asyncio.sleep(1.0)
         assert len(streams(env)) == 1
         assert len(env.replies(CHANNEL, root)) == 1
@@ -151,8 +174,10 @@ async def test_provider_faults_read_well_and_thread_recovers(redis_url: str, pre
         await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "Recovered fine.")
 
         nf.script("Partial text that will be interrupted by an error event.")
-        nf.fail_next("stream", Fault("error_event", after=3, body={"message": "model crashed",
-                                                                    "code": "internal"}))
+        nf.fail_next(
+            "stream",
+            Fault("error_event", after=3, body={"message": "model crashed", "code": "internal"}),
+        )
         await env.slack.user_post(CHANNEL, "third", thread_ts=root)
         await env.wait(lambda: "model crashed" in env.replies(CHANNEL, root)[-1].text)
         broken = env.replies(CHANNEL, root)[-1].text

@@ -9,7 +9,6 @@ import logging
 import discord
 
 from adapters.discord.client import BridgeClient, point_at
-from adapters.discord.format import EDIT_INTERVAL
 from adapters.discord.ingest import DiscordIngest
 from adapters.discord.surface import DiscordSurface
 from bridge.config import ConfigError, Settings, secret
@@ -21,6 +20,9 @@ from bridge.surface import EditRate, Surface
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 60.0
+CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
+"""Discord counts message posts, edits and thread creation in one fixed 5-per-5-s window per
+channel; evenly spaced permits a little under 1/s never fill a window, however it aligns."""
 INTENT_HELP = (
     "DISCORD_TOKEN: Discord refused the Message Content intent; enable it for the bot in the "
     "Developer Portal (Bot → Privileged Gateway Intents → Message Content Intent)"
@@ -37,7 +39,7 @@ class DiscordAdapter:
     def __init__(self, settings: Settings) -> None:
         settings.require("discord_token")
         self._settings = settings
-        self.rate = EditRate(per_second=1.0 / EDIT_INTERVAL, burst=5.0)
+        self.rate = CHANNEL_RATE
         self.client: BridgeClient | None = None
         self._budget: EditBudget | None = None
         self._task: asyncio.Task[None] | None = None

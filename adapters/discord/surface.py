@@ -48,6 +48,7 @@ class DiscordSurface:
         name = self._post.extra.get("new_thread")
         if name:
             await self._create_thread(name)
+        await self._budget.acquire(self.scope, self.rate, final=True)
         message = await self._channel.send(PLACEHOLDER, allowed_mentions=NO_MENTIONS)
         self.messages.append(str(message.id))
 

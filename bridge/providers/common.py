@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import EventSource, SSEError
@@ -190,7 +191,7 @@ def bearer(token: str) -> dict[str, str]:
 async def oauth_client_credentials(
     client: httpx.AsyncClient, token_url: str, client_id: str, client_secret: str
 ) -> tuple[str, float]:
-    """An OAuth2 client-credentials token as neuroflash issues it: (token, expiry UNIX seconds)."""
+    """An OAuth2 client-credentials token as neuroflash issues it: (token, renewal time)."""
     form = {
         "grant_type": "client_credentials",
         "client_id": client_id,
@@ -201,5 +202,16 @@ async def oauth_client_credentials(
     if response.status_code >= 400:
         raise ProviderHTTPError.from_response(response)
     data = response.json()
-    lifetime = float(data.get("expires_in") or 300)
-    return str(data["access_token"]), time.time() + lifetime
+    return str(data["access_token"]), renew_at(time.time() + float(data.get("expires_in") or 300))
+
+
+def renew_at(expires_at: float) -> float:
+    """When to renew a token that expires at `expires_at`: a minute early, or a tenth of its
+    lifetime for short-lived ones (use with `TokenCache(margin=0)`)."""
+    lifetime = max(0.0, expires_at - time.time())
+    return expires_at - min(60.0, lifetime / 10)
+
+
+def segment(value: str) -> str:
+    """An id made safe to be one URL path segment."""
+    return quote(value, safe="")

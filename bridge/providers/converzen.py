@@ -4,6 +4,12 @@ Auth is the token flow: `POST /chat/get_token {user_id, persona?}` with the API 
 Bearer token per end user (`user_id` = the post's `author_ref`), cached per user and refreshed
 before `expires_at`, and once when a stream answers 401/403 or an `auth_failed` error event.
 The token already selects the persona, so stream bodies carry only the message (and session).
+The seed does not say whether a session is bound to the user whose token started it; we
+assume not, so anyone in the thread continues it with their own token.
+
+Before any text has been shown, `rate_limited` (event or HTTP 429) is retried after a backoff
+and `auth_failed` once with a fresh token; once text is out, trouble ends the reply instead,
+so the final text is never a mix of two attempts.
 
 Session expiry: when a continuation answers `session_expired` before any text, the provider
 starts a fresh session with the same message and yields `ConversationStarted(new id)`; the core
@@ -40,6 +46,7 @@ from bridge.providers.common import (
     bearer,
     guarded,
     open_sse_authed,
+    renew_at,
 )
 from bridge.sse import ProviderHTTPError
 
@@ -92,7 +99,7 @@ class ConverzenProvider:
         """The token cache of one end user (least recently used ones are dropped)."""
         cache = self._tokens.get(user)
         if cache is None:
-            cache = TokenCache(lambda: self._fetch_token(user))
+            cache = TokenCache(lambda: self._fetch_token(user), margin=0.0)
             self._tokens[user] = cache
             while len(self._tokens) > MAX_USERS:
                 self._tokens.popitem(last=False)
@@ -110,7 +117,7 @@ class ConverzenProvider:
         if response.status_code >= 400:
             raise ProviderHTTPError.from_response(response)
         data = response.json()
-        return str(data["token"]), float(data["expires_at"])
+        return str(data["token"]), renew_at(float(data["expires_at"]))
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
         return None
@@ -162,8 +169,8 @@ class ConverzenProvider:
                     event = state.handle(data)
                     if event is not None:
                         yield event
-                    if isinstance(event, ReplyDone):
-                        return
+                        if isinstance(event, ReplyDone):
+                            return
         except ProviderHTTPError as exc:
             if exc.status == 429:
                 raise _error({"code": "rate_limited", "retry_after": exc.retry_after}) from exc

@@ -22,6 +22,7 @@ from bridge.providers.common import (
     guarded,
     oauth_client_credentials,
     request_authed,
+    segment,
 )
 from bridge.sse import ProviderHTTPError
 
@@ -47,7 +48,7 @@ class NeuroflashPrototypeProvider:
         self._client_secret = secret(settings.neuroflash_client_secret)
         self._token_url = settings.neuroflash_token_url
         self._client = provider_client(settings, settings.neuroflash_api_url)
-        self.tokens = TokenCache(self._fetch_token)
+        self.tokens = TokenCache(self._fetch_token, margin=0.0)
 
     async def _fetch_token(self) -> tuple[str, float]:
         return await oauth_client_credentials(
@@ -82,8 +83,9 @@ class NeuroflashPrototypeProvider:
             assert conversation_id is not None
             yield ConversationStarted(conversation_id)
         body = {"messages": [{"role": "user", "content": post.text}]}
+        path = f"{BASE}/{segment(conversation_id)}/chat/completions"
         try:
-            data = await self._call("POST", f"{BASE}/{conversation_id}/chat/completions", json=body)
+            data = await self._call("POST", path, json=body)
         except ProviderHTTPError as exc:
             if exc.status == 403:
                 raise ProviderError(
@@ -102,10 +104,9 @@ class NeuroflashPrototypeProvider:
         """Delete the conversation at neuroflash; one already gone is fine."""
         if conversation.id is None:
             return
+        query = {"workspace_id": self._workspace}
         try:
-            await self._call(
-                "DELETE", f"{BASE}/{conversation.id}", params={"workspace_id": self._workspace}
-            )
+            await self._call("DELETE", f"{BASE}/{segment(conversation.id)}", params=query)
         except ProviderHTTPError as exc:
             if exc.status != 404:
                 raise

@@ -26,7 +26,14 @@ from bridge.models import (
     UserPost,
 )
 from bridge.provider import Conversation, ProviderContext
-from bridge.providers.common import JsonEvents, ProviderError, StreamCut, bearer, guarded
+from bridge.providers.common import (
+    JsonEvents,
+    ProviderError,
+    StreamCut,
+    bearer,
+    guarded,
+    segment,
+)
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
 from bridge.store import THREAD_TTL, Store
 
@@ -98,10 +105,10 @@ class SenseflowProvider:
                     event = reply.handle(data)
                     if isinstance(event, ReplyDone):
                         self._tasks.pop(conversation.thread, None)
+                        yield event
+                        return
                     if event is not None:
                         yield event
-                    if isinstance(event, ReplyDone):
-                        return
         except Exception:
             self._tasks.pop(conversation.thread, None)
             raise
@@ -124,7 +131,7 @@ class SenseflowProvider:
             return
         task, user = running
         try:
-            response = await self._client.post(f"{CHAT}/{task}/stop", json={"user": user})
+            response = await self._client.post(f"{CHAT}/{segment(task)}/stop", json={"user": user})
             if response.status_code not in (200, 404):
                 log.warning("SenseFlow stop of task %s answered %s", task, response.status_code)
         except httpx.HTTPError as exc:
@@ -137,7 +144,7 @@ class SenseflowProvider:
         user = await self._owner(conversation, "")
         body = {"user": user, "model": self._agent}
         response = await self._client.request(
-            "DELETE", f"{CONVERSATIONS}/{conversation.id}", json=body
+            "DELETE", f"{CONVERSATIONS}/{segment(conversation.id)}", json=body
         )
         if response.status_code != 404:
             raise_for_status(response)
@@ -149,8 +156,9 @@ class SenseflowProvider:
             return False
         user = await self._owner(conversation, "")
         body = {"name": name, "auto_generate": False, "user": user, "model": self._agent}
+        path = f"{CONVERSATIONS}/{segment(conversation.id)}/name"
         try:
-            response = await self._client.post(f"{CONVERSATIONS}/{conversation.id}/name", json=body)
+            response = await self._client.post(path, json=body)
             raise_for_status(response)
         except (httpx.HTTPError, ProviderHTTPError) as exc:
             log.warning("SenseFlow rename of %s failed: %s", conversation.id, exc)

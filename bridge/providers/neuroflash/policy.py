@@ -1,0 +1,135 @@
+"""What the neuroflash provider sends, when it tries again, and what it tells the user."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from bridge.config import Settings
+from bridge.models import ReplyFailed, UserPost
+from bridge.sse import ProviderHTTPError, error_text
+
+log = logging.getLogger("bridge.providers.neuroflash")
+
+OPEN_BUDGET = 30.0
+"""Seconds spent re-opening one stream (409 while the previous stream closes, 429, 5xx)."""
+TRANSIENT_RETRIES = 3
+RATE_LIMIT_RETRIES = 5
+CREDENTIALS = "NEUROFLASH_CLIENT_ID, NEUROFLASH_CLIENT_SECRET and NEUROFLASH_WORKSPACE_ID"
+
+
+class NeuroflashError(Exception):
+    """neuroflash answered in a way the bridge cannot use; the message is shown as is."""
+
+
+def steering_body(settings: Settings, steering: Mapping[str, str]) -> dict[str, Any]:
+    """The create-conversation body: the settings' steering, overridden by the thread's."""
+    body: dict[str, Any] = {
+        "personality": settings.neuroflash_personality,
+        "personalityId": settings.neuroflash_personality_id,
+        "brandVoiceId": settings.neuroflash_brand_voice_id,
+        "targetAudienceId": settings.neuroflash_target_audience_id,
+        "modelName": settings.neuroflash_model_name,
+    }
+    for key in body:
+        if key in steering:
+            body[key] = steering[key] or None
+    if body["personalityId"] is not None:
+        try:
+            body["personalityId"] = int(body["personalityId"])
+        except ValueError:
+            raise NeuroflashError(
+                f"personalityId must be a whole number, not {body['personalityId']!r}"
+            ) from None
+    return {key: value for key, value in body.items() if value is not None and value != ""}
+
+
+def message_body(post: UserPost, context_size: int | None) -> dict[str, Any]:
+    """The message for `post`; its id is stable, so sending it twice replays the first answer."""
+    created = datetime.fromtimestamp(post.ts, UTC).isoformat(timespec="milliseconds")
+    body: dict[str, Any] = {
+        "id": post.message_uuid,
+        "text": post.text or "\n".join(post.attachments),
+        "createdAt": created.replace("+00:00", "Z"),
+    }
+    if context_size:
+        body["contextSize"] = context_size
+    return body
+
+
+class OpenRetry:
+    """When to open a stream again: after 409 (the last stream is still closing), 429 and
+    5xx/network trouble, within `OPEN_BUDGET` seconds.
+
+    Safe, because the idempotent message id turns a second attempt into a replay.
+    """
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._tries: Counter[str] = Counter()
+
+    def delay(self, error: Exception) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up."""
+        wait = self._wait(error)
+        if wait is None or time.monotonic() - self._started + wait > OPEN_BUDGET:
+            return None
+        return wait
+
+    def _wait(self, error: Exception) -> float | None:
+        if isinstance(error, ProviderHTTPError) and error.status == 409:
+            code = error.body.get("code") if isinstance(error.body, dict) else None
+            if code not in (None, "conversationLocked"):
+                return None
+            return min(0.1 * 2.0 ** self._count("locked"), 1.0)
+        if isinstance(error, ProviderHTTPError) and error.status == 429:
+            tries = self._count("limited")
+            if tries >= RATE_LIMIT_RETRIES:
+                return None
+            return error.retry_after if error.retry_after is not None else min(2.0**tries, 10.0)
+        if isinstance(error, ProviderHTTPError) and error.status < 500:
+            return None
+        tries = self._count("transient")
+        return 0.25 * 2.0**tries if tries < TRANSIENT_RETRIES else None
+
+    def _count(self, kind: str) -> int:
+        self._tries[kind] += 1
+        return self._tries[kind] - 1
+
+
+def failure(exc: Exception) -> ReplyFailed:
+    """What the user reads when a reply could not be had."""
+    if isinstance(exc, NeuroflashError):
+        return ReplyFailed(str(exc), retryable=False)
+    if isinstance(exc, ProviderHTTPError):
+        status, detail = exc.status, error_text(exc.body)
+        suffix = f": {detail}" if detail else ""
+        if status in (401, 403):
+            return ReplyFailed(
+                f"neuroflash refused the bridge's credentials (HTTP {status}{suffix}); "
+                f"check {CREDENTIALS}.",
+                code=f"http_{status}",
+            )
+        if status == 404:
+            return ReplyFailed(
+                "neuroflash no longer knows this conversation; please start a new thread.",
+                code="http_404",
+            )
+        if status == 409:
+            message = "neuroflash is still busy with an earlier answer here; try again shortly."
+            return ReplyFailed(message, retryable=True, code="conversationLocked")
+        if exc.retryable:
+            message = f"neuroflash is having trouble (HTTP {status}); please try again shortly."
+            return ReplyFailed(message, retryable=True, code=f"http_{status}")
+        return ReplyFailed(f"neuroflash refused the message (HTTP {status}{suffix}).")
+    if isinstance(exc, httpx.TimeoutException):
+        return ReplyFailed("neuroflash did not answer in time; please try again.", retryable=True)
+    if isinstance(exc, httpx.HTTPError):
+        return ReplyFailed("The connection to neuroflash failed; please try again.", retryable=True)
+    log.exception("neuroflash: unexpected error", exc_info=exc)
+    return ReplyFailed("neuroflash failed unexpectedly; please try again.", retryable=True)

@@ -1,0 +1,119 @@
+"""Issue 3 end to end: Discord threads become neuroflash conversations, streamed live.
+
+Real discord.py against the Discord emulator, real Redis, real httpx-sse, the bridge's runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapters.discord.format import PAGE_LIMIT, PLACEHOLDER
+from bridge.split import open_fence
+from tests.harness import Env, discord_bridge
+
+
+def conversations(env: Env) -> int:
+    return len(env.neuroflash.conversations)
+
+
+def stream_texts(env: Env) -> list[str]:
+    return [c.body["text"] for c in env.neuroflash.calls_to("message-streams", "POST")]
+
+
+async def test_mention_opens_a_thread_and_streams(redis_url: str, prefix: str) -> None:
+    text = "Streaming 😀 slowly:\n\n```js\nconsole.log('hi')\n```\n\nThat was it — done. ✓"
+    async with discord_bridge(redis_url, prefix, tokens_per_second=len(text) / 4.5) as env:
+        emu = env.discord
+        env.neuroflash.script(text, "Second.", "Third.")
+        post = await emu.user_message(emu.channel.id, "Explain streaming please", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(post.id) == text, timeout=30)
+        (thread,) = emu.threads_of(emu.channel.id)
+        assert thread.id == post.id and thread.name == "Explain streaming please"
+        (reply,) = emu.bot_messages(thread.id)
+        interim = [e for e in [reply.content, *reply.edits] if e not in (PLACEHOLDER, text)]
+        assert len(set(interim)) >= 2
+        assert all(open_fence(e) is None for e in reply.edits)
+        assert reply.allowed_mentions == {"parse": []}
+        await emu.user_message(thread.id, "follow-up without mention")
+        await env.wait(lambda: env.discord_text(thread.id) == text + "Second.")
+        await emu.user_message(thread.id, "another one")
+        await env.wait(lambda: env.discord_text(thread.id) == text + "Second." + "Third.")
+        assert conversations(env) == 1
+        assert stream_texts(env)[1:] == ["follow-up without mention", "another one"]
+
+
+async def test_dm_is_one_conversation(redis_url: str, prefix: str) -> None:
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        dm = emu.dm_channel(emu.user)
+        env.neuroflash.script("One.", "Two.", "Three.")
+        expected = ""
+        for text, answer in [("hi", "One."), ("more", "Two."), ("bye", "Three.")]:
+            await emu.user_message(dm.id, text, guild=False)
+            expected += answer
+            await env.wait(lambda e=expected: env.discord_text(dm.id) == e)
+        assert conversations(env) == 1
+
+
+async def test_long_reply_is_split_at_clean_boundaries(redis_url: str, prefix: str) -> None:
+    code = "```python\n" + "".join(f"total += {i}\n" for i in range(40)) + "```\n\n"
+    para = "This paragraph explains the code above in some detail. " * 8 + "\n\n"
+    text = (para * 3 + code) * 2 + para * 4
+    text = text[:6000]
+    async with discord_bridge(redis_url, prefix, tokens_per_second=3000) as env:
+        emu = env.discord
+        env.neuroflash.script(text)
+        post = await emu.user_message(emu.channel.id, "long one", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(post.id) == text, timeout=30)
+        pages = [m.content for m in emu.bot_messages(post.id)]
+        assert len(pages) >= 3
+        assert all(len(p) <= PAGE_LIMIT for p in pages)
+        assert all(open_fence(p) is None for p in pages)
+
+
+async def test_ten_mentions_stream_side_by_side_without_429(redis_url: str, prefix: str) -> None:
+    async with discord_bridge(redis_url, prefix, tokens_per_second=80) as env:
+        emu = env.discord
+        emu.enforce_limits(per_channel=5, per_seconds=5.0, headers=False)
+        answers = [f"Answer number {i}: " + "word " * 40 for i in range(10)]
+        env.neuroflash.script(*answers)
+        posts = await asyncio.gather(
+            *(
+                emu.user_message(emu.channel.id, f"question {i}", mentions_bot=True)
+                for i in range(10)
+            )
+        )
+        await env.wait(lambda: len(emu.threads_of(emu.channel.id)) == 10, timeout=40)
+        await env.wait(
+            lambda: sorted(env.discord_text(p.id) for p in posts) == sorted(answers), timeout=60
+        )
+        assert emu.rate_limited == 0
+        assert conversations(env) == 10
+
+
+async def test_bots_echoes_and_replays_get_no_reply(redis_url: str, prefix: str) -> None:
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        env.neuroflash.script("Hello.")
+        post = await emu.user_message(emu.channel.id, "hi", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(post.id) == "Hello.")
+        await emu.other_bot_message(post.id, f"<@{emu.bot_id}> I am a bot")
+        await emu.other_bot_message(emu.channel.id, f"<@{emu.bot_id}> also a bot")
+        emu.replay_last(5)
+        await emu.drop_connections()
+        await env.wait(lambda: emu.gateway.resumes >= 1)
+        await asyncio.sleep(1.5)
+        assert len(stream_texts(env)) == 1
+        assert len(emu.bot_messages(post.id)) == 1
+
+
+async def test_reconnect_mid_reply_still_finishes(redis_url: str, prefix: str) -> None:
+    text = "A reply that takes a while to arrive, across a gateway reconnect. " * 3
+    async with discord_bridge(redis_url, prefix, tokens_per_second=len(text) / 3) as env:
+        emu = env.discord
+        env.neuroflash.script(text)
+        post = await emu.user_message(emu.channel.id, "go", mentions_bot=True)
+        await env.wait(lambda: len(env.discord_text(post.id)) > 40)
+        await emu.request_reconnect()
+        await env.wait(lambda: env.discord_text(post.id) == text, timeout=30)
+        assert emu.gateway.resumes >= 1

@@ -1,0 +1,90 @@
+"""Start-up failures: one clear line naming what to fix, and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bridge.config import ConfigError
+from bridge.runtime import Runtime
+from emulators.discord import DiscordEmulator
+from tests.harness import bridge_settings
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bridge.cli", *args],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_token_names_the_variable(redis_url: str) -> None:
+    result = run_cli("run", env={"REDIS_URL": redis_url, "SLACK_BOT_TOKEN": "xoxb-1"})
+    assert result.returncode != 0
+    assert "SLACK_SIGNING_SECRET" in result.stderr.strip().splitlines()[-1]
+
+
+def test_no_messenger_configured(redis_url: str) -> None:
+    result = run_cli("run", env={"REDIS_URL": redis_url})
+    assert result.returncode != 0
+    assert "SLACK_BOT_TOKEN or DISCORD_TOKEN" in result.stderr
+
+
+def test_bad_setting_names_the_variable(redis_url: str) -> None:
+    result = run_cli("run", env={"REDIS_URL": redis_url, "BRIDGE_HTTP_PORT": "not-a-port"})
+    assert result.returncode != 0
+    assert "BRIDGE_HTTP_PORT" in result.stderr
+
+
+def test_unreachable_redis_is_one_line() -> None:
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DISCORD_TOKEN": "t", "NEUROFLASH_CLIENT_ID": "x"}
+    result = run_cli("run", env=env)
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr and "cannot reach Redis" in result.stderr
+
+
+async def test_refused_intent_stops_start_up(redis_url: str, prefix: str) -> None:
+    emu = DiscordEmulator()
+    emu.refuse_intents = True
+    await emu.start()
+    settings = bridge_settings(
+        redis_url,
+        prefix,
+        discord_token=emu.token,
+        discord_api_url=emu.api_url,
+        discord_gateway_url=emu.gateway_url,
+    )
+    runtime = Runtime(settings)
+    try:
+        with pytest.raises(ConfigError, match="Message Content"):
+            await runtime.start()
+    finally:
+        await runtime.stop(grace=1.0)
+        await emu.stop()
+
+
+async def test_bad_discord_token_stops_start_up(redis_url: str, prefix: str) -> None:
+    emu = DiscordEmulator(token="right")
+    await emu.start()
+    settings = bridge_settings(
+        redis_url,
+        prefix,
+        discord_token="wrong",
+        discord_api_url=emu.api_url,
+        discord_gateway_url=emu.gateway_url,
+    )
+    runtime = Runtime(settings)
+    try:
+        with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+            await runtime.start()
+    finally:
+        await runtime.stop(grace=1.0)
+        await emu.stop()
