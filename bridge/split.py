@@ -66,6 +66,9 @@ def close_for_display(text: str) -> str:
     """Interim text made valid: an unclosed fence or inline code span is closed."""
     fence = open_fence(text)
     if fence is not None:
+        head, _, last = text.rpartition("\n")
+        if head and last and set(last.strip()) <= {fence.marker[0]}:
+            text = head
         return text + ("" if text.endswith("\n") else "\n") + fence.marker
     lines = text.split("\n")
     last_fence = max((i for i, line in enumerate(lines) if _FENCE.match(line)), default=-1)

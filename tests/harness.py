@@ -15,6 +15,7 @@ from bridge.config import Settings, load_settings
 from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
+from emulators.neuroflash.state import split_tokens
 from emulators.slack import SlackEmulator
 
 
@@ -54,6 +55,11 @@ class Env:
 
     async def wait(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
         await self.neuroflash.wait_for(predicate, timeout)
+
+
+def rate_for(text: str, seconds: float) -> float:
+    """The emulator token rate that streams `text` over `seconds`."""
+    return len(split_tokens(text)) / seconds
 
 
 def bridge_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:

@@ -9,7 +9,7 @@ import asyncio
 
 from adapters.discord.format import PAGE_LIMIT, PLACEHOLDER
 from bridge.split import open_fence
-from tests.harness import Env, discord_bridge
+from tests.harness import Env, discord_bridge, rate_for
 
 
 def conversations(env: Env) -> int:
@@ -22,7 +22,7 @@ def stream_texts(env: Env) -> list[str]:
 
 async def test_mention_opens_a_thread_and_streams(redis_url: str, prefix: str) -> None:
     text = "Streaming 😀 slowly:\n\n```js\nconsole.log('hi')\n```\n\nThat was it — done. ✓"
-    async with discord_bridge(redis_url, prefix, tokens_per_second=len(text) / 4.5) as env:
+    async with discord_bridge(redis_url, prefix, tokens_per_second=rate_for(text, 4.5)) as env:
         emu = env.discord
         env.neuroflash.script(text, "Second.", "Third.")
         post = await emu.user_message(emu.channel.id, "Explain streaming please", mentions_bot=True)
@@ -109,7 +109,7 @@ async def test_bots_echoes_and_replays_get_no_reply(redis_url: str, prefix: str)
 
 async def test_reconnect_mid_reply_still_finishes(redis_url: str, prefix: str) -> None:
     text = "A reply that takes a while to arrive, across a gateway reconnect. " * 3
-    async with discord_bridge(redis_url, prefix, tokens_per_second=len(text) / 3) as env:
+    async with discord_bridge(redis_url, prefix, tokens_per_second=rate_for(text, 3)) as env:
         emu = env.discord
         env.neuroflash.script(text)
         post = await emu.user_message(emu.channel.id, "go", mentions_bot=True)

@@ -13,7 +13,7 @@ import pytest
 from adapters.slack.format import PAGE_LIMIT, PLACEHOLDER
 from bridge.split import open_fence
 from emulators.base import Fault
-from tests.harness import Env, slack_bridge
+from tests.harness import Env, rate_for, slack_bridge
 
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
@@ -71,7 +71,7 @@ async def test_slow_reply_grows_in_place(redis_url: str, prefix: str) -> None:
         "Grüße! 😀👩‍👩‍👧 Here is code:\n\n```python\ndef greet():\n    return 'hé'\n```\n\n"
         "And a list:\n\n- one\n- two — ✓\n\n日本語のテキストも。"
     )
-    async with slack_bridge(redis_url, prefix, tokens_per_second=len(text) / 4.5) as env:
+    async with slack_bridge(redis_url, prefix, tokens_per_second=rate_for(text, 4.5)) as env:
         env.neuroflash.script(text)
         root = await env.slack.user_post(CHANNEL, f"{MENTION} stream slowly")
         await env.wait_reply(CHANNEL, root, text, timeout=30)
@@ -148,8 +148,10 @@ async def test_racing_posts_make_one_conversation(redis_url: str, prefix: str) -
 async def test_long_reply_spans_messages(redis_url: str, prefix: str) -> None:
     block = "```python\n" + "".join(f"print({i})\n" for i in range(60)) + "```\n\n"
     para = "A sentence that goes on for a while to fill the paragraph nicely. " * 6 + "\n\n"
-    text = (para * 4 + block) * 3
-    text = text[: 10_000 - len("The end.")] + "The end."
+    text = ""
+    while len(text) < 10_000:
+        text += para * 4 + block
+    text += "The end."
     async with slack_bridge(redis_url, prefix, tokens_per_second=5000) as env:
         env.neuroflash.script(text)
         root = await env.slack.user_post(CHANNEL, f"{MENTION} long please")
@@ -181,7 +183,9 @@ async def test_provider_faults_read_well_and_thread_recovers(redis_url: str, pre
         await env.slack.user_post(CHANNEL, "third", thread_ts=root)
         await env.wait(lambda: "model crashed" in env.replies(CHANNEL, root)[-1].text)
         broken = env.replies(CHANNEL, root)[-1].text
-        assert broken.startswith("Partial") and "⚠️" in broken
+        partial, _, note = broken.partition("\n\n> ")
+        assert partial and "Partial text that will be interrupted".startswith(partial)
+        assert note == "⚠️ model crashed"
 
         nf.script("After the cut, reconciled.")
         nf.fail_next("stream", Fault("cut", after=2))

@@ -93,6 +93,7 @@ def test_cut_point_leaves_room_for_a_fence_closure() -> None:
 
 def test_interim_text_closes_open_code() -> None:
     assert close_for_display("```py\nprint(1)") == "```py\nprint(1)\n```"
+    assert close_for_display("```py\nprint(1)\n``") == "```py\nprint(1)\n```"
     assert close_for_display("use `grep") == "use `grep`"
     assert close_for_display("done `x` and more") == "done `x` and more"
     assert close_for_display("```\ncode\n```\nafter") == "```\ncode\n```\nafter"
