@@ -8,6 +8,7 @@ grows on the emulated Slack, then a one-line summary.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -41,12 +42,9 @@ async def _show_growth(slack: SlackEmulator, root: str, before: int, done: str) 
     """Print the reply's text as it grows; return when the thread shows `done`."""
     printed = ""
     first_visible: float | None = None
-    placeholder_seen = False
     while True:
         replies = slack.bot_replies(CHANNEL, root)[before:]
         text = "".join(m.text for m in replies)
-        if replies and not placeholder_seen:
-            placeholder_seen = True
         if text and text != replies[0].edits[0] and first_visible is None:
             first_visible = time.monotonic()
         if text.startswith(printed) and len(text) > len(printed) and first_visible is not None:
@@ -118,6 +116,7 @@ async def run_demo() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     del argv
+    logging.getLogger().setLevel(logging.WARNING)
     try:
         return asyncio.run(run_demo())
     except ConfigError as exc:
