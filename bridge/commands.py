@@ -1,22 +1,47 @@
-"""Commands a user can give in a thread, the same on every messenger: `stop` and `reset`."""
+"""Commands a user can give in a thread, the same on every messenger.
+
+`stop` ends the running reply, `reset` starts a new conversation, `policy queue|interrupt|merge`
+sets what the channel does with posts that arrive while a reply runs, and `provider NAME` sets
+the provider new threads of the channel use (a thread keeps the provider it started with).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bridge.config import BUSY_POLICIES
 from bridge.hub import Hub
 from bridge.models import ThreadKey
 
-COMMANDS = ("stop", "reset")
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    arg: str = ""
 
 
-def parse_command(text: str) -> str | None:
-    """The command a post consists of (`stop`, `reset`, optionally `/stop` or `!reset`)."""
-    word = text.strip().lower().lstrip("/!").rstrip(".!")
-    return word if word in COMMANDS else None
+def parse_command(text: str) -> Command | None:
+    """The command a post consists of (optionally written `/stop` or `!reset`), else None."""
+    words = text.strip().lower().lstrip("/!").rstrip(".!").split()
+    if len(words) == 1 and words[0] in ("stop", "reset"):
+        return Command(words[0])
+    if len(words) == 2 and words[0] == "policy" and words[1] in BUSY_POLICIES:
+        return Command("policy", words[1])
+    if len(words) == 2 and words[0] == "provider":
+        return Command("provider", words[1])
+    return None
 
 
-async def run_command(hub: Hub, thread: ThreadKey, command: str) -> None:
-    """`stop` ends the reply streaming in the thread (on any replica); `reset` starts over."""
-    if command == "stop":
+async def run_command(hub: Hub, thread: ThreadKey, command: Command) -> bool:
+    """Carry out `command` in `thread`; False if it was refused (an unknown provider)."""
+    if command.name == "stop":
         await hub.stop(thread)
-    elif command == "reset":
+    elif command.name == "reset":
         await hub.reset(thread)
+    elif command.name == "policy":
+        await hub.store.set_channel_setting(thread.scope, "busy_policy", command.arg)
+    elif command.name == "provider":
+        if command.arg not in hub.provider_names():
+            return False
+        await hub.store.set_channel_setting(thread.scope, "provider", command.arg)
+    return True

@@ -14,16 +14,20 @@ from bridge.models import ThreadKey
 
 log = logging.getLogger(__name__)
 
+StopHandler = Callable[[ThreadKey, int | None], object]
+
 
 class Control:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._channel = f"{prefix}control"
 
-    async def publish_stop(self, thread: ThreadKey) -> None:
-        await self._redis.publish(self._channel, json.dumps({"stop": str(thread)}))
+    async def publish_stop(self, thread: ThreadKey, before: int | None = None) -> None:
+        """Stop the reply running in `thread`; with `before`, only one for an earlier post."""
+        message = {"stop": str(thread), "before": before}
+        await self._redis.publish(self._channel, json.dumps(message))
 
-    async def listen(self, on_stop: Callable[[ThreadKey], object]) -> None:
+    async def listen(self, on_stop: StopHandler) -> None:
         """Call `on_stop` for every stop published by any replica; survives Redis outages."""
         while True:
             try:
@@ -36,9 +40,10 @@ class Control:
                 await asyncio.sleep(1.0)
 
     @staticmethod
-    def _handle(message: dict[str, object], on_stop: Callable[[ThreadKey], object]) -> None:
+    def _handle(message: dict[str, object], on_stop: StopHandler) -> None:
         try:
             data = json.loads(message["data"])  # type: ignore[arg-type]
-            on_stop(ThreadKey.parse(data["stop"]))
+            before = data.get("before")
+            on_stop(ThreadKey.parse(data["stop"]), int(before) if before is not None else None)
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring a malformed control message: %s", exc)

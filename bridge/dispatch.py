@@ -11,12 +11,17 @@ import asyncio
 import heapq
 import logging
 import time
+from collections.abc import Coroutine
+from dataclasses import replace
+from typing import Any
 
 from redis.exceptions import RedisError
 
+from bridge.config import Settings
+from bridge.control import Control
 from bridge.inbox import Entry, Inbox
 from bridge.lease import Lease, LeaseLost
-from bridge.models import ThreadKey
+from bridge.models import ThreadKey, UserPost
 from bridge.store import Store
 from bridge.turn import Turns
 
@@ -59,16 +64,25 @@ class Dispatcher:
     """Reads every inbox shard and runs one worker task per busy thread."""
 
     def __init__(
-        self, store: Store, inbox: Inbox, turns: Turns, consumer: str, lease_seconds: float
+        self,
+        store: Store,
+        inbox: Inbox,
+        turns: Turns,
+        control: Control,
+        consumer: str,
+        settings: Settings,
     ) -> None:
         self._store = store
         self._inbox = inbox
         self._turns = turns
+        self._control = control
         self._consumer = consumer
-        self._lease_seconds = lease_seconds
+        self._lease_seconds = settings.bridge_lease_seconds
+        self._default_policy = settings.bridge_busy_policy
         self._queues: dict[ThreadKey, ThreadQueue] = {}
         self._workers: dict[ThreadKey, asyncio.Task[None]] = {}
-        self._stops: dict[ThreadKey, asyncio.Event] = {}
+        self._running: dict[ThreadKey, tuple[int, asyncio.Event]] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._readers: list[asyncio.Task[None]] = []
         self._redis_down_since: float | None = None
 
@@ -81,19 +95,19 @@ class Dispatcher:
     def busy(self) -> int:
         return len(self._workers)
 
-    def stop_reply(self, thread: ThreadKey) -> bool:
-        """Stop the reply this process is streaming in `thread`, if any."""
-        event = self._stops.get(thread)
-        if event is None:
+    def stop_reply(self, thread: ThreadKey, before: int | None = None) -> bool:
+        """Stop the reply this process streams in `thread` (only one for a post before `before`)."""
+        running = self._running.get(thread)
+        if running is None or (before is not None and running[0] >= before):
             return False
-        event.set()
+        running[1].set()
         return True
 
     async def shutdown(self, deadline: float) -> None:
         """Take no new entries; let running replies finish until `deadline`, then leave them."""
-        for task in self._readers:
+        for task in [*self._readers, *self._side_tasks]:
             task.cancel()
-        await asyncio.gather(*self._readers, return_exceptions=True)
+        await asyncio.gather(*self._readers, *self._side_tasks, return_exceptions=True)
         self._readers.clear()
         for queue in self._queues.values():
             queue.clear()
@@ -115,6 +129,7 @@ class Dispatcher:
                 continue
             for entry in entries:
                 self._route(entry)
+                self._spawn(self._apply_policy(entry))
 
     async def _claim_loop(self) -> None:
         idle_ms = int(self._lease_seconds * 1000)
@@ -139,10 +154,28 @@ class Dispatcher:
             log.warning("Redis is back after %.1fs", time.monotonic() - self._redis_down_since)
             self._redis_down_since = None
 
+    async def _policy(self, thread: ThreadKey) -> str:
+        settings = await self._store.channel_settings(thread.scope)
+        return settings.get("busy_policy") or self._default_policy
+
+    async def _apply_policy(self, entry: Entry) -> None:
+        """Under `interrupt`, a new post stops the reply running for an earlier one."""
+        if entry.thread is not None and await self._policy(entry.thread) == "interrupt":
+            await self._control.publish_stop(entry.thread, before=entry.seq)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_done)
+
+    def _side_done(self, task: asyncio.Task[None]) -> None:
+        self._side_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background step failed: %s", task.exception())
+
     def _route(self, entry: Entry) -> None:
         if entry.thread is None:
-            task = asyncio.create_task(self._inbox.ack(entry))
-            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+            self._spawn(self._inbox.ack(entry))
             return
         queue = self._queues.setdefault(entry.thread, ThreadQueue())
         queue.push(entry)
@@ -196,23 +229,41 @@ class Dispatcher:
             gap = time.monotonic() - waited_since > GAP_HEAL_LEASES * self._lease_seconds
             if entry.seq > done + 1 and not gap:
                 return progressed
-            await self._answer(queue.pop(), lease)
+            batch = [queue.pop()]
+            if await self._policy(thread) == "merge":
+                while len(queue) and queue.peek().seq == batch[-1].seq + 1:
+                    batch.append(queue.pop())
+            await self._answer(batch, lease)
             progressed = True
         return progressed
 
-    async def _answer(self, entry: Entry, lease: Lease) -> None:
-        assert entry.post is not None and entry.thread is not None
-        stop = self._stops[entry.thread] = asyncio.Event()
+    async def _answer(self, batch: list[Entry], lease: Lease) -> None:
+        """Answer one post (or, under `merge`, several in one reply); ack once it is final."""
+        first, last = batch[0], batch[-1]
+        assert first.post is not None and first.thread is not None
+        post = merge_posts([e.post for e in batch if e.post is not None])
+        stop = asyncio.Event()
+        self._running[first.thread] = (last.seq, stop)
         try:
-            await self._turns.answer(entry.post, stop=stop, fence=lease.check)
+            await self._turns.answer(post, stop=stop, fence=lease.check)
         except LeaseLost:
-            log.warning("lost the lease on %s; another replica takes over", entry.thread)
+            log.warning("lost the lease on %s; another replica takes over", first.thread)
             return
         except RedisError:
             raise
         except Exception:
-            log.exception("answering %s failed; the post is marked done", entry.post.message_id)
+            log.exception("answering %s failed; the post is marked done", post.message_id)
         finally:
-            self._stops.pop(entry.thread, None)
-        await self._store.mark_done(entry.thread, entry.seq, lease.token)
-        await self._inbox.ack(entry)
+            self._running.pop(first.thread, None)
+        await self._store.mark_done(first.thread, last.seq, lease.token)
+        for entry in batch:
+            await self._inbox.ack(entry)
+
+
+def merge_posts(posts: list[UserPost]) -> UserPost:
+    """Posts that arrived while a reply ran, as one message (the first post's identity)."""
+    if len(posts) == 1:
+        return posts[0]
+    text = "\n\n".join(p.text for p in posts)
+    files = tuple(f for p in posts for f in p.attachments)
+    return replace(posts[0], text=text, attachments=files)

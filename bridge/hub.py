@@ -13,6 +13,7 @@ from bridge.control import Control
 from bridge.inbox import Inbox
 from bridge.models import ThreadKey, UserPost
 from bridge.pacing import EditBudget
+from bridge.provider import provider_names
 from bridge.providers_set import ProviderSet
 from bridge.store import Store
 
@@ -67,6 +68,17 @@ class Hub:
     async def stop(self, thread: ThreadKey) -> None:
         """Stop the reply streaming in `thread`, on whichever replica runs it."""
         await self._control.publish_stop(thread)
+
+    async def stop_by_reply(self, platform: str, tenant: str, message_id: str) -> bool:
+        """Stop the reply that `message_id` (one of the bot's reply messages) belongs to."""
+        thread = await self.store.reply_thread(platform, tenant, message_id)
+        if thread is None:
+            return False
+        await self.stop(thread)
+        return True
+
+    def provider_names(self) -> list[str]:
+        return provider_names()
 
     async def reset(self, thread: ThreadKey) -> None:
         """Forget the thread's conversation; the next post starts a new one."""

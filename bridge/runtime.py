@@ -63,7 +63,7 @@ class Runtime:
         self.providers.get(self.providers.default)
         control = Control(redis, s.bridge_redis_prefix)
         turns = Turns(store, budget, self.providers, self._surface)
-        self.dispatcher = Dispatcher(store, inbox, turns, self.consumer, s.bridge_lease_seconds)
+        self.dispatcher = Dispatcher(store, inbox, turns, control, self.consumer, s)
         app = make_app(self._metrics)
         hub = Hub(s, store, inbox, budget, self.providers, control, app)
         for adapter in self.adapters:

@@ -161,6 +161,25 @@ class Store:
             pipe.expire(key, RECORD_TTL)
             await pipe.execute()
 
+    async def index_replies(self, thread: ThreadKey, message_ids: list[str]) -> None:
+        """Remember which thread the bot's reply messages belong to (for stop reactions)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message_id in message_ids:
+                pipe.set(
+                    self._reply_index(thread.platform, thread.tenant, message_id),
+                    str(thread),
+                    ex=RECORD_TTL,
+                )
+            await pipe.execute()
+
+    async def reply_thread(self, platform: str, tenant: str, message_id: str) -> ThreadKey | None:
+        """The thread a bot reply message belongs to, if the bridge posted it."""
+        value = await self.redis.get(self._reply_index(platform, tenant, message_id))
+        return ThreadKey.parse(_text(value)) if value else None
+
+    def _reply_index(self, platform: str, tenant: str, message_id: str) -> str:
+        return self.key("replymsg", platform, tenant, message_id)
+
     async def acquire_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
         key = self.thread_key(thread, "lease")
         return bool(await self.redis.set(key, token, nx=True, px=int(ttl * 1000)))

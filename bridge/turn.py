@@ -73,12 +73,16 @@ class Turns:
         await self._store.save_record(
             post.thread, post.message_id, messages=list(surface.messages), status="streaming"
         )
+        await self._store.index_replies(post.thread, surface.messages)
+
+        async def on_messages(ids: list[str]) -> None:
+            await self._store.save_record(post.thread, post.message_id, messages=ids)
+            await self._store.index_replies(post.thread, ids[-1:])
+
         renderer = Renderer(
             surface,
             self._budget,
-            on_messages=lambda ids: self._store.save_record(
-                post.thread, post.message_id, messages=ids
-            ),
+            on_messages=on_messages,
             shown=[None] * len(surface.messages) if takeover else [],
             fence=fence,
         )

@@ -53,7 +53,11 @@ class DiscordAdapter:
             if ingest is not None:
                 await ingest.handle(message)
 
-        self.client = client = BridgeClient(on_post)
+        async def on_reaction(event: discord.RawReactionActionEvent) -> None:
+            if ingest is not None:
+                await ingest.handle_reaction(event)
+
+        self.client = client = BridgeClient(on_post, on_reaction)
         try:
             await client.login(secret(self._settings.discord_token))
         except discord.LoginFailure:

@@ -25,6 +25,8 @@ def intents() -> discord.Intents:
     wanted.guilds = True
     wanted.guild_messages = True
     wanted.dm_messages = True
+    wanted.guild_reactions = True
+    wanted.dm_reactions = True
     wanted.message_content = True
     return wanted
 
@@ -32,12 +34,23 @@ def intents() -> discord.Intents:
 class BridgeClient(discord.Client):
     """Hands every new message to `on_post`; never lets an ingest error kill the gateway."""
 
-    def __init__(self, on_post: Callable[[discord.Message], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        on_post: Callable[[discord.Message], Awaitable[None]],
+        on_reaction: Callable[[discord.RawReactionActionEvent], Awaitable[None]],
+    ) -> None:
         super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none())
         self._on_post = on_post
+        self._on_reaction = on_reaction
 
     async def on_message(self, message: discord.Message) -> None:
         try:
             await self._on_post(message)
         except Exception:
             log.exception("could not accept Discord message %s", message.id)
+
+    async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
+        try:
+            await self._on_reaction(event)
+        except Exception:
+            log.exception("could not handle a reaction on %s", event.message_id)

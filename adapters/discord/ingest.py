@@ -15,20 +15,21 @@ import discord
 
 from adapters.discord.commands import carry_out
 from adapters.discord.format import strip_mention, thread_name
-from bridge.commands import parse_command
+from bridge.commands import Command, parse_command
 from bridge.hub import Hub
 from bridge.models import ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 
 DM_TENANT = "@me"
+STOP_REACTIONS = {"⏹️", "⏹", "🛑"}
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
     post: UserPost
     starts_thread: bool
-    command: str | None
+    command: Command | None
 
 
 def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
@@ -77,3 +78,10 @@ class DiscordIngest:
             return
         if not await self._hub.accept(incoming.post, starts_thread=incoming.starts_thread):
             log.debug("message %s was already accepted (gateway replay)", message.id)
+
+    async def handle_reaction(self, event: discord.RawReactionActionEvent) -> None:
+        """A stop reaction on one of the bot's replies stops that reply, on any replica."""
+        if event.user_id == self._bot or str(event.emoji) not in STOP_REACTIONS:
+            return
+        tenant = str(event.guild_id) if event.guild_id is not None else DM_TENANT
+        await self._hub.stop_by_reply("discord", tenant, str(event.message_id))

@@ -64,8 +64,12 @@ class SlackAdapter:
         async def on_event(event: dict[str, Any], body: dict[str, Any]) -> None:
             await ingest.handle(event, body)
 
+        async def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
+            await ingest.handle_reaction(event, body)
+
         app.event("app_mention")(on_event)
         app.event("message")(on_event)
+        app.event("reaction_added")(on_reaction)
         if socket_mode:
             self._socket = AsyncSocketModeHandler(app, secret(self._settings.slack_app_token))
             await self._socket.connect_async()  # type: ignore[no-untyped-call]

@@ -15,13 +15,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import carry_out
 from adapters.slack.format import mentions, strip_mention
-from bridge.commands import parse_command
+from bridge.commands import Command, parse_command
 from bridge.hub import Hub
 from bridge.models import ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 
 ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+STOP_REACTIONS = {"octagonal_sign", "stop_sign", "black_square_for_stop", "no_entry"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class Incoming:
 
     post: UserPost
     starts_thread: bool
-    command: str | None
+    command: Command | None
 
 
 def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming | None:
@@ -74,3 +75,13 @@ class SlackIngest:
         accepted = await self._hub.accept(incoming.post, starts_thread=incoming.starts_thread)
         if not accepted:
             log.debug("duplicate delivery of %s ignored", incoming.post.message_id)
+
+    async def handle_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """A stop reaction on one of the bot's replies stops that reply, on any replica."""
+        item = event.get("item") or {}
+        if event.get("reaction") not in STOP_REACTIONS or event.get("user") == self._bot:
+            return
+        if item.get("type") != "message" or not item.get("ts"):
+            return
+        team = str(body.get("team_id") or "")
+        await self._hub.stop_by_reply("slack", team, str(item["ts"]))
