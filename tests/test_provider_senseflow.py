@@ -219,6 +219,7 @@ async def test_forget_deletes_the_conversation(
 
 async def test_rename(provider: SenseflowProvider, emu: SenseflowEmulator) -> None:
     conv = await first_reply(provider)
+    await emu.wait_for(lambda: emu.conversations[str(conv.id)].name != "New chat", timeout=5)
     assert await provider.rename(conv, "Plans for the launch 🚀")
     assert emu.conversations[str(conv.id)].name == "Plans for the launch 🚀"
     listed = await provider._client.get(
@@ -240,3 +241,13 @@ async def test_registered_under_its_entry_point(emu: SenseflowEmulator, store: S
         assert isinstance(provider, SenseflowProvider) and isinstance(provider, Provider)
     finally:
         await provider.aclose()
+
+
+async def test_first_reply_names_the_conversation_from_the_thread(
+    provider: SenseflowProvider, emu: SenseflowEmulator
+) -> None:
+    conv = Conversation("senseflow", None, THREAD)
+    events = await collect(provider, conv, make_post("Plans for the product launch next week"))
+    (new_id,) = started(events)
+    await emu.wait_for(lambda: emu.conversations[new_id].name != "New chat", timeout=5)
+    assert emu.conversations[new_id].name == "Plans for the product launch next week"

@@ -7,6 +7,8 @@ import re
 
 import discord
 
+from bridge.text import first_words
+
 PAGE_LIMIT = 2000
 PLACEHOLDER = "…"
 EDIT_INTERVAL = 1.0
@@ -21,11 +23,4 @@ def strip_mention(text: str, bot_id: int) -> str:
 
 def thread_name(text: str) -> str:
     """A readable thread name from the post's first words, at most 100 characters."""
-    words = re.sub(r"<[@#][!&]?\d+>", "", text).split()
-    name = ""
-    for word in words:
-        candidate = f"{name} {word}".strip()
-        if len(candidate) > THREAD_NAME_LIMIT - 1:
-            break
-        name = candidate
-    return name or "Conversation"
+    return first_words(re.sub(r"<[@#][!&]?\d+>", "", text), THREAD_NAME_LIMIT)

@@ -8,10 +8,13 @@ are ignored; the inbox's dedupe absorbs messages a gateway resume replays.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 import discord
+from redis.exceptions import RedisError
 
 from adapters.discord.commands import carry_out
 from adapters.discord.format import strip_mention, thread_name
@@ -22,6 +25,7 @@ from bridge.models import ThreadKey, UserPost
 log = logging.getLogger(__name__)
 
 DM_TENANT = "@me"
+REDIS_RETRY_SECONDS = 600.0
 STOP_REACTIONS = {"⏹️", "⏹", "🛑"}
 
 
@@ -67,6 +71,20 @@ class DiscordIngest:
         self._bot = bot_id
 
     async def handle(self, message: discord.Message) -> None:
+        """Accept durably; while Redis is down, keep retrying (Discord never redelivers)."""
+        delay = 0.5
+        deadline = time.monotonic() + REDIS_RETRY_SECONDS
+        while True:
+            try:
+                await self._handle_once(message)
+                return
+            except RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _handle_once(self, message: discord.Message) -> None:
         incoming = read_message(message, self._bot)
         if incoming is None:
             return

@@ -9,8 +9,10 @@ A running reply's task id is kept in memory per thread so `cancel` can stop it a
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -36,6 +38,7 @@ from bridge.providers.common import (
 )
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
 from bridge.store import THREAD_TTL, Store
+from bridge.text import first_words
 
 LABEL = "SenseFlow"
 CREDENTIALS = "SENSEFLOW_API_KEY and SENSEFLOW_AGENT"
@@ -44,6 +47,8 @@ CONVERSATIONS = "agent/conversations"
 RETRYABLE_CODES = {"completion_request_error", "internal_server_error", "rate_limit_error"}
 
 log = logging.getLogger(__name__)
+
+NAME_LIMIT = 60
 
 
 class SenseflowProvider:
@@ -62,6 +67,13 @@ class SenseflowProvider:
             settings, settings.senseflow_api_url, headers=bearer(secret(settings.senseflow_api_key))
         )
         self._tasks: dict[ThreadKey, tuple[str, str]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a cosmetic call (rename) beside the reply; `aclose` cancels what is left."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
         return None
@@ -101,6 +113,8 @@ class SenseflowProvider:
                     if started is not None:
                         key = self._owner_key(conversation.thread)
                         await self._store.redis.set(key, user, ex=THREAD_TTL)
+                        named = replace(conversation, id=started.conversation_id)
+                        self._spawn(self.rename(named, first_words(post.text, NAME_LIMIT)))
                         yield started
                     event = reply.handle(data)
                     if isinstance(event, ReplyDone):
@@ -166,6 +180,9 @@ class SenseflowProvider:
         return True
 
     async def aclose(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self._client.aclose()
 
 

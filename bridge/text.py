@@ -1,0 +1,14 @@
+"""Small text helpers shared by adapters and providers."""
+
+from __future__ import annotations
+
+
+def first_words(text: str, limit: int, fallback: str = "Conversation") -> str:
+    """The leading whole words of `text` that fit in `limit` characters (a thread's title)."""
+    name = ""
+    for word in text.split():
+        candidate = f"{name} {word}".strip()
+        if len(candidate) > limit:
+            break
+        name = candidate
+    return name or fallback
