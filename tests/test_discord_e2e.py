@@ -9,7 +9,7 @@ import asyncio
 
 from adapters.discord.format import PAGE_LIMIT, PLACEHOLDER
 from bridge.split import open_fence
-from tests.harness import Env, discord_bridge, rate_for
+from tests.harness import Env, bridge_env, discord_bridge, rate_for
 
 
 def conversations(env: Env) -> int:
@@ -117,3 +117,28 @@ async def test_reconnect_mid_reply_still_finishes(redis_url: str, prefix: str) -
         await emu.request_reconnect()
         await env.wait(lambda: env.discord_text(post.id) == text, timeout=30)
         assert emu.gateway.resumes >= 1
+
+
+async def test_foreign_thread_needs_a_mention(redis_url: str, prefix: str) -> None:
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        env.neuroflash.script("Now I am here.")
+        start = await emu.user_message(emu.channel.id, "let us talk in a thread")
+        thread = await emu.create_thread(start.id, "A user's thread")
+        await emu.user_message(thread.id, "nobody called the bot")
+        await asyncio.sleep(1.0)
+        assert emu.bot_messages(thread.id) == []
+        await emu.user_message(thread.id, "now you", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(thread.id) == "Now I am here.")
+        assert stream_texts(env) == ["now you"]
+        assert emu.threads_of(emu.channel.id) == [thread]
+
+
+async def test_slack_and_discord_side_by_side(redis_url: str, prefix: str) -> None:
+    async with bridge_env(redis_url, prefix, slack=True, discord=True) as env:
+        env.neuroflash.script("Hi Slack.", "Hi Discord.")
+        root = await env.slack.user_post("C1", "<@UBOT> hello from slack")
+        await env.wait_reply("C1", root, "Hi Slack.")
+        post = await env.discord.user_message(env.discord.channel.id, "hello", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(post.id) == "Hi Discord.")
+        assert conversations(env) == 2

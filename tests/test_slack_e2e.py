@@ -202,3 +202,16 @@ async def test_provider_faults_read_well_and_thread_recovers(redis_url: str, pre
         await env.slack.user_post(CHANNEL, "sixth", thread_ts=root)
         await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "Token refreshed.")
         assert len(nf.conversations) == 1
+
+
+async def test_dm_thread_is_one_conversation(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix) as env:
+        env.neuroflash.script("DM one.", "DM two.", "Other thread.")
+        root = await env.slack.user_post("D1", "hi in a DM", channel_type="im")
+        await env.wait_reply("D1", root, "DM one.")
+        await env.slack.user_post("D1", "and more", thread_ts=root, channel_type="im")
+        await env.wait_reply("D1", root, "DM one.DM two.")
+        other = await env.slack.user_post("D1", "a new top-level DM", channel_type="im")
+        await env.wait_reply("D1", other, "Other thread.")
+        assert len(env.neuroflash.conversations) == 2
+        assert [s["text"] for s in streams(env)] == ["hi in a DM", "and more", "a new top-level DM"]
