@@ -51,10 +51,12 @@ class ThreadQueue:
         self._ids.discard(entry.id)
         return entry
 
-    def clear(self) -> None:
-        """Forget the entries not yet started; they stay pending in Redis for another replica."""
+    def clear(self) -> list[Entry]:
+        """Forget the entries not yet started (they stay pending in Redis); return them."""
+        entries = [item[2] for item in self._heap]
         self._heap.clear()
         self._ids.clear()
+        return entries
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -82,6 +84,7 @@ class Dispatcher:
         self._queues: dict[ThreadKey, ThreadQueue] = {}
         self._workers: dict[ThreadKey, asyncio.Task[None]] = {}
         self._running: dict[ThreadKey, tuple[int, asyncio.Event]] = {}
+        self._current: dict[ThreadKey, list[Entry]] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._readers: list[asyncio.Task[None]] = []
         self._redis_down_since: float | None = None
@@ -104,19 +107,30 @@ class Dispatcher:
         return True
 
     async def shutdown(self, deadline: float) -> None:
-        """Take no new entries; let running replies finish until `deadline`, then leave them."""
+        """Take no new entries; let running replies finish until `deadline`, then hand over.
+
+        Entries not finished are released in Redis so another replica claims them at once.
+        """
         for task in [*self._readers, *self._side_tasks]:
             task.cancel()
         await asyncio.gather(*self._readers, *self._side_tasks, return_exceptions=True)
         self._readers.clear()
-        for queue in self._queues.values():
-            queue.clear()
+        leftover = [entry for queue in self._queues.values() for entry in queue.clear()]
         workers = list(self._workers.values())
         if workers:
             await asyncio.wait(workers, timeout=max(0.0, deadline - time.monotonic()))
+        leftover += [entry for batch in self._current.values() for entry in batch]
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        try:
+            await self._inbox.release(leftover, self._consumer)
+        except RedisError as exc:
+            log.warning(
+                "could not hand over %d posts (they will be claimed later): %s", len(leftover), exc
+            )
+        if leftover:
+            log.info("handed %d unfinished posts over to other replicas", len(leftover))
 
     async def _read_loop(self, shard: int) -> None:
         while True:
@@ -244,6 +258,7 @@ class Dispatcher:
         post = merge_posts([e.post for e in batch if e.post is not None])
         stop = asyncio.Event()
         self._running[first.thread] = (last.seq, stop)
+        self._current[first.thread] = batch
         try:
             await self._turns.answer(post, stop=stop, fence=lease.check)
         except LeaseLost:
@@ -255,6 +270,7 @@ class Dispatcher:
             log.exception("answering %s failed; the post is marked done", post.message_id)
         finally:
             self._running.pop(first.thread, None)
+            self._current.pop(first.thread, None)
         await self._store.mark_done(first.thread, last.seq, lease.token)
         for entry in batch:
             await self._inbox.ack(entry)

@@ -21,6 +21,7 @@ from bridge.store import THREAD_TTL
 log = logging.getLogger(__name__)
 
 DEDUPE_TTL = 7 * 24 * 3600
+RELEASED_IDLE_MS = 24 * 3600 * 1000
 GROUP = "threadbridge"
 
 _ACCEPT = """
@@ -101,6 +102,19 @@ class Inbox:
             pipe.xack(self.stream(entry.shard), GROUP, entry.id)
             pipe.xdel(self.stream(entry.shard), entry.id)
             await pipe.execute()
+
+    async def release(self, entries: list[Entry], consumer: str) -> None:
+        """Hand entries back: mark them long idle so another replica claims them at once."""
+        for entry in entries:
+            await self._redis.xclaim(
+                self.stream(entry.shard),
+                GROUP,
+                consumer,
+                0,
+                [entry.id],
+                idle=RELEASED_IDLE_MS,
+                justid=True,
+            )
 
     async def pending(self) -> int:
         total = 0

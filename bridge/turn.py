@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from bridge.models import ConversationStarted, ReplyDone, ReplyFailed, TextDelta, UserPost
+from bridge.models import (
+    ConversationStarted,
+    ReplyDone,
+    ReplyEvent,
+    ReplyFailed,
+    TextDelta,
+    UserPost,
+)
 from bridge.pacing import EditBudget
 from bridge.provider import Conversation, Provider
 from bridge.providers_set import ProviderSet
@@ -117,28 +124,38 @@ class Turns:
         stop: asyncio.Event,
         takeover: bool,
     ) -> Outcome:
-        events = provider.reply(conversation, post)
-        stopper = asyncio.ensure_future(stop.wait())
-        status, final = "failed", ""
+        """Feed the provider's events to the renderer until done, failed or stopped."""
         lead = ""
         if takeover and not provider.replays:
             lead = "> ⚠️ The previous answer was interrupted; here it is again.\n\n"
             renderer.append(lead)
+        events = provider.reply(conversation, post)
+        consume = asyncio.create_task(self._consume(conversation, events, renderer, lead))
+        stopper = asyncio.create_task(stop.wait())
         try:
-            while True:
-                nxt = asyncio.ensure_future(anext(events))
-                done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if nxt not in done:
-                    nxt.cancel()
-                    await asyncio.gather(nxt, return_exceptions=True)
-                    await provider.cancel(conversation)
-                    status, final = "stopped", notice(renderer.text, "⏹️ Stopped.")
-                    break
-                try:
-                    event = nxt.result()
-                except StopAsyncIteration:
-                    final = notice(renderer.text, "⚠️ The answer ended unexpectedly.")
-                    break
+            done, _ = await asyncio.wait({consume, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not consume.done():
+                consume.cancel()
+                await asyncio.gather(consume, return_exceptions=True)
+        if consume in done:
+            outcome = consume.result()
+        else:
+            await provider.cancel(conversation)
+            outcome = Outcome("stopped", notice(renderer.text, "⏹️ Stopped."))
+        await renderer.finish(outcome.text)
+        return outcome
+
+    async def _consume(
+        self,
+        conversation: Conversation,
+        events: AsyncIterator[ReplyEvent],
+        renderer: Renderer,
+        lead: str,
+    ) -> Outcome:
+        try:
+            async for event in events:
                 if isinstance(event, TextDelta):
                     renderer.append(event.text)
                 elif isinstance(event, ConversationStarted):
@@ -146,19 +163,17 @@ class Turns:
                     lead += note
                     renderer.append(note)
                 elif isinstance(event, ReplyDone):
-                    status = "done"
                     final = lead + event.text if event.text is not None else renderer.text
                     if not final.strip():
-                        final = notice("", "The provider sent an empty answer.")
-                    break
+                        return Outcome("done", notice("", "The provider sent an empty answer."))
+                    return Outcome("done", final)
                 elif isinstance(event, ReplyFailed):
-                    final = notice(renderer.text, f"⚠️ {event.message}")
-                    break
+                    return Outcome("failed", notice(renderer.text, f"⚠️ {event.message}"))
+            return Outcome("failed", notice(renderer.text, "⚠️ The answer ended unexpectedly."))
         finally:
-            stopper.cancel()
-            await events.aclose()  # type: ignore[attr-defined]
-        await renderer.finish(final)
-        return Outcome(status, final)
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
 
     async def _started(self, conversation: Conversation, new_id: str) -> str:
         """Store the id the provider just named; say so if it replaced an expired one."""
