@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from bridge.config import Settings
 from bridge.control import Control
 from bridge.inbox import Inbox
+from bridge.metrics import Metrics
 from bridge.models import ThreadKey, UserPost
 from bridge.pacing import EditBudget
 from bridge.provider import provider_names
@@ -32,11 +33,13 @@ class Hub:
         providers: ProviderSet,
         control: Control,
         web_app: web.Application,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.store = store
         self.budget = budget
         self.web = web_app
+        self.metrics = metrics
         self._inbox = inbox
         self._providers = providers
         self._control = control

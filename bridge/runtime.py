@@ -20,6 +20,7 @@ from bridge.control import Control
 from bridge.dispatch import Dispatcher
 from bridge.hub import Hub
 from bridge.inbox import Inbox
+from bridge.metrics import Metrics
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
 from bridge.provider import ProviderContext
@@ -50,6 +51,7 @@ class Runtime:
         self.providers: ProviderSet | None = None
         self.dispatcher: Dispatcher | None = None
         self.store: Store | None = None
+        self.metrics = Metrics()
 
     async def start(self) -> None:
         s = self.settings
@@ -62,10 +64,10 @@ class Runtime:
         self.providers = ProviderSet(ProviderContext(s, store))
         self.providers.get(self.providers.default)
         control = Control(redis, s.bridge_redis_prefix)
-        turns = Turns(store, budget, self.providers, self._surface)
+        turns = Turns(store, budget, self.providers, self._surface, self.metrics)
         self.dispatcher = Dispatcher(store, inbox, turns, control, self.consumer, s)
         app = make_app(self._metrics)
-        hub = Hub(s, store, inbox, budget, self.providers, control, app)
+        hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics)
         for adapter in self.adapters:
             await adapter.start(hub)
         self._runner, self.http_port = await serve(app, s.bridge_http_port)
@@ -102,4 +104,5 @@ class Runtime:
         return self._by_platform[post.thread.platform].surface(post, messages)
 
     def _metrics(self) -> dict[str, float]:
-        return {"busy_threads": float(self.dispatcher.busy if self.dispatcher else 0)}
+        busy = float(self.dispatcher.busy if self.dispatcher else 0)
+        return self.metrics.snapshot() | {"busy_threads": busy}

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from bridge.metrics import Metrics
 from bridge.models import (
     ConversationStarted,
     ReplyDone,
@@ -52,11 +53,13 @@ class Turns:
         budget: EditBudget,
         providers: ProviderSet,
         surfaces: SurfaceFactory,
+        metrics: Metrics,
     ) -> None:
         self._store = store
         self._budget = budget
         self._providers = providers
         self._surfaces = surfaces
+        self._metrics = metrics
 
     async def answer(
         self,
@@ -99,6 +102,8 @@ class Turns:
             await renderer.aclose()
             await surface.close()
         await self._store.save_record(post.thread, post.message_id, status=outcome.status)
+        self._metrics.inc(f"replies_{outcome.status}_total")
+        self._metrics.inc("messenger_writes_total", renderer.stats.writes)
         return outcome
 
     async def _run(

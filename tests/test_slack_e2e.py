@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from adapters.slack.format import PAGE_LIMIT, PLACEHOLDER
@@ -215,3 +216,18 @@ async def test_dm_thread_is_one_conversation(redis_url: str, prefix: str) -> Non
         await env.wait_reply("D1", other, "Other thread.")
         assert len(env.neuroflash.conversations) == 2
         assert [s["text"] for s in streams(env)] == ["hi in a DM", "and more", "a new top-level DM"]
+
+
+async def test_metrics_count_replies_and_429s(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix) as env:
+        env.neuroflash.script("Counted.")
+        env.slack.fail_next("chat.update", Fault("status", 429, headers={"Retry-After": "1"}))
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} count me")
+        await env.wait_reply(CHANNEL, root, "Counted.")
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{env.runtime.http_port}/metrics"
+            body = (await client.get(url)).text
+        lines = dict(line.split(" ") for line in body.strip().splitlines())
+        assert float(lines["threadbridge_replies_done_total"]) == 1
+        assert float(lines["threadbridge_slack_rate_limited_total"]) == 1
+        assert float(lines["threadbridge_messenger_writes_total"]) >= 1

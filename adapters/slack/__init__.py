@@ -13,9 +13,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.ingest import SlackIngest
-from adapters.slack.surface import RateLimitCounter, SlackSurface
+from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
+from bridge.metrics import Metrics
 from bridge.models import UserPost
 from bridge.surface import EditRate, Surface
 
@@ -45,11 +46,12 @@ class SlackAdapter:
             token=secret(settings.slack_bot_token), base_url=settings.slack_api_url, timeout=30
         )
         self.rate = EditRate(per_second=settings.slack_edits_per_minute / 60.0, burst=5.0)
-        self.rate_limited = RateLimitCounter()
         self._socket: AsyncSocketModeHandler | None = None
+        self._metrics: Metrics | None = None
         self.bot_user_id = ""
 
     async def start(self, hub: Hub) -> None:
+        self._metrics = hub.metrics
         auth = await self.client.auth_test()
         self.bot_user_id = str(auth["user_id"])
         socket_mode = bool(secret(self._settings.slack_app_token))
@@ -84,6 +86,7 @@ class SlackAdapter:
             self._socket = None
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
+        assert self._metrics is not None
         thread = post.thread
         return SlackSurface(
             self.client,
@@ -92,7 +95,7 @@ class SlackAdapter:
             thread.tenant,
             self.rate,
             messages,
-            self.rate_limited,
+            self._metrics,
         )
 
 

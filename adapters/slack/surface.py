@@ -10,18 +10,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, PLACEHOLDER
+from bridge.metrics import Metrics
 from bridge.surface import EditRate
 
 log = logging.getLogger(__name__)
 
 MAX_RATE_LIMIT_RETRIES = 5
-
-
-class RateLimitCounter:
-    """429 answers seen by this process, for metrics and the benchmark."""
-
-    def __init__(self) -> None:
-        self.count = 0
 
 
 class SlackSurface:
@@ -38,12 +32,12 @@ class SlackSurface:
         team: str,
         rate: EditRate,
         messages: list[str],
-        limits: RateLimitCounter,
+        metrics: Metrics,
     ) -> None:
         self._client = client
         self._channel = channel
         self._thread_ts = thread_ts
-        self._limits = limits
+        self._metrics = metrics
         self.scope = f"slack:{team}"
         self.rate = rate
         self.messages = messages
@@ -79,7 +73,7 @@ class SlackSurface:
             except SlackApiError as exc:
                 if exc.response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
                     raise
-                self._limits.count += 1
+                self._metrics.inc("slack_rate_limited_total")
                 wait = float(exc.response.headers.get("Retry-After", "1"))
                 log.warning("Slack rate-limited %s; retrying in %.1fs", method, wait)
                 await asyncio.sleep(wait)
