@@ -11,7 +11,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from bridge.surface import EditRate
+from bridge.surface import Allowance
 
 _TAKE = """
 local rate = tonumber(ARGV[1])
@@ -43,16 +43,25 @@ class EditBudget:
         self._prefix = prefix
         self._script = redis.register_script(_TAKE)
 
-    async def take(self, scope: str, rate: EditRate, *, final: bool) -> float:
-        """Consume one permit and return 0, or return the seconds to wait before asking again."""
-        reserve = 0 if final or rate.burst < 2 else 1
-        key = f"{self._prefix}budget:{{{scope}}}"
-        wait_ms = await self._script(keys=[key], args=[rate.per_second, rate.burst, reserve])
-        return int(wait_ms) / 1000.0
+    async def take(self, allowances: tuple[Allowance, ...], *, final: bool) -> float:
+        """Consume one permit in every scope and return 0, or the seconds to wait and retry.
 
-    async def acquire(self, scope: str, rate: EditRate, *, final: bool) -> None:
-        """Wait until a permit is free and take it."""
-        wait = await self.take(scope, rate, final=final)
+        Scopes are asked one after the other (they may live on different cluster slots); a
+        permit taken before a later scope refuses is simply spent.
+        """
+        for allowance in allowances:
+            rate = allowance.rate
+            reserve = 0 if final or rate.burst < 2 else 1
+            key = f"{self._prefix}budget:{{{allowance.scope}}}"
+            args = [rate.per_second, rate.burst, reserve]
+            wait_ms = int(await self._script(keys=[key], args=args))
+            if wait_ms > 0:
+                return wait_ms / 1000.0
+        return 0.0
+
+    async def acquire(self, allowances: tuple[Allowance, ...], *, final: bool) -> None:
+        """Wait until a permit is free in every scope and take it."""
+        wait = await self.take(allowances, final=final)
         while wait > 0:
             await asyncio.sleep(wait)
-            wait = await self.take(scope, rate, final=final)
+            wait = await self.take(allowances, final=final)

@@ -102,7 +102,7 @@ class Renderer:
                 delay = self._last_write + self.surface.min_interval - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            wait = await self._budget.take(self.surface.scope, self.surface.rate, final=False)
+            wait = await self._budget.take(self.surface.allowances, final=False)
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
@@ -118,7 +118,7 @@ class Renderer:
             if not page or (index < len(self._shown) and self._shown[index] == page):
                 continue
             if not first:
-                wait = await self._budget.take(self.surface.scope, self.surface.rate, final=False)
+                wait = await self._budget.take(self.surface.allowances, final=False)
                 if wait > 0:
                     self._dirty.set()
                     return
@@ -134,7 +134,7 @@ class Renderer:
 
     async def _write_final(self, index: int, page: str) -> None:
         for attempt in range(1, FINAL_ATTEMPTS + 1):
-            await self._budget.acquire(self.surface.scope, self.surface.rate, final=True)
+            await self._budget.acquire(self.surface.allowances, final=True)
             try:
                 await self._write(index, page, final=True)
                 return

@@ -19,20 +19,28 @@ class EditRate:
     burst: float
 
 
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """One rate-limit scope a write counts against (a Slack workspace, a Discord channel, or
+    a bot's global limit), with that scope's rate."""
+
+    scope: str
+    rate: EditRate
+
+
 @runtime_checkable
 class Surface(Protocol):
     """One reply's messages on a messenger.
 
     limit: the most characters of Markdown one message may hold.
-    scope: the rate-limit scope shared by every reply there (Slack workspace, Discord channel).
-    rate: the edit allowance of that scope.
+    allowances: the rate-limit scopes every write of this reply counts against, shared by every
+    reply and replica there.
     min_interval: the least seconds between two edits of one message.
     messages: the platform ids of this reply's messages, in order.
     """
 
     limit: int
-    scope: str
-    rate: EditRate
+    allowances: tuple[Allowance, ...]
     min_interval: float
     messages: list[str]
 

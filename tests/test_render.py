@@ -9,7 +9,7 @@ from bridge.pacing import EditBudget
 from bridge.render import Renderer
 from bridge.split import open_fence
 from bridge.store import Store
-from bridge.surface import EditRate
+from bridge.surface import Allowance, EditRate
 
 
 class RecordingSurface:
@@ -17,8 +17,7 @@ class RecordingSurface:
 
     def __init__(self, limit: int = 500, rate: EditRate | None = None, scope: str = "s") -> None:
         self.limit = limit
-        self.scope = scope
-        self.rate = rate or EditRate(per_second=20.0, burst=20.0)
+        self.allowances = (Allowance(scope, rate or EditRate(per_second=20.0, burst=20.0)),)
         self.min_interval = 0.2
         self.messages: list[str] = []
         self.texts: list[str] = []

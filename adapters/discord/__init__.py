@@ -15,14 +15,11 @@ from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
-from bridge.surface import EditRate, Surface
+from bridge.surface import Surface
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 60.0
-CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
-"""Discord counts message posts, edits and thread creation in one fixed 5-per-5-s window per
-channel; evenly spaced permits a little under 1/s never fill a window, however it aligns."""
 INTENT_HELP = (
     "DISCORD_TOKEN: Discord refused the Message Content intent; enable it for the bot in the "
     "Developer Portal (Bot → Privileged Gateway Intents → Message Content Intent)"
@@ -39,7 +36,6 @@ class DiscordAdapter:
     def __init__(self, settings: Settings) -> None:
         settings.require("discord_token")
         self._settings = settings
-        self.rate = CHANNEL_RATE
         self.client: BridgeClient | None = None
         self._budget: EditBudget | None = None
         self._task: asyncio.Task[None] | None = None
@@ -96,4 +92,4 @@ class DiscordAdapter:
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self.client is not None and self._budget is not None
-        return DiscordSurface(self.client, post, messages, self.rate, self._budget)
+        return DiscordSurface(self.client, post, messages, self._budget)

@@ -14,14 +14,20 @@ import discord
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT, PLACEHOLDER
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
-from bridge.surface import EditRate
+from bridge.surface import Allowance, EditRate
 
 THREAD_ALREADY_CREATED = 160004
+CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
+"""Discord counts message posts, edits and thread creation in one fixed 5-per-5-s window per
+channel; evenly spaced permits a little under 1/s never fill a window, however it aligns."""
+GLOBAL = Allowance("discord:global", EditRate(per_second=45.0, burst=10.0))
+"""Discord's global limit is 50 requests/s per bot, shared by every replica."""
 ARCHIVE_MINUTES: Literal[1440] = 1440
 
 
-def scope_of(channel_id: str) -> str:
-    return f"discord:{channel_id}"
+def allowances(channel_id: str) -> tuple[Allowance, ...]:
+    """A write to `channel_id` counts on that channel's limit and on the bot's global one."""
+    return (Allowance(f"discord:{channel_id}", CHANNEL_RATE), GLOBAL)
 
 
 class DiscordSurface:
@@ -33,22 +39,20 @@ class DiscordSurface:
         client: discord.Client,
         post: UserPost,
         messages: list[str],
-        rate: EditRate,
         budget: EditBudget,
     ) -> None:
         self._client = client
         self._post = post
         self._budget = budget
         self._channel = client.get_partial_messageable(int(post.thread.thread))
-        self.scope = scope_of(post.thread.thread)
-        self.rate = rate
+        self.allowances = allowances(post.thread.thread)
         self.messages = messages
 
     async def start(self) -> None:
         name = self._post.extra.get("new_thread")
         if name:
             await self._create_thread(name)
-        await self._budget.acquire(self.scope, self.rate, final=True)
+        await self._budget.acquire(self.allowances, final=True)
         message = await self._channel.send(PLACEHOLDER, allowed_mentions=NO_MENTIONS)
         self.messages.append(str(message.id))
 
@@ -65,8 +69,7 @@ class DiscordSurface:
 
     async def _create_thread(self, name: str) -> None:
         thread = self._post.thread
-        parent = scope_of(thread.channel)
-        await self._budget.acquire(parent, self.rate, final=True)
+        await self._budget.acquire(allowances(thread.channel), final=True)
         try:
             await self._client.http.start_thread_with_message(
                 int(thread.channel),

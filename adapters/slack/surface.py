@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, PLACEHOLDER
 from bridge.metrics import Metrics
-from bridge.surface import EditRate
+from bridge.surface import Allowance, EditRate
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ class SlackSurface:
         self._channel = channel
         self._thread_ts = thread_ts
         self._metrics = metrics
-        self.scope = f"slack:{team}"
-        self.rate = rate
+        self.allowances: tuple[Allowance, ...] = (Allowance(f"slack:{team}", rate),)
         self.messages = messages
 
     async def start(self) -> None:
