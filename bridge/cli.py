@@ -30,7 +30,7 @@ async def serve_forever() -> None:
         await stopping.wait()
         logging.getLogger(__name__).info("stopping: letting running replies finish")
     finally:
-        await runtime.stop()
+        await runtime.stop(grace=settings.bridge_shutdown_seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     bridge_busy_policy: str = "queue"
     bridge_lease_seconds: float = Field(default=30.0, gt=1)
     bridge_inbox_shards: int = Field(default=4, ge=1, le=64)
+    bridge_shutdown_seconds: float = Field(default=20.0, ge=0)
     bridge_log_level: str = "INFO"
 
     slack_bot_token: SecretStr | None = None
