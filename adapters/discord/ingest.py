@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 
 import discord
 from redis.exceptions import RedisError
 
-from adapters.discord.commands import carry_out
+from adapters.discord.commands import confirm_with_reaction
 from adapters.discord.format import strip_mention, thread_name
-from bridge.commands import Command, parse_command
 from bridge.hub import Hub
+from bridge.ingest import Incoming, take
 from bridge.models import ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
@@ -27,13 +26,6 @@ log = logging.getLogger(__name__)
 DM_TENANT = "@me"
 REDIS_RETRY_SECONDS = 600.0
 STOP_REACTIONS = {"⏹️", "⏹", "🛑"}
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    post: UserPost
-    starts_thread: bool
-    command: Command | None
 
 
 def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
@@ -60,7 +52,7 @@ def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
     files = tuple(a.filename for a in message.attachments)
     ts = message.created_at.timestamp()
     post = UserPost(key, str(message.id), str(message.author.id), text, ts, files, extra)
-    return Incoming(post, starts, parse_command(text))
+    return Incoming(post, starts)
 
 
 class DiscordIngest:
@@ -88,14 +80,7 @@ class DiscordIngest:
         incoming = read_message(message, self._bot)
         if incoming is None:
             return
-        thread = incoming.post.thread
-        if not incoming.starts_thread and not await self._hub.is_thread(thread):
-            return
-        if incoming.command is not None:
-            await carry_out(self._hub, message, incoming.post, incoming.command)
-            return
-        if not await self._hub.accept(incoming.post, starts_thread=incoming.starts_thread):
-            log.debug("message %s was already accepted (gateway replay)", message.id)
+        await take(self._hub, incoming, confirm_with_reaction(message))
 
     async def handle_reaction(self, event: discord.RawReactionActionEvent) -> None:
         """A stop reaction on one of the bot's replies stops that reply, on any replica."""

@@ -8,30 +8,20 @@ bots and edit/delete echoes are ignored. The post is recorded before Slack gets 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.commands import carry_out
+from adapters.slack.commands import confirm_with_reaction
 from adapters.slack.format import mentions, strip_mention
-from bridge.commands import Command, parse_command
 from bridge.hub import Hub
+from bridge.ingest import Incoming, take
 from bridge.models import ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 
 ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
 STOP_REACTIONS = {"octagonal_sign", "stop_sign", "black_square_for_stop", "no_entry"}
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """A Slack message the bridge should look at, with its thread worked out."""
-
-    post: UserPost
-    starts_thread: bool
-    command: Command | None
 
 
 def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming | None:
@@ -50,7 +40,7 @@ def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming |
     body = strip_mention(text, bot_user_id)
     files = tuple(str(f.get("name") or f.get("id")) for f in event.get("files") or [])
     post = UserPost(key, str(ts), str(user), body, float(ts), attachments=files)
-    return Incoming(post, starts_thread=mentioned or direct, command=parse_command(body))
+    return Incoming(post, starts_thread=mentioned or direct)
 
 
 class SlackIngest:
@@ -66,15 +56,7 @@ class SlackIngest:
         incoming = read_event(event, team, self._bot)
         if incoming is None:
             return
-        thread = incoming.post.thread
-        if not incoming.starts_thread and not await self._hub.is_thread(thread):
-            return
-        if incoming.command is not None:
-            await carry_out(self._hub, self._client, incoming.post, incoming.command)
-            return
-        accepted = await self._hub.accept(incoming.post, starts_thread=incoming.starts_thread)
-        if not accepted:
-            log.debug("duplicate delivery of %s ignored", incoming.post.message_id)
+        await take(self._hub, incoming, confirm_with_reaction(self._client, incoming.post))
 
     async def handle_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         """A stop reaction on one of the bot's replies stops that reply, on any replica."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, aclosing
 from typing import Any
@@ -22,6 +21,7 @@ from bridge.http import provider_client
 from bridge.models import ReplyDone, ReplyEvent, ReplyFailed, ThreadKey, UserPost
 from bridge.provider import Conversation, ProviderContext
 from bridge.providers.auth import TokenCache
+from bridge.providers.common import bearer, oauth_client_credentials, request_authed
 from bridge.providers.neuroflash.events import MalformedEvent, parse_event, reply_after
 from bridge.providers.neuroflash.policy import (
     NeuroflashError,
@@ -40,10 +40,6 @@ PAGE_SIZE = 100
 MAX_PAGES = 50
 CANCEL_TIMEOUT = 5.0
 CUT_OFF = "The answer was cut off before it was complete. Please try again."
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 class NeuroflashProvider:
@@ -118,32 +114,17 @@ class NeuroflashProvider:
         return f"{self._conversations}/{quote(conversation_id, safe='')}"
 
     async def _fetch_token(self) -> tuple[str, float]:
-        """A client-credentials token, due for renewal a little before neuroflash expires it."""
         settings = self._settings
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": settings.neuroflash_client_id or "",
-            "client_secret": secret(settings.neuroflash_client_secret),
-        }
-        response = await self._client.post(settings.neuroflash_token_url, data=form)
-        raise_for_status(response)
-        data = response.json()
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            raise NeuroflashError("The neuroflash token endpoint sent no access_token.")
-        try:
-            lifetime = max(1.0, float(data.get("expires_in") or 300))
-        except (TypeError, ValueError):
-            lifetime = 300.0
-        return token, time.time() + lifetime - min(60.0, lifetime / 10)
+        return await oauth_client_credentials(
+            self._client,
+            settings.neuroflash_token_url,
+            settings.neuroflash_client_id or "",
+            secret(settings.neuroflash_client_secret),
+        )
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """An authorised request; one token refresh when neuroflash answers 401."""
-        token = await self._tokens.get()
-        response = await self._client.request(method, path, headers=_bearer(token), **kwargs)
-        if response.status_code == 401:
-            token = await self._tokens.refresh(token)
-            response = await self._client.request(method, path, headers=_bearer(token), **kwargs)
+        response = await request_authed(self._client, method, path, self._tokens, bearer, **kwargs)
         raise_for_status(response)
         return response
 
@@ -157,7 +138,7 @@ class NeuroflashProvider:
             token: str | None = None
             try:
                 token = await self._tokens.get()
-                headers = _bearer(token)
+                headers = bearer(token)
                 sse = open_sse(self._client, "POST", path, json=body, headers=headers)
                 return await stack.enter_async_context(sse)
             except (ProviderHTTPError, httpx.TransportError) as exc:
