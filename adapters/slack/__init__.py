@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -23,6 +24,8 @@ from bridge.surface import EditRate, Surface
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+HTTP_CONNECTIONS = 256
+"""One pooled session for every Web API call (slack_sdk opens a new one per call otherwise)."""
 
 
 class SlackAdapter:
@@ -52,6 +55,10 @@ class SlackAdapter:
 
     async def start(self, hub: Hub) -> None:
         self._metrics = hub.metrics
+        self.client.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
+            timeout=aiohttp.ClientTimeout(total=30),
+        )
         auth = await self.client.auth_test()
         self.bot_user_id = str(auth["user_id"])
         socket_mode = bool(secret(self._settings.slack_app_token))
@@ -84,6 +91,9 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        if self.client.session is not None:
+            await self.client.session.close()
+            self.client.session = None
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self._metrics is not None
