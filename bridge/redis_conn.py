@@ -15,6 +15,8 @@ from bridge.config import ConfigError, Settings
 log = logging.getLogger(__name__)
 
 PING_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 15.0
+"""Longer than the inbox's blocking reads (1 s), short enough that a hung Redis is noticed."""
 
 
 class RedisHandle:
@@ -38,7 +40,12 @@ async def connect(settings: Settings) -> RedisHandle:
         url = settings.redis_url
     else:
         server, url = await asyncio.to_thread(_start_embedded, Path(settings.bridge_data_dir))
-    client = Redis.from_url(url, socket_connect_timeout=PING_TIMEOUT, health_check_interval=30)
+    client = Redis.from_url(
+        url,
+        socket_connect_timeout=PING_TIMEOUT,
+        socket_timeout=COMMAND_TIMEOUT,
+        health_check_interval=30,
+    )
     try:
         await asyncio.wait_for(client.ping(), PING_TIMEOUT)
     except (RedisError, OSError, TimeoutError) as exc:
