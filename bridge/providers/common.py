@@ -87,9 +87,19 @@ async def guarded(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if closing(exc):
+                return
             failure = describe(label, exc, credentials)
             log.warning("%s reply failed: %s (%s)", label, failure.message, exc)
             yield failure
+
+
+def closing(exc: BaseException) -> bool:
+    """True when `exc` arose while the reply was being closed or cancelled (cleanup failing).
+
+    Nothing may be yielded then: the consumer is gone, and yielding would be ignored.
+    """
+    return isinstance(exc.__context__, GeneratorExit | asyncio.CancelledError)
 
 
 def describe(label: str, exc: Exception, credentials: str) -> ReplyFailed:
@@ -106,7 +116,7 @@ def describe(label: str, exc: Exception, credentials: str) -> ReplyFailed:
     if isinstance(exc, SSEError):
         return ReplyFailed(f"{label} sent a reply that is not an event stream.", retryable=True)
     if isinstance(exc, httpx.HTTPError):
-        message = f"The connection to {label} was lost. Please try again."
+        message = f"{label} dropped the connection or could not be reached. Please try again."
         return ReplyFailed(message, retryable=True)
     if isinstance(exc, ValueError | KeyError | TypeError):
         return ReplyFailed(f"{label} sent a reply the bridge could not read.", retryable=True)

@@ -21,7 +21,12 @@ from bridge.http import provider_client
 from bridge.models import ReplyDone, ReplyEvent, ReplyFailed, ThreadKey, UserPost
 from bridge.provider import Conversation, ProviderContext
 from bridge.providers.auth import TokenCache
-from bridge.providers.common import bearer, oauth_client_credentials, request_authed
+from bridge.providers.common import (
+    bearer,
+    closing,
+    oauth_client_credentials,
+    request_authed,
+)
 from bridge.providers.neuroflash.events import MalformedEvent, parse_event, reply_after
 from bridge.providers.neuroflash.policy import (
     NeuroflashError,
@@ -88,6 +93,8 @@ class NeuroflashProvider:
                 async for event in self._read(source, conversation.id, body["id"]):
                     yield event
         except Exception as exc:
+            if closing(exc):
+                return
             failed = failure(exc)
             log.warning("neuroflash reply to %s failed: %s (%r)", post.thread, failed.message, exc)
             yield failed
