@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bridge.config import ConfigError, Settings
 
@@ -46,6 +49,7 @@ async def connect(settings: Settings) -> RedisHandle:
         socket_timeout=COMMAND_TIMEOUT,
         health_check_interval=30,
     )
+    honour_cancellation(client)
     try:
         await asyncio.wait_for(client.ping(), PING_TIMEOUT)
     except (RedisError, OSError, TimeoutError) as exc:
@@ -53,6 +57,36 @@ async def connect(settings: Settings) -> RedisHandle:
         shown = url.split("@")[-1]
         raise ConfigError(f"REDIS_URL: cannot reach Redis at {shown} ({exc})") from None
     return RedisHandle(client, url, server)
+
+
+def honour_cancellation(client: Redis) -> None:
+    """Make `client` send commands under `asyncio.timeout` rather than `asyncio.wait_for`.
+
+    redis-py wraps every send in `wait_for` when a socket timeout is set. Before Python 3.12,
+    `wait_for` returns the inner result when a cancellation arrives just as it completes
+    (CPython gh-86296), so a task cancelled during a Redis command carries on as if nothing
+    happened, and whoever awaits its end (a renderer stopping its flush task, a lease stopping
+    its renewer, a shutdown stopping workers) may wait forever.
+    """
+    pool = client.connection_pool
+    if sys.version_info < (3, 12) and not issubclass(pool.connection_class, _TimedSend):
+        base = pool.connection_class
+        pool.connection_class = type(f"TimedSend{base.__name__}", (_TimedSend, base), {})
+
+
+class _TimedSend(AbstractConnection):
+    """Bounds a send with `asyncio.timeout` (which lets cancellation through) and hides the
+    socket timeout from redis-py's send path meanwhile, so it does not use `wait_for`."""
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        timeout, self.socket_timeout = self.socket_timeout, None
+        try:
+            async with asyncio.timeout(timeout):
+                await super().send_packed_command(command, check_health)
+        except TimeoutError as exc:
+            raise RedisTimeoutError("Timeout writing to socket") from exc
+        finally:
+            self.socket_timeout = timeout
 
 
 def _start_embedded(data_dir: Path) -> tuple[Any, str]:

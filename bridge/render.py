@@ -21,6 +21,7 @@ from bridge.surface import Surface
 log = logging.getLogger(__name__)
 
 FINAL_ATTEMPTS = 5
+STOP_RETRY = 0.5
 
 
 @dataclass(slots=True)
@@ -90,10 +91,11 @@ class Renderer:
             await self._stop_flushing()
 
     async def _stop_flushing(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        """Cancel the flush task, again if a cancellation was swallowed by a library."""
+        task, self._task = self._task, None
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_RETRY)
 
     async def _flush_loop(self) -> None:
         while True:
