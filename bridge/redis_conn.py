@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -18,6 +18,10 @@ from bridge.config import ConfigError, Settings
 log = logging.getLogger(__name__)
 
 PING_TIMEOUT = 5.0
+MAX_CONNECTIONS = 256
+POOL_WAIT = 20.0
+"""A burst of replies waits for a free connection instead of failing with 'Too many
+connections' (redis-py's default pool raises at 100)."""
 COMMAND_TIMEOUT = 15.0
 """Longer than the inbox's blocking reads (1 s), short enough that a hung Redis is noticed."""
 
@@ -43,12 +47,15 @@ async def connect(settings: Settings) -> RedisHandle:
         url = settings.redis_url
     else:
         server, url = await asyncio.to_thread(_start_embedded, Path(settings.bridge_data_dir))
-    client = Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT,
         socket_connect_timeout=PING_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
         health_check_interval=30,
     )
+    client = Redis(connection_pool=pool)
     honour_cancellation(client)
     try:
         await asyncio.wait_for(client.ping(), PING_TIMEOUT)

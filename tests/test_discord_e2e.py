@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.discord.format import PAGE_LIMIT, PLACEHOLDER
+from adapters.discord.format import PAGE_LIMIT
 from bridge.split import open_fence
 from tests.harness import Env, bridge_env, discord_bridge, rate_for
 
@@ -30,10 +30,11 @@ async def test_mention_opens_a_thread_and_streams(redis_url: str, prefix: str) -
         (thread,) = emu.threads_of(emu.channel.id)
         assert thread.id == post.id and thread.name == "Explain streaming please"
         (reply,) = emu.bot_messages(thread.id)
-        interim = [e for e in [reply.content, *reply.edits] if e not in (PLACEHOLDER, text)]
+        interim = [e for e in [*reply.edits] if e != text]
         assert len(set(interim)) >= 2
         assert all(open_fence(e) is None for e in reply.edits)
         assert reply.allowed_mentions == {"parse": []}
+        assert emu.calls_to(f"/channels/{thread.id}/typing")
         await emu.user_message(thread.id, "follow-up without mention")
         await env.wait(lambda: env.discord_text(thread.id) == text + "Second.")
         await emu.user_message(thread.id, "another one")

@@ -10,7 +10,6 @@ import discord
 from bridge.text import first_words
 
 PAGE_LIMIT = 2000
-PLACEHOLDER = "…"
 EDIT_INTERVAL = 1.0
 """Discord allows about 5 edits per 5 s per channel (a thread is its own channel)."""
 THREAD_NAME_LIMIT = 100

@@ -1,17 +1,23 @@
-"""One reply in a Discord thread or DM: a placeholder at once, then pages as edits.
+"""One reply in a Discord thread or DM: typing at once, the first text as soon as it comes,
+then pages as edits.
 
+No placeholder message: a channel allows about one write a second, and a placeholder would
+spend it, delaying the first text by a second. The typing indicator is the status instead.
 A mention in a channel gets its thread created here, from the user's message, so a worker
-that takes the post over after a crash creates it too. Thread creation is paced on the parent
+that takes the post over after a crash creates it too; thread creation is paced on the parent
 channel's budget, where Discord counts it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Literal
 
 import discord
 
-from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT, PLACEHOLDER
+from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
 from bridge.surface import Allowance, EditRate
@@ -23,11 +29,19 @@ channel; evenly spaced permits a little under 1/s never fill a window, however i
 GLOBAL = Allowance("discord:global", EditRate(per_second=45.0, burst=10.0))
 """Discord's global limit is 50 requests/s per bot, shared by every replica."""
 ARCHIVE_MINUTES: Literal[1440] = 1440
+TYPING_REFRESH = 8.0
+"""Discord shows typing for about 10 s; renew it until the first text is posted."""
+
+log = logging.getLogger(__name__)
 
 
 def allowances(channel_id: str) -> tuple[Allowance, ...]:
-    """A write to `channel_id` counts on that channel's limit and on the bot's global one."""
-    return (Allowance(f"discord:{channel_id}", CHANNEL_RATE), GLOBAL)
+    """A write to `channel_id` counts on the bot's global limit and on the channel's.
+
+    The plentiful global scope is asked first, so a refusal there never wastes the channel's
+    single permit.
+    """
+    return (GLOBAL, Allowance(f"discord:{channel_id}", CHANNEL_RATE))
 
 
 class DiscordSurface:
@@ -47,16 +61,16 @@ class DiscordSurface:
         self._channel = client.get_partial_messageable(int(post.thread.thread))
         self.allowances = allowances(post.thread.thread)
         self.messages = messages
+        self._typing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         name = self._post.extra.get("new_thread")
         if name:
             await self._create_thread(name)
-        await self._budget.acquire(self.allowances, final=True)
-        message = await self._channel.send(PLACEHOLDER, allowed_mentions=NO_MENTIONS)
-        self.messages.append(str(message.id))
+        self._typing = asyncio.create_task(self._keep_typing(), name="discord-typing")
 
     async def write(self, index: int, text: str, *, final: bool) -> None:
+        await self.close()
         if index < len(self.messages):
             partial = self._channel.get_partial_message(int(self.messages[index]))
             await partial.edit(content=text, allowed_mentions=NO_MENTIONS)
@@ -65,7 +79,22 @@ class DiscordSurface:
         self.messages.append(str(message.id))
 
     async def close(self) -> None:
-        """Nothing to clear: the placeholder was replaced by the first page."""
+        """Stop renewing the typing indicator (posting a message clears it on Discord)."""
+        task, self._typing = self._typing, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _keep_typing(self) -> None:
+        channel = int(self._post.thread.thread)
+        while True:
+            await self._budget.acquire((GLOBAL,), final=False)
+            try:
+                await self._client.http.send_typing(channel)
+            except discord.HTTPException as exc:
+                log.info("could not show typing in %s: %s", channel, exc)
+            await asyncio.sleep(TYPING_REFRESH)
 
     async def _create_thread(self, name: str) -> None:
         thread = self._post.thread

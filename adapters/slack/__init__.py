@@ -24,6 +24,9 @@ from bridge.surface import EditRate, Surface
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+RATE_MARGIN = 0.9
+"""Pace chat.update a little under the configured limit: a budget at the limit itself still
+meets 429s when Slack's window and ours do not line up."""
 HTTP_CONNECTIONS = 256
 """One pooled session for every Web API call (slack_sdk opens a new one per call otherwise)."""
 
@@ -48,7 +51,8 @@ class SlackAdapter:
         self.client = AsyncWebClient(
             token=secret(settings.slack_bot_token), base_url=settings.slack_api_url, timeout=30
         )
-        self.rate = EditRate(per_second=settings.slack_edits_per_minute / 60.0, burst=5.0)
+        per_second = settings.slack_edits_per_minute / 60.0 * RATE_MARGIN
+        self.rate = EditRate(per_second=per_second, burst=3.0)
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
         self.bot_user_id = ""
