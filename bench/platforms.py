@@ -1,0 +1,224 @@
+"""The messenger side of the benchmark: one emulator, N threads, and what each thread showed.
+
+Discord (the default) gives each thread its own text channel, so every reply has its own
+per-channel edit budget, as 100 busy channels would. Slack has one workspace: its Tier 3
+`chat.update` budget (~50/min) is shared by every thread, so replies get far fewer edits.
+Times are wall-clock seconds (`time.time()`), the emulators' clock for messages.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from bench.provider import question
+from emulators.discord import Channel, DiscordEmulator
+from emulators.discord import Message as DiscordMessage
+from emulators.slack import SlackEmulator
+
+DISCORD_PLACEHOLDER = "…"
+SLACK_PLACEHOLDER = "_…thinking_"
+SLACK_EDITS_PER_MINUTE = 50
+SLACK_CHAT_UPDATE_BURST = 5
+
+
+@dataclass
+class Observed:
+    """One thread's reply as the messenger shows it.
+
+    placeholder_at: the first message of the reply appeared (placeholder or text).
+    first_text_at: the first write that showed reply text (not the placeholder).
+    last_write_at: the last post or edit of any of the reply's messages.
+    """
+
+    posted_at: float
+    text: str
+    messages: int
+    edits: int
+    placeholder_at: float | None
+    first_text_at: float | None
+    last_write_at: float | None
+
+
+class Messenger(Protocol):
+    """What the driver needs from a platform."""
+
+    name: str
+
+    async def start(self, threads: int) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def env(self) -> dict[str, str]: ...
+
+    def connected(self) -> bool: ...
+
+    async def post(self, index: int) -> None: ...
+
+    def text(self, index: int) -> str: ...
+
+    def observe(self, index: int) -> Observed: ...
+
+    @property
+    def rate_limited(self) -> int: ...
+
+
+def _timeline(
+    writes: list[tuple[float, str | None]], created: float | None, placeholder: str
+) -> tuple[float | None, float | None]:
+    """(first text, last write) of `writes`: (time, text) pairs, None text meaning 'a page'."""
+    shown = [at for at, text in writes if text is None or (text and text != placeholder)]
+    last = max((at for at, _ in writes), default=created)
+    return (min(shown) if shown else None), last
+
+
+class DiscordMessenger:
+    """The Discord emulator with one text channel per thread and Discord's limits on."""
+
+    name = "discord"
+
+    def __init__(self, global_per_second: int | None = None) -> None:
+        self.emu = DiscordEmulator()
+        self.emu.enforce_limits(per_channel=5, per_seconds=5.0, global_per_second=global_per_second)
+        self._channels: list[Channel] = []
+        self._posts: dict[int, DiscordMessage] = {}
+
+    async def start(self, threads: int) -> None:
+        self._channels = [
+            self.emu.create_text_channel(None, f"bench-{i:04d}") for i in range(threads)
+        ]
+        await self.emu.start()
+
+    async def stop(self) -> None:
+        await self.emu.stop()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DISCORD_TOKEN": self.emu.token,
+            "DISCORD_API_URL": self.emu.api_url,
+            "DISCORD_GATEWAY_URL": self.emu.gateway_url,
+        }
+
+    def connected(self) -> bool:
+        return bool(self.emu.gateway.sessions)
+
+    async def post(self, index: int) -> None:
+        channel = self._channels[index]
+        self._posts[index] = await self.emu.user_message(
+            channel.id, question(index), mentions_bot=True
+        )
+
+    def text(self, index: int) -> str:
+        post = self._posts.get(index)
+        if post is None:
+            return ""
+        return "".join(m.content for m in self.emu.bot_messages(post.id))
+
+    def observe(self, index: int) -> Observed:
+        post = self._posts[index]
+        messages = self.emu.bot_messages(post.id)
+        writes: list[tuple[float, str | None]] = []
+        for number, message in enumerate(messages):
+            if not message.edits:
+                writes.append((message.created_at, message.content))
+            elif number > 0:
+                writes.append((message.created_at, None))
+            writes += list(zip(message.edited_at, message.edits, strict=True))
+        first_text, last = _timeline(writes, None, DISCORD_PLACEHOLDER)
+        return Observed(
+            posted_at=post.created_at,
+            text="".join(m.content for m in messages),
+            messages=len(messages),
+            edits=sum(len(m.edits) for m in messages),
+            placeholder_at=messages[0].created_at if messages else None,
+            first_text_at=first_text,
+            last_write_at=last,
+        )
+
+    @property
+    def rate_limited(self) -> int:
+        return self.emu.rate_limited
+
+
+class SlackMessenger:
+    """The Slack emulator in Socket Mode, Tier 3 `chat.update` enforced for the workspace."""
+
+    name = "slack"
+
+    def __init__(self) -> None:
+        self.emu = SlackEmulator()
+        self.emu.rate_limit("chat.update", SLACK_EDITS_PER_MINUTE, SLACK_CHAT_UPDATE_BURST)
+        self._posts: dict[int, str] = {}
+        self._offset = time.time() - time.monotonic()
+
+    async def start(self, threads: int) -> None:
+        await self.emu.start()
+
+    async def stop(self) -> None:
+        await self.emu.stop()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SLACK_BOT_TOKEN": self.emu.bot_token,
+            "SLACK_APP_TOKEN": self.emu.app_token,
+            "SLACK_API_URL": self.emu.api_url,
+            "SLACK_EDITS_PER_MINUTE": str(SLACK_EDITS_PER_MINUTE),
+        }
+
+    def connected(self) -> bool:
+        return bool(self.emu.socket.open_links)
+
+    @staticmethod
+    def channel(index: int) -> str:
+        return f"CB{index:07d}"
+
+    async def post(self, index: int) -> None:
+        text = f"<@{self.emu.bot_user_id}> {question(index)}"
+        self._posts[index] = await self.emu.user_post(self.channel(index), text)
+
+    def text(self, index: int) -> str:
+        ts = self._posts.get(index)
+        if ts is None:
+            return ""
+        return "".join(m.text for m in self.emu.bot_replies(self.channel(index), ts))
+
+    def observe(self, index: int) -> Observed:
+        ts = self._posts[index]
+        messages = self.emu.bot_replies(self.channel(index), ts)
+        writes: list[tuple[float, str | None]] = []
+        for message in messages:
+            writes.append((float(message.ts), message.edits[0]))
+            writes += self._updates(message.ts, message.edits[1:])
+        first_text, last = _timeline(writes, None, SLACK_PLACEHOLDER)
+        return Observed(
+            posted_at=float(ts),
+            text="".join(m.text for m in messages),
+            messages=len(messages),
+            edits=sum(len(m.edits) - 1 for m in messages),
+            placeholder_at=float(messages[0].ts) if messages else None,
+            first_text_at=first_text,
+            last_write_at=last,
+        )
+
+    def _updates(self, ts: str, applied: list[str]) -> list[tuple[float, str | None]]:
+        """When each applied edit of message `ts` arrived: its `chat.update` calls, in order,
+        matched to the texts the message took (a call answered 429 changed nothing)."""
+        found: list[tuple[float, str | None]] = []
+        for call in self.emu.calls_to("chat.update"):
+            body = call.body if isinstance(call.body, dict) else {}
+            if body.get("ts") != ts or len(found) == len(applied):
+                continue
+            if body.get("markdown_text", body.get("text")) == applied[len(found)]:
+                found.append((call.at + self._offset, applied[len(found)]))
+        return found
+
+    @property
+    def rate_limited(self) -> int:
+        return sum(self.emu.rate_limited.values())
+
+
+def messenger(platform: str, global_per_second: int | None = None) -> Messenger:
+    if platform == "slack":
+        return SlackMessenger()
+    return DiscordMessenger(global_per_second)
