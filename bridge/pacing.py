@@ -8,10 +8,14 @@ behind a stream of interim ones.
 from __future__ import annotations
 
 import asyncio
+import random
 
 from redis.asyncio import Redis
 
 from bridge.surface import Allowance
+
+MIN_RETRY = 0.05
+"""Waiters on a busy scope ask again no faster than this, spread at random, not in lockstep."""
 
 _TAKE = """
 local rate = tonumber(ARGV[1])
@@ -63,5 +67,5 @@ class EditBudget:
         """Wait until a permit is free in every scope and take it."""
         wait = await self.take(allowances, final=final)
         while wait > 0:
-            await asyncio.sleep(wait)
+            await asyncio.sleep(max(wait, MIN_RETRY) * (1.0 + random.random() / 3))
             wait = await self.take(allowances, final=final)

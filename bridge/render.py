@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,15 @@ log = logging.getLogger(__name__)
 
 FINAL_ATTEMPTS = 5
 STOP_RETRY = 0.5
+
+
+def backoff(wait: float) -> float:
+    """`wait` spread by up to a third, so replies refused together do not all ask again at once.
+
+    An interim edit refused by a busy scope waits at least half its per-message interval:
+    it is not urgent, and asking every few milliseconds would only load Redis.
+    """
+    return wait * (1.0 + random.random() / 3)
 
 
 @dataclass(slots=True)
@@ -106,7 +116,7 @@ class Renderer:
                     await asyncio.sleep(delay)
             wait = await self._budget.take(self.surface.allowances, final=False)
             if wait > 0:
-                await asyncio.sleep(wait)
+                await asyncio.sleep(backoff(max(wait, self.surface.min_interval / 2)))
                 continue
             self._dirty.clear()
             async with self._lock:

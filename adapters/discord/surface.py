@@ -26,8 +26,9 @@ THREAD_ALREADY_CREATED = 160004
 CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
 """Discord counts message posts, edits and thread creation in one fixed 5-per-5-s window per
 channel; evenly spaced permits a little under 1/s never fill a window, however it aligns."""
-GLOBAL = Allowance("discord:global", EditRate(per_second=45.0, burst=10.0))
-"""Discord's global limit is 50 requests/s per bot, shared by every replica."""
+GLOBAL = Allowance("discord:global", EditRate(per_second=40.0, burst=5.0))
+"""Discord's global limit is 50 requests/s per bot, shared by every replica: at most 45 in any
+second here, leaving room for the requests discord.py makes on its own."""
 ARCHIVE_MINUTES: Literal[1440] = 1440
 TYPING_REFRESH = 8.0
 """Discord shows typing for about 10 s; renew it until the first text is posted."""
