@@ -17,8 +17,9 @@ from emulators.discord import Channel, DiscordEmulator
 from emulators.discord import Message as DiscordMessage
 from emulators.slack import SlackEmulator
 
-DISCORD_PLACEHOLDER = "…"
 SLACK_PLACEHOLDER = "_…thinking_"
+NO_PLACEHOLDER = ""
+"""Discord replies start with typing, not a placeholder message: every write shows text."""
 SLACK_EDITS_PER_MINUTE = 50
 SLACK_CHAT_UPDATE_BURST = 5
 
@@ -125,7 +126,7 @@ class DiscordMessenger:
             elif number > 0:
                 writes.append((message.created_at, None))
             writes += list(zip(message.edited_at, message.edits, strict=True))
-        first_text, last = _timeline(writes, None, DISCORD_PLACEHOLDER)
+        first_text, last = _timeline(writes, None, NO_PLACEHOLDER)
         return Observed(
             posted_at=post.created_at,
             text="".join(m.content for m in messages),
