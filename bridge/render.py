@@ -79,12 +79,6 @@ class Renderer:
             self._parts.append(delta)
             self._dirty.set()
 
-    def replace(self, text: str) -> None:
-        """The provider rewrote the reply so far (it may be shorter): re-split from scratch."""
-        self._parts = [text]
-        self._pages = Pages(self.surface.limit)
-        self._dirty.set()
-
     async def finish(self, text: str) -> None:
         """Write `text` as the reply's final form, with priority over interim edits."""
         async with self._lock:
