@@ -67,7 +67,8 @@ def close_for_display(text: str) -> str:
     fence = open_fence(text)
     if fence is not None:
         head, _, last = text.rpartition("\n")
-        if head and last and set(last.strip()) <= {fence.marker[0]}:
+        partial_close = last and set(last.strip()) <= {fence.marker[0]}
+        if partial_close and open_fence(head) is not None:
             text = head
         return text + ("" if text.endswith("\n") else "\n") + fence.marker
     lines = text.split("\n")

@@ -94,6 +94,15 @@ def test_cut_point_leaves_room_for_a_fence_closure() -> None:
 def test_interim_text_closes_open_code() -> None:
     assert close_for_display("```py\nprint(1)") == "```py\nprint(1)\n```"
     assert close_for_display("```py\nprint(1)\n``") == "```py\nprint(1)\n```"
+    assert close_for_display("Intro:\n\n```") == "Intro:\n\n```\n```"
     assert close_for_display("use `grep") == "use `grep`"
     assert close_for_display("done `x` and more") == "done `x` and more"
     assert close_for_display("```\ncode\n```\nafter") == "```\ncode\n```\nafter"
+
+
+def test_every_prefix_displays_with_balanced_fences() -> None:
+    text = "Intro `x`:\n\n```js\nconsole.log('a')\n```\n\nMid ~~~\n\n~~~~py\ny = 2\n~~~~\nEnd `q`."
+    for end in range(len(text) + 1):
+        shown = close_for_display(text[:end])
+        assert open_fence(shown) is None, repr(text[:end])
+        assert shown.startswith(text[:end].rsplit("\n", 1)[0])
