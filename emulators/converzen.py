@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from emulators.base import Fault, fault_response, json_response
-from emulators.openai_compat import ChatEmulator, Plan, chunk_text, fault_code
+from emulators.chat import ChatEmulator, Plan, chunk_text, fault_code
 
 TEST_KEY = "sk_test_emulator"
 

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from emulators.base import Fault, fault_response, json_response
-from emulators.openai_compat import ChatEmulator, chunk_text, fault_code
+from emulators.chat import ChatEmulator, chunk_text, fault_code
 
 CLIENT_ID = "emulator-client"
 CLIENT_SECRET = "emulator-secret"

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from emulators.base import Call, Fault, fault_response, json_response
-from emulators.openai_compat import ChatEmulator, Plan, chunk_text, fault_code
+from emulators.chat import ChatEmulator, Plan, chunk_text, fault_code
 
 API_KEY = "app-emulator"
 AGENT = "emulated-agent"
