@@ -11,9 +11,7 @@ import pytest
 
 from bridge.config import ConfigError, Settings
 from bridge.models import (
-    ConversationStarted,
     ReplyDone,
-    ReplyEvent,
     ReplyFailed,
     TextDelta,
     ThreadKey,
@@ -24,6 +22,7 @@ from bridge.providers.converzen import ConverzenProvider, persona_selector
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.converzen import TEST_KEY, ConverzenEmulator
+from tests.provider_events import collect, final, started
 
 THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
 TEXTS = ("Hallo 👋🏽 — grüße aus Köln", "Zweitens: naïve café 👩‍👩‍👧‍👦 ok", "三つ目の答え ✓ done")
@@ -31,22 +30,6 @@ TEXTS = ("Hallo 👋🏽 — grüße aus Köln", "Zweitens: naïve café 👩‍
 
 def make_post(text: str, author: str = "U1", thread: ThreadKey = THREAD, n: int = 1) -> UserPost:
     return UserPost(thread, f"m{n}", author, text, 1700000000.0 + n)
-
-
-async def collect(provider: Provider, conv: Conversation, post: UserPost) -> list[ReplyEvent]:
-    return [event async for event in provider.reply(conv, post)]
-
-
-def final(events: list[ReplyEvent]) -> str | None:
-    """The text the renderer would show: ReplyDone.text when given, else the deltas."""
-    done = events[-1]
-    assert isinstance(done, ReplyDone), events[-1]
-    deltas = "".join(e.text for e in events if isinstance(e, TextDelta))
-    return done.text if done.text is not None else deltas
-
-
-def started(events: list[ReplyEvent]) -> list[str]:
-    return [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
 
 
 @pytest.fixture

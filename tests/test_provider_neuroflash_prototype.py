@@ -30,6 +30,7 @@ from emulators.neuroflash_prototype import (
     WORKSPACE,
     NeuroflashPrototypeEmulator,
 )
+from tests.provider_events import collect
 
 THREAD = ThreadKey("slack", "T1", "C2", "1700000000.000200")
 OTHER_WORKSPACE = "0d7c1f0e-0000-4000-8000-000000000002"
@@ -38,10 +39,6 @@ TEXTS = ("Neuroflash ist einzigartig 👋🏽 — grüße", "Ein Beispiel: naïv
 
 def make_post(text: str, n: int = 1, thread: ThreadKey = THREAD) -> UserPost:
     return UserPost(thread, f"m{n}", "U1", text, 1700000000.0 + n)
-
-
-async def collect(provider: Provider, conv: Conversation, post: UserPost) -> list[ReplyEvent]:
-    return [event async for event in provider.reply(conv, post)]
 
 
 @pytest.fixture

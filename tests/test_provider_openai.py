@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from bridge.config import ConfigError, Settings
-from bridge.models import ReplyDone, ReplyEvent, ReplyFailed, TextDelta, ThreadKey, UserPost
+from bridge.models import ReplyDone, ReplyFailed, TextDelta, ThreadKey, UserPost
 from bridge.provider import Conversation, Provider, ProviderContext, load_provider
 from bridge.providers.openai_compat import OpenAICompatProvider, fit_history
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.openai_compat import OpenAIEmulator
+from tests.provider_events import collect, final
 
 THREAD = ThreadKey("slack", "T9", "C9", "1700000000.000900")
 TEXTS = ("Erste 👋🏽 Antwort — grüße", "Second: naïve 👩‍👩‍👧‍👦 café", "第三 ✓")
@@ -22,17 +23,6 @@ TEXTS = ("Erste 👋🏽 Antwort — grüße", "Second: naïve 👩‍👩‍�
 
 def make_post(text: str, n: int = 1) -> UserPost:
     return UserPost(THREAD, f"m{n}", "U1", text, 1700000000.0 + n)
-
-
-async def collect(provider: Provider, conv: Conversation, post: UserPost) -> list[ReplyEvent]:
-    return [event async for event in provider.reply(conv, post)]
-
-
-def final(events: list[ReplyEvent]) -> str | None:
-    done = events[-1]
-    assert isinstance(done, ReplyDone), events
-    deltas = "".join(e.text for e in events if isinstance(e, TextDelta))
-    return done.text if done.text is not None else deltas
 
 
 @pytest.fixture

@@ -11,9 +11,6 @@ from pydantic import SecretStr
 
 from bridge.config import ConfigError, Settings
 from bridge.models import (
-    ConversationStarted,
-    ReplyDone,
-    ReplyEvent,
     ReplyFailed,
     TextDelta,
     ThreadKey,
@@ -24,6 +21,7 @@ from bridge.providers.senseflow import SenseflowProvider
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
+from tests.provider_events import collect, final, started
 
 THREAD = ThreadKey("discord", "G1", "C1", "998877")
 TEXTS = (
@@ -35,21 +33,6 @@ TEXTS = (
 
 def make_post(text: str, author: str = "U1", n: int = 1) -> UserPost:
     return UserPost(THREAD, f"m{n}", author, text, 1700000000.0 + n)
-
-
-async def collect(provider: Provider, conv: Conversation, post: UserPost) -> list[ReplyEvent]:
-    return [event async for event in provider.reply(conv, post)]
-
-
-def final(events: list[ReplyEvent]) -> str | None:
-    done = events[-1]
-    assert isinstance(done, ReplyDone), events
-    deltas = "".join(e.text for e in events if isinstance(e, TextDelta))
-    return done.text if done.text is not None else deltas
-
-
-def started(events: list[ReplyEvent]) -> list[str]:
-    return [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
 
 
 @pytest.fixture

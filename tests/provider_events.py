@@ -1,0 +1,22 @@
+"""Reading a provider's reply in tests the way `bridge/turn.py` reads it."""
+
+from __future__ import annotations
+
+from bridge.models import ConversationStarted, ReplyDone, ReplyEvent, TextDelta, UserPost
+from bridge.provider import Conversation, Provider
+
+
+async def collect(provider: Provider, conv: Conversation, post: UserPost) -> list[ReplyEvent]:
+    return [event async for event in provider.reply(conv, post)]
+
+
+def final(events: list[ReplyEvent]) -> str | None:
+    """The text the renderer would show: ReplyDone.text when given, else the deltas."""
+    done = events[-1]
+    assert isinstance(done, ReplyDone), events
+    deltas = "".join(e.text for e in events if isinstance(e, TextDelta))
+    return done.text if done.text is not None else deltas
+
+
+def started(events: list[ReplyEvent]) -> list[str]:
+    return [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
