@@ -22,6 +22,7 @@ from bridge.control import Control
 from bridge.inbox import Entry, Inbox
 from bridge.lease import Lease, LeaseLost
 from bridge.models import ThreadKey, UserPost
+from bridge.outage import Outage
 from bridge.store import Store
 from bridge.turn import Turns
 
@@ -73,12 +74,14 @@ class Dispatcher:
         control: Control,
         consumer: str,
         settings: Settings,
+        outage: Outage,
     ) -> None:
         self._store = store
         self._inbox = inbox
         self._turns = turns
         self._control = control
         self._consumer = consumer
+        self._outage = outage
         self._lease_seconds = settings.bridge_lease_seconds
         self._default_policy = settings.bridge_busy_policy
         self._queues: dict[ThreadKey, ThreadQueue] = {}
@@ -87,7 +90,6 @@ class Dispatcher:
         self._current: dict[ThreadKey, list[Entry]] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._readers: list[asyncio.Task[None]] = []
-        self._redis_down_since: float | None = None
 
     def start(self) -> None:
         for shard in range(self._inbox.shards):
@@ -136,9 +138,9 @@ class Dispatcher:
         while True:
             try:
                 entries = await self._inbox.read(shard, self._consumer, count=100, block_ms=1000)
-                self._redis_back()
+                self._outage.recovered()
             except RedisError as exc:
-                self._redis_down(exc)
+                self._outage.failed(exc)
                 await asyncio.sleep(1.0)
                 continue
             for entry in entries:
@@ -153,20 +155,10 @@ class Dispatcher:
                 try:
                     entries = await self._inbox.claim_stale(shard, self._consumer, idle_ms)
                 except RedisError as exc:
-                    self._redis_down(exc)
+                    self._outage.failed(exc)
                     break
                 for entry in entries:
                     self._route(entry)
-
-    def _redis_down(self, exc: Exception) -> None:
-        if self._redis_down_since is None:
-            self._redis_down_since = time.monotonic()
-            log.error("Redis is unreachable (%s); waiting for it to come back", exc)
-
-    def _redis_back(self) -> None:
-        if self._redis_down_since is not None:
-            log.warning("Redis is back after %.1fs", time.monotonic() - self._redis_down_since)
-            self._redis_down_since = None
 
     async def _policy(self, thread: ThreadKey) -> str:
         settings = await self._store.channel_settings(thread.scope)
@@ -213,7 +205,7 @@ class Dispatcher:
                 if len(queue):
                     await asyncio.sleep(TURN_POLL)
         except RedisError as exc:
-            self._redis_down(exc)
+            self._outage.failed(exc)
         finally:
             self._workers.pop(thread, None)
             if not len(queue):

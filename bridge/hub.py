@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -13,6 +12,7 @@ from bridge.control import Control
 from bridge.inbox import Inbox
 from bridge.metrics import Metrics
 from bridge.models import ThreadKey, UserPost
+from bridge.outage import Outage
 from bridge.pacing import EditBudget
 from bridge.provider import provider_names
 from bridge.providers_set import ProviderSet
@@ -34,16 +34,17 @@ class Hub:
         control: Control,
         web_app: web.Application,
         metrics: Metrics,
+        outage: Outage,
     ) -> None:
         self.settings = settings
         self.store = store
         self.budget = budget
         self.web = web_app
         self.metrics = metrics
+        self._outage = outage
         self._inbox = inbox
         self._providers = providers
         self._control = control
-        self._down_since: float | None = None
 
     async def accept(self, post: UserPost, *, starts_thread: bool = False) -> bool:
         """Record `post` durably before the platform is acked; False if it was seen before.
@@ -56,13 +57,9 @@ class Hub:
                 await self.store.mark_thread(post.thread)
             seq = await self._inbox.accept(post)
         except RedisError as exc:
-            if self._down_since is None:
-                self._down_since = time.monotonic()
-                log.error("Redis is unreachable, posts are refused for retry: %s", exc)
+            self._outage.failed(exc)
             raise
-        if self._down_since is not None:
-            log.warning("Redis is back after %.1fs", time.monotonic() - self._down_since)
-            self._down_since = None
+        self._outage.recovered()
         return seq > 0
 
     async def is_thread(self, thread: ThreadKey) -> bool:

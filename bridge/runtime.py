@@ -22,6 +22,7 @@ from bridge.hub import Hub
 from bridge.inbox import Inbox
 from bridge.metrics import Metrics
 from bridge.models import UserPost
+from bridge.outage import Outage
 from bridge.pacing import EditBudget
 from bridge.provider import ProviderContext
 from bridge.providers_set import ProviderSet
@@ -65,9 +66,10 @@ class Runtime:
         self.providers.get(self.providers.default)
         control = Control(redis, s.bridge_redis_prefix)
         turns = Turns(store, budget, self.providers, self._surface, self.metrics)
-        self.dispatcher = Dispatcher(store, inbox, turns, control, self.consumer, s)
+        outage = Outage()
+        self.dispatcher = Dispatcher(store, inbox, turns, control, self.consumer, s, outage)
         app = make_app(self._metrics)
-        hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics)
+        hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics, outage)
         for adapter in self.adapters:
             await adapter.start(hub)
         self._runner, self.http_port = await serve(app, s.bridge_http_port)

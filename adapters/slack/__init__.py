@@ -8,9 +8,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from redis.exceptions import RedisError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.ingest import SlackIngest
@@ -80,6 +82,7 @@ class SlackAdapter:
         async def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
             await ingest.handle_reaction(event, body)
 
+        app.error(_on_listener_error)
         app.event("app_mention")(on_event)
         app.event("message")(on_event)
         app.event("reaction_added")(on_reaction)
@@ -111,6 +114,14 @@ class SlackAdapter:
             messages,
             self._metrics,
         )
+
+
+async def _on_listener_error(error: Exception) -> BoltResponse:
+    """Refuse the event so Slack delivers it again. Redis being down was already logged once
+    per outage by the hub, so it is not logged again per event."""
+    if not isinstance(error, RedisError):
+        log.error("Slack event failed and is refused for retry", exc_info=error)
+    return BoltResponse(status=503, body="")
 
 
 def _http_handler(app: AsyncApp) -> Any:
