@@ -10,6 +10,8 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -20,6 +22,8 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT = 5.0
 MAX_CONNECTIONS = 256
 POOL_WAIT = 20.0
+RETRIES = 3
+"""A command that meets a dead pooled connection (Redis restarted) is retried on a fresh one."""
 """A burst of replies waits for a free connection instead of failing with 'Too many
 connections' (redis-py's default pool raises at 100)."""
 COMMAND_TIMEOUT = 15.0
@@ -54,6 +58,7 @@ async def connect(settings: Settings) -> RedisHandle:
         socket_connect_timeout=PING_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
         health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
     )
     client = Redis(connection_pool=pool)
     honour_cancellation(client)

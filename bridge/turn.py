@@ -11,6 +11,8 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
+
 from bridge.metrics import Metrics
 from bridge.models import (
     ConversationStarted,
@@ -111,6 +113,8 @@ class Turns:
     ) -> Outcome:
         try:
             conversation, provider = await self._conversation(post)
+        except RedisError:
+            raise
         except Exception as exc:
             message = _describe(exc)
             log.warning("could not open a conversation for %s: %s", post.thread, message)
