@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 TURN_POLL = 0.25
 GAP_HEAL_LEASES = 6
+REDIS_RETRY = 1.0
 
 
 class ThreadQueue:
@@ -214,11 +215,14 @@ class Dispatcher:
                 self._retry_later(thread, queue)
 
     def _retry_later(self, thread: ThreadKey, queue: ThreadQueue) -> None:
-        """Redis failed mid-way: try the thread again soon, unless shutting down."""
-        if not self._readers:
-            return
-        loop = asyncio.get_running_loop()
-        loop.call_later(1.0, lambda: self._route(queue.peek()) if len(queue) else None)
+        """Redis failed mid-way: try the thread again soon (a side task, so shutdown ends it)."""
+        if self._readers:
+            self._spawn(self._resume(queue))
+
+    async def _resume(self, queue: ThreadQueue) -> None:
+        await asyncio.sleep(REDIS_RETRY)
+        if len(queue):
+            self._route(queue.peek())
 
     async def _drain(
         self, thread: ThreadKey, queue: ThreadQueue, lease: Lease, waited_since: float
@@ -236,7 +240,7 @@ class Dispatcher:
             if entry.seq > done + 1 and not gap:
                 return progressed
             batch = [queue.pop()]
-            if await self._policy(thread) == "merge":
+            if len(queue) and await self._policy(thread) == "merge":
                 while len(queue) and queue.peek().seq == batch[-1].seq + 1:
                     batch.append(queue.pop())
             await self._answer(batch, lease)
