@@ -81,6 +81,11 @@ class Inbox:
         ]
         return int(await self._accept(keys=keys, args=[post.to_json(), DEDUPE_TTL, THREAD_TTL]))
 
+    async def forget_seen(self, post: UserPost) -> None:
+        """Drop `post`'s dedupe mark, so accepting it again (a dead-letter replay) works."""
+        tag = self._tag(self.shard_of(post.thread))
+        await self._redis.delete(f"{tag}:seen:{post.thread}:{post.message_id}")
+
     async def read(self, shard: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
         reply: Any = await self._redis.xreadgroup(
             GROUP, consumer, {self.stream(shard): ">"}, count=count, block=block_ms
