@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from adapters.slack.format import PAGE_LIMIT
 from emulators.base import Fault
-from tests.harness import Env, slack_bridge
+from tests.harness import Env, discord_bridge, slack_bridge
 
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
@@ -68,3 +68,21 @@ async def test_archived_channel_is_given_up_with_a_metric_not_retried_forever(
         env.neuroflash.script("Second answer.")
         await env.slack.user_post(CHANNEL, "again", thread_ts=root)
         await env.wait(lambda: env.reply_text(CHANNEL, root).endswith("Second answer."))
+
+
+async def test_discord_missing_permissions_is_given_up_not_retried_forever(
+    redis_url: str, prefix: str
+) -> None:
+    async with discord_bridge(redis_url, prefix, **FAST_RETRY) as env:
+        emu = env.discord
+        dm = emu.dm_channel(emu.user)
+        denied = Fault("status", status=403, body={"message": "Missing Permissions", "code": 50013})
+        emu.fail_next("create_message", denied, times=1000)
+        env.neuroflash.script("Never shown.", "Shown.")
+        await emu.user_message(dm.id, "hi", guild=False)
+        await env.wait(lambda: metric(env, "messenger_write_failures_total") == 1, timeout=30)
+        assert await pending(env) == 0
+        assert len(emu.calls_to(f"/channels/{dm.id}/messages", "POST")) < 10
+        emu.clear_faults("create_message")
+        await emu.user_message(dm.id, "again", guild=False)
+        await env.wait(lambda: env.discord_text(dm.id) == "Shown.")

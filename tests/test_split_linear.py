@@ -34,13 +34,8 @@ def test_split_of_two_megabytes_reads_a_bounded_window_per_page(
     assert len(pages) == len(seen) + 1
     assert max(seen) <= LIMIT + 1
     assert sum(seen) <= (LIMIT + 1) * len(pages)
-
-
-def test_windowed_split_equals_streamed_split() -> None:
-    """The pages frozen while a text grows equal the pages of a fresh split of the whole."""
-    text = _big_text(300_000)
-    pages = Pages(LIMIT)
-    for end in range(0, len(text), 7_919):
-        pages.update(text[:end])
-    assert pages.update(text) == split(text, LIMIT)
-    assert all(len(page) <= LIMIT for page in split(text, LIMIT))
+    assert all(len(page) <= LIMIT for page in pages)
+    growing = Pages(LIMIT)
+    for end in range(0, len(text), 97_919):
+        growing.update(text[:end])
+    assert growing.update(text) == pages
