@@ -10,6 +10,7 @@ retried: the core bounds retries and dead-letters the post.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 import discord
@@ -46,8 +47,7 @@ def classify(exc: Exception) -> WriteRejected | None:
         if code == ENTITY_TOO_LARGE or status == 413:
             return WriteRejected(TOO_LONG, name)
         if code == INVALID_FORM_BODY:
-            kind = TOO_LONG if "BASE_TYPE_MAX_LENGTH" in exc.text else INVALID
-            return WriteRejected(kind, name)
+            return WriteRejected(TOO_LONG if _too_long(exc) else INVALID, name)
         if code == EMPTY_MESSAGE:
             return WriteRejected(INVALID, name)
         if code in GONE_CODES or status in (403, 404):
@@ -56,3 +56,10 @@ def classify(exc: Exception) -> WriteRejected | None:
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError):
         return WriteRejected(RETRY, type(exc).__name__)
     return None
+
+
+def _too_long(exc: discord.HTTPException) -> bool:
+    """A 50035 whose errors tree names `BASE_TYPE_MAX_LENGTH` (discord.py keeps the tree in
+    `_errors`; its `text` has only the messages, "Must be 2000 or fewer in length.")."""
+    tree = json.dumps(getattr(exc, "_errors", None) or {})
+    return "BASE_TYPE_MAX_LENGTH" in tree or "or fewer in length" in exc.text
