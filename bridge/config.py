@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     bridge_reply_timeout_seconds: float = Field(default=600.0, gt=0)
     bridge_idle_timeout_seconds: float = Field(default=120.0, gt=0)
     bridge_max_reply_chars: int = Field(default=40_000, ge=100)
-    bridge_max_reply_tokens: int = Field(default=16_000, gt=0)
+    bridge_max_reply_tokens: int = Field(default=8192, ge=0)
     bridge_wait_budget_seconds: float = Field(default=60.0, ge=0)
 
     provider_connect_timeout: float = Field(default=10.0, gt=0)

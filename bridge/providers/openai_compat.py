@@ -102,12 +102,9 @@ class OpenAICompatProvider:
             fixed.insert(0, {"role": "system", "content": personality})
         kept = fit_history(fixed, history, self._budget)
         messages = fixed[:-1] + history[len(history) - kept :] + [user]
-        body = {
-            "model": self._model,
-            "messages": messages,
-            "stream": True,
-            "max_tokens": self._max_tokens,
-        }
+        body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True}
+        if self._max_tokens:
+            body["max_tokens"] = self._max_tokens
         stream = _Stream()
         async with open_sse(self._client, "POST", "chat/completions", json=body) as source:
             events = JsonEvents(source, LABEL)
