@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     openai_model: str | None = None
     openai_history_tokens: int = Field(default=8000, gt=0)
 
+    # Reliability (issue 8 part A): retries, dead letters, reply deadlines and caps
+    bridge_max_attempts: int = Field(default=5, ge=1)
+    bridge_retry_base_seconds: float = Field(default=1.0, gt=0)
+    bridge_reply_timeout_seconds: float = Field(default=600.0, gt=0)
+    bridge_idle_timeout_seconds: float = Field(default=120.0, gt=0)
+    bridge_max_reply_chars: int = Field(default=40_000, ge=100)
+    bridge_max_reply_tokens: int = Field(default=8192, ge=0)
+    bridge_wait_budget_seconds: float = Field(default=60.0, ge=0)
+
     provider_connect_timeout: float = Field(default=10.0, gt=0)
     provider_read_timeout: float = Field(default=120.0, gt=0)
 

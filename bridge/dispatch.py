@@ -19,8 +19,10 @@ from redis.exceptions import RedisError
 
 from bridge.config import Settings
 from bridge.control import Control
+from bridge.deadletters import DeadLetters
 from bridge.inbox import Entry, Inbox
 from bridge.lease import Lease, LeaseLost
+from bridge.metrics import Metrics
 from bridge.models import ThreadKey, UserPost
 from bridge.outage import Outage
 from bridge.store import Store
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 TURN_POLL = 0.25
 GAP_HEAL_LEASES = 6
 REDIS_RETRY = 1.0
+MAX_RETRY_WAIT = 30.0
 
 
 class ThreadQueue:
@@ -76,8 +79,13 @@ class Dispatcher:
         consumer: str,
         settings: Settings,
         outage: Outage,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._dead = DeadLetters(store.redis, store.prefix)
+        self._metrics = metrics or Metrics()
+        self._max_attempts = settings.bridge_max_attempts
+        self._retry_base = settings.bridge_retry_base_seconds
         self._inbox = inbox
         self._turns = turns
         self._control = control
@@ -256,20 +264,63 @@ class Dispatcher:
         self._running[first.thread] = (last.seq, stop)
         self._current[first.thread] = batch
         try:
-            await self._turns.answer(post, stop=stop, fence=lease.check)
-        except LeaseLost:
-            log.warning("lost the lease on %s; another replica takes over", first.thread)
-            return
-        except RedisError:
-            raise
-        except Exception:
-            log.exception("answering %s failed; the post is marked done", post.message_id)
+            if not await self._attempt(post, stop, lease):
+                return
         finally:
             self._running.pop(first.thread, None)
             self._current.pop(first.thread, None)
         await self._store.mark_done(first.thread, last.seq, lease.token)
         for entry in batch:
             await self._inbox.ack(entry)
+
+    async def _attempt(self, post: UserPost, stop: asyncio.Event, lease: Lease) -> bool:
+        """Answer `post`, retrying errors with capped backoff; True once it may be acked.
+
+        Attempts are counted in Redis per post, so a takeover continues the count; past the
+        limit the post goes to the dead-letter stream. A Redis error propagates: the entry
+        stays pending and the thread is tried again when Redis answers.
+        """
+        while True:
+            try:
+                await self._turns.answer(post, stop=stop, fence=lease.check)
+                return True
+            except LeaseLost:
+                log.warning("lost the lease on %s; another replica takes over", post.thread)
+                return False
+            except RedisError:
+                raise
+            except Exception as exc:
+                attempts = await self._dead.count_attempt(post)
+                reason = f"{type(exc).__name__}: {exc}"
+                if attempts >= self._max_attempts:
+                    await self._bury(post, reason, attempts)
+                    return True
+                wait = min(MAX_RETRY_WAIT, self._retry_base * 2 ** (attempts - 1))
+                log.warning(
+                    "answering %s in %s failed (attempt %d of %d), retrying in %.1fs: %s",
+                    post.message_id,
+                    post.thread,
+                    attempts,
+                    self._max_attempts,
+                    wait,
+                    reason,
+                )
+                await asyncio.sleep(wait)
+                if not lease.valid:
+                    log.warning("lost the lease on %s while waiting to retry", post.thread)
+                    return False
+
+    async def _bury(self, post: UserPost, reason: str, attempts: int) -> None:
+        entry_id = await self._dead.add(post, reason, attempts)
+        self._metrics.inc("dead_letters_total")
+        log.error(
+            "post %s in %s could not be answered after %d attempts; dead letter %s: %s",
+            post.message_id,
+            post.thread,
+            attempts,
+            entry_id,
+            reason,
+        )
 
 
 def merge_posts(posts: list[UserPost]) -> UserPost:

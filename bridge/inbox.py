@@ -74,12 +74,15 @@ class Inbox:
         """Record `post` durably; return its sequence in the thread, or 0 if already seen."""
         shard = self.shard_of(post.thread)
         tag = self._tag(shard)
-        keys = [
-            self.stream(shard),
-            f"{tag}:seen:{post.thread}:{post.message_id}",
-            f"{tag}:seq:{post.thread}",
-        ]
+        keys = [self.stream(shard), self._seen_key(post), f"{tag}:seq:{post.thread}"]
         return int(await self._accept(keys=keys, args=[post.to_json(), DEDUPE_TTL, THREAD_TTL]))
+
+    def _seen_key(self, post: UserPost) -> str:
+        return f"{self._tag(self.shard_of(post.thread))}:seen:{post.thread}:{post.message_id}"
+
+    async def forget_seen(self, post: UserPost) -> None:
+        """Drop `post`'s dedupe mark, so accepting it again (a dead-letter replay) works."""
+        await self._redis.delete(self._seen_key(post))
 
     async def read(self, shard: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
         reply: Any = await self._redis.xreadgroup(

@@ -107,11 +107,13 @@ class ReplyDone:
 
 @dataclass(frozen=True, slots=True)
 class ReplyFailed:
-    """The provider could not finish. `message` is shown to the user as is."""
+    """The provider could not finish. `message` is shown to the user as is, so it never holds
+    a provider body or status; `detail` (status, body, exception) goes to the log only."""
 
     message: str
     retryable: bool = False
     code: str | None = None
+    detail: str | None = None
 
 
 ReplyEvent = ConversationStarted | TextDelta | ReplyDone | ReplyFailed

@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from bridge.lease import LeaseLost
 from bridge.pacing import EditBudget
 from bridge.split import Pages, close_for_display, split
-from bridge.surface import Surface
+from bridge.surface import INVALID, RETRY, TOO_LONG, Surface, WriteRejected
+from bridge.waits import capped_wait
 
 log = logging.getLogger(__name__)
 
 FINAL_ATTEMPTS = 5
 STOP_RETRY = 0.5
+MIN_PAGE = 256
+"""The smallest page a refused-as-too-long reply is re-split into before giving up."""
+INTERIM_BACKOFF_CAP = 30.0
 
 
 def backoff(wait: float) -> float:
@@ -56,7 +60,11 @@ class Renderer:
         self._budget = budget
         self._on_messages = on_messages
         self._fence = fence
-        self._pages = Pages(surface.limit)
+        self._limit = surface.limit
+        self._pages = Pages(self._limit)
+        self._interim_off = False
+        self._interim_failures = 0
+        self._retry_at = 0.0
         self._parts: list[str] = []
         self._shown: list[str | None] = list(shown or [])
         self._dirty = asyncio.Event()
@@ -83,11 +91,29 @@ class Renderer:
         """Write `text` as the reply's final form, with priority over interim edits."""
         async with self._lock:
             await self._stop_flushing()
-            for index, page in enumerate(split(text, self.surface.limit)):
-                if index < len(self._shown) and self._shown[index] == page:
-                    continue
-                await self._write_final(index, page)
+            while True:
+                try:
+                    await self._write_pages(text)
+                    break
+                except WriteRejected as exc:
+                    if exc.kind != TOO_LONG:
+                        raise
+                    self._shrink(exc)
             self.stats.final_at = time.monotonic()
+
+    async def _write_pages(self, text: str) -> None:
+        for index, page in enumerate(split(text, self._limit)):
+            if index < len(self._shown) and self._shown[index] == page:
+                continue
+            await self._write_final(index, page)
+
+    def _shrink(self, exc: WriteRejected) -> None:
+        """The messenger refused a page as too long: use pages half the size from now on."""
+        if self._limit <= MIN_PAGE:
+            raise WriteRejected(INVALID, f"{exc.code} even at {self._limit} characters") from exc
+        self._limit = max(MIN_PAGE, self._limit // 2)
+        self._pages = Pages(self._limit)
+        log.warning("the messenger refused a page as too long; re-splitting at %d", self._limit)
 
     async def aclose(self) -> None:
         """Stop interim edits without writing anything more (the reply is handed over)."""
@@ -104,10 +130,11 @@ class Renderer:
     async def _flush_loop(self) -> None:
         while True:
             await self._dirty.wait()
+            delay = self._retry_at - time.monotonic()
             if self.stats.first_text_at is not None:
-                delay = self._last_write + self.surface.min_interval - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                delay = max(delay, self._last_write + self.surface.min_interval - time.monotonic())
+            if delay > 0:
+                await asyncio.sleep(delay)
             wait = await self._budget.take(self.surface.allowances, final=False)
             if wait > 0:
                 await asyncio.sleep(backoff(max(wait, self.surface.min_interval / 2)))
@@ -117,6 +144,8 @@ class Renderer:
                 await self._flush()
 
     async def _flush(self) -> None:
+        if self._interim_off:
+            return
         pages = self._pages.update(self.text)
         pages[-1] = close_for_display(pages[-1])
         first = True
@@ -134,9 +163,25 @@ class Renderer:
             except LeaseLost:
                 raise
             except Exception as exc:
-                log.warning("interim edit failed, the next one will carry the text: %s", exc)
-                self._dirty.set()
+                self._interim_failed(exc)
                 return
+        self._interim_failures = 0
+
+    def _interim_failed(self, exc: Exception) -> None:
+        """Decide from the refusal's kind: smaller pages, a later try (backing off), or none."""
+        if isinstance(exc, WriteRejected) and exc.give_up:
+            log.warning("interim edits stopped, the messenger refused one: %s", exc)
+            self._interim_off = True
+            return
+        if isinstance(exc, WriteRejected) and exc.kind == TOO_LONG:
+            self._shrink(exc)
+        else:
+            self._interim_failures += 1
+            asked = exc.retry_after if isinstance(exc, WriteRejected) else None
+            wait = min(INTERIM_BACKOFF_CAP, 0.5 * 2**self._interim_failures)
+            self._retry_at = time.monotonic() + max(capped_wait(asked, 0.0), backoff(wait))
+            log.warning("interim edit failed, the next one will carry the text: %s", exc)
+        self._dirty.set()
 
     async def _write_final(self, index: int, page: str) -> None:
         for attempt in range(1, FINAL_ATTEMPTS + 1):
@@ -146,11 +191,17 @@ class Renderer:
                 return
             except LeaseLost:
                 raise
+            except WriteRejected as exc:
+                if exc.kind != RETRY or attempt == FINAL_ATTEMPTS:
+                    raise
+                error: Exception = exc
+                wait = capped_wait(exc.retry_after, min(8.0, 0.5 * 2**attempt))
             except Exception as exc:
                 if attempt == FINAL_ATTEMPTS:
                     raise
-                log.warning("final edit failed (attempt %d), retrying: %s", attempt, exc)
-                await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
+                error, wait = exc, min(8.0, 0.5 * 2**attempt)
+            log.warning("final edit failed (attempt %d), retry in %.1fs: %s", attempt, wait, error)
+            await asyncio.sleep(wait)
 
     async def _write(self, index: int, page: str, *, final: bool) -> None:
         if self._fence is not None:

@@ -17,6 +17,7 @@ from aiohttp import web
 from bridge.adapter import Adapter, load_adapters
 from bridge.config import ConfigError, Settings
 from bridge.control import Control
+from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
 from bridge.hub import Hub
 from bridge.inbox import Inbox
@@ -65,9 +66,12 @@ class Runtime:
         self.providers = ProviderSet(ProviderContext(s, store))
         self.providers.get(self.providers.default)
         control = Control(redis, s.bridge_redis_prefix)
-        turns = Turns(store, budget, self.providers, self._surface, self.metrics)
+        limits = ReplyLimits.from_settings(s)
+        turns = Turns(store, budget, self.providers, self._surface, self.metrics, limits)
         outage = Outage()
-        self.dispatcher = Dispatcher(store, inbox, turns, control, self.consumer, s, outage)
+        self.dispatcher = Dispatcher(
+            store, inbox, turns, control, self.consumer, s, outage, self.metrics
+        )
         app = make_app(self._metrics)
         hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics, outage)
         for adapter in self.adapters:

@@ -143,7 +143,9 @@ class Pages:
     def update(self, text: str) -> list[str]:
         """All pages of `text` (an extension of the last text): the frozen ones, then the tail."""
         while len(self._reopen) + len(text) - self._offset > self.limit:
-            tail = self._reopen + text[self._offset :]
+            # Only the next limit+1 characters can decide a cut: copying more is quadratic.
+            window = max(1, self.limit + 1 - len(self._reopen))
+            tail = self._reopen + text[self._offset : self._offset + window]
             cut = max(cut_point(tail, self.limit), len(self._reopen) + 1)
             page, reopen = seal(tail[:cut])
             self.frozen.append(page)

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, aconnect_sse
 
+from bridge.waits import capped_wait
+
 
 class ProviderHTTPError(Exception):
     """The provider answered with an HTTP error status."""
@@ -39,13 +41,9 @@ class ProviderHTTPError(Exception):
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The Retry-After header in seconds, capped to 0–30 (`inf`, NaN, negatives, dates too)."""
     value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    return None if value is None else capped_wait(value)
 
 
 def error_text(body: Any) -> str:

@@ -52,3 +52,30 @@ class Surface(Protocol):
 
     async def close(self) -> None:
         """Clear any status left by `start` (typing indicators, thread status)."""
+
+
+TOO_LONG = "too_long"
+RETRY = "retry"
+GONE = "gone"
+INVALID = "invalid"
+GIVE_UP = frozenset({GONE, INVALID})
+
+
+class WriteRejected(Exception):
+    """A messenger refused a write, classified by its adapter so the core can choose an outcome.
+
+    kind: `too_long` (write the text in smaller pages), `retry` (try again after a capped wait),
+    `gone` (no permission, archived, channel or message gone) or `invalid` (the platform refuses
+    the content itself): the last two are given up with a log line and a metric.
+    `code` is the platform's own error name, for the log only.
+    """
+
+    def __init__(self, kind: str, code: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{kind}: {code}")
+        self.kind = kind
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def give_up(self) -> bool:
+        return self.kind in GIVE_UP

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
+from bridge.deadlines import NOTICES, ReplyLimits, Watchdog
 from bridge.metrics import Metrics
 from bridge.models import (
     ConversationStarted,
@@ -25,13 +26,17 @@ from bridge.models import (
 from bridge.pacing import EditBudget
 from bridge.provider import Conversation, Provider
 from bridge.providers_set import ProviderSet
+from bridge.refs import new_ref
 from bridge.render import Renderer
 from bridge.sse import ProviderHTTPError, error_text
 from bridge.store import ReplyRecord, Store
-from bridge.surface import Surface
+from bridge.surface import Surface, WriteRejected
+from bridge.waits import WaitBudget, use_budget
 
 log = logging.getLogger(__name__)
 
+FINAL_STATUSES = ("done", "failed", "stopped", "limited", "undeliverable")
+CANCEL_TIMEOUT = 10.0
 SurfaceFactory = Callable[[UserPost, list[str]], Surface]
 
 
@@ -56,12 +61,14 @@ class Turns:
         providers: ProviderSet,
         surfaces: SurfaceFactory,
         metrics: Metrics,
+        limits: ReplyLimits | None = None,
     ) -> None:
         self._store = store
         self._budget = budget
         self._providers = providers
         self._surfaces = surfaces
         self._metrics = metrics
+        self._limits = limits or ReplyLimits()
 
     async def answer(
         self,
@@ -72,9 +79,32 @@ class Turns:
         """Answer `post` once; a post whose record is final is not answered again.
 
         `fence` raises when this process may no longer write to the thread (lease lost).
+        A write the messenger refuses for good (no permission, channel gone) ends the turn as
+        `undeliverable`, logged and counted; other errors propagate, so the post is retried.
         """
+        try:
+            return await self._answer(post, stop, fence)
+        except WriteRejected as exc:
+            if not exc.give_up:
+                raise
+            ref = new_ref()
+            log.warning(
+                "giving up on the reply to %s in %s (ref %s): the messenger refused it (%s)",
+                post.message_id,
+                post.thread,
+                ref,
+                exc,
+            )
+            self._metrics.inc("messenger_write_failures_total")
+            self._metrics.inc("replies_undeliverable_total")
+            await self._store.save_record(post.thread, post.message_id, status="undeliverable")
+            return Outcome("undeliverable", "")
+
+    async def _answer(
+        self, post: UserPost, stop: asyncio.Event | None, fence: Callable[[], None] | None
+    ) -> Outcome:
         record = await self._store.record(post.thread, post.message_id) or ReplyRecord()
-        if record.status in ("done", "failed", "stopped"):
+        if record.status in FINAL_STATUSES:
             return Outcome(record.status, "")
         surface = self._surfaces(post, list(record.messages))
         takeover = bool(record.messages)
@@ -116,9 +146,16 @@ class Turns:
         except RedisError:
             raise
         except Exception as exc:
-            message = _describe(exc)
-            log.warning("could not open a conversation for %s: %s", post.thread, message)
-            text = notice("", f"⚠️ I could not start the conversation: {message}")
+            ref = new_ref()
+            log.warning(
+                "could not open a conversation for %s (ref %s): %s",
+                post.thread,
+                ref,
+                _describe(exc),
+            )
+            text = notice(
+                "", f"⚠️ I could not start the conversation. Please try again later. (ref {ref})"
+            )
             await renderer.finish(text)
             return Outcome("failed", text)
         renderer.start()
@@ -138,23 +175,40 @@ class Turns:
         if takeover and not provider.replays:
             lead = "> ⚠️ The previous answer was interrupted; here it is again.\n\n"
             renderer.append(lead)
+        watchdog = Watchdog(self._limits)
+        use_budget(WaitBudget(self._limits.wait_budget))
         events = provider.reply(conversation, post)
-        consume = asyncio.create_task(self._consume(conversation, events, renderer, lead))
+        consume = asyncio.create_task(self._consume(conversation, events, renderer, lead, watchdog))
         stopper = asyncio.create_task(stop.wait())
+        watch = asyncio.create_task(watchdog.expired())
         try:
-            done, _ = await asyncio.wait({consume, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {consume, stopper, watch}, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
-            stopper.cancel()
-            if not consume.done():
-                consume.cancel()
-                await asyncio.gather(consume, return_exceptions=True)
+            for task in (stopper, watch, consume):
+                task.cancel()
+            await asyncio.gather(stopper, watch, consume, return_exceptions=True)
         if consume in done:
             outcome = consume.result()
-        else:
-            await provider.cancel(conversation)
+        elif stopper in done:
+            await self._cancel(provider, conversation)
             outcome = Outcome("stopped", notice(renderer.text, "⏹️ Stopped."))
+        else:
+            reason = watch.result()
+            log.warning("cutting the reply in %s: %s limit reached", post.thread, reason)
+            self._metrics.inc(f"replies_cut_{reason}_total")
+            await self._cancel(provider, conversation)
+            outcome = Outcome("limited", notice(renderer.text, NOTICES[reason]))
         await renderer.finish(outcome.text)
         return outcome
+
+    async def _cancel(self, provider: Provider, conversation: Conversation) -> None:
+        """Ask the provider to stop generating; a failure there never holds the thread."""
+        try:
+            await asyncio.wait_for(provider.cancel(conversation), timeout=CANCEL_TIMEOUT)
+        except Exception as exc:
+            log.warning("could not cancel at the provider in %s: %r", conversation.thread, exc)
 
     async def _consume(
         self,
@@ -162,11 +216,13 @@ class Turns:
         events: AsyncIterator[ReplyEvent],
         renderer: Renderer,
         lead: str,
+        watchdog: Watchdog,
     ) -> Outcome:
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
-                    renderer.append(event.text)
+                    renderer.append(event.text[: watchdog.room()])
+                    watchdog.text(len(event.text))
                 elif isinstance(event, ConversationStarted):
                     note = await self._started(conversation, event.conversation_id)
                     lead += note
@@ -175,14 +231,31 @@ class Turns:
                     final = lead + event.text if event.text is not None else renderer.text
                     if not final.strip():
                         return Outcome("done", notice("", "The provider sent an empty answer."))
+                    if len(final) > self._limits.max_chars:
+                        clipped = final[: self._limits.max_chars]
+                        return Outcome("limited", notice(clipped, NOTICES["size"]))
                     return Outcome("done", final)
                 elif isinstance(event, ReplyFailed):
-                    return Outcome("failed", notice(renderer.text, f"⚠️ {event.message}"))
+                    return Outcome(
+                        "failed", notice(renderer.text, self._failed(conversation, event))
+                    )
             return Outcome("failed", notice(renderer.text, "⚠️ The answer ended unexpectedly."))
         finally:
             close = getattr(events, "aclose", None)
             if close is not None:
                 await close()
+
+    def _failed(self, conversation: Conversation, event: ReplyFailed) -> str:
+        """The user's notice for a failed reply; its details go to the log under the same ref."""
+        ref = new_ref()
+        log.warning(
+            "reply in %s failed (ref %s): code=%s %s",
+            conversation.thread,
+            ref,
+            event.code,
+            event.detail or event.message,
+        )
+        return f"⚠️ {event.message} (ref {ref})"
 
     async def _started(self, conversation: Conversation, new_id: str) -> str:
         """Store the id the provider just named; say so if it replaced an expired one."""

@@ -117,6 +117,10 @@ class Emulator:
         for _ in range(times):
             self._faults[route].append(fault)
 
+    def clear_faults(self, route: str) -> None:
+        """Forget the faults still queued for `route` (the service recovered)."""
+        self._faults.pop(route, None)
+
     def take_fault(self, route: str) -> Fault | None:
         queue = self._faults.get(route)
         return queue.popleft() if queue else None

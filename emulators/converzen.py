@@ -153,8 +153,13 @@ class ConverzenEmulator(ChatEmulator):
 
 
 def _error_event(fault: Fault) -> dict[str, Any]:
+    """An `error` event; a `retry_after` in the fault's body is passed on (not in seed 003, but
+    the provider reads it tolerantly, so the emulator can send hostile values such as inf)."""
     code, message = fault_code(fault, "internal")
-    return {"type": "error", "message": message, "code": code}
+    event: dict[str, Any] = {"type": "error", "message": message, "code": code}
+    if isinstance(fault.body, dict) and "retry_after" in fault.body:
+        event["retry_after"] = fault.body["retry_after"]
+    return event
 
 
 def _valid_persona(persona: Any) -> bool:

@@ -48,19 +48,21 @@ GAVE_UP_BODY = {"code": "model_gave_up", "message": GAVE_UP}
 
 @dataclass(frozen=True)
 class Expect:
-    """What the user must read when a case fails: these words, and whether to retry."""
+    """What the user must read when a case fails: these words, and whether to retry; what only
+    the log may read (`logged`: provider bodies and statuses never reach the thread)."""
 
     words: tuple[str, ...]
     retryable: bool | None
+    logged: tuple[str, ...] = ()
 
 
 FAILURES = {
-    "http_4xx": Expect((DETAIL, "400"), False),
-    "http_5xx": Expect(("503",), True),
+    "http_4xx": Expect(("refused",), False, (DETAIL, "400")),
+    "http_5xx": Expect(("trouble",), True, ("503",)),
     "cut": Expect(("connection",), True),
     "eof": Expect(("stopped sending",), True),
     "malformed": Expect(("could not read",), True),
-    "error_event": Expect((GAVE_UP,), None),
+    "error_event": Expect((), None, (GAVE_UP,)),
     "connect_refused": Expect(("connection",), True),
     "connect_timeout": Expect(("in time",), True),
 }

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bridge.models import ConversationStarted, ReplyDone, ReplyEvent, TextDelta, UserPost
+from bridge.models import (
+    ConversationStarted,
+    ReplyDone,
+    ReplyEvent,
+    ReplyFailed,
+    TextDelta,
+    UserPost,
+)
 from bridge.provider import Conversation, Provider
 
 
@@ -20,3 +27,8 @@ def final(events: list[ReplyEvent]) -> str | None:
 
 def started(events: list[ReplyEvent]) -> list[str]:
     return [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
+
+
+def told(failure: ReplyFailed) -> str:
+    """What a failure says to the user and, for the log only, its detail (status, body)."""
+    return f"{failure.message} | {failure.detail or ''}"

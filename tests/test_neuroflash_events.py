@@ -75,7 +75,8 @@ def test_echoed_user_message_is_ignored() -> None:
 def test_error_shapes(event: str, data: str, retryable: bool) -> None:
     failed = parse_event(event, data)
     assert isinstance(failed, ReplyFailed)
-    assert failed.message == "Model overloaded"
+    assert failed.message == "neuroflash could not finish the answer."
+    assert failed.detail == "Model overloaded"
     assert failed.retryable is retryable
 
 

@@ -22,6 +22,7 @@ from emulators.base import Fault
 from emulators.neuroflash import VARIANTS, NeuroflashEmulator
 from emulators.neuroflash.state import split_tokens
 from emulators.neuroflash.wire import Wire, pieces
+from tests.provider_events import told
 
 THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
 EMOJI = "Team 👩‍👩‍👧‍👦 ships 🏳️‍🌈 and 👍🏽!\r\nZweite Zeile: Grüße ✅"
@@ -241,7 +242,8 @@ async def test_client_errors_fail_at_once_with_the_reason(
     conversation = await start(provider)
     emu.fail_next("stream", Fault("status", status=400, body={"message": "text too long"}))
     failure = failed(await collect(provider, conversation, post(1)))
-    assert "text too long" in failure.message
+    assert "text too long" in told(failure)
+    assert "text too long" not in failure.message
     assert not failure.retryable
     assert stream_calls(emu) == 1
     gone = Conversation("neuroflash", "no-such-id", THREAD)
@@ -302,10 +304,11 @@ async def test_error_event_ends_the_reply(
     events = await collect(provider, conversation, post(1))
     failure = failed(events)
     assert (failure.message, failure.retryable, failure.code) == (
-        "The model gave up",
+        "neuroflash could not finish the answer.",
         retryable,
         code,
     )
+    assert "The model gave up" in told(failure)
     assert len([e for e in events if isinstance(e, TextDelta)]) == 3
 
 
@@ -401,7 +404,7 @@ async def test_wrong_workspace_and_bad_secret_are_refused(
     conversation = await start(make())
     bad = make(neuroflash_client_secret="wrong")
     failure = failed(await collect(bad, conversation, post(1)))
-    assert "NEUROFLASH_CLIENT_SECRET" in failure.message
+    assert "NEUROFLASH_CLIENT_SECRET" in told(failure)
 
 
 async def test_thread_steering_overrides_settings(

@@ -152,6 +152,9 @@ def check_failure(kit: Kit, case: str, turn: Turn) -> None:
     assert failure.message.strip()
     for words in expect.words:
         assert words in failure.message, (case, failure)
+    for words in expect.logged:
+        assert words in (failure.detail or ""), (case, failure)
+        assert words not in failure.message, (case, failure)
     if expect.retryable is not None:
         assert failure.retryable is expect.retryable, (case, failure)
     if case != "error_event":

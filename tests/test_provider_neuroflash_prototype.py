@@ -30,7 +30,7 @@ from emulators.neuroflash_prototype import (
     WORKSPACE,
     NeuroflashPrototypeEmulator,
 )
-from tests.provider_events import collect
+from tests.provider_events import collect, told
 
 THREAD = ThreadKey("slack", "T1", "C2", "1700000000.000200")
 OTHER_WORKSPACE = "0d7c1f0e-0000-4000-8000-000000000002"
@@ -193,7 +193,7 @@ async def test_faults_become_clear_failures(
     emu.fail_next("completion", fault)
     failed = (await collect(provider, conv, make_post("trouble?")))[-1]
     assert isinstance(failed, ReplyFailed)
-    assert failed.retryable is retryable and words in failed.message
+    assert failed.retryable is retryable and words in told(failed)
     emu.script("fine again ✓")
     done = (await collect(provider, conv, make_post("now?", 2)))[-1]
     assert isinstance(done, ReplyDone) and done.text == "fine again ✓"
@@ -237,7 +237,7 @@ async def test_bad_client_secret_names_the_settings(
     finally:
         await provider.aclose()
     assert isinstance(failed, ReplyFailed) and not failed.retryable
-    assert "NEUROFLASH_CLIENT_SECRET" in failed.message
+    assert "NEUROFLASH_CLIENT_SECRET" in told(failed)
 
 
 def test_missing_workspace_is_a_config_error(store: Store) -> None:

@@ -15,7 +15,7 @@ from bridge.providers.openai_compat import OpenAICompatProvider, fit_history
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.openai_compat import OpenAIEmulator
-from tests.provider_events import collect, final
+from tests.provider_events import collect, final, told
 
 THREAD = ThreadKey("slack", "T9", "C9", "1700000000.000900")
 TEXTS = ("Erste 👋🏽 Antwort — grüße", "Second: naïve 👩‍👩‍👧‍👦 café", "第三 ✓")
@@ -117,7 +117,7 @@ def test_fit_history_drops_whole_oldest_turns() -> None:
         (
             Fault("error_event", body={"code": "context_length_exceeded"}),
             False,
-            "reported an error",
+            "could not answer",
         ),
         (Fault("status", status=500, body={"error": {"message": "boom"}}), True, "HTTP 500"),
         (Fault("status", status=400, body={"error": {"message": "bad model"}}), False, "bad model"),
@@ -139,7 +139,7 @@ async def test_faults_become_clear_failures_and_leave_history_alone(
     events = await collect(provider, conv, make_post("second", 2))
     failed = events[-1]
     assert isinstance(failed, ReplyFailed), events
-    assert failed.retryable is retryable and words in failed.message
+    assert failed.retryable is retryable and words in told(failed)
     assert len(await stored(store)) == 2
     emu.script("recovered ✓")
     assert final(await collect(provider, conv, make_post("third", 3))) == "recovered ✓"
@@ -163,7 +163,7 @@ async def test_api_key_is_sent_as_bearer(store: Store) -> None:
         conv = Conversation("openai", "c1", THREAD)
         assert isinstance((await collect(good, conv, make_post("hi")))[-1], ReplyDone)
         failed = (await collect(bad, conv, make_post("hi", 2)))[-1]
-        assert isinstance(failed, ReplyFailed) and "OPENAI_API_KEY" in failed.message
+        assert isinstance(failed, ReplyFailed) and "OPENAI_API_KEY" in told(failed)
     finally:
         await good.aclose()
         await bad.aclose()

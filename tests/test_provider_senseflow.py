@@ -21,7 +21,7 @@ from bridge.providers.senseflow import SenseflowProvider
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
-from tests.provider_events import collect, final, started
+from tests.provider_events import collect, final, started, told
 
 THREAD = ThreadKey("discord", "G1", "C1", "998877")
 TEXTS = (
@@ -136,7 +136,7 @@ async def test_faults_become_clear_failures(
     failed = events[-1]
     assert isinstance(failed, ReplyFailed), events
     assert failed.retryable is retryable
-    assert words in failed.message
+    assert words in told(failed)
     emu.script("back to normal ✓")
     assert final(await collect(provider, conv, make_post("now?", n=3))) == "back to normal ✓"
 

@@ -7,6 +7,7 @@ bridge's own runtime; Slack and neuroflash are the emulators on loopback.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
@@ -164,13 +165,24 @@ async def test_long_reply_spans_messages(redis_url: str, prefix: str) -> None:
         assert all(open_fence(p) is None for p in pages)
 
 
-async def test_provider_faults_read_well_and_thread_recovers(redis_url: str, prefix: str) -> None:
+def logged_under_ref(text: str, caplog: pytest.LogCaptureFixture, *details: str) -> None:
+    """The thread shows a reference and no provider detail; the log has both, on one line."""
+    found = re.search(r"\(ref ([0-9a-f]{6})\)$", text)
+    assert found, text
+    assert not any(detail in text for detail in details), text
+    lines = [r.getMessage() for r in caplog.records if f"ref {found.group(1)}" in r.getMessage()]
+    assert any(all(detail in line for detail in details) for line in lines), lines
+
+
+async def test_provider_faults_read_well_and_thread_recovers(
+    redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
     async with slack_bridge(redis_url, prefix) as env:
         nf = env.neuroflash
         nf.fail_next("create", Fault("status", 500, body={"message": "database on fire"}))
         root = await env.slack.user_post(CHANNEL, f"{MENTION} hello")
         await env.wait(lambda: "could not start" in env.reply_text(CHANNEL, root))
-        assert "500" in env.reply_text(CHANNEL, root)
+        logged_under_ref(env.reply_text(CHANNEL, root), caplog, "500", "database on fire")
 
         nf.script("Recovered fine.")
         await env.slack.user_post(CHANNEL, "try again", thread_ts=root)
@@ -182,11 +194,12 @@ async def test_provider_faults_read_well_and_thread_recovers(redis_url: str, pre
             Fault("error_event", after=3, body={"message": "model crashed", "code": "internal"}),
         )
         await env.slack.user_post(CHANNEL, "third", thread_ts=root)
-        await env.wait(lambda: "model crashed" in env.replies(CHANNEL, root)[-1].text)
+        await env.wait(lambda: "could not finish" in env.replies(CHANNEL, root)[-1].text)
         broken = env.replies(CHANNEL, root)[-1].text
         partial, _, note = broken.partition("\n\n> ")
         assert partial and "Partial text that will be interrupted".startswith(partial)
-        assert note == "⚠️ model crashed"
+        assert note.startswith("⚠️ neuroflash could not finish the answer. (ref ")
+        logged_under_ref(note, caplog, "model crashed")
 
         nf.script("After the cut, reconciled.")
         nf.fail_next("stream", Fault("cut", after=2))

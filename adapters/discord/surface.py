@@ -17,6 +17,7 @@ from typing import Literal
 
 import discord
 
+from adapters.discord.errors import classify
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
@@ -71,7 +72,17 @@ class DiscordSurface:
         self._typing = asyncio.create_task(self._keep_typing(), name="discord-typing")
 
     async def write(self, index: int, text: str, *, final: bool) -> None:
+        """Post or edit; a refusal leaves as `WriteRejected` (see `adapters.discord.errors`)."""
         await self.close()
+        try:
+            await self._write(index, text)
+        except Exception as exc:
+            rejected = classify(exc)
+            if rejected is None:
+                raise
+            raise rejected from exc
+
+    async def _write(self, index: int, text: str) -> None:
         if index < len(self.messages):
             partial = self._channel.get_partial_message(int(self.messages[index]))
             await partial.edit(content=text, allowed_mentions=NO_MENTIONS)

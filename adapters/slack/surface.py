@@ -9,9 +9,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.errors import classify
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, PLACEHOLDER
 from bridge.metrics import Metrics
 from bridge.surface import Allowance, EditRate
+from bridge.waits import capped_wait
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +67,23 @@ class SlackSurface:
         """Nothing to clear: the placeholder was replaced by the first page."""
 
     async def _call(self, method: str, **params: Any) -> Any:
-        """Call the Web API, honouring 429 Retry-After a few times before giving up."""
+        """Call the Web API, honouring 429 Retry-After (capped) a few times before giving up.
+
+        A failure leaves as the core's `WriteRejected`, classified by `adapters.slack.errors`.
+        """
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             try:
                 return await self._client.api_call(method, json=params)
             except SlackApiError as exc:
                 if exc.response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
-                    raise
+                    raise classify(exc) or exc from exc
                 self._metrics.inc("slack_rate_limited_total")
-                wait = float(exc.response.headers.get("Retry-After", "1"))
+                wait = capped_wait(exc.response.headers.get("Retry-After"))
                 log.warning("Slack rate-limited %s; retrying in %.1fs", method, wait)
                 await asyncio.sleep(wait)
+            except Exception as exc:
+                rejected = classify(exc)
+                if rejected is None:
+                    raise
+                raise rejected from exc
         raise AssertionError("unreachable")

@@ -21,6 +21,7 @@ from httpx_sse import EventSource, SSEError
 from bridge.models import ReplyEvent, ReplyFailed
 from bridge.providers.auth import TokenCache
 from bridge.sse import ProviderHTTPError, error_text, is_done_marker, open_sse, parse_data
+from bridge.waits import WaitBudgetSpent
 
 log = logging.getLogger("bridge.providers")
 
@@ -29,13 +30,16 @@ AuthHeaders = Callable[[str], Mapping[str, str]]
 
 
 class ProviderError(Exception):
-    """The provider reported trouble in its own words; `message` is shown to the user."""
+    """The provider reported trouble; `message` is shown to the user, `detail` only logged."""
 
-    def __init__(self, message: str, *, retryable: bool, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, code: str | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.code = code
+        self.detail = detail
 
 
 class StreamCut(Exception):
@@ -90,7 +94,7 @@ async def guarded(
             if closing(exc):
                 return
             failure = describe(label, exc, credentials)
-            log.warning("%s reply failed: %s (%s)", label, failure.message, exc)
+            log.info("%s reply failed: %s (%s)", label, failure.message, failure.detail)
             yield failure
 
 
@@ -103,45 +107,59 @@ def closing(exc: BaseException) -> bool:
 
 
 def describe(label: str, exc: Exception, credentials: str) -> ReplyFailed:
-    """A user-facing `ReplyFailed` for `exc`, retryable when trying again may help."""
+    """A user-facing `ReplyFailed` for `exc`, retryable when trying again may help.
+
+    The message is safe to show (no provider body, no status); `detail` is for the log only.
+    """
+    detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, ProviderError):
-        return ReplyFailed(exc.message, retryable=exc.retryable, code=exc.code)
+        return ReplyFailed(
+            exc.message, retryable=exc.retryable, code=exc.code, detail=exc.detail or detail
+        )
     if isinstance(exc, StreamCut):
         message = f"{label} stopped sending before the answer was complete. Please try again."
-        return ReplyFailed(message, retryable=True, code="cut")
+        return ReplyFailed(message, retryable=True, code="cut", detail=detail)
     if isinstance(exc, ProviderHTTPError):
         return http_failure(label, exc, credentials)
+    if isinstance(exc, WaitBudgetSpent):
+        message = f"{label} is busy; please try again in a moment."
+        return ReplyFailed(message, retryable=True, code="wait_budget", detail=detail)
     if isinstance(exc, httpx.TimeoutException):
-        return ReplyFailed(f"{label} did not answer in time. Please try again.", retryable=True)
+        message = f"{label} did not answer in time. Please try again."
+        return ReplyFailed(message, retryable=True, detail=detail)
     if isinstance(exc, SSEError):
-        return ReplyFailed(f"{label} sent a reply that is not an event stream.", retryable=True)
+        message = f"{label} sent a reply that is not an event stream."
+        return ReplyFailed(message, retryable=True, detail=detail)
     if isinstance(exc, httpx.HTTPError):
         message = f"{label} dropped the connection or could not be reached. Please try again."
-        return ReplyFailed(message, retryable=True)
+        return ReplyFailed(message, retryable=True, detail=detail)
     if isinstance(exc, ValueError | KeyError | TypeError):
-        return ReplyFailed(f"{label} sent a reply the bridge could not read.", retryable=True)
+        message = f"{label} sent a reply the bridge could not read."
+        return ReplyFailed(message, retryable=True, detail=detail)
     log.exception("%s: unexpected error", label, exc_info=exc)
-    return ReplyFailed(f"{label} failed unexpectedly. Please try again.", retryable=True)
+    message = f"{label} failed unexpectedly. Please try again."
+    return ReplyFailed(message, retryable=True, detail=detail)
 
 
 def http_failure(label: str, exc: ProviderHTTPError, credentials: str) -> ReplyFailed:
-    """What an HTTP error status means for the user."""
-    status, detail = exc.status, error_text(exc.body)
+    """What an HTTP error status means for the user; status and body go to `detail` only."""
+    status = exc.status
     code = f"http_{status}"
+    detail = f"HTTP {status}: {error_text(exc.body) or 'no details'}"
     if status in (401, 403):
-        message = f"{label} rejected the bridge's credentials (HTTP {status}); check {credentials}."
-        return ReplyFailed(message, retryable=False, code=code)
+        message = f"{label} did not accept the bridge's credentials; please tell the operator."
+        return ReplyFailed(message, code=code, detail=f"{detail}; check {credentials}")
     if status == 404:
-        message = f"{label} no longer knows this conversation (HTTP 404)."
-        return ReplyFailed(message, retryable=False, code=code)
+        message = f"{label} no longer knows this conversation."
+        return ReplyFailed(message, code=code, detail=detail)
     if status in (408, 409, 425, 429):
-        message = f"{label} is busy (HTTP {status}); please try again in a moment."
-        return ReplyFailed(message, retryable=True, code=code)
+        message = f"{label} is busy; please try again in a moment."
+        return ReplyFailed(message, retryable=True, code=code, detail=detail)
     if status >= 500:
-        message = f"{label} is having trouble (HTTP {status}); please try again in a moment."
-        return ReplyFailed(message, retryable=True, code=code)
-    suffix = f": {detail}" if detail else ""
-    return ReplyFailed(f"{label} refused the message (HTTP {status}{suffix}).", code=code)
+        message = f"{label} is having trouble; please try again in a moment."
+        return ReplyFailed(message, retryable=True, code=code, detail=detail)
+    message = f"{label} refused the message."
+    return ReplyFailed(message, code=code, detail=detail)
 
 
 @asynccontextmanager

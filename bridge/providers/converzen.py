@@ -20,7 +20,6 @@ the same fresh-session path.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -49,6 +48,7 @@ from bridge.providers.common import (
     renew_at,
 )
 from bridge.sse import ProviderHTTPError
+from bridge.waits import asked_wait, capped_wait
 
 LABEL = "converzen"
 CREDENTIALS = "CONVERZEN_API_KEY and CONVERZEN_PERSONA"
@@ -60,7 +60,10 @@ ERRORS: dict[str, tuple[str, bool]] = {
     "rate_limited": ("converzen is rate limiting requests; please try again in a moment.", True),
     "unavailable": ("converzen is unavailable right now; please try again in a moment.", True),
     "internal": ("converzen had an internal error; please try again in a moment.", True),
-    "auth_failed": (f"converzen rejected the bridge's credentials; check {CREDENTIALS}.", False),
+    "auth_failed": (
+        "converzen did not accept the bridge's credentials; please tell the operator.",
+        False,
+    ),
     "session_expired": (
         "The converzen session expired during this answer; your next message starts a fresh one.",
         True,
@@ -150,7 +153,7 @@ class ConverzenProvider:
                     refreshed = True
                     await tokens.refresh(state.token)
                 elif exc.code == "rate_limited" and (delay := next(delays, None)) is not None:
-                    await asyncio.sleep(exc.retry_after(delay))
+                    await asked_wait(exc.retry_after(delay))
                 else:
                     raise
 
@@ -226,21 +229,24 @@ class _Attempt:
 class ConverzenError(ProviderError):
     """An `error` event, with the retry hint it may carry."""
 
-    def __init__(self, message: str, *, retryable: bool, code: str | None, hint: Any) -> None:
-        super().__init__(message, retryable=retryable, code=code)
+    def __init__(
+        self, message: str, *, retryable: bool, code: str | None, hint: Any, detail: str
+    ) -> None:
+        super().__init__(message, retryable=retryable, code=code, detail=detail)
         self._hint = hint
 
     def retry_after(self, default: float) -> float:
-        if isinstance(self._hint, int | float) and not isinstance(self._hint, bool):
-            return max(0.0, float(self._hint))
+        """The wait the error asks for, capped to 0–30 s (`inf`, NaN, negatives included)."""
+        if isinstance(self._hint, int | float | str) and not isinstance(self._hint, bool):
+            return capped_wait(self._hint, default)
         return default
 
 
 def _error(data: Mapping[str, Any]) -> ConverzenError:
     code = data.get("code")
     code = code if isinstance(code, str) and code else None
-    detail = data.get("message")
-    message, retryable = ERRORS.get(
-        code or "", (f"converzen reported an error: {detail or 'no details'}.", False)
+    detail = f"converzen error {code}: {data.get('message') or 'no details'}"
+    message, retryable = ERRORS.get(code or "", ("converzen could not answer this message.", False))
+    return ConverzenError(
+        message, retryable=retryable, code=code, hint=data.get("retry_after"), detail=detail
     )
-    return ConverzenError(message, retryable=retryable, code=code, hint=data.get("retry_after"))

@@ -124,9 +124,10 @@ def _done(data: Any) -> ReplyDone:
         detail = data.get("error")
         message = detail.get("message") if isinstance(detail, dict) else detail
         raise ProviderError(
-            f"neuroflash could not answer: {message or 'the reply had no answer'}.",
+            "neuroflash could not answer this message.",
             retryable=True,
             code="no_choices",
+            detail=f"no choices: {message or 'the reply had no answer'}",
         )
     choice = choices[0]
     content = choice["message"]["content"]

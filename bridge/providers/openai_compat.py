@@ -63,6 +63,7 @@ class OpenAICompatProvider:
         settings.require("openai_base_url", "openai_model")
         self._model = str(settings.openai_model)
         self._budget = settings.openai_history_tokens
+        self._max_tokens = settings.bridge_max_reply_tokens
         self._store: Store = context.store
         key = secret(settings.openai_api_key)
         headers = bearer(key) if key else {}
@@ -101,7 +102,9 @@ class OpenAICompatProvider:
             fixed.insert(0, {"role": "system", "content": personality})
         kept = fit_history(fixed, history, self._budget)
         messages = fixed[:-1] + history[len(history) - kept :] + [user]
-        body = {"model": self._model, "messages": messages, "stream": True}
+        body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True}
+        if self._max_tokens:
+            body["max_tokens"] = self._max_tokens
         stream = _Stream()
         async with open_sse(self._client, "POST", "chat/completions", json=body) as source:
             events = JsonEvents(source, LABEL)
@@ -174,7 +177,8 @@ def _error(detail: Any) -> ProviderError:
     else:
         message, kinds = str(detail or "no details"), set()
     return ProviderError(
-        f"The model server reported an error: {message}.",
+        "The model server could not answer this message.",
         retryable=bool(kinds & RETRYABLE_TYPES),
         code="error_payload",
+        detail=f"error payload: {message}",
     )

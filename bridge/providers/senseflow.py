@@ -231,8 +231,9 @@ def _text(value: Any) -> str | None:
 def _error(data: Mapping[str, Any]) -> ProviderError:
     status = data.get("status")
     code = _text(data.get("code"))
-    detail = _text(data.get("message")) or code or "no details"
+    detail = f"SenseFlow error {code} ({status}): {_text(data.get('message')) or 'no details'}"
     retryable = code in RETRYABLE_CODES or (
         isinstance(status, int) and (status == 429 or status >= 500)
     )
-    return ProviderError(f"SenseFlow reported an error: {detail}.", retryable=retryable, code=code)
+    message = "SenseFlow could not answer this message."
+    return ProviderError(message, retryable=retryable, code=code, detail=detail)

@@ -20,7 +20,11 @@ from emulators.neuroflash.wire import Wire, pieces
 if TYPE_CHECKING:
     from emulators.neuroflash.emulator import NeuroflashEmulator
 
-STREAM_FAULTS = ("cut", "error_event", "slow", "malformed")
+STREAM_FAULTS = ("cut", "error_event", "slow", "malformed", "forever", "keepalive")
+ENDLESS = ("forever", "keepalive")
+"""Streams that never end on their own: `forever` sends text without end, `keepalive` only
+SSE comments. Both stop when the client cancels (DELETE …/message-streams) or goes away;
+`Fault.delay` is the seconds between two writes (default 0.05)."""
 
 
 async def open_stream(
@@ -78,6 +82,10 @@ class StreamRun:
         if self.fault is not None and self.fault.kind == "slow":
             await self._pause(self.fault.delay)
         await self._write(self.wire.opening())
+        if self.fault is not None and self.fault.kind in ENDLESS:
+            await self._endless(self.fault)
+            self._finish_generation()
+            return self.response
         for index, token in enumerate(split_tokens(self.text)):
             if self.active.cancelled.is_set():
                 break
@@ -98,6 +106,18 @@ class StreamRun:
         if not self.active.cancelled.is_set():
             await self._write(self.wire.final(reply))
         return self.response
+
+    async def _endless(self, fault: Fault) -> None:
+        """Write text (or only keep-alive comments) until cancelled or disconnected."""
+        eol = self.wire.eol
+        while self.connected and not self.active.cancelled.is_set():
+            if fault.kind == "forever":
+                await self._write(self.wire.delta("more "))
+                self.sent.append("more ")
+            else:
+                await self._write(f": keep-alive{eol}{eol}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.active.cancelled.wait(), timeout=fault.delay or 0.05)
 
     def _error_event(self) -> str:
         """The error the "error_event" fault sends; its body may set `message` and `code`."""

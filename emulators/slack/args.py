@@ -82,15 +82,22 @@ def blocks_text(blocks: list[Any]) -> str:
     return "\n".join(parts)
 
 
-def message_content(args: dict[str, Any]) -> tuple[str, str | None, list[Any] | None]:
-    """Validate text / markdown_text / blocks like chat.postMessage; (text, markdown, blocks)."""
+def message_content(
+    args: dict[str, Any], markdown_limit: int = MARKDOWN_LIMIT
+) -> tuple[str, str | None, list[Any] | None]:
+    """Validate text / markdown_text / blocks like chat.postMessage; (text, markdown, blocks).
+
+    Slack documents 40,000 characters for `text` and 12,000 for `markdown_text` (method reference
+    of chat.postMessage); `markdown_limit` may be set lower to reproduce the `msg_too_long`
+    Slack answers in practice for long messages.
+    """
     text = text_arg(args, "text")
     markdown = text_arg(args, "markdown_text")
     blocks = json_list(args, "blocks")
     if markdown is not None and (text is not None or blocks is not None):
         raise ApiError("markdown_text_conflict")
     if markdown is not None:
-        if len(markdown) > MARKDOWN_LIMIT:
+        if len(markdown) > markdown_limit:
             raise ApiError("msg_too_long")
         return markdown, markdown, None
     if text is not None and len(text) > TEXT_LIMIT:

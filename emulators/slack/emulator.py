@@ -20,6 +20,7 @@ from aiohttp import web
 
 from emulators.base import Emulator
 from emulators.slack import events, web_api
+from emulators.slack.args import MARKDOWN_LIMIT
 from emulators.slack.http_events import HttpEventSender
 from emulators.slack.ratelimit import RateLimits
 from emulators.slack.socket_mode import SocketModeServer, new_envelope_id, new_event_id
@@ -78,6 +79,8 @@ class SlackEmulator(Emulator):
         self.deliver_timeout = 5.0
         self.wait_timeout = 10.0
         self.stream_ttl = 300.0
+        self.markdown_limit = MARKDOWN_LIMIT
+        """Longest `markdown_text` accepted; lower it to make long pages meet `msg_too_long`."""
         self._tasks: set[asyncio.Task[Any]] = set()
         super().__init__(host, port)
 

@@ -112,7 +112,7 @@ def apps_connections_open(emu: SlackEmulator, args: dict[str, Any]) -> dict[str,
 
 def chat_post_message(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     channel = required(args, "channel", "channel_not_found")
-    text, markdown, blocks = message_content(args)
+    text, markdown, blocks = message_content(args, emu.markdown_limit)
     message = emu.workspace.add(
         Message(
             channel=channel,
@@ -131,7 +131,7 @@ def chat_post_message(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any
 
 def chat_update(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     message = own_message(emu, args, "cant_update_message")
-    text, markdown, blocks = message_content(args)
+    text, markdown, blocks = message_content(args, emu.markdown_limit)
     previous = emu.message_object(message)
     message.set_text(text, markdown, blocks)
     message.edited_ts = emu.workspace.next_ts()

@@ -56,8 +56,9 @@ def parse_event(sse_event: str, data: str) -> ReplyEvent | None:
     if kind in _ERROR:
         code = payload.get("code")
         code = str(code) if code is not None else None
-        message = error_text(payload) or "neuroflash could not finish the answer."
-        return ReplyFailed(message, retryable=retryable_code(code), code=code)
+        detail = error_text(payload) or "no details"
+        message = "neuroflash could not finish the answer."
+        return ReplyFailed(message, retryable=retryable_code(code), code=code, detail=detail)
     return None
 
 

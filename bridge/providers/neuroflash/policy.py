@@ -14,6 +14,7 @@ import httpx
 from bridge.config import Settings
 from bridge.models import ReplyFailed, UserPost
 from bridge.sse import ProviderHTTPError, error_text
+from bridge.waits import WaitBudgetSpent
 
 log = logging.getLogger("bridge.providers.neuroflash")
 
@@ -104,32 +105,38 @@ class OpenRetry:
 
 def failure(exc: Exception) -> ReplyFailed:
     """What the user reads when a reply could not be had."""
+    detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, NeuroflashError):
-        return ReplyFailed(str(exc), retryable=False)
+        return ReplyFailed(str(exc), retryable=False, detail=detail)
     if isinstance(exc, ProviderHTTPError):
-        status, detail = exc.status, error_text(exc.body)
-        suffix = f": {detail}" if detail else ""
-        if status in (401, 403):
-            return ReplyFailed(
-                f"neuroflash refused the bridge's credentials (HTTP {status}{suffix}); "
-                f"check {CREDENTIALS}.",
-                code=f"http_{status}",
-            )
-        if status == 404:
-            return ReplyFailed(
-                "neuroflash no longer knows this conversation; please start a new thread.",
-                code="http_404",
-            )
-        if status == 409:
-            message = "neuroflash is still busy with an earlier answer here; try again shortly."
-            return ReplyFailed(message, retryable=True, code="conversationLocked")
-        if exc.retryable:
-            message = f"neuroflash is having trouble (HTTP {status}); please try again shortly."
-            return ReplyFailed(message, retryable=True, code=f"http_{status}")
-        return ReplyFailed(f"neuroflash refused the message (HTTP {status}{suffix}).")
+        return _http_failure(exc)
+    if isinstance(exc, WaitBudgetSpent):
+        message = "neuroflash is busy; please try again in a moment."
+        return ReplyFailed(message, retryable=True, code="wait_budget", detail=detail)
     if isinstance(exc, httpx.TimeoutException):
-        return ReplyFailed("neuroflash did not answer in time; please try again.", retryable=True)
+        message = "neuroflash did not answer in time; please try again."
+        return ReplyFailed(message, retryable=True, detail=detail)
     if isinstance(exc, httpx.HTTPError):
-        return ReplyFailed("The connection to neuroflash failed; please try again.", retryable=True)
+        message = "The connection to neuroflash failed; please try again."
+        return ReplyFailed(message, retryable=True, detail=detail)
     log.exception("neuroflash: unexpected error", exc_info=exc)
     return ReplyFailed("neuroflash failed unexpectedly; please try again.", retryable=True)
+
+
+def _http_failure(exc: ProviderHTTPError) -> ReplyFailed:
+    """The user's words for an HTTP error; status and body go to `detail` (the log) only."""
+    status = exc.status
+    detail = f"HTTP {status}: {error_text(exc.body) or 'no details'}"
+    if status in (401, 403):
+        message = "neuroflash did not accept the bridge's credentials; please tell the operator."
+        return ReplyFailed(message, code=f"http_{status}", detail=f"{detail}; check {CREDENTIALS}")
+    if status == 404:
+        message = "neuroflash no longer knows this conversation; please start a new thread."
+        return ReplyFailed(message, code="http_404", detail=detail)
+    if status == 409:
+        message = "neuroflash is still busy with an earlier answer here; try again shortly."
+        return ReplyFailed(message, retryable=True, code="conversationLocked", detail=detail)
+    if exc.retryable:
+        message = "neuroflash is having trouble; please try again shortly."
+        return ReplyFailed(message, retryable=True, code=f"http_{status}", detail=detail)
+    return ReplyFailed("neuroflash refused the message.", code=f"http_{status}", detail=detail)

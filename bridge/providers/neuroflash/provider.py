@@ -36,6 +36,7 @@ from bridge.providers.neuroflash.policy import (
     steering_body,
 )
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
+from bridge.waits import asked_wait
 
 log = logging.getLogger("bridge.providers.neuroflash")
 
@@ -159,7 +160,7 @@ class NeuroflashProvider:
                 if delay is None:
                     raise
                 log.info("neuroflash stream not open yet (%r); retrying in %.2fs", exc, delay)
-            await asyncio.sleep(delay)
+            await asked_wait(delay)
 
     async def _read(
         self, source: EventSource, conversation_id: str, message_id: str

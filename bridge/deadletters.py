@@ -1,0 +1,92 @@
+"""Posts the bridge could not answer after its retries: kept, counted, listed and replayed.
+
+One Redis Stream under the deployment's prefix holds each dead letter with the post's JSON,
+the reason, the attempts made and the time. Replaying re-accepts the post into the inbox, so
+it is answered like a new post (its dedupe mark and attempt count are cleared first).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bridge.inbox import Inbox
+from bridge.models import UserPost
+
+ATTEMPTS_TTL = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: str
+    post: UserPost
+    reason: str
+    attempts: int
+    at: float
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class DeadLetters:
+    """The dead-letter stream and the per-post attempt counters of one deployment."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.stream = f"{prefix}deadletters"
+
+    def _attempts_key(self, post: UserPost) -> str:
+        return f"{self._prefix}{{{post.thread}}}:attempts:{post.message_id}"
+
+    async def count_attempt(self, post: UserPost) -> int:
+        """One more failed attempt at `post`; the count survives restarts and takeovers."""
+        key = self._attempts_key(post)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, ATTEMPTS_TTL)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def clear_attempts(self, post: UserPost) -> None:
+        await self._redis.delete(self._attempts_key(post))
+
+    async def add(self, post: UserPost, reason: str, attempts: int) -> str:
+        fields: dict[Any, Any] = {
+            "post": post.to_json(),
+            "reason": reason[:500],
+            "attempts": attempts,
+            "at": f"{time.time():.3f}",
+        }
+        entry_id = await self._redis.xadd(self.stream, fields)
+        return _text(entry_id)
+
+    async def list(self, count: int = 1000) -> list[DeadLetter]:
+        items: Any = await self._redis.xrange(self.stream, count=count)
+        return [self._letter(eid, fields) for eid, fields in items or []]
+
+    async def get(self, entry_id: str) -> DeadLetter | None:
+        items: Any = await self._redis.xrange(self.stream, min=entry_id, max=entry_id)
+        return self._letter(*items[0]) if items else None
+
+    async def replay(self, letter: DeadLetter, inbox: Inbox) -> int:
+        """Put the post back into the inbox (answered as new); remove the dead letter."""
+        await self.clear_attempts(letter.post)
+        await inbox.forget_seen(letter.post)
+        seq = await inbox.accept(letter.post)
+        await self._redis.xdel(self.stream, letter.id)
+        return seq
+
+    def _letter(self, eid: Any, fields: dict[Any, Any]) -> DeadLetter:
+        data = {_text(k): _text(v) for k, v in fields.items()}
+        return DeadLetter(
+            id=_text(eid),
+            post=UserPost.from_json(data["post"]),
+            reason=data.get("reason", ""),
+            attempts=int(data.get("attempts", "0")),
+            at=float(data.get("at", "0")),
+        )
