@@ -31,7 +31,7 @@ from .gateway import (
 )
 from .ratelimit import RateLimiter
 from .rest import Rest
-from .state import DEFAULT_BOT_ID, Channel, Guild, Message, User, World
+from .state import DEFAULT_BOT_ID, Channel, Guild, Message, Role, User, World
 
 MENTION = re.compile(r"<@!?(\d{15,20})>")
 # GATEWAY_PRESENCE_LIMITED, GATEWAY_GUILD_MEMBERS_LIMITED, GATEWAY_MESSAGE_CONTENT_LIMITED.
@@ -206,6 +206,24 @@ class DiscordEmulator(Emulator):
             data = payloads.guild_create(self.world, guild)
             self._spawn(self.gateway.dispatch("GUILD_CREATE", data, Delivery(guild.id, GUILDS)))
         return guild
+
+    def grant_role(
+        self, who: Author, permissions: int, name: str = "Moderators", guild: Guild | None = None
+    ) -> Role:
+        """Give `who` a new role with `permissions` (e.g. MANAGE_CHANNELS = 1 << 4); connected
+        clients get GUILD_ROLE_CREATE, and the member's later messages carry the role id."""
+        target = self._guild(guild)
+        new = Role(self.world.ids.next(), name, permissions)
+        target.roles[new.id] = new
+        user = self.resolve_user(who)
+        self.world.join(target, user)
+        target.member_roles.setdefault(user.id, []).append(new.id)
+        if self.gateway.sessions:
+            data = {"guild_id": str(target.id), "role": payloads.role(new)}
+            self._spawn(
+                self.gateway.dispatch("GUILD_ROLE_CREATE", data, Delivery(target.id, GUILDS))
+            )
+        return new
 
     def create_text_channel(self, guild: Guild | int | None, name: str) -> Channel:
         """A new text channel; connected clients get CHANNEL_CREATE."""
