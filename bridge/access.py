@@ -8,7 +8,6 @@ as its parent channel) and a user id.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from enum import Enum
 
@@ -103,13 +102,12 @@ class AccessPolicy:
         """An admin named in BRIDGE_ADMIN_USERS (platform admins are the adapters' to tell)."""
         return user in self.admins
 
-    async def rate(self, thread: ThreadKey, user: str, now: float | None = None) -> Rate:
-        """Count one post of `user` in the current one-minute window."""
+    async def rate(self, thread: ThreadKey, user: str) -> Rate:
+        """Count one post of `user` in the window that began with their first counted post."""
         if self.posts_per_minute <= 0 or self._count is None:
             return Rate.OK
-        window = int((time.time() if now is None else now) // WINDOW_SECONDS)
-        key = self._keys.user_rate(thread.platform, thread.tenant, user, window)
-        count = int(await self._count(keys=[key], args=[WINDOW_SECONDS + 60]))
+        key = self._keys.user_rate(thread.platform, thread.tenant, user)
+        count = int(await self._count(keys=[key], args=[WINDOW_SECONDS]))
         if count <= self.posts_per_minute:
             return Rate.OK
         return Rate.NOTICE if count == self.posts_per_minute + 1 else Rate.QUIET

@@ -18,7 +18,7 @@ to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never 
 | `{inbox:<n>}:seen:<thread>:<msg>` dedupe      | inbox shard       | DEDUPE_TTL (7 days)      |
 | `{inbox:<n>}:seq:<thread>` post counter       | inbox shard       | thread TTL, refreshed    |
 | `budget:{<scope>}` edit budget (hash)         | rate scope        | refill time + 60 s       |
-| `rate:{<platform>:<tenant>:<user>}:<window>`  | user              | one rate window + 60 s   |
+| `rate:{<platform>:<tenant>:<user>}` post count| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
 """
@@ -79,8 +79,8 @@ class Keys:
     def budget(self, scope: str) -> str:
         return f"{self.prefix}budget:{{{scope}}}"
 
-    def user_rate(self, platform: str, tenant: str, user: str, window: int) -> str:
-        return f"{self.prefix}rate:{{{platform}:{tenant}:{user}}}:{window}"
+    def user_rate(self, platform: str, tenant: str, user: str) -> str:
+        return f"{self.prefix}rate:{{{platform}:{tenant}:{user}}}"
 
     def control(self) -> str:
         return f"{self.prefix}control"
