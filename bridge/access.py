@@ -20,12 +20,19 @@ from bridge.models import ThreadKey
 WINDOW_SECONDS = 60
 
 _COUNT = """
+local seen = redis.call('GET', KEYS[2])
+if seen then
+  return tonumber(seen)
+end
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then
   redis.call('EXPIRE', KEYS[1], ARGV[1])
 end
+redis.call('SET', KEYS[2], n, 'EX', ARGV[1])
 return n
 """
+"""Counts a post once however often it is delivered (Slack sends a mention as `app_mention`
+and `message`); a redelivery gets the verdict of the first delivery."""
 
 
 class Rate(Enum):
@@ -102,12 +109,14 @@ class AccessPolicy:
         """An admin named in BRIDGE_ADMIN_USERS (platform admins are the adapters' to tell)."""
         return user in self.admins
 
-    async def rate(self, thread: ThreadKey, user: str) -> Rate:
-        """Count one post of `user` in the window that began with their first counted post."""
+    async def rate(self, thread: ThreadKey, user: str, message_id: str) -> Rate:
+        """Count post `message_id` of `user` in the window that began with their first
+        counted post."""
         if self.posts_per_minute <= 0 or self._count is None:
             return Rate.OK
         key = self._keys.user_rate(thread.platform, thread.tenant, user)
-        count = int(await self._count(keys=[key], args=[WINDOW_SECONDS]))
+        names = [key, f"{key}:post:{message_id}"]
+        count = int(await self._count(keys=names, args=[WINDOW_SECONDS]))
         if count <= self.posts_per_minute:
             return Rate.OK
         return Rate.NOTICE if count == self.posts_per_minute + 1 else Rate.QUIET

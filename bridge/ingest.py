@@ -64,7 +64,7 @@ async def take(hub: Hub, incoming: Incoming, replies: Replies) -> None:
         return
     if not hub.access.allows(thread, post.author):
         hub.metrics.inc("posts_refused_total")
-        await replies.say(REFUSED)
+        await _say_once(hub, post, replies, REFUSED)
         return
     command = incoming.command
     if command is not None:
@@ -73,7 +73,7 @@ async def take(hub: Hub, incoming: Incoming, replies: Replies) -> None:
     refusal = await _refusal(hub, post)
     if refusal is not None:
         if refusal:
-            await replies.say(refusal)
+            await _say_once(hub, post, replies, refusal)
         return
     if not await hub.accept(post, starts_thread=incoming.starts_thread):
         log.debug("post %s was seen before (a retry or a replay)", post.message_id)
@@ -85,11 +85,11 @@ async def _command(hub: Hub, incoming: Incoming, command: Command, replies: Repl
         if not admin:
             hub.metrics.inc("commands_refused_total")
             await replies.confirm(command, False)
-            await replies.say(ADMIN_ONLY)
+            await _say_once(hub, incoming.post, replies, ADMIN_ONLY)
             return
     if command.name == "provider" and not hub.provider_configured(command.arg):
         await replies.confirm(command, False)
-        await replies.say(NOT_CONFIGURED.format(name=command.arg))
+        await _say_once(hub, incoming.post, replies, NOT_CONFIGURED.format(name=command.arg))
         return
     await replies.confirm(command, await run_command(hub, incoming.post.thread, command))
 
@@ -103,10 +103,16 @@ async def _refusal(hub: Hub, post: UserPost) -> str | None:
     if len(post.text) > limit:
         hub.metrics.inc("posts_too_long_total")
         return TOO_LONG.format(size=len(post.text), limit=limit)
-    rate = await hub.access.rate(post.thread, post.author)
+    rate = await hub.access.rate(post.thread, post.author, post.message_id)
     if rate is Rate.OK:
         return None
     hub.metrics.inc("posts_rate_limited_total")
     if rate is Rate.NOTICE:
         return RATE_NOTICE.format(limit=hub.access.posts_per_minute)
     return ""
+
+
+async def _say_once(hub: Hub, post: UserPost, replies: Replies, text: str) -> None:
+    """Answer `post` with `text` unless another delivery of the same post already did."""
+    if await hub.store.claim_notice(post.thread, post.message_id):
+        await replies.say(text)

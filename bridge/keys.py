@@ -13,12 +13,14 @@ to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never 
 | `{<thread>}:senseflow:user` conversation owner| thread            | thread TTL, refreshed    |
 | `{<thread>}:lease` reply lease                | thread            | lease seconds (renewed)  |
 | `{<thread>}:reply:<msg>` reply record (hash)  | thread            | RECORD_TTL (7 days)      |
+| `{<thread>}:notice:<msg>` refusal sent        | thread            | DEDUPE_TTL (7 days)      |
 | `replymsg:<platform>:<tenant>:<channel>:<msg>`| none              | RECORD_TTL (7 days)      |
 | `{inbox:<n>}:stream` inbox (Stream)           | inbox shard       | none: entries are acked  |
 | `{inbox:<n>}:seen:<thread>:<msg>` dedupe      | inbox shard       | DEDUPE_TTL (7 days)      |
 | `{inbox:<n>}:seq:<thread>` post counter       | inbox shard       | thread TTL, refreshed    |
 | `budget:{<scope>}` edit budget (hash)         | rate scope        | refill time + 60 s       |
 | `rate:{<platform>:<tenant>:<user>}` post count| user              | one rate window (60 s)   |
+| `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
 """
@@ -56,6 +58,10 @@ class Keys:
 
     def reply(self, thread: ThreadKey, message_id: str) -> str:
         return self.thread(thread, f"reply:{message_id}")
+
+    def notice(self, thread: ThreadKey, message_id: str) -> str:
+        """Marks that a post was answered with a notice (a refusal), so a redelivery is not."""
+        return self.thread(thread, f"notice:{message_id}")
 
     def reply_index(self, platform: str, tenant: str, channel: str, message_id: str) -> str:
         """A Slack `ts` is unique only within its channel, so the channel is part of the key."""

@@ -168,6 +168,12 @@ class Store:
     async def unbind(self, thread: ThreadKey) -> None:
         await self.redis.delete(self.thread_key(thread, keys.CONV))
 
+    async def claim_notice(self, thread: ThreadKey, message_id: str) -> bool:
+        """True once per post: the one delivery that may answer it with a notice (Slack sends
+        a mention as both `app_mention` and `message`, and retries)."""
+        key = self.keys.notice(thread, message_id)
+        return bool(await self.redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL))
+
     async def record(self, thread: ThreadKey, message_id: str) -> ReplyRecord | None:
         data = await self.redis.hgetall(self.keys.reply(thread, message_id))
         if not data:
