@@ -79,7 +79,17 @@ def _well_formed(text: str, content_type: str) -> bool:
         value = json.loads(text)
     except (ValueError, RecursionError):
         return False
-    return isinstance(value, dict)
+    return isinstance(value, dict) and _envelope_shaped(value)
+
+
+def _envelope_shaped(body: dict[str, Any]) -> bool:
+    """The fields bolt reads without checking have the types Slack documents for the
+    Events API envelope (`type`, `team_id`, `api_app_id` strings; `event` an object)."""
+    for name in ("type", "team_id", "api_app_id", "event_id", "token"):
+        if name in body and not isinstance(body[name], str):
+            return False
+    event = body.get("event")
+    return event is None or (isinstance(event, dict) and isinstance(event.get("type", ""), str))
 
 
 def _refuse(status: int, reason: str) -> web.Response:
