@@ -12,7 +12,7 @@ from bridge import keys
 from bridge.inbox import GROUP, Inbox
 from bridge.models import ThreadKey
 from bridge.store import Store
-from tests.harness import Env, slack_bridge
+from tests.harness import Env, discord_bridge, slack_bridge
 
 CHANNEL = "C1"
 DAY = 24 * 3600
@@ -99,3 +99,18 @@ async def test_dead_consumers_are_removed(redis_url: str, prefix: str, redis: Re
         await env.wait_reply(CHANNEL, root, "Hi.")
         assert await consumers(redis, inbox) == {env.runtime.consumer}
     assert await consumers(redis, inbox) == set()
+
+
+async def test_discord_stop_reaction_in_a_thread(redis_url: str, prefix: str) -> None:
+    """The reply index is keyed by the thread's channel: a reaction in a Discord thread is
+    resolved to its parent channel before the lookup."""
+    slow = "A long answer that keeps streaming for quite a while, word by word. " * 8
+    async with discord_bridge(redis_url, prefix, tokens_per_second=30) as env:
+        emu = env.discord
+        env.neuroflash.script(slow)
+        post = await emu.user_message(emu.channel.id, "talk a lot", mentions_bot=True)
+        await env.wait(lambda: "A long" in env.discord_text(post.id), timeout=30)
+        (reply,) = emu.bot_messages(post.id)
+        await emu.user_reaction(reply.id, "🛑")
+        await env.wait(lambda: env.discord_text(post.id).endswith("⏹️ Stopped."), timeout=30)
+        assert len(env.neuroflash.calls_to("message-streams", "DELETE")) == 1

@@ -323,9 +323,16 @@ class DiscordEmulator(Emulator):
         data = {**payloads.thread(thread), "newly_created": True}
         await self.gateway.dispatch("THREAD_CREATE", data, Delivery(thread.guild_id, GUILDS))
 
-    async def announce_reaction(self, message: Message, emoji: str) -> None:
+    async def user_reaction(self, message_id: int, emoji: str, who: Author = None) -> None:
+        """A person reacts to a message: MESSAGE_REACTION_ADD with their id and member."""
+        await self.announce_reaction(self.world.messages[message_id], emoji, self.resolve_user(who))
+
+    async def announce_reaction(
+        self, message: Message, emoji: str, user: User | None = None
+    ) -> None:
+        reactor = user or self.bot
         data: dict[str, Any] = {
-            "user_id": str(self.bot_id),
+            "user_id": str(reactor.id),
             "channel_id": str(message.channel_id),
             "message_id": str(message.id),
             "message_author_id": str(message.author.id),
@@ -336,7 +343,8 @@ class DiscordEmulator(Emulator):
         intent = DIRECT_MESSAGE_REACTIONS
         if message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
-            data["member"] = payloads.member(self.bot)
+            guild = self.world.guilds.get(message.guild_id)
+            data["member"] = payloads.member(reactor, guild=guild)
             intent = GUILD_MESSAGE_REACTIONS
         delivery = Delivery(message.guild_id, intent)
         await self.gateway.dispatch("MESSAGE_REACTION_ADD", data, delivery)
