@@ -13,6 +13,9 @@ from bridge.config import BUSY_POLICIES
 from bridge.hub import Hub
 from bridge.models import ThreadKey
 
+ADMIN_COMMANDS = frozenset({"policy", "provider"})
+"""Commands that change the channel's settings: for workspace/guild admins only."""
+
 
 @dataclass(frozen=True, slots=True)
 class Command:
@@ -33,7 +36,9 @@ def parse_command(text: str) -> Command | None:
 
 
 async def run_command(hub: Hub, thread: ThreadKey, command: Command) -> bool:
-    """Carry out `command` in `thread`; False if it was refused (an unknown provider)."""
+    """Carry out `command` in `thread`; False if it was refused (a provider not configured).
+
+    Who may give a command is checked before (bridge/ingest.py)."""
     if command.name == "stop":
         await hub.stop(thread)
     elif command.name == "reset":
@@ -41,7 +46,7 @@ async def run_command(hub: Hub, thread: ThreadKey, command: Command) -> bool:
     elif command.name == "policy":
         await hub.store.set_channel_setting(thread.scope, "busy_policy", command.arg)
     elif command.name == "provider":
-        if command.arg not in hub.provider_names():
+        if not hub.provider_configured(command.arg):
             return False
         await hub.store.set_channel_setting(thread.scope, "provider", command.arg)
     return True

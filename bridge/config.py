@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     bridge_max_reply_chars: int = Field(default=40_000, ge=100)
     bridge_max_reply_tokens: int = Field(default=8192, ge=0)
     bridge_wait_budget_seconds: float = Field(default=60.0, ge=0)
+    # Trust: who may use the bridge, what a post may be, how long thread data lives (issue 8).
+    bridge_allow_tenants: str = ""
+    bridge_deny_tenants: str = ""
+    bridge_allow_channels: str = ""
+    bridge_deny_channels: str = ""
+    bridge_allow_users: str = ""
+    bridge_deny_users: str = ""
+    bridge_admin_users: str = ""
+    bridge_user_posts_per_minute: int = Field(default=0, ge=0)
+    bridge_max_post_chars: int = Field(default=16000, gt=0)
+    bridge_thread_ttl_days: float = Field(default=90.0, gt=0)
+    bridge_consumer_idle_hours: float = Field(default=24.0, gt=0)
 
     provider_connect_timeout: float = Field(default=10.0, gt=0)
     provider_read_timeout: float = Field(default=120.0, gt=0)
@@ -85,6 +97,11 @@ class Settings(BaseSettings):
         if value not in BUSY_POLICIES:
             raise ValueError(f"must be one of {', '.join(BUSY_POLICIES)}")
         return value
+
+    @property
+    def thread_ttl(self) -> int:
+        """BRIDGE_THREAD_TTL_DAYS in whole seconds."""
+        return max(1, int(self.bridge_thread_ttl_days * 24 * 3600))
 
     def require(self, *names: str) -> None:
         """Raise `ConfigError` naming the first of `names` that is unset or empty."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bridge.keys import Keys
 from bridge.models import ThreadKey
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ StopHandler = Callable[[ThreadKey, int | None], object]
 class Control:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self._channel = f"{prefix}control"
+        self._channel = Keys(prefix).control()
 
     async def publish_stop(self, thread: ThreadKey, before: int | None = None) -> None:
         """Stop the reply running in `thread`; with `before`, only one for an earlier post."""

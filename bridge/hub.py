@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from bridge.access import AccessPolicy
 from bridge.config import Settings
 from bridge.control import Control
 from bridge.inbox import Inbox
@@ -45,6 +46,7 @@ class Hub:
         self._inbox = inbox
         self._providers = providers
         self._control = control
+        self.access = AccessPolicy.from_settings(settings, store.redis)
 
     async def accept(self, post: UserPost, *, starts_thread: bool = False) -> bool:
         """Record `post` durably before the platform is acked; False if it was seen before.
@@ -56,6 +58,8 @@ class Hub:
             if starts_thread:
                 await self.store.mark_thread(post.thread)
             seq = await self._inbox.accept(post)
+            if seq > 0:
+                await self.store.touch_thread(post.thread)
         except RedisError as exc:
             self._outage.failed(exc)
             raise
@@ -69,9 +73,12 @@ class Hub:
         """Stop the reply streaming in `thread`, on whichever replica runs it."""
         await self._control.publish_stop(thread)
 
-    async def stop_by_reply(self, platform: str, tenant: str, message_id: str) -> bool:
-        """Stop the reply that `message_id` (one of the bot's reply messages) belongs to."""
-        thread = await self.store.reply_thread(platform, tenant, message_id)
+    async def stop_by_reply(
+        self, platform: str, tenant: str, channel: str, message_id: str
+    ) -> bool:
+        """Stop the reply that `message_id` (one of the bot's reply messages in `channel`)
+        belongs to."""
+        thread = await self.store.reply_thread(platform, tenant, channel, message_id)
         if thread is None:
             return False
         await self.stop(thread)
@@ -79,6 +86,10 @@ class Hub:
 
     def provider_names(self) -> list[str]:
         return provider_names()
+
+    def provider_configured(self, name: str) -> bool:
+        """A provider a channel may switch to: known, with its required settings present."""
+        return self._providers.configured(name)
 
     async def reset(self, thread: ThreadKey) -> None:
         """Forget the thread's conversation; the next post starts a new one."""

@@ -15,12 +15,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from bridge.keys import DEDUPE_TTL, THREAD_TTL, Keys
 from bridge.models import ThreadKey, UserPost
-from bridge.store import THREAD_TTL
 
 log = logging.getLogger(__name__)
 
-DEDUPE_TTL = 7 * 24 * 3600
 RELEASED_IDLE_MS = 24 * 3600 * 1000
 GROUP = "threadbridge"
 
@@ -47,20 +46,20 @@ class Entry:
 
 
 class Inbox:
-    def __init__(self, redis: Redis, prefix: str, shards: int) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, shards: int, thread_ttl: int = THREAD_TTL
+    ) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self._keys = Keys(prefix)
         self.shards = shards
+        self._thread_ttl = thread_ttl
         self._accept = redis.register_script(_ACCEPT)
 
     def shard_of(self, thread: ThreadKey) -> int:
         return zlib.crc32(str(thread).encode()) % self.shards
 
-    def _tag(self, shard: int) -> str:
-        return f"{self._prefix}{{inbox:{shard}}}"
-
     def stream(self, shard: int) -> str:
-        return f"{self._tag(shard)}:stream"
+        return self._keys.inbox_stream(shard)
 
     async def ensure_groups(self) -> None:
         for shard in range(self.shards):
@@ -73,12 +72,16 @@ class Inbox:
     async def accept(self, post: UserPost) -> int:
         """Record `post` durably; return its sequence in the thread, or 0 if already seen."""
         shard = self.shard_of(post.thread)
-        tag = self._tag(shard)
-        keys = [self.stream(shard), self._seen_key(post), f"{tag}:seq:{post.thread}"]
-        return int(await self._accept(keys=keys, args=[post.to_json(), DEDUPE_TTL, THREAD_TTL]))
+        keys = [
+            self.stream(shard),
+            self._keys.inbox_seen(shard, post.thread, post.message_id),
+            self._keys.inbox_seq(shard, post.thread),
+        ]
+        args: list[str | int] = [post.to_json(), DEDUPE_TTL, self._thread_ttl]
+        return int(await self._accept(keys=keys, args=args))
 
     def _seen_key(self, post: UserPost) -> str:
-        return f"{self._tag(self.shard_of(post.thread))}:seen:{post.thread}:{post.message_id}"
+        return self._keys.inbox_seen(self.shard_of(post.thread), post.thread, post.message_id)
 
     async def forget_seen(self, post: UserPost) -> None:
         """Drop `post`'s dedupe mark, so accepting it again (a dead-letter replay) works."""
@@ -119,6 +122,30 @@ class Inbox:
                 justid=True,
             )
 
+    async def prune_consumers(self, idle_ms: int, keep: str = "") -> int:
+        """Remove consumers idle longer than `idle_ms` with nothing pending (dead processes);
+        a consumer that still holds entries is kept so they can be claimed."""
+        removed = 0
+        for shard in range(self.shards):
+            stream = self.stream(shard)
+            consumers: Any = await self._redis.xinfo_consumers(stream, GROUP)
+            for info in consumers:
+                name = _text(info["name"])
+                if name == keep or int(info["pending"]) or int(info["idle"]) < idle_ms:
+                    continue
+                await self._redis.xgroup_delconsumer(stream, GROUP, name)
+                removed += 1
+        return removed
+
+    async def leave(self, consumer: str) -> None:
+        """Remove this process's consumer on a clean stop, unless it still holds entries."""
+        for shard in range(self.shards):
+            stream = self.stream(shard)
+            consumers: Any = await self._redis.xinfo_consumers(stream, GROUP)
+            for info in consumers:
+                if _text(info["name"]) == consumer and not int(info["pending"]):
+                    await self._redis.xgroup_delconsumer(stream, GROUP, consumer)
+
     async def pending(self) -> int:
         total = 0
         for shard in range(self.shards):
@@ -135,3 +162,7 @@ class Inbox:
             log.warning("inbox entry %s is malformed and will be skipped: %s", entry_id, exc)
             return Entry(shard, entry_id, seq, None, None)
         return Entry(shard, entry_id, seq, post.thread, post)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,7 +1,9 @@
-"""What happens to a message an adapter picked up: a command, a post to record, or nothing.
+"""What happens to a message an adapter picked up: a command, a post to record, a refusal,
+or nothing.
 
 Adapters decide which thread a message belongs to and whether it opens one; the rest is the
-same on every messenger and lives here.
+same on every messenger and lives here. A refused post gets one short reply (through the
+adapter's `say`) and never reaches the inbox, so no provider ever sees it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bridge.commands import Command, parse_command, run_command
+from bridge.access import Rate
+from bridge.commands import ADMIN_COMMANDS, Command, parse_command, run_command
 from bridge.hub import Hub
 from bridge.models import UserPost
 
@@ -18,6 +21,17 @@ log = logging.getLogger(__name__)
 
 Confirm = Callable[[Command, bool], Awaitable[None]]
 """Shows the user that a command was carried out (True) or refused (False)."""
+Say = Callable[[str], Awaitable[None]]
+"""Posts one short message in the post's thread (refusals and hints; errors are logged)."""
+IsAdmin = Callable[[], Awaitable[bool]]
+"""Whether the post's author is an admin of the workspace/guild, as the platform tells."""
+
+EMPTY_HINT = "👋 Write your question after the mention, and I will answer here."
+REFUSED = "🚫 Sorry, I am not enabled for you here."
+ADMIN_ONLY = "🔒 Only workspace admins can change the channel's settings."
+NOT_CONFIGURED = "⚠️ The provider `{name}` is not configured on this bridge."
+RATE_NOTICE = "⏳ You are posting faster than {limit} messages a minute; please wait a moment."
+TOO_LONG = "✂️ That message is {size:,} characters long; I can take at most {limit:,}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +46,73 @@ class Incoming:
         return parse_command(self.post.text)
 
 
-async def take(hub: Hub, incoming: Incoming, confirm: Confirm) -> None:
-    """Carry out a command, or record the post durably; ignore threads the bridge is not in."""
-    thread = incoming.post.thread
+@dataclass(frozen=True, slots=True)
+class Replies:
+    """The adapter's ways of answering a message outside a reply."""
+
+    confirm: Confirm
+    say: Say
+    is_admin: IsAdmin
+
+
+async def take(hub: Hub, incoming: Incoming, replies: Replies) -> None:
+    """Carry out a command, refuse the post, or record it durably; ignore threads the bridge
+    is not in."""
+    post = incoming.post
+    thread = post.thread
     if not incoming.starts_thread and not await hub.is_thread(thread):
+        return
+    if not hub.access.allows(thread, post.author):
+        hub.metrics.inc("posts_refused_total")
+        await _say_once(hub, post, replies, REFUSED)
         return
     command = incoming.command
     if command is not None:
-        await confirm(command, await run_command(hub, thread, command))
+        await _command(hub, incoming, command, replies)
         return
-    if not await hub.accept(incoming.post, starts_thread=incoming.starts_thread):
-        log.debug("post %s was seen before (a retry or a replay)", incoming.post.message_id)
+    refusal = await _refusal(hub, post)
+    if refusal is not None:
+        if refusal:
+            await _say_once(hub, post, replies, refusal)
+        return
+    if not await hub.accept(post, starts_thread=incoming.starts_thread):
+        log.debug("post %s was seen before (a retry or a replay)", post.message_id)
+
+
+async def _command(hub: Hub, incoming: Incoming, command: Command, replies: Replies) -> None:
+    if command.name in ADMIN_COMMANDS:
+        admin = hub.access.is_listed_admin(incoming.post.author) or await replies.is_admin()
+        if not admin:
+            hub.metrics.inc("commands_refused_total")
+            await replies.confirm(command, False)
+            await _say_once(hub, incoming.post, replies, ADMIN_ONLY)
+            return
+    if command.name == "provider" and not hub.provider_configured(command.arg):
+        await replies.confirm(command, False)
+        await _say_once(hub, incoming.post, replies, NOT_CONFIGURED.format(name=command.arg))
+        return
+    await replies.confirm(command, await run_command(hub, incoming.post.thread, command))
+
+
+async def _refusal(hub: Hub, post: UserPost) -> str | None:
+    """Why `post` is not forwarded ("" = refused silently), or None to forward it."""
+    if not post.text.strip() and not post.attachments:
+        hub.metrics.inc("posts_empty_total")
+        return EMPTY_HINT
+    limit = hub.settings.bridge_max_post_chars
+    if len(post.text) > limit:
+        hub.metrics.inc("posts_too_long_total")
+        return TOO_LONG.format(size=len(post.text), limit=limit)
+    rate = await hub.access.rate(post.thread, post.author, post.message_id)
+    if rate is Rate.OK:
+        return None
+    hub.metrics.inc("posts_rate_limited_total")
+    if rate is Rate.NOTICE:
+        return RATE_NOTICE.format(limit=hub.access.posts_per_minute)
+    return ""
+
+
+async def _say_once(hub: Hub, post: UserPost, replies: Replies, text: str) -> None:
+    """Answer `post` with `text` unless another delivery of the same post already did."""
+    if await hub.store.claim_notice(post.thread, post.message_id):
+        await replies.say(text)

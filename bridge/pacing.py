@@ -12,6 +12,7 @@ import random
 
 from redis.asyncio import Redis
 
+from bridge.keys import Keys
 from bridge.surface import Allowance
 
 MIN_RETRY = 0.05
@@ -44,7 +45,7 @@ class EditBudget:
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self._keys = Keys(prefix)
         self._script = redis.register_script(_TAKE)
 
     async def take(self, allowances: tuple[Allowance, ...], *, final: bool) -> float:
@@ -56,7 +57,7 @@ class EditBudget:
         for allowance in allowances:
             rate = allowance.rate
             reserve = 0 if final or rate.burst < 2 else 1
-            key = f"{self._prefix}budget:{{{allowance.scope}}}"
+            key = self._keys.budget(allowance.scope)
             args = [rate.per_second, rate.burst, reserve]
             wait_ms = int(await self._script(keys=[key], args=args))
             if wait_ms > 0:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.provider import Provider, ProviderContext, load_provider
+from bridge.config import ConfigError
+from bridge.provider import Provider, ProviderContext, load_provider, provider_names
 
 
 class ProviderSet:
@@ -19,6 +20,16 @@ class ProviderSet:
             provider = load_provider(name, self._context)
             self._providers[name] = provider
         return provider
+
+    def configured(self, name: str) -> bool:
+        """Whether `name` is a known provider whose required settings are present."""
+        if name not in provider_names():
+            return False
+        try:
+            self.get(name)
+        except ConfigError:
+            return False
+        return True
 
     async def aclose(self) -> None:
         for provider in self._providers.values():

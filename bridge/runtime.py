@@ -13,6 +13,7 @@ import time
 import uuid
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bridge.adapter import Adapter, load_adapters
 from bridge.config import ConfigError, Settings
@@ -53,15 +54,22 @@ class Runtime:
         self.providers: ProviderSet | None = None
         self.dispatcher: Dispatcher | None = None
         self.store: Store | None = None
+        self._inbox: Inbox | None = None
         self.metrics = Metrics()
 
     async def start(self) -> None:
         s = self.settings
         self._redis = await connect(s)
         redis = self._redis.client
-        self.store = store = Store(redis, s.bridge_redis_prefix)
-        inbox = Inbox(redis, s.bridge_redis_prefix, s.bridge_inbox_shards)
+        self.store = store = Store(redis, s.bridge_redis_prefix, s.thread_ttl)
+        self._inbox = inbox = Inbox(
+            redis, s.bridge_redis_prefix, s.bridge_inbox_shards, s.thread_ttl
+        )
         await inbox.ensure_groups()
+        idle_ms = int(s.bridge_consumer_idle_hours * 3600 * 1000)
+        removed = await inbox.prune_consumers(idle_ms, keep=self.consumer)
+        if removed:
+            log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix)
         self.providers = ProviderSet(ProviderContext(s, store))
         self.providers.get(self.providers.default)
@@ -90,6 +98,11 @@ class Runtime:
         deadline = time.monotonic() + grace
         if self.dispatcher is not None:
             await self.dispatcher.shutdown(deadline)
+        if self._inbox is not None:
+            try:
+                await self._inbox.leave(self.consumer)
+            except RedisError as exc:
+                log.warning("could not remove this process's inbox consumer: %s", exc)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

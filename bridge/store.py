@@ -14,11 +14,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bridge import keys
+from bridge.keys import RECORD_TTL, THREAD_DATA, THREAD_TTL, Keys
 from bridge.models import ThreadKey
 from bridge.provider import Conversation
 
-THREAD_TTL = 90 * 24 * 3600
-RECORD_TTL = 7 * 24 * 3600
+__all__ = ["RECORD_TTL", "THREAD_TTL", "ReplyRecord", "Store"]
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -39,6 +40,34 @@ end
 local done = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[2]) > done then
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+end
+return 1
+"""
+
+
+_BIND = """
+if redis.call('HEXISTS', KEYS[1], 'provider') == 1 then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'provider', ARGV[1], 'id', ARGV[2], 'steering', ARGV[3],
+  'created', ARGV[4], 'last_used', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+_SET_ID = """
+if redis.call('HEXISTS', KEYS[1], 'provider') == 0 then
+  return 0
+end
+if ARGV[4] == '1' and (redis.call('HGET', KEYS[1], 'id') or '') ~= ARGV[3] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'last_used', ARGV[2])
+return 1
+"""
+_TOUCH = """
+for _, key in ipairs(KEYS) do
+  redis.call('EXPIRE', key, ARGV[1])
 end
 return 1
 """
@@ -68,32 +97,40 @@ class ReplyRecord:
 class Store:
     """The Redis state of one deployment, namespaced by `prefix`."""
 
-    def __init__(self, redis: Redis, prefix: str = "bridge:") -> None:
+    def __init__(self, redis: Redis, prefix: str = "bridge:", thread_ttl: int = THREAD_TTL) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.keys = Keys(prefix)
+        self.thread_ttl = thread_ttl
+        self._bind = redis.register_script(_BIND)
+        self._set_id = redis.register_script(_SET_ID)
+        self._touch = redis.register_script(_TOUCH)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
         self._mark_done = redis.register_script(_MARK_DONE)
 
     def thread_key(self, thread: ThreadKey, suffix: str) -> str:
         """A key that belongs to one thread; all of a thread's keys share its hash tag."""
-        return f"{self.prefix}{{{thread}}}:{suffix}"
-
-    def key(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
+        return self.keys.thread(thread, suffix)
 
     async def mark_thread(self, thread: ThreadKey) -> None:
         """Remember that the bridge answers in this thread (so follow-ups need no mention)."""
-        await self.redis.set(self.thread_key(thread, "active"), "1", ex=THREAD_TTL)
+        await self.redis.set(self.thread_key(thread, keys.ACTIVE), "1", ex=self.thread_ttl)
 
     async def is_thread(self, thread: ThreadKey) -> bool:
-        return bool(await self.redis.exists(self.thread_key(thread, "active")))
+        return bool(await self.redis.exists(self.thread_key(thread, keys.ACTIVE)))
+
+    async def touch_thread(self, thread: ThreadKey) -> None:
+        """A post was accepted: the thread's data lives `thread_ttl` from now (one script)."""
+        names = [self.thread_key(thread, suffix) for suffix in THREAD_DATA]
+        await self._touch(keys=names, args=[self.thread_ttl])
 
     async def binding(self, thread: ThreadKey) -> Conversation | None:
-        data = await self.redis.hgetall(self.thread_key(thread, "conv"))
-        if not data:
-            return None
+        """The thread's conversation; a record without a provider counts as none."""
+        data = await self.redis.hgetall(self.thread_key(thread, keys.CONV))
         fields = _decode(data)
+        if not fields.get("provider"):
+            return None
         return Conversation(
             provider=fields["provider"],
             id=fields.get("id") or None,
@@ -103,33 +140,42 @@ class Store:
 
     async def bind(self, conversation: Conversation) -> Conversation:
         """Bind the thread unless it already is; return the binding that won."""
-        key = self.thread_key(conversation.thread, "conv")
-        created = await self.redis.hsetnx(key, "provider", conversation.provider)
-        if created:
-            now = str(time.time())
-            mapping: _Fields = {
-                "id": conversation.id or "",
-                "steering": json.dumps(dict(conversation.steering)),
-                "created": now,
-                "last_used": now,
-            }
-            await self.redis.hset(key, mapping=mapping)
-            await self.redis.expire(key, THREAD_TTL)
-            return conversation
-        existing = await self.binding(conversation.thread)
-        assert existing is not None
-        return existing
+        key = self.thread_key(conversation.thread, keys.CONV)
+        args: list[_Value] = [
+            conversation.provider,
+            conversation.id or "",
+            json.dumps(dict(conversation.steering)),
+            str(time.time()),
+            self.thread_ttl,
+        ]
+        while True:
+            if await self._bind(keys=[key], args=args):
+                return conversation
+            existing = await self.binding(conversation.thread)
+            if existing is not None:
+                return existing
 
-    async def set_conversation_id(self, thread: ThreadKey, conversation_id: str) -> None:
-        key = self.thread_key(thread, "conv")
-        fields: _Fields = {"id": conversation_id, "last_used": str(time.time())}
-        await self.redis.hset(key, mapping=fields)
+    async def set_conversation_id(
+        self, thread: ThreadKey, conversation_id: str, expected: str | None = None
+    ) -> bool:
+        """Name the bound conversation, in one script: never into a thread that was reset
+        meanwhile (no provider), nor, with `expected`, over a binding that changed since."""
+        key = self.thread_key(thread, keys.CONV)
+        check = "0" if expected is None else "1"
+        args = [conversation_id, str(time.time()), expected or "", check]
+        return bool(await self._set_id(keys=[key], args=args))
 
     async def unbind(self, thread: ThreadKey) -> None:
-        await self.redis.delete(self.thread_key(thread, "conv"))
+        await self.redis.delete(self.thread_key(thread, keys.CONV))
+
+    async def claim_notice(self, thread: ThreadKey, message_id: str) -> bool:
+        """True once per post: the one delivery that may answer it with a notice (Slack sends
+        a mention as both `app_mention` and `message`, and retries)."""
+        key = self.keys.notice(thread, message_id)
+        return bool(await self.redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL))
 
     async def record(self, thread: ThreadKey, message_id: str) -> ReplyRecord | None:
-        data = await self.redis.hgetall(self.thread_key(thread, f"reply:{message_id}"))
+        data = await self.redis.hgetall(self.keys.reply(thread, message_id))
         if not data:
             return None
         fields = _decode(data)
@@ -155,7 +201,7 @@ class Store:
             mapping["status"] = status
         if provider_message is not None:
             mapping["provider_message"] = provider_message
-        key = self.thread_key(thread, f"reply:{message_id}")
+        key = self.keys.reply(thread, message_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=mapping)
             pipe.expire(key, RECORD_TTL)
@@ -163,46 +209,43 @@ class Store:
 
     async def index_replies(self, thread: ThreadKey, message_ids: list[str]) -> None:
         """Remember which thread the bot's reply messages belong to (for stop reactions)."""
+        t = thread
         async with self.redis.pipeline(transaction=False) as pipe:
             for message_id in message_ids:
-                pipe.set(
-                    self._reply_index(thread.platform, thread.tenant, message_id),
-                    str(thread),
-                    ex=RECORD_TTL,
-                )
+                key = self.keys.reply_index(t.platform, t.tenant, t.channel, message_id)
+                pipe.set(key, str(thread), ex=RECORD_TTL)
             await pipe.execute()
 
-    async def reply_thread(self, platform: str, tenant: str, message_id: str) -> ThreadKey | None:
-        """The thread a bot reply message belongs to, if the bridge posted it."""
-        value = await self.redis.get(self._reply_index(platform, tenant, message_id))
+    async def reply_thread(
+        self, platform: str, tenant: str, channel: str, message_id: str
+    ) -> ThreadKey | None:
+        """The thread a bot reply message (in `channel`) belongs to, if the bridge posted it."""
+        value = await self.redis.get(self.keys.reply_index(platform, tenant, channel, message_id))
         return ThreadKey.parse(_text(value)) if value else None
 
-    def _reply_index(self, platform: str, tenant: str, message_id: str) -> str:
-        return self.key("replymsg", platform, tenant, message_id)
-
     async def acquire_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
-        key = self.thread_key(thread, "lease")
+        key = self.thread_key(thread, keys.LEASE)
         return bool(await self.redis.set(key, token, nx=True, px=int(ttl * 1000)))
 
     async def renew_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
-        key = self.thread_key(thread, "lease")
+        key = self.thread_key(thread, keys.LEASE)
         return bool(await self._renew(keys=[key], args=[token, int(ttl * 1000)]))
 
     async def release_lease(self, thread: ThreadKey, token: str) -> None:
-        await self._release(keys=[self.thread_key(thread, "lease")], args=[token])
+        await self._release(keys=[self.thread_key(thread, keys.LEASE)], args=[token])
 
     async def done_seq(self, thread: ThreadKey) -> int:
-        value = await self.redis.get(self.thread_key(thread, "done"))
+        value = await self.redis.get(self.thread_key(thread, keys.DONE))
         return int(value) if value else 0
 
     async def mark_done(self, thread: ThreadKey, seq: int, token: str) -> bool:
         """Advance the thread's finished-post counter, only while `token` holds the lease."""
-        keys = [self.thread_key(thread, "lease"), self.thread_key(thread, "done")]
-        return int(await self._mark_done(keys=keys, args=[token, seq, THREAD_TTL])) == 1
+        names = [self.thread_key(thread, keys.LEASE), self.thread_key(thread, keys.DONE)]
+        return int(await self._mark_done(keys=names, args=[token, seq, self.thread_ttl])) == 1
 
     async def channel_settings(self, scope: str) -> dict[str, str]:
-        data = await self.redis.hgetall(self.key("channel", scope))
+        data = await self.redis.hgetall(self.keys.channel(scope))
         return _decode(data)
 
     async def set_channel_setting(self, scope: str, name: str, value: str) -> None:
-        await self.redis.hset(self.key("channel", scope), name, value)
+        await self.redis.hset(self.keys.channel(scope), name, value)

@@ -259,7 +259,11 @@ class Turns:
 
     async def _started(self, conversation: Conversation, new_id: str) -> str:
         """Store the id the provider just named; say so if it replaced an expired one."""
-        await self._store.set_conversation_id(conversation.thread, new_id)
+        expected = conversation.id or ""
+        if not await self._store.set_conversation_id(conversation.thread, new_id, expected):
+            log.info(
+                "%s was reset while its reply streamed; %s is not kept", conversation.thread, new_id
+            )
         if conversation.id and conversation.id != new_id:
             return "> ℹ️ The previous session had expired; this is a fresh one.\n\n"
         return ""

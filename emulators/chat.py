@@ -163,6 +163,8 @@ class ChatEmulator(Emulator):
     async def _play(
         self, stream: EventStream, plan: Plan, fault: Fault | None, stop: asyncio.Event | None
     ) -> str:
+        if fault is not None and fault.kind == "slow_start":
+            await asyncio.sleep(fault.delay)
         await stream.noise(0, self.ping)
         for payload in plan.head:
             await stream.send(payload, plan.event)

@@ -29,6 +29,7 @@ async def open_thread(env: Env, policy: str | None = None) -> str:
     root = await env.slack.user_post(CHANNEL, "<@UBOT> hello")
     await env.wait_reply(CHANNEL, root, "Ready.")
     if policy:
+        env.slack.admins.add("U1")  # channel settings are for workspace admins (issue 8)
         await env.slack.user_post(CHANNEL, f"policy {policy}", thread_ts=root)
         await env.wait(lambda: bool(env.slack.messages(CHANNEL)[-1].reactions))
     return root

@@ -60,7 +60,7 @@ class DiscordAdapter:
             await client.close()
             raise ConfigError("DISCORD_TOKEN was refused by Discord: check the bot token") from None
         assert client.user is not None
-        ingest = DiscordIngest(hub, client.user.id)
+        ingest = DiscordIngest(hub, client.user.id, client)
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         await self._wait_ready(client, self._task)
         log.info("Discord: connected as %s", client.user)

@@ -1,4 +1,5 @@
-"""Confirming a thread command on Discord: a reaction on the user's post."""
+"""Answering outside a reply on Discord: a reaction confirms a command, a short reply to the
+post refuses or hints (never pinging anyone)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import logging
 
 import discord
 
+from adapters.discord.access import is_discord_admin
 from bridge.commands import Command
-from bridge.ingest import Confirm
+from bridge.ingest import Confirm, Replies, Say
 
 log = logging.getLogger(__name__)
 
@@ -23,3 +25,20 @@ def confirm_with_reaction(message: discord.Message) -> Confirm:
             log.info("could not confirm %s with a reaction: %s", command, exc)
 
     return confirm
+
+
+def reply_to(message: discord.Message) -> Say:
+    async def say(text: str) -> None:
+        try:
+            await message.reply(text, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as exc:
+            log.info("could not post a notice: %s", exc)
+
+    return say
+
+
+def discord_replies(message: discord.Message) -> Replies:
+    async def is_admin() -> bool:
+        return is_discord_admin(message.author, message.channel)
+
+    return Replies(confirm_with_reaction(message), reply_to(message), is_admin)

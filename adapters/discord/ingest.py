@@ -15,7 +15,7 @@ import time
 import discord
 from redis.exceptions import RedisError
 
-from adapters.discord.commands import confirm_with_reaction
+from adapters.discord.commands import discord_replies
 from adapters.discord.format import strip_mention, thread_name
 from bridge.hub import Hub
 from bridge.ingest import Incoming, take
@@ -58,9 +58,10 @@ def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
 class DiscordIngest:
     """Called for every MESSAGE_CREATE the client sees."""
 
-    def __init__(self, hub: Hub, bot_id: int) -> None:
+    def __init__(self, hub: Hub, bot_id: int, client: discord.Client | None = None) -> None:
         self._hub = hub
         self._bot = bot_id
+        self._client = client
 
     async def handle(self, message: discord.Message) -> None:
         """Accept durably; while Redis is down, keep retrying (Discord never redelivers)."""
@@ -80,11 +81,18 @@ class DiscordIngest:
         incoming = read_message(message, self._bot)
         if incoming is None:
             return
-        await take(self._hub, incoming, confirm_with_reaction(message))
+        await take(self._hub, incoming, discord_replies(message))
 
     async def handle_reaction(self, event: discord.RawReactionActionEvent) -> None:
         """A stop reaction on one of the bot's replies stops that reply, on any replica."""
         if event.user_id == self._bot or str(event.emoji) not in STOP_REACTIONS:
             return
         tenant = str(event.guild_id) if event.guild_id is not None else DM_TENANT
-        await self._hub.stop_by_reply("discord", tenant, str(event.message_id))
+        channel = self._thread_channel(event.channel_id)
+        await self._hub.stop_by_reply("discord", tenant, channel, str(event.message_id))
+
+    def _thread_channel(self, channel_id: int) -> str:
+        """The channel part of the thread key: a thread's parent, else the channel itself."""
+        found = self._client.get_channel(channel_id) if self._client is not None else None
+        parent = getattr(found, "parent_id", None) if isinstance(found, discord.Thread) else None
+        return str(parent or channel_id)

@@ -7,14 +7,13 @@ import logging
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from redis.exceptions import RedisError
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.http import http_handler
 from adapters.slack.ingest import SlackIngest
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
@@ -58,6 +57,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
         self.bot_user_id = ""
+        self.team_id = ""
 
     async def start(self, hub: Hub) -> None:
         self._metrics = hub.metrics
@@ -67,6 +67,7 @@ class SlackAdapter:
         )
         auth = await self.client.auth_test()
         self.bot_user_id = str(auth["user_id"])
+        self.team_id = str(auth.get("team_id") or "")
         socket_mode = bool(secret(self._settings.slack_app_token))
         app = AsyncApp(
             client=self.client,
@@ -74,7 +75,7 @@ class SlackAdapter:
             request_verification_enabled=not socket_mode,
             process_before_response=True,
         )
-        ingest = SlackIngest(hub, self.client, self.bot_user_id)
+        ingest = SlackIngest(hub, self.client, self.bot_user_id, self.team_id)
 
         async def on_event(event: dict[str, Any], body: dict[str, Any]) -> None:
             await ingest.handle(event, body)
@@ -91,7 +92,8 @@ class SlackAdapter:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack: connected in Socket Mode as %s", self.bot_user_id)
         else:
-            hub.web.router.add_post(EVENTS_PATH, _http_handler(app))
+            signing = secret(self._settings.slack_signing_secret)
+            hub.web.router.add_post(EVENTS_PATH, http_handler(app, signing))
             log.info("Slack: HTTP mode, events at %s", EVENTS_PATH)
 
     async def stop(self) -> None:
@@ -122,11 +124,3 @@ async def _on_listener_error(error: Exception) -> BoltResponse:
     if not isinstance(error, RedisError):
         log.error("Slack event failed and is refused for retry", exc_info=error)
     return BoltResponse(status=503, body="")
-
-
-def _http_handler(app: AsyncApp) -> Any:
-    async def handle(request: web.Request) -> web.Response:
-        response = await app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
-
-    return handle

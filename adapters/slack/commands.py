@@ -1,4 +1,5 @@
-"""Confirming a thread command on Slack: a reaction on the user's post."""
+"""Answering outside a reply on Slack: a reaction confirms a command, a short thread message
+refuses or hints."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.access import is_slack_admin
 from bridge.commands import Command
-from bridge.ingest import Confirm
+from bridge.ingest import Confirm, Replies, Say
 from bridge.models import UserPost
 
 log = logging.getLogger(__name__)
@@ -28,3 +30,22 @@ def confirm_with_reaction(client: AsyncWebClient, post: UserPost) -> Confirm:
             log.info("could not confirm %s with a reaction: %s", command, exc.response.get("error"))
 
     return confirm
+
+
+def say_in_thread(client: AsyncWebClient, post: UserPost) -> Say:
+    async def say(text: str) -> None:
+        try:
+            await client.chat_postMessage(
+                channel=post.thread.channel, thread_ts=post.thread.thread, text=text
+            )
+        except SlackApiError as exc:
+            log.info("could not post a notice: %s", exc.response.get("error"))
+
+    return say
+
+
+def slack_replies(client: AsyncWebClient, post: UserPost) -> Replies:
+    async def is_admin() -> bool:
+        return await is_slack_admin(client, post.thread.tenant, post.author)
+
+    return Replies(confirm_with_reaction(client, post), say_in_thread(client, post), is_admin)

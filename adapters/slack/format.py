@@ -21,3 +21,42 @@ def strip_mention(text: str, bot_user_id: str) -> str:
 
 def mentions(text: str, user_id: str) -> bool:
     return f"<@{user_id}" in text
+
+
+WORD_JOINER = "\u2060"
+"""Invisible, zero-width, and not a word character: `@\u2060here` reads as `@here` but is
+no mention to Slack, whose mention parsing needs `@` directly followed by the name."""
+
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
+_ESCAPED = re.compile(r"<([!@])([^<>|\s]*)(?:\|([^<>]*))?>")
+_PLAIN = re.compile(r"(?<![\w@])@(?=(?:here|channel|everyone)\b)", re.IGNORECASE)
+
+
+def defuse_mentions(text: str) -> str:
+    """Model text with every Slack mention and broadcast outside code made inert.
+
+    `<!channel>`, `<!here>`, `<!everyone>`, `<@U…>`/`<@W…>`, `<!subteam^…>` (with or without
+    `|label`) become plain `@name` text with a word joiner after the `@`, so nobody is pinged
+    and the text still reads the same. Code spans and fenced blocks are left byte-exact.
+    """
+    out: list[str] = []
+    last = 0
+    for code in _CODE.finditer(text):
+        out.append(_defuse_prose(text[last : code.start()]))
+        out.append(code.group(0))
+        last = code.end()
+    out.append(_defuse_prose(text[last:]))
+    return "".join(out)
+
+
+def _defuse_prose(text: str) -> str:
+    text = _ESCAPED.sub(_inert, text)
+    return _PLAIN.sub("@" + WORD_JOINER, text)
+
+
+def _inert(match: re.Match[str]) -> str:
+    sigil, target, label = match.group(1), match.group(2), match.group(3)
+    if sigil == "!" and not target.startswith(("here", "channel", "everyone", "subteam^")):
+        return match.group(0)
+    name = (label or "").lstrip("@") or target.split("^", 1)[-1]
+    return "@" + WORD_JOINER + name

@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.commands import confirm_with_reaction
+from adapters.slack.commands import slack_replies
 from adapters.slack.format import mentions, strip_mention
 from bridge.hub import Hub
 from bridge.ingest import Incoming, take
@@ -46,24 +46,35 @@ def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming |
 class SlackIngest:
     """Registered as bolt listeners; each call ends once the post is durably accepted."""
 
-    def __init__(self, hub: Hub, client: AsyncWebClient, bot_user_id: str) -> None:
+    def __init__(self, hub: Hub, client: AsyncWebClient, bot_user_id: str, team: str) -> None:
         self._hub = hub
         self._client = client
         self._bot = bot_user_id
+        self._team = team
+
+    def _foreign(self, body: dict[str, Any]) -> bool:
+        """An event for another workspace than the bot token's (auth.test) is dropped."""
+        team = str(body.get("team_id") or "")
+        if team and team != self._team:
+            log.warning("dropped an event of a foreign Slack workspace")
+            self._hub.metrics.inc("slack_foreign_events_total")
+            return True
+        return False
 
     async def handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        team = str(body.get("team_id") or event.get("team") or "")
-        incoming = read_event(event, team, self._bot)
+        if self._foreign(body):
+            return
+        incoming = read_event(event, self._team, self._bot)
         if incoming is None:
             return
-        await take(self._hub, incoming, confirm_with_reaction(self._client, incoming.post))
+        await take(self._hub, incoming, slack_replies(self._client, incoming.post))
 
     async def handle_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         """A stop reaction on one of the bot's replies stops that reply, on any replica."""
         item = event.get("item") or {}
         if event.get("reaction") not in STOP_REACTIONS or event.get("user") == self._bot:
             return
-        if item.get("type") != "message" or not item.get("ts"):
+        if item.get("type") != "message" or not item.get("ts") or self._foreign(body):
             return
-        team = str(body.get("team_id") or "")
-        await self._hub.stop_by_reply("slack", team, str(item["ts"]))
+        channel = str(item.get("channel") or "")
+        await self._hub.stop_by_reply("slack", self._team, channel, str(item["ts"]))

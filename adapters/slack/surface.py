@@ -10,7 +10,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.errors import classify
-from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, PLACEHOLDER
+from adapters.slack.format import (
+    EDITS_PER_MESSAGE_INTERVAL,
+    PAGE_LIMIT,
+    PLACEHOLDER,
+    defuse_mentions,
+)
 from bridge.metrics import Metrics
 from bridge.surface import Allowance, EditRate
 from bridge.waits import capped_wait
@@ -50,6 +55,7 @@ class SlackSurface:
         self.messages.append(str(response["ts"]))
 
     async def write(self, index: int, text: str, *, final: bool) -> None:
+        text = defuse_mentions(text)
         if index < len(self.messages):
             await self._call(
                 "chat.update", channel=self._channel, ts=self.messages[index], markdown_text=text

@@ -16,11 +16,12 @@ from typing import Any
 
 from bridge.config import secret
 from bridge.http import provider_client
+from bridge.keys import OPENAI_HISTORY
 from bridge.models import ReplyDone, ReplyEvent, TextDelta, ThreadKey, UserPost
 from bridge.provider import Conversation, ProviderContext
 from bridge.providers.common import JsonEvents, ProviderError, StreamCut, bearer, guarded
 from bridge.sse import open_sse
-from bridge.store import THREAD_TTL, Store
+from bridge.store import Store
 
 LABEL = "The model server"
 CREDENTIALS = "OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL"
@@ -73,7 +74,7 @@ class OpenAICompatProvider:
         return str(uuid.uuid4())
 
     def history_key(self, thread: ThreadKey) -> str:
-        return self._store.thread_key(thread, "history")
+        return self._store.thread_key(thread, OPENAI_HISTORY)
 
     async def history(self, thread: ThreadKey) -> list[Message]:
         """The stored turns, oldest first; entries that are not `{role, content}` are skipped."""
@@ -127,7 +128,7 @@ class OpenAICompatProvider:
                 key, json.dumps(user, ensure_ascii=False), json.dumps(answer, ensure_ascii=False)
             )
             pipe.ltrim(key, -(kept + 2), -1)
-            pipe.expire(key, THREAD_TTL)
+            pipe.expire(key, self._store.thread_ttl)
             await pipe.execute()
 
     async def cancel(self, conversation: Conversation) -> None:

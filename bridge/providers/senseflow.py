@@ -19,6 +19,7 @@ import httpx
 
 from bridge.config import secret
 from bridge.http import provider_client
+from bridge.keys import SENSEFLOW_USER
 from bridge.models import (
     ConversationStarted,
     ReplyDone,
@@ -37,7 +38,7 @@ from bridge.providers.common import (
     segment,
 )
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
-from bridge.store import THREAD_TTL, Store
+from bridge.store import Store
 from bridge.text import first_words
 
 LABEL = "SenseFlow"
@@ -79,7 +80,7 @@ class SenseflowProvider:
         return None
 
     def _owner_key(self, thread: ThreadKey) -> str:
-        return self._store.thread_key(thread, "senseflow:user")
+        return self._store.thread_key(thread, SENSEFLOW_USER)
 
     async def _owner(self, conversation: Conversation, fallback: str) -> str:
         """The end-user id that owns the conversation at SenseFlow (see the module docstring)."""
@@ -112,7 +113,7 @@ class SenseflowProvider:
                     started = self._track(conversation.thread, user, reply, data)
                     if started is not None:
                         key = self._owner_key(conversation.thread)
-                        await self._store.redis.set(key, user, ex=THREAD_TTL)
+                        await self._store.redis.set(key, user, ex=self._store.thread_ttl)
                         named = replace(conversation, id=started.conversation_id)
                         self._spawn(self.rename(named, first_words(post.text, NAME_LIMIT)))
                         yield started

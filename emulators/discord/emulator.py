@@ -31,7 +31,7 @@ from .gateway import (
 )
 from .ratelimit import RateLimiter
 from .rest import Rest
-from .state import DEFAULT_BOT_ID, Channel, Guild, Message, User, World
+from .state import DEFAULT_BOT_ID, Channel, Guild, Message, Role, User, World
 
 MENTION = re.compile(r"<@!?(\d{15,20})>")
 # GATEWAY_PRESENCE_LIMITED, GATEWAY_GUILD_MEMBERS_LIMITED, GATEWAY_MESSAGE_CONTENT_LIMITED.
@@ -207,6 +207,24 @@ class DiscordEmulator(Emulator):
             self._spawn(self.gateway.dispatch("GUILD_CREATE", data, Delivery(guild.id, GUILDS)))
         return guild
 
+    def grant_role(
+        self, who: Author, permissions: int, name: str = "Moderators", guild: Guild | None = None
+    ) -> Role:
+        """Give `who` a new role with `permissions` (e.g. MANAGE_CHANNELS = 1 << 4); connected
+        clients get GUILD_ROLE_CREATE, and the member's later messages carry the role id."""
+        target = self._guild(guild)
+        new = Role(self.world.ids.next(), name, permissions)
+        target.roles[new.id] = new
+        user = self.resolve_user(who)
+        self.world.join(target, user)
+        target.member_roles.setdefault(user.id, []).append(new.id)
+        if self.gateway.sessions:
+            data = {"guild_id": str(target.id), "role": payloads.role(new)}
+            self._spawn(
+                self.gateway.dispatch("GUILD_ROLE_CREATE", data, Delivery(target.id, GUILDS))
+            )
+        return new
+
     def create_text_channel(self, guild: Guild | int | None, name: str) -> Channel:
         """A new text channel; connected clients get CHANNEL_CREATE."""
         target = self._guild(guild)
@@ -305,9 +323,16 @@ class DiscordEmulator(Emulator):
         data = {**payloads.thread(thread), "newly_created": True}
         await self.gateway.dispatch("THREAD_CREATE", data, Delivery(thread.guild_id, GUILDS))
 
-    async def announce_reaction(self, message: Message, emoji: str) -> None:
+    async def user_reaction(self, message_id: int, emoji: str, who: Author = None) -> None:
+        """A person reacts to a message: MESSAGE_REACTION_ADD with their id and member."""
+        await self.announce_reaction(self.world.messages[message_id], emoji, self.resolve_user(who))
+
+    async def announce_reaction(
+        self, message: Message, emoji: str, user: User | None = None
+    ) -> None:
+        reactor = user or self.bot
         data: dict[str, Any] = {
-            "user_id": str(self.bot_id),
+            "user_id": str(reactor.id),
             "channel_id": str(message.channel_id),
             "message_id": str(message.id),
             "message_author_id": str(message.author.id),
@@ -318,7 +343,8 @@ class DiscordEmulator(Emulator):
         intent = DIRECT_MESSAGE_REACTIONS
         if message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
-            data["member"] = payloads.member(self.bot)
+            guild = self.world.guilds.get(message.guild_id)
+            data["member"] = payloads.member(reactor, guild=guild)
             intent = GUILD_MESSAGE_REACTIONS
         delivery = Delivery(message.guild_id, intent)
         await self.gateway.dispatch("MESSAGE_REACTION_ADD", data, delivery)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .state import Channel, Guild, Message, User, World
+from .state import Channel, Guild, Message, Role, User, World
 
 # VIEW_CHANNEL, SEND_MESSAGES, EMBED_LINKS, ATTACH_FILES, READ_MESSAGE_HISTORY, ADD_REACTIONS,
 # USE_APPLICATION_COMMANDS, CREATE_PUBLIC_THREADS, SEND_MESSAGES_IN_THREADS.
@@ -37,9 +37,12 @@ def user(u: User) -> dict[str, Any]:
     return data
 
 
-def member(u: User, *, with_user: bool = True) -> dict[str, Any]:
+def member(u: User, *, with_user: bool = True, guild: Guild | None = None) -> dict[str, Any]:
+    """A guild member; `roles` lists the member's role ids in `guild` (discord.py computes
+    `permissions_for` from them, the guild's roles, the owner and the channel overwrites)."""
+    roles = guild.member_roles.get(u.id, []) if guild is not None else []
     data: dict[str, Any] = {
-        "roles": [],
+        "roles": [str(r) for r in roles],
         "joined_at": iso(0),
         "deaf": False,
         "mute": False,
@@ -121,12 +124,12 @@ def guild_create(world: World, g: Guild) -> dict[str, Any]:
         "joined_at": iso(0),
         "icon": None,
         "features": [],
-        "roles": [_everyone(g)],
+        "roles": [_everyone(g), *(role(r) for r in g.roles.values())],
         "emojis": [],
         "stickers": [],
         "channels": plain,
         "threads": [thread(c) for c in channels if c.is_thread],
-        "members": [member(world.users[uid]) for uid in g.member_ids],
+        "members": [member(world.users[uid], guild=g) for uid in g.member_ids],
         "presences": [],
         "voice_states": [],
         "stage_instances": [],
@@ -174,8 +177,23 @@ def message(world: World, m: Message, *, gateway: bool) -> dict[str, Any]:
         data["thread"] = thread(world.channels[m.thread_id])
     if gateway and m.guild_id is not None:
         data["guild_id"] = str(m.guild_id)
-        data["member"] = member(m.author, with_user=False)
+        data["member"] = member(m.author, with_user=False, guild=world.guilds.get(m.guild_id))
     return data
+
+
+def role(r: Role) -> dict[str, Any]:
+    """A role object (Discord's Role structure: permissions as a string)."""
+    return {
+        "id": str(r.id),
+        "name": r.name,
+        "permissions": str(r.permissions),
+        "position": 1,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
 
 
 def _mention(u: User, in_guild: bool) -> dict[str, Any]:

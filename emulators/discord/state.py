@@ -55,6 +55,17 @@ class Guild:
     owner_id: int
     channel_ids: list[int] = field(default_factory=list)
     member_ids: list[int] = field(default_factory=list)
+    roles: dict[int, Role] = field(default_factory=dict)
+    member_roles: dict[int, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class Role:
+    """A guild role beyond @everyone (whose id is the guild id); `permissions` is a bit set."""
+
+    id: int
+    name: str
+    permissions: int
 
 
 @dataclass

@@ -70,6 +70,10 @@ class SlackEmulator(Emulator):
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
         self.statuses: dict[tuple[str, str], list[str]] = {}
+        self.admins: set[str] = set()
+        """User ids that `users.info` reports as workspace admins (`is_admin`)."""
+        self.owners: set[str] = set()
+        """User ids that `users.info` reports as workspace owners (`is_owner`)."""
         self.deliveries: list[Delivery] = []
         self.socket = SocketModeServer(app_id)
         self.http = HttpEventSender(signing_secret)
@@ -123,6 +127,7 @@ class SlackEmulator(Emulator):
         retry_reason: str | None = None,
         *,
         bad_signature: bool = False,
+        team_id: str | None = None,
     ) -> bool | int:
         """Send `event` to the app: over HTTP if `http_events_url` is set (returns the status,
         0 if no answer), else as a Socket Mode envelope (returns True once acked)."""
@@ -131,7 +136,7 @@ class SlackEmulator(Emulator):
         payload = events.event_callback(
             event,
             delivery.event_id,
-            team_id=self.team_id,
+            team_id=team_id or self.team_id,
             app_id=self.app_id,
             bot_user_id=self.bot_user_id,
             verification_token=self.verification_token,

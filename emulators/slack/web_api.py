@@ -184,12 +184,36 @@ def assistant_threads_set_status(emu: SlackEmulator, args: dict[str, Any]) -> di
     return {}
 
 
+def users_info(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    """A user object with the role flags Slack documents for `users.info` (is_admin, is_owner,
+    is_primary_owner); every `U…`/`W…` id is a member of the emulated workspace."""
+    user = required(args, "user", "user_not_found")
+    if not user.startswith(("U", "W")):
+        raise ApiError("user_not_found")
+    owner = user in emu.owners
+    return {
+        "user": {
+            "id": user,
+            "team_id": emu.team_id,
+            "name": user.lower(),
+            "deleted": False,
+            "is_bot": user == emu.bot_user_id,
+            "is_admin": owner or user in emu.admins,
+            "is_owner": owner,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+        }
+    }
+
+
 HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "apps.connections.open": apps_connections_open,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "reactions.add": reactions_add,
+    "users.info": users_info,
     "conversations.replies": conversations_replies,
     "assistant.threads.setStatus": assistant_threads_set_status,
     "chat.startStream": streams.start_stream,

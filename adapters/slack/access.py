@@ -1,0 +1,41 @@
+"""Who is an admin on Slack: workspace admins and owners, as `users.info` tells.
+
+The answer is cached a few minutes per client, team and user, so a burst of commands costs
+one `users.info` call (Tier 4) and a demoted admin loses the right soon after.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+CACHE_SECONDS = 300.0
+ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
+
+_cache: weakref.WeakKeyDictionary[AsyncWebClient, dict[tuple[str, str], tuple[float, bool]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def is_slack_admin(client: AsyncWebClient, team: str, user: str) -> bool:
+    """Whether `user` is an admin or owner of workspace `team`; False when Slack cannot say."""
+    entries = _cache.setdefault(client, {})
+    cached = entries.get((team, user))
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    try:
+        response = await client.users_info(user=user)
+    except SlackApiError as exc:
+        log.info("users.info for an admin check failed: %s", exc.response.get("error"))
+        return False
+    info = response.get("user") or {}
+    admin = any(bool(info.get(flag)) for flag in ADMIN_FLAGS)
+    entries[(team, user)] = (now + CACHE_SECONDS, admin)
+    return admin

@@ -1,0 +1,92 @@
+"""The key map: every Redis key the bridge writes, with its hash tag and how long it lives.
+
+Keys a command or script touches together share a hash tag, so the bridge runs on Redis
+Cluster. Thread data lives while the thread is in use: every accepted post pushes its expiry
+to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never expire.
+
+| key (after the prefix)                        | tag               | retention                |
+|-----------------------------------------------|-------------------|--------------------------|
+| `{<thread>}:active` thread marker             | thread            | thread TTL, refreshed    |
+| `{<thread>}:conv` binding (hash)              | thread            | thread TTL, refreshed    |
+| `{<thread>}:done` finished-post counter       | thread            | thread TTL, refreshed    |
+| `{<thread>}:history` openai history (list)    | thread            | thread TTL, refreshed    |
+| `{<thread>}:senseflow:user` conversation owner| thread            | thread TTL, refreshed    |
+| `{<thread>}:lease` reply lease                | thread            | lease seconds (renewed)  |
+| `{<thread>}:reply:<msg>` reply record (hash)  | thread            | RECORD_TTL (7 days)      |
+| `{<thread>}:notice:<msg>` refusal sent        | thread            | DEDUPE_TTL (7 days)      |
+| `replymsg:<platform>:<tenant>:<channel>:<msg>`| none              | RECORD_TTL (7 days)      |
+| `{inbox:<n>}:stream` inbox (Stream)           | inbox shard       | none: entries are acked  |
+| `{inbox:<n>}:seen:<thread>:<msg>` dedupe      | inbox shard       | DEDUPE_TTL (7 days)      |
+| `{inbox:<n>}:seq:<thread>` post counter       | inbox shard       | thread TTL, refreshed    |
+| `budget:{<scope>}` edit budget (hash)         | rate scope        | refill time + 60 s       |
+| `rate:{<platform>:<tenant>:<user>}` post count| user              | one rate window (60 s)   |
+| `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
+| `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
+| `control` (pub/sub channel, not a key)        | —                 | —                        |
+"""
+
+from __future__ import annotations
+
+from bridge.models import ThreadKey
+
+DAY = 24 * 3600
+THREAD_TTL = 90 * DAY
+"""The default of BRIDGE_THREAD_TTL_DAYS, in seconds."""
+RECORD_TTL = 7 * DAY
+DEDUPE_TTL = 7 * DAY
+
+ACTIVE = "active"
+CONV = "conv"
+DONE = "done"
+LEASE = "lease"
+OPENAI_HISTORY = "history"
+SENSEFLOW_USER = "senseflow:user"
+
+THREAD_DATA = (ACTIVE, CONV, DONE, OPENAI_HISTORY, SENSEFLOW_USER)
+"""A thread's keys that live while the thread is used; each accepted post refreshes them."""
+
+
+class Keys:
+    """Key names for one deployment, namespaced by `prefix`."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def thread(self, thread: ThreadKey, suffix: str) -> str:
+        """A key that belongs to one thread; all of a thread's keys share its hash tag."""
+        return f"{self.prefix}{{{thread}}}:{suffix}"
+
+    def reply(self, thread: ThreadKey, message_id: str) -> str:
+        return self.thread(thread, f"reply:{message_id}")
+
+    def notice(self, thread: ThreadKey, message_id: str) -> str:
+        """Marks that a post was answered with a notice (a refusal), so a redelivery is not."""
+        return self.thread(thread, f"notice:{message_id}")
+
+    def reply_index(self, platform: str, tenant: str, channel: str, message_id: str) -> str:
+        """A Slack `ts` is unique only within its channel, so the channel is part of the key."""
+        return f"{self.prefix}replymsg:{platform}:{tenant}:{channel}:{message_id}"
+
+    def channel(self, scope: str) -> str:
+        return f"{self.prefix}channel:{scope}"
+
+    def inbox_tag(self, shard: int) -> str:
+        return f"{self.prefix}{{inbox:{shard}}}"
+
+    def inbox_stream(self, shard: int) -> str:
+        return f"{self.inbox_tag(shard)}:stream"
+
+    def inbox_seen(self, shard: int, thread: ThreadKey, message_id: str) -> str:
+        return f"{self.inbox_tag(shard)}:seen:{thread}:{message_id}"
+
+    def inbox_seq(self, shard: int, thread: ThreadKey) -> str:
+        return f"{self.inbox_tag(shard)}:seq:{thread}"
+
+    def budget(self, scope: str) -> str:
+        return f"{self.prefix}budget:{{{scope}}}"
+
+    def user_rate(self, platform: str, tenant: str, user: str) -> str:
+        return f"{self.prefix}rate:{{{platform}:{tenant}:{user}}}"
+
+    def control(self) -> str:
+        return f"{self.prefix}control"
