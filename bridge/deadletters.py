@@ -14,9 +14,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bridge.inbox import Inbox
+from bridge.keys import DEDUPE_TTL, Keys
 from bridge.models import UserPost
-
-ATTEMPTS_TTL = 7 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +36,18 @@ class DeadLetters:
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self._prefix = prefix
-        self.stream = f"{prefix}deadletters"
+        self._keys = Keys(prefix)
+        self.stream = self._keys.dead_letters()
 
     def _attempts_key(self, post: UserPost) -> str:
-        return f"{self._prefix}{{{post.thread}}}:attempts:{post.message_id}"
+        return self._keys.attempts(post.thread, post.message_id)
 
     async def count_attempt(self, post: UserPost) -> int:
         """One more failed attempt at `post`; the count survives restarts and takeovers."""
         key = self._attempts_key(post)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
-            pipe.expire(key, ATTEMPTS_TTL)
+            pipe.expire(key, DEDUPE_TTL)
             count, _ = await pipe.execute()
         return int(count)
 

@@ -14,6 +14,7 @@ to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never 
 | `{<thread>}:lease` reply lease                | thread            | lease seconds (renewed)  |
 | `{<thread>}:reply:<msg>` reply record (hash)  | thread            | RECORD_TTL (7 days)      |
 | `{<thread>}:notice:<msg>` refusal sent        | thread            | DEDUPE_TTL (7 days)      |
+| `{<thread>}:attempts:<msg>` failed attempts   | thread            | DEDUPE_TTL (7 days)      |
 | `replymsg:<platform>:<tenant>:<channel>:<msg>`| none              | RECORD_TTL (7 days)      |
 | `{inbox:<n>}:stream` inbox (Stream)           | inbox shard       | none: entries are acked  |
 | `{inbox:<n>}:seen:<thread>:<msg>` dedupe      | inbox shard       | DEDUPE_TTL (7 days)      |
@@ -22,6 +23,7 @@ to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never 
 | `rate:{<platform>:<tenant>:<user>}` post count| user              | one rate window (60 s)   |
 | `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
+| `deadletters` posts given up on (Stream)      | none              | kept until replayed      |
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
 """
 
@@ -62,6 +64,13 @@ class Keys:
     def notice(self, thread: ThreadKey, message_id: str) -> str:
         """Marks that a post was answered with a notice (a refusal), so a redelivery is not."""
         return self.thread(thread, f"notice:{message_id}")
+
+    def attempts(self, thread: ThreadKey, message_id: str) -> str:
+        """Failed attempts at answering one post; they survive restarts and takeovers."""
+        return self.thread(thread, f"attempts:{message_id}")
+
+    def dead_letters(self) -> str:
+        return f"{self.prefix}deadletters"
 
     def reply_index(self, platform: str, tenant: str, channel: str, message_id: str) -> str:
         """A Slack `ts` is unique only within its channel, so the channel is part of the key."""
