@@ -169,18 +169,20 @@ class Renderer:
 
     def _interim_failed(self, exc: Exception) -> None:
         """Decide from the refusal's kind: smaller pages, a later try (backing off), or none."""
-        if isinstance(exc, WriteRejected) and exc.give_up:
-            log.warning("interim edits stopped, the messenger refused one: %s", exc)
-            self._interim_off = True
-            return
-        if isinstance(exc, WriteRejected) and exc.kind == TOO_LONG:
+        kind = exc.kind if isinstance(exc, WriteRejected) else RETRY
+        if kind == TOO_LONG and self._limit > MIN_PAGE:
+            assert isinstance(exc, WriteRejected)
             self._shrink(exc)
-        else:
+        elif kind == RETRY:
             self._interim_failures += 1
             asked = exc.retry_after if isinstance(exc, WriteRejected) else None
             wait = min(INTERIM_BACKOFF_CAP, 0.5 * 2**self._interim_failures)
             self._retry_at = time.monotonic() + max(capped_wait(asked, 0.0), backoff(wait))
             log.warning("interim edit failed, the next one will carry the text: %s", exc)
+        else:
+            log.warning("interim edits stopped, the messenger refused one: %s", exc)
+            self._interim_off = True
+            return
         self._dirty.set()
 
     async def _write_final(self, index: int, page: str) -> None:

@@ -18,6 +18,10 @@ from aiohttp import web
 from emulators.base import Emulator, Fault
 
 BREAKING = ("cut", "error_event", "disconnect")
+ENDLESS = ("forever", "keepalive")
+"""Streams that never end on their own: `forever` repeats the reply's tokens without end,
+`keepalive` sends only SSE comments; both stop when the client goes away. `Fault.delay` is the
+seconds between two writes (default 0.05)."""
 
 
 @dataclass
@@ -168,6 +172,8 @@ class ChatEmulator(Emulator):
         await stream.noise(0, self.ping)
         for payload in plan.head:
             await stream.send(payload, plan.event)
+        if fault is not None and fault.kind in ENDLESS:
+            return await self._endless(stream, plan, fault, stop)
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay)
         for index in range(len(plan.tokens) + 1):
@@ -185,6 +191,21 @@ class ChatEmulator(Emulator):
             await stream.send(payload, plan.event)
         await stream.end()
         return "stopped" if stop is not None and stop.is_set() else "done"
+
+    async def _endless(
+        self, stream: EventStream, plan: Plan, fault: Fault, stop: asyncio.Event | None
+    ) -> str:
+        """Write tokens (or only keep-alive comments) until the client leaves or a stop."""
+        index = 0
+        while stop is None or not stop.is_set():
+            if fault.kind == "forever" and plan.tokens:
+                await stream.send(plan.tokens[index % len(plan.tokens)], plan.event)
+                index += 1
+            else:
+                await stream.raw(": keep-alive\n\n")
+            await asyncio.sleep(fault.delay or 0.05)
+        await stream.end()
+        return "stopped"
 
     async def _break(self, stream: EventStream, plan: Plan, fault: Fault) -> str:
         if fault.kind == "disconnect":

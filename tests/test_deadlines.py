@@ -13,6 +13,7 @@ from bridge.deadlines import NOTICES
 from bridge.sse import retry_after_seconds
 from bridge.waits import MAX_WAIT, WaitBudget, WaitBudgetSpent, capped_wait
 from emulators.base import Fault
+from emulators.openai_compat import OpenAIEmulator
 from tests.harness import Env, slack_bridge
 
 CHANNEL = "C1"
@@ -55,6 +56,37 @@ async def test_runaway_reply_is_cut_at_the_size_cap(redis_url: str, prefix: str)
     async with slack_bridge(redis_url, prefix, **overrides) as env:
         shown = await cut_then_next_answered(env, Fault("forever", delay=0.002), "size")
         assert shown == ("more " * 100).rstrip() + f"\n\n> {NOTICES['size']}"
+
+
+@pytest.mark.parametrize("kind", ["keepalive", "forever"])
+async def test_openai_compatible_stream_that_never_ends_frees_the_thread(
+    redis_url: str, prefix: str, kind: str
+) -> None:
+    """The same guarantee for the shared chat emulator's endless streams (openai-compatible)."""
+    emu = OpenAIEmulator()
+    await emu.start()
+    overrides = {
+        "bridge_provider": "openai",
+        "openai_base_url": emu.base_url,
+        "openai_model": "llama3",
+        "bridge_reply_timeout_seconds": 4.0,
+        "bridge_idle_timeout_seconds": 2.0,
+    }
+    reason = "idle" if kind == "keepalive" else "time"
+    try:
+        async with slack_bridge(redis_url, prefix, **overrides) as env:
+            emu.script("tick ")
+            emu.fail_next("chat", Fault(kind, delay=0.1))
+            root = await env.slack.user_post(CHANNEL, f"{MENTION} go on forever")
+            await env.wait(
+                lambda: env.reply_text(CHANNEL, root).endswith(NOTICES[reason]), timeout=30
+            )
+            await env.wait(lambda: emu.aborted == 1)
+            emu.script("Next.")
+            await env.slack.user_post(CHANNEL, "and now?", thread_ts=root)
+            await env.wait(lambda: env.reply_text(CHANNEL, root).endswith("Next."))
+    finally:
+        await emu.stop()
 
 
 @pytest.mark.parametrize(
