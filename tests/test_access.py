@@ -167,3 +167,13 @@ async def test_discord_admin_is_manage_channels(redis_url: str, prefix: str) -> 
         owner = await emu.user_message(post.id, "policy queue", author=emu.owner)
         await env.wait(lambda: "✅" in emu.message(owner.id).reactions)
         assert await store.channel_settings(scope) == {"busy_policy": "queue"}
+
+
+def test_provider_command_never_echoes_markup() -> None:
+    from bridge.commands import Command, parse_command
+
+    assert parse_command("provider neuroflash-prototype") == Command(
+        "provider", "neuroflash-prototype"
+    )
+    assert parse_command("provider <!channel>") is None
+    assert parse_command("provider <@U123>") is None
