@@ -129,7 +129,7 @@ async def test_channel_commands_are_for_admins(redis_url: str, prefix: str) -> N
             "busy_policy": "merge",
             "provider": "neuroflash",
         }
-        assert env.slack.calls_to("users.info")
+        assert len(env.slack.calls_to("users.info")) == 2  # U1 and UADMIN, each cached
 
 
 async def test_per_user_rate(redis_url: str, prefix: str) -> None:
