@@ -7,11 +7,15 @@ the provider new threads of the channel use (a thread keeps the provider it star
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
 from bridge.hub import Hub
 from bridge.models import ThreadKey
+
+PROVIDER_NAME = re.compile(r"[a-z0-9_.-]{1,64}")
+"""A provider name is echoed in a refusal, so it can never carry markup or a mention."""
 
 ADMIN_COMMANDS = frozenset({"policy", "provider"})
 """Commands that change the channel's settings: for workspace/guild admins only."""
@@ -30,7 +34,7 @@ def parse_command(text: str) -> Command | None:
         return Command(words[0])
     if len(words) == 2 and words[0] == "policy" and words[1] in BUSY_POLICIES:
         return Command("policy", words[1])
-    if len(words) == 2 and words[0] == "provider":
+    if len(words) == 2 and words[0] == "provider" and PROVIDER_NAME.fullmatch(words[1]):
         return Command("provider", words[1])
     return None
 

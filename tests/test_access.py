@@ -129,7 +129,7 @@ async def test_channel_commands_are_for_admins(redis_url: str, prefix: str) -> N
             "busy_policy": "merge",
             "provider": "neuroflash",
         }
-        assert env.slack.calls_to("users.info")
+        assert len(env.slack.calls_to("users.info")) == 2  # U1 and UADMIN, each cached
 
 
 async def test_per_user_rate(redis_url: str, prefix: str) -> None:
@@ -167,3 +167,13 @@ async def test_discord_admin_is_manage_channels(redis_url: str, prefix: str) -> 
         owner = await emu.user_message(post.id, "policy queue", author=emu.owner)
         await env.wait(lambda: "✅" in emu.message(owner.id).reactions)
         assert await store.channel_settings(scope) == {"busy_policy": "queue"}
+
+
+def test_provider_command_never_echoes_markup() -> None:
+    from bridge.commands import Command, parse_command
+
+    assert parse_command("provider neuroflash-prototype") == Command(
+        "provider", "neuroflash-prototype"
+    )
+    assert parse_command("provider <!channel>") is None
+    assert parse_command("provider <@U123>") is None

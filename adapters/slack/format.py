@@ -39,6 +39,8 @@ def defuse_mentions(text: str) -> str:
     `|label`) become plain `@name` text with a word joiner after the `@`, so nobody is pinged
     and the text still reads the same. Code spans and fenced blocks are left byte-exact.
     """
+    if "<" not in text and "@" not in text:
+        return text
     out: list[str] = []
     last = 0
     for code in _CODE.finditer(text):
