@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from bridge.models import (
 from bridge.pacing import EditBudget
 from bridge.provider import Conversation, Provider
 from bridge.providers_set import ProviderSet
-from bridge.render import Renderer
+from bridge.render import Renderer, RenderStats
 from bridge.sse import ProviderHTTPError, error_text
 from bridge.store import ReplyRecord, Store
 from bridge.surface import Surface
@@ -91,6 +92,7 @@ class Turns:
             await self._store.save_record(post.thread, post.message_id, messages=ids)
             await self._store.index_replies(post.thread, ids[-1:])
 
+        started = time.monotonic(), time.time()
         renderer = Renderer(
             surface,
             self._budget,
@@ -98,14 +100,17 @@ class Turns:
             shown=[None] * len(surface.messages) if takeover else [],
             fence=fence,
         )
+        self._metrics.active_streams.inc()
         try:
             outcome = await self._run(post, renderer, stop or asyncio.Event(), takeover)
         finally:
+            self._metrics.active_streams.dec()
             await renderer.aclose()
             await surface.close()
         await self._store.save_record(post.thread, post.message_id, status=outcome.status)
-        self._metrics.inc(f"replies_{outcome.status}_total")
-        self._metrics.inc("messenger_writes_total", renderer.stats.writes)
+        self._metrics.reply(outcome.status)
+        self._metrics.inc("messenger_writes", renderer.stats.writes, platform=post.thread.platform)
+        _observe(self._metrics, post, renderer.stats, started)
         return outcome
 
     async def _run(
@@ -117,6 +122,8 @@ class Turns:
             raise
         except Exception as exc:
             message = _describe(exc)
+            code = str(exc.status) if isinstance(exc, ProviderHTTPError) else "open_failed"
+            self._metrics.provider_error("unknown", code)
             log.warning("could not open a conversation for %s: %s", post.thread, message)
             text = notice("", f"⚠️ I could not start the conversation: {message}")
             await renderer.finish(text)
@@ -139,6 +146,7 @@ class Turns:
             lead = "> ⚠️ The previous answer was interrupted; here it is again.\n\n"
             renderer.append(lead)
         events = provider.reply(conversation, post)
+        renderer.stats.sent_at = time.monotonic()
         consume = asyncio.create_task(self._consume(conversation, events, renderer, lead))
         stopper = asyncio.create_task(stop.wait())
         try:
@@ -166,17 +174,21 @@ class Turns:
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
+                    if renderer.stats.first_token_at is None:
+                        renderer.stats.first_token_at = time.monotonic()
                     renderer.append(event.text)
                 elif isinstance(event, ConversationStarted):
                     note = await self._started(conversation, event.conversation_id)
                     lead += note
                     renderer.append(note)
                 elif isinstance(event, ReplyDone):
+                    renderer.stats.done_at = time.monotonic()
                     final = lead + event.text if event.text is not None else renderer.text
                     if not final.strip():
                         return Outcome("done", notice("", "The provider sent an empty answer."))
                     return Outcome("done", final)
                 elif isinstance(event, ReplyFailed):
+                    self._metrics.provider_error(conversation.provider, event.code or "failed")
                     return Outcome("failed", notice(renderer.text, f"⚠️ {event.message}"))
             return Outcome("failed", notice(renderer.text, "⚠️ The answer ended unexpectedly."))
         finally:
@@ -214,3 +226,22 @@ def _describe(exc: Exception) -> str:
         detail = error_text(exc.body)
         return f"the provider answered {exc.status}" + (f" ({detail})" if detail else "")
     return str(exc) or type(exc).__name__
+
+
+def _observe(
+    metrics: Metrics, post: UserPost, stats: RenderStats, started: tuple[float, float]
+) -> None:
+    """Record the reply's latencies from the moments the renderer and the turn noted."""
+    mono, wall = started
+    metrics.reply_duration.observe(time.monotonic() - mono)
+    if stats.first_text_at is not None:
+        queued = max(0.0, wall - post.ts) if post.ts > 0 else 0.0
+        metrics.post_to_first_text.observe(queued + stats.first_text_at - mono)
+    if stats.sent_at is not None and stats.first_token_at is not None:
+        metrics.provider_first_token.observe(stats.first_token_at - stats.sent_at)
+        if stats.first_text_at is not None:
+            metrics.first_token_to_first_text.observe(
+                max(0.0, stats.first_text_at - stats.first_token_at)
+            )
+    if stats.done_at is not None and stats.final_at is not None:
+        metrics.final_lag.observe(max(0.0, stats.final_at - stats.done_at))
