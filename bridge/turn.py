@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
+from bridge import logs
 from bridge.metrics import Metrics
 from bridge.models import (
     ConversationStarted,
@@ -64,6 +65,7 @@ class Turns:
         self._surfaces = surfaces
         self._metrics = metrics
 
+    @logs.in_reply
     async def answer(
         self,
         post: UserPost,
@@ -111,6 +113,7 @@ class Turns:
         self._metrics.reply(outcome.status)
         self._metrics.inc("messenger_writes", renderer.stats.writes, platform=post.thread.platform)
         _observe(self._metrics, post, renderer.stats, started)
+        log.info("reply %s after %d writes", outcome.status, renderer.stats.writes)
         return outcome
 
     async def _run(
@@ -128,6 +131,7 @@ class Turns:
             text = notice("", f"⚠️ I could not start the conversation: {message}")
             await renderer.finish(text)
             return Outcome("failed", text)
+        logs.note_conversation(conversation.id)
         renderer.start()
         return await self._stream(post, conversation, provider, renderer, stop, takeover)
 
@@ -199,6 +203,7 @@ class Turns:
     async def _started(self, conversation: Conversation, new_id: str) -> str:
         """Store the id the provider just named; say so if it replaced an expired one."""
         await self._store.set_conversation_id(conversation.thread, new_id)
+        logs.note_conversation(new_id)
         if conversation.id and conversation.id != new_id:
             return "> ℹ️ The previous session had expired; this is a fresh one.\n\n"
         return ""
