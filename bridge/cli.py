@@ -6,20 +6,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from importlib.metadata import entry_points
 
+from bridge import logs
 from bridge.config import ConfigError, load_settings
 from bridge.runtime import Runtime
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 async def serve_forever() -> None:
     """Run until SIGTERM or SIGINT, then hand over running replies and exit."""
     settings = load_settings()
-    logging.getLogger().setLevel(settings.bridge_log_level.upper())
+    logs.configure(settings.bridge_log_level, settings.bridge_log_format, logs.secrets_of(settings))
     runtime = Runtime(settings)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="threadbridge")
     parser.add_argument("command", choices=["run", *sorted(commands)])
     args, rest = parser.parse_known_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logs.configure(
+        os.environ.get("BRIDGE_LOG_LEVEL", "INFO"), os.environ.get("BRIDGE_LOG_FORMAT", "plain")
     )
     try:
         if args.command == "run":

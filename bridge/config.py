@@ -5,6 +5,8 @@ A bad or missing setting becomes a `ConfigError` whose message is one line namin
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +33,9 @@ class Settings(BaseSettings):
     bridge_inbox_shards: int = Field(default=4, ge=1, le=64)
     bridge_shutdown_seconds: float = Field(default=20.0, ge=0)
     bridge_log_level: str = "INFO"
+
+    # Operations (issue 10): log format; /metrics, /healthz and /readyz use BRIDGE_HTTP_PORT.
+    bridge_log_format: Literal["plain", "json"] = "plain"
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None

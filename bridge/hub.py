@@ -64,6 +64,8 @@ class Hub:
             self._outage.failed(exc)
             raise
         self._outage.recovered()
+        if seq > 0:
+            self.metrics.post(post.thread.platform)
         return seq > 0
 
     async def is_thread(self, thread: ThreadKey) -> bool:

@@ -153,6 +153,19 @@ class Inbox:
             total += int(info["pending"])
         return total
 
+    async def backlog(self) -> tuple[int, float | None]:
+        """Posts accepted but not finished (acked entries are deleted), and the accept time
+        (UNIX seconds, from the stream id) of the oldest, or None when there is none."""
+        total, oldest = 0, None
+        for shard in range(self.shards):
+            total += int(await self._redis.xlen(self.stream(shard)))
+            first: Any = await self._redis.xrange(self.stream(shard), count=1)
+            if first:
+                eid = first[0][0]
+                ms = int((eid.decode() if isinstance(eid, bytes) else eid).split("-")[0])
+                oldest = ms / 1000 if oldest is None else min(oldest, ms / 1000)
+        return total, oldest
+
     def _entry(self, shard: int, eid: bytes | str, fields: dict[bytes, bytes]) -> Entry:
         entry_id = eid.decode() if isinstance(eid, bytes) else eid
         seq = int(fields.get(b"seq", b"0"))

@@ -1,18 +1,141 @@
-"""Counters a process exposes at /metrics: replies by outcome, messenger writes, 429s."""
+"""What a process exposes at /metrics, through prometheus_client in the process's own registry.
+
+Names follow Prometheus conventions: a `threadbridge_` prefix, units in names, counters end in
+`_total`, labels come from small fixed sets (platform, method, provider, outcome, code) and never
+carry a user, channel or thread id. `inc(name, by, **labels)` stays for any counter a module
+wants without a typed method: it is declared on first use with the labels it was first given.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+from collections.abc import Callable
+from types import SimpleNamespace
+
+from aiohttp import ClientSession, TraceConfig, TraceRequestEndParams
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from yarl import URL
+
+log = logging.getLogger(__name__)
+
+PREFIX = "threadbridge_"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0)
+DURATION_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+def _bare(name: str) -> str:
+    """`name` without the project prefix and the `_total` suffix (prometheus_client adds it)."""
+    name = name.removeprefix(PREFIX)
+    return name.removesuffix("_total")
 
 
 class Metrics:
-    """Monotonic counters, named in Prometheus style without the `threadbridge_` prefix."""
+    """Every metric of one process; typed methods for the core, `inc` for anything else."""
 
     def __init__(self) -> None:
-        self._values: defaultdict[str, float] = defaultdict(float)
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._counters: dict[str, tuple[Counter, tuple[str, ...]]] = {}
+        self._counter("posts_received", "Posts accepted into the inbox.", "platform")
+        self._counter("replies", "Replies finished, by outcome.", "outcome")
+        self._counter("messenger_calls", "Messenger API calls.", "platform", "method")
+        self._counter("messenger_rate_limited", "Messenger 429 answers.", "platform", "method")
+        self._counter("messenger_writes", "Messages posted or edited for replies.", "platform")
+        self._counter("provider_errors", "Provider failures.", "provider", "code")
+        self._counter("dead_letters", "Posts moved to the dead-letter stream.")
+        self._counter("budget_waits", "Writes that waited for an edit budget.", "platform")
+        self.post_to_first_text = self._histogram(
+            "post_to_first_text_seconds", "User post to the reply's first text on the messenger."
+        )
+        self.first_token_to_first_text = self._histogram(
+            "first_token_to_first_text_seconds", "Provider's first token to first text shown."
+        )
+        self.final_lag = self._histogram(
+            "final_lag_seconds", "Provider done to the final text written."
+        )
+        self.provider_first_token = self._histogram(
+            "provider_first_token_seconds", "Request sent to the provider's first token."
+        )
+        self.reply_duration = Histogram(
+            f"{PREFIX}reply_duration_seconds",
+            "A reply from start to final text.",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.active_streams = self._gauge("active_streams", "Replies streaming in this process.")
+        self.busy_threads = self._gauge("busy_threads", "Threads with a worker in this process.")
+        self.inbox_pending = self._gauge("inbox_pending", "Inbox entries read but not acked.")
+        self.inbox_oldest_pending_age = self._gauge(
+            "inbox_oldest_pending_age_seconds", "Age of the oldest pending inbox entry."
+        )
+        self.redis_up = self._gauge("redis_up", "1 if Redis answered the last check.")
 
-    def inc(self, name: str, by: float = 1.0) -> None:
-        self._values[name] += by
+    def _counter(self, name: str, doc: str, *labels: str) -> Counter:
+        counter = Counter(f"{PREFIX}{name}", doc, labels, registry=self.registry)
+        self._counters[name] = (counter, labels)
+        return counter
 
-    def snapshot(self) -> dict[str, float]:
-        return dict(self._values)
+    def _histogram(self, name: str, doc: str) -> Histogram:
+        return Histogram(f"{PREFIX}{name}", doc, buckets=LATENCY_BUCKETS, registry=self.registry)
+
+    def _gauge(self, name: str, doc: str) -> Gauge:
+        return Gauge(f"{PREFIX}{name}", doc, registry=self.registry)
+
+    def inc(self, name: str, by: float = 1.0, **labels: str) -> None:
+        """Add `by` to the counter `name` (`_total` optional), declared on first use.
+
+        A counter keeps the label names it was declared with: a missing label is empty and an
+        unknown one is dropped, so a caller's mistake never breaks the reply it counts.
+        """
+        bare = _bare(name)
+        if bare not in self._counters:
+            self._counter(bare, f"{bare.replace('_', ' ')}.", *sorted(labels))
+        counter, names = self._counters[bare]
+        if not names:
+            counter.inc(by)
+            return
+        counter.labels(**{n: str(labels.get(n, "")) for n in names}).inc(by)
+
+    def post(self, platform: str) -> None:
+        self.inc("posts_received", platform=platform)
+
+    def reply(self, outcome: str) -> None:
+        self.inc("replies", outcome=outcome)
+
+    def call(self, platform: str, method: str) -> None:
+        self.inc("messenger_calls", platform=platform, method=method)
+
+    def rate_limited(self, platform: str, method: str) -> None:
+        self.inc("messenger_rate_limited", platform=platform, method=method)
+
+    def provider_error(self, provider: str, code: str) -> None:
+        self.inc("provider_errors", provider=provider, code=code)
+
+    def budget_wait(self, scope: str) -> None:
+        """A budget scope is `platform:…`; only the platform is a label."""
+        self.inc("budget_waits", platform=scope.split(":", 1)[0])
+
+    def value(self, name: str, **labels: str) -> float:
+        """The current value of a sample (tests and the doctor read it); 0 when absent."""
+        full = name if name.startswith(PREFIX) else f"{PREFIX}{name}"
+        return float(self.registry.get_sample_value(full, labels) or 0.0)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def http_trace(metrics: Metrics, platform: str, route: Callable[[str, URL], str]) -> TraceConfig:
+    """An aiohttp trace that counts every request a messenger client makes, and its 429s.
+
+    `route` names a request by its method and URL with ids taken out, so labels stay bounded.
+    """
+    trace = TraceConfig()
+
+    async def on_end(_: ClientSession, __: SimpleNamespace, params: TraceRequestEndParams) -> None:
+        name = route(params.method, params.url)
+        metrics.call(platform, name)
+        if params.response.status == 429:
+            metrics.rate_limited(platform, name)
+
+    trace.on_request_end.append(on_end)
+    return trace

@@ -13,6 +13,7 @@ import random
 from redis.asyncio import Redis
 
 from bridge.keys import Keys
+from bridge.metrics import Metrics
 from bridge.surface import Allowance
 
 MIN_RETRY = 0.05
@@ -43,9 +44,10 @@ return wait
 class EditBudget:
     """Take edit permits for a scope; `take` answers how long to wait when none is left."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, metrics: Metrics | None = None) -> None:
         self._redis = redis
         self._keys = Keys(prefix)
+        self._metrics = metrics
         self._script = redis.register_script(_TAKE)
 
     async def take(self, allowances: tuple[Allowance, ...], *, final: bool) -> float:
@@ -61,6 +63,8 @@ class EditBudget:
             args = [rate.per_second, rate.burst, reserve]
             wait_ms = int(await self._script(keys=[key], args=args))
             if wait_ms > 0:
+                if self._metrics is not None:
+                    self._metrics.budget_wait(allowance.scope)
                 return wait_ms / 1000.0
         return 0.0
 

@@ -43,6 +43,9 @@ class RenderStats:
     writes: int = 0
     first_text_at: float | None = None
     final_at: float | None = None
+    sent_at: float | None = None
+    first_token_at: float | None = None
+    done_at: float | None = None
 
 
 class Renderer:

@@ -6,6 +6,7 @@ Adapters and providers are found by name through entry points; the core imports 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import socket
@@ -36,6 +37,9 @@ from bridge.web import make_app, serve
 
 log = logging.getLogger(__name__)
 
+READY_TIMEOUT = 2.0
+"""A readiness probe or a scrape never waits longer than this on Redis."""
+
 
 class Runtime:
     """One process of the bridge; `start` brings it up, `stop` hands its work over cleanly."""
@@ -54,8 +58,9 @@ class Runtime:
         self.providers: ProviderSet | None = None
         self.dispatcher: Dispatcher | None = None
         self.store: Store | None = None
-        self._inbox: Inbox | None = None
         self.metrics = Metrics()
+        self._inbox: Inbox | None = None
+        self.draining = False
 
     async def start(self) -> None:
         s = self.settings
@@ -70,7 +75,7 @@ class Runtime:
         removed = await inbox.prune_consumers(idle_ms, keep=self.consumer)
         if removed:
             log.info("removed %d inbox consumers of stopped processes", removed)
-        budget = EditBudget(redis, s.bridge_redis_prefix)
+        budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
         self.providers = ProviderSet(ProviderContext(s, store))
         self.providers.get(self.providers.default)
         control = Control(redis, s.bridge_redis_prefix)
@@ -80,7 +85,7 @@ class Runtime:
         self.dispatcher = Dispatcher(
             store, inbox, turns, control, self.consumer, s, outage, self.metrics
         )
-        app = make_app(self._metrics)
+        app = make_app(self.metrics, self.unready, self._refresh_metrics)
         hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics, outage)
         for adapter in self.adapters:
             await adapter.start(hub)
@@ -96,6 +101,7 @@ class Runtime:
     async def stop(self, grace: float = 25.0) -> None:
         """Stop taking posts, let running replies finish for `grace` seconds, then close."""
         deadline = time.monotonic() + grace
+        self.draining = True
         if self.dispatcher is not None:
             await self.dispatcher.shutdown(deadline)
         if self._inbox is not None:
@@ -122,6 +128,38 @@ class Runtime:
     def _surface(self, post: UserPost, messages: list[str]) -> Surface:
         return self._by_platform[post.thread.platform].surface(post, messages)
 
-    def _metrics(self) -> dict[str, float]:
-        busy = float(self.dispatcher.busy if self.dispatcher else 0)
-        return self.metrics.snapshot() | {"busy_threads": busy}
+    async def unready(self) -> str | None:
+        """None when this process can take work; else why not (for /readyz)."""
+        if self.draining:
+            return "draining"
+        for adapter in self.adapters:
+            connected = getattr(adapter, "connected", None)
+            answer = connected() if callable(connected) else True
+            if inspect.isawaitable(answer):
+                answer = await answer
+            if not answer:
+                return f"{adapter.platform} is not connected"
+        if self._redis is None:
+            return "starting"
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                await self._redis.client.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            return f"redis does not answer ({type(exc).__name__})"
+        return None
+
+    async def _refresh_metrics(self) -> None:
+        """Gauges read at scrape time: busy threads, the inbox backlog, Redis up."""
+        self.metrics.busy_threads.set(self.dispatcher.busy if self.dispatcher else 0)
+        if self._inbox is None:
+            return
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                pending, oldest = await self._inbox.backlog()
+        except (RedisError, OSError, TimeoutError):
+            self.metrics.redis_up.set(0)
+            return
+        self.metrics.redis_up.set(1)
+        self.metrics.inbox_pending.set(pending)
+        age = max(0.0, time.time() - oldest) if oldest is not None else 0.0
+        self.metrics.inbox_oldest_pending_age.set(age)

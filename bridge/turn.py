@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
+from bridge import logs
 from bridge.deadlines import NOTICES, ReplyLimits, Watchdog
 from bridge.metrics import Metrics
 from bridge.models import (
@@ -27,7 +29,7 @@ from bridge.pacing import EditBudget
 from bridge.provider import Conversation, Provider
 from bridge.providers_set import ProviderSet
 from bridge.refs import new_ref
-from bridge.render import Renderer
+from bridge.render import Renderer, RenderStats
 from bridge.sse import ProviderHTTPError, error_text
 from bridge.store import ReplyRecord, Store
 from bridge.surface import Surface, WriteRejected
@@ -70,6 +72,7 @@ class Turns:
         self._metrics = metrics
         self._limits = limits or ReplyLimits()
 
+    @logs.in_reply
     async def answer(
         self,
         post: UserPost,
@@ -121,6 +124,7 @@ class Turns:
             await self._store.save_record(post.thread, post.message_id, messages=ids)
             await self._store.index_replies(post.thread, ids[-1:])
 
+        started = time.monotonic(), time.time()
         renderer = Renderer(
             surface,
             self._budget,
@@ -128,14 +132,18 @@ class Turns:
             shown=[None] * len(surface.messages) if takeover else [],
             fence=fence,
         )
+        self._metrics.active_streams.inc()
         try:
             outcome = await self._run(post, renderer, stop or asyncio.Event(), takeover)
         finally:
+            self._metrics.active_streams.dec()
             await renderer.aclose()
             await surface.close()
         await self._store.save_record(post.thread, post.message_id, status=outcome.status)
-        self._metrics.inc(f"replies_{outcome.status}_total")
-        self._metrics.inc("messenger_writes_total", renderer.stats.writes)
+        self._metrics.reply(outcome.status)
+        self._metrics.inc("messenger_writes", renderer.stats.writes, platform=post.thread.platform)
+        _observe(self._metrics, post, renderer.stats, started)
+        log.info("reply %s after %d writes", outcome.status, renderer.stats.writes)
         return outcome
 
     async def _run(
@@ -146,6 +154,8 @@ class Turns:
         except RedisError:
             raise
         except Exception as exc:
+            code = str(exc.status) if isinstance(exc, ProviderHTTPError) else "open_failed"
+            self._metrics.provider_error("unknown", code)
             ref = new_ref()
             log.warning(
                 "could not open a conversation for %s (ref %s): %s",
@@ -158,6 +168,7 @@ class Turns:
             )
             await renderer.finish(text)
             return Outcome("failed", text)
+        logs.note_conversation(conversation.id)
         renderer.start()
         return await self._stream(post, conversation, provider, renderer, stop, takeover)
 
@@ -178,6 +189,7 @@ class Turns:
         watchdog = Watchdog(self._limits)
         use_budget(WaitBudget(self._limits.wait_budget))
         events = provider.reply(conversation, post)
+        renderer.stats.sent_at = time.monotonic()
         consume = asyncio.create_task(self._consume(conversation, events, renderer, lead, watchdog))
         stopper = asyncio.create_task(stop.wait())
         watch = asyncio.create_task(watchdog.expired())
@@ -221,6 +233,8 @@ class Turns:
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
+                    if renderer.stats.first_token_at is None:
+                        renderer.stats.first_token_at = time.monotonic()
                     renderer.append(event.text[: watchdog.room()])
                     watchdog.text(len(event.text))
                 elif isinstance(event, ConversationStarted):
@@ -228,6 +242,7 @@ class Turns:
                     lead += note
                     renderer.append(note)
                 elif isinstance(event, ReplyDone):
+                    renderer.stats.done_at = time.monotonic()
                     final = lead + event.text if event.text is not None else renderer.text
                     if not final.strip():
                         return Outcome("done", notice("", "The provider sent an empty answer."))
@@ -247,6 +262,7 @@ class Turns:
 
     def _failed(self, conversation: Conversation, event: ReplyFailed) -> str:
         """The user's notice for a failed reply; its details go to the log under the same ref."""
+        self._metrics.provider_error(conversation.provider, event.code or "failed")
         ref = new_ref()
         log.warning(
             "reply in %s failed (ref %s): code=%s %s",
@@ -264,6 +280,7 @@ class Turns:
             log.info(
                 "%s was reset while its reply streamed; %s is not kept", conversation.thread, new_id
             )
+        logs.note_conversation(new_id)
         if conversation.id and conversation.id != new_id:
             return "> ℹ️ The previous session had expired; this is a fresh one.\n\n"
         return ""
@@ -291,3 +308,22 @@ def _describe(exc: Exception) -> str:
         detail = error_text(exc.body)
         return f"the provider answered {exc.status}" + (f" ({detail})" if detail else "")
     return str(exc) or type(exc).__name__
+
+
+def _observe(
+    metrics: Metrics, post: UserPost, stats: RenderStats, started: tuple[float, float]
+) -> None:
+    """Record the reply's latencies from the moments the renderer and the turn noted."""
+    mono, wall = started
+    metrics.reply_duration.observe(time.monotonic() - mono)
+    if stats.first_text_at is not None:
+        queued = max(0.0, wall - post.ts) if post.ts > 0 else 0.0
+        metrics.post_to_first_text.observe(queued + stats.first_text_at - mono)
+    if stats.sent_at is not None and stats.first_token_at is not None:
+        metrics.provider_first_token.observe(stats.first_token_at - stats.sent_at)
+        if stats.first_text_at is not None:
+            metrics.first_token_to_first_text.observe(
+                max(0.0, stats.first_text_at - stats.first_token_at)
+            )
+    if stats.done_at is not None and stats.final_at is not None:
+        metrics.final_lag.observe(max(0.0, stats.final_at - stats.done_at))

@@ -1,23 +1,38 @@
-"""The process's HTTP server: health, metrics, and any routes adapters add (Slack HTTP mode)."""
+"""The process's HTTP server: liveness, readiness, metrics, and any routes adapters add
+(Slack HTTP mode)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bridge.metrics import CONTENT_TYPE, Metrics
 
-def make_app(metrics: Callable[[], dict[str, float]]) -> web.Application:
+Readiness = Callable[[], Awaitable[str | None]]
+"""None when the process can take work, else a short reason it cannot."""
+Refresh = Callable[[], Awaitable[None]]
+
+
+def make_app(metrics: Metrics, ready: Readiness, refresh: Refresh) -> web.Application:
     app = web.Application()
 
     async def healthz(_: web.Request) -> web.Response:
+        """Alive: the event loop answers. Nothing external is asked."""
         return web.json_response({"ok": True})
 
+    async def readyz(_: web.Request) -> web.Response:
+        reason = await ready()
+        if reason is None:
+            return web.json_response({"ready": True})
+        return web.json_response({"ready": False, "reason": reason}, status=503)
+
     async def metrics_view(_: web.Request) -> web.Response:
-        lines = [f"threadbridge_{name} {value}" for name, value in sorted(metrics().items())]
-        return web.Response(text="\n".join(lines) + "\n")
+        await refresh()
+        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     return app
 

@@ -298,8 +298,9 @@ class RedisServer:
     """A private Redis on a fixed free port with an append-only file, so it can be restarted
     (SIGTERM, then start again) and come back with its data."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *extra: str) -> None:
         self.data_dir = data_dir
+        self.extra = extra
         self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
         self.log_path = data_dir / "redis.log"
@@ -313,6 +314,7 @@ class RedisServer:
             *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir)),
             *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
             *("--logfile", str(self.log_path)),
+            *self.extra,
         ]
         self.process = await asyncio.create_subprocess_exec(
             server_binary(),
@@ -359,8 +361,9 @@ class RedisServer:
 
 
 @asynccontextmanager
-async def redis_server(data_dir: Path) -> AsyncIterator[RedisServer]:
-    server = RedisServer(data_dir)
+async def redis_server(data_dir: Path, *extra: str) -> AsyncIterator[RedisServer]:
+    """A private Redis (see `RedisServer`); `extra` are more redis-server arguments."""
+    server = RedisServer(data_dir, *extra)
     await server.start()
     try:
         yield server

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-import httpx
 import pytest
 
 from adapters.slack.format import PAGE_LIMIT, PLACEHOLDER
@@ -237,10 +236,8 @@ async def test_metrics_count_replies_and_429s(redis_url: str, prefix: str) -> No
         env.slack.fail_next("chat.update", Fault("status", 429, headers={"Retry-After": "1"}))
         root = await env.slack.user_post(CHANNEL, f"{MENTION} count me")
         await env.wait_reply(CHANNEL, root, "Counted.")
-        async with httpx.AsyncClient() as client:
-            url = f"http://127.0.0.1:{env.runtime.http_port}/metrics"
-            body = (await client.get(url)).text
-        lines = dict(line.split(" ") for line in body.strip().splitlines())
-        assert float(lines["threadbridge_replies_done_total"]) == 1
-        assert float(lines["threadbridge_slack_rate_limited_total"]) == 1
-        assert float(lines["threadbridge_messenger_writes_total"]) >= 1
+        metrics = env.runtime.metrics
+        assert metrics.value("replies_total", outcome="done") == 1
+        limited = {"platform": "slack", "method": "chat.update"}
+        assert metrics.value("messenger_rate_limited_total", **limited) == 1
+        assert metrics.value("messenger_writes_total", platform="slack") >= 1

@@ -8,11 +8,12 @@ import logging
 
 import discord
 
-from adapters.discord.client import BridgeClient, point_at
+from adapters.discord.client import BridgeClient, point_at, route_name
 from adapters.discord.ingest import DiscordIngest
 from adapters.discord.surface import DiscordSurface
 from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
+from bridge.metrics import http_trace
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
 from bridge.surface import Surface
@@ -53,7 +54,8 @@ class DiscordAdapter:
             if ingest is not None:
                 await ingest.handle_reaction(event)
 
-        self.client = client = BridgeClient(on_post, on_reaction)
+        trace = http_trace(hub.metrics, "discord", route_name)
+        self.client = client = BridgeClient(on_post, on_reaction, trace)
         try:
             await client.login(secret(self._settings.discord_token))
         except discord.LoginFailure:
@@ -80,6 +82,13 @@ class DiscordAdapter:
         raise ConfigError(
             f"DISCORD_GATEWAY_URL: could not connect to Discord ({error or 'timeout'})"
         )
+
+    def connected(self) -> bool:
+        """For /readyz: the gateway connection is open."""
+        client = self.client
+        if client is None or client.is_closed() or not client.is_ready():
+            return False
+        return client.ws is not None and bool(client.ws.open)
 
     async def stop(self) -> None:
         if self.client is not None:

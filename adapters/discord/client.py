@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from yarl import URL
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,11 @@ class BridgeClient(discord.Client):
         self,
         on_post: Callable[[discord.Message], Awaitable[None]],
         on_reaction: Callable[[discord.RawReactionActionEvent], Awaitable[None]],
+        trace: aiohttp.TraceConfig,
     ) -> None:
-        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(
+            intents=intents(), allowed_mentions=discord.AllowedMentions.none(), http_trace=trace
+        )
         self._on_post = on_post
         self._on_reaction = on_reaction
 
@@ -54,3 +59,20 @@ class BridgeClient(discord.Client):
             await self._on_reaction(event)
         except Exception:
             log.exception("could not handle a reaction on %s", event.message_id)
+
+
+def route_name(method: str, url: URL) -> str:
+    """A REST call named by its route with ids and emoji taken out (`PATCH
+    /channels/{id}/messages/{id}`), so a metric label has a small, fixed set of values."""
+    parts: list[str] = []
+    after_reactions = False
+    for part in url.path.split("/"):
+        if after_reactions and part and part != "@me":
+            parts.append("{emoji}")
+            after_reactions = False
+            continue
+        after_reactions = part == "reactions"
+        parts.append("{id}" if part.isdigit() else part)
+    path = "/".join(parts)
+    base = URL(Route.BASE).path.rstrip("/")
+    return f"{method} {path.removeprefix(base) or '/'}"

@@ -12,13 +12,14 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from yarl import URL
 
 from adapters.slack.http import http_handler
 from adapters.slack.ingest import SlackIngest
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
-from bridge.metrics import Metrics
+from bridge.metrics import Metrics, http_trace
 from bridge.models import UserPost
 from bridge.surface import EditRate, Surface
 
@@ -64,6 +65,7 @@ class SlackAdapter:
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
+            trace_configs=[http_trace(hub.metrics, "slack", _method_name)],
         )
         auth = await self.client.auth_test()
         self.bot_user_id = str(auth["user_id"])
@@ -96,6 +98,10 @@ class SlackAdapter:
             hub.web.router.add_post(EVENTS_PATH, http_handler(app, signing))
             log.info("Slack: HTTP mode, events at %s", EVENTS_PATH)
 
+    async def connected(self) -> bool:
+        """For /readyz: the Socket Mode connection is up (HTTP mode needs none)."""
+        return self._socket is None or await self._socket.client.is_connected()
+
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
@@ -124,3 +130,8 @@ async def _on_listener_error(error: Exception) -> BoltResponse:
     if not isinstance(error, RedisError):
         log.error("Slack event failed and is refused for retry", exc_info=error)
     return BoltResponse(status=503, body="")
+
+
+def _method_name(_: str, url: URL) -> str:
+    """A Web API call is named by its method (`chat.update`), the last part of its path."""
+    return url.path.rsplit("/", 1)[-1] or "unknown"

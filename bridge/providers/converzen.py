@@ -82,6 +82,9 @@ def persona_selector(value: str) -> dict[str, Any] | None:
     return {"alias": value}
 
 
+DOCTOR_USER = "threadbridge-doctor"
+
+
 class ConverzenProvider:
     """One converzen session per thread, streamed; `open` has nothing to create."""
 
@@ -185,6 +188,11 @@ class ConverzenProvider:
 
     async def forget(self, conversation: Conversation) -> None:
         """converzen has no delete call; an unused session simply expires."""
+
+    async def check(self) -> str:
+        """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
+        await self._fetch_token(DOCTOR_USER)
+        return "API key accepted (token issued)"
 
     async def aclose(self) -> None:
         await self._client.aclose()

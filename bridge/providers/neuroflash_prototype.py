@@ -111,6 +111,11 @@ class NeuroflashPrototypeProvider:
             if exc.status != 404:
                 raise
 
+    async def check(self) -> str:
+        """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
+        await self.tokens.get()
+        return "token issued"
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

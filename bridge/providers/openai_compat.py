@@ -20,7 +20,7 @@ from bridge.keys import OPENAI_HISTORY
 from bridge.models import ReplyDone, ReplyEvent, TextDelta, ThreadKey, UserPost
 from bridge.provider import Conversation, ProviderContext
 from bridge.providers.common import JsonEvents, ProviderError, StreamCut, bearer, guarded
-from bridge.sse import open_sse
+from bridge.sse import ProviderHTTPError, open_sse
 from bridge.store import Store
 
 LABEL = "The model server"
@@ -136,6 +136,13 @@ class OpenAICompatProvider:
 
     async def forget(self, conversation: Conversation) -> None:
         await self._store.redis.delete(self.history_key(conversation.thread))
+
+    async def check(self) -> str:
+        """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
+        response = await self._client.get("models")
+        if response.status_code >= 400:
+            raise ProviderHTTPError.from_response(response)
+        return "models listed"
 
     async def aclose(self) -> None:
         await self._client.aclose()

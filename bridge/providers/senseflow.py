@@ -180,6 +180,12 @@ class SenseflowProvider:
             return False
         return True
 
+    async def check(self) -> str:
+        """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
+        params: dict[str, str | int] = {"user": "threadbridge-doctor", "limit": 1}
+        raise_for_status(await self._client.get("agent/conversations", params=params))
+        return "API key accepted (conversations listed)"
+
     async def aclose(self) -> None:
         for task in self._background:
             task.cancel()

@@ -51,6 +51,9 @@ class Rest:
             Endpoint("POST", "/users/@me/channels", "create_dm", self.create_dm),
             Endpoint("GET", "/users/{user_id}", "get_user", self.get_user),
             Endpoint("GET", "/oauth2/applications/@me", "application", self.application),
+            # "Get Current Application" (discord.com/developers/docs/resources/application):
+            # the same object, where `flags` tells which privileged intents are enabled.
+            Endpoint("GET", "/applications/@me", "application", self.application),
             Endpoint("GET", "/channels/{channel_id}", "get_channel", self.get_channel),
             Endpoint("GET", cmds, "commands", self.list_commands),
             Endpoint("PUT", cmds, "commands", self.put_commands),

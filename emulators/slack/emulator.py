@@ -39,6 +39,20 @@ class Delivery:
     status: int | None = None
 
 
+BOT_SCOPES = (
+    "app_mentions:read",
+    "channels:history",
+    "chat:write",
+    "commands",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "reactions:read",
+    "users:read",
+)
+"""What an installed threadbridge app holds by default (deploy/slack-manifest.yml)."""
+
+
 class SlackEmulator(Emulator):
     """Slack for one workspace (`team_id`) and one app with a bot user."""
 
@@ -66,6 +80,8 @@ class SlackEmulator(Emulator):
         self.signing_secret = signing_secret
         self.app_id = app_id
         self.verification_token = verification_token
+        self.bot_scopes: list[str] = list(BOT_SCOPES)
+        """Granted to the bot token; every Web API answer lists them in `X-OAuth-Scopes`."""
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()

@@ -49,10 +49,19 @@ async def handle(emu: SlackEmulator, request: web.Request) -> web.StreamResponse
     retry_after = emu.limits.check(emu.team_id, method)
     if retry_after is not None:
         return _ratelimited(emu, method, retry_after)
+    scopes = _scopes_header(emu, method)
     try:
-        return json_response({"ok": True, **handler(emu, args)})
+        return json_response({"ok": True, **handler(emu, args)}, headers=scopes)
     except ApiError as exc:
-        return json_response({"ok": False, "error": exc.code})
+        return json_response({"ok": False, "error": exc.code}, headers=scopes)
+
+
+def _scopes_header(emu: SlackEmulator, method: str) -> dict[str, str]:
+    """Slack lists the calling token's scopes in the `X-OAuth-Scopes` header of every Web API
+    answer (beside `X-Accepted-OAuth-Scopes`; @slack/web-api exposes it as
+    `response_metadata.scopes`): the one way to read an existing token's scopes."""
+    scopes = ["connections:write"] if method in APP_TOKEN_METHODS else emu.bot_scopes
+    return {"X-OAuth-Scopes": ",".join(scopes)}
 
 
 def _auth_error(emu: SlackEmulator, method: str, token: str | None) -> str | None:

@@ -113,6 +113,11 @@ class NeuroflashProvider:
     async def forget(self, conversation: Conversation) -> None:
         """Nothing to do: the v1 API cannot delete a conversation."""
 
+    async def check(self) -> str:
+        """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
+        await self._request("GET", self._conversations, params={"page": 1})
+        return "token issued, conversations listed"
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

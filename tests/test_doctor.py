@@ -1,0 +1,127 @@
+"""`threadbridge doctor` against the emulators: exit 0 when every part is healthy, exit 1
+naming the broken part for each fault an operator meets first."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from emulators.discord import DiscordEmulator
+from emulators.neuroflash import NeuroflashEmulator
+from emulators.slack import SlackEmulator
+from tests.procs import redis_server, replica_env
+
+TIMEOUT = 60.0
+
+
+@dataclass
+class Parts:
+    env: dict[str, str]
+    slack: SlackEmulator
+    discord: DiscordEmulator
+    neuroflash: NeuroflashEmulator
+    workdir: Path
+
+
+@asynccontextmanager
+async def deployment(tmp_path: Path, prefix: str, *redis_args: str) -> AsyncIterator[Parts]:
+    """A private Redis with AOF (plus `redis_args`), Slack, Discord and neuroflash emulators."""
+    async with AsyncExitStack() as stack:
+        data = tmp_path / "redis"
+        data.mkdir()
+        server = await stack.enter_async_context(redis_server(data, *redis_args))
+        nf = NeuroflashEmulator(client_id="cid", client_secret="csecret", workspace_id="ws-1")
+        slack = SlackEmulator()
+        discord = DiscordEmulator()
+        for emu in (nf, slack, discord):
+            await emu.start()
+            stack.push_async_callback(emu.stop)
+        env = replica_env(server.url, prefix, nf, slack, discord)
+        work = tmp_path / "work"
+        work.mkdir()
+        yield Parts(env, slack, discord, nf, work)
+
+
+async def doctor(parts: Parts) -> tuple[int, str]:
+    """Run the real command in a child process; the emulators keep serving meanwhile."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bridge.cli",
+        "doctor",
+        env=parts.env,
+        cwd=parts.workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), TIMEOUT)
+    return int(process.returncode or 0), out.decode()
+
+
+def row(output: str, part: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith(part + " ")]
+    assert lines, f"no row {part!r} in:\n{output}"
+    return lines[0]
+
+
+async def test_healthy_deployment_passes(tmp_path: Path, prefix: str) -> None:
+    async with deployment(tmp_path, prefix) as parts:
+        code, output = await doctor(parts)
+    assert code == 0, output
+    for part in (
+        "settings",
+        "redis",
+        "redis version",
+        "redis persistence",
+        "redis eviction",
+        "slack auth.test",
+        "slack scopes",
+        "slack socket mode",
+        "discord login",
+        "discord intents",
+        "provider neuroflash",
+    ):
+        assert " ok " in row(output, part), output
+    assert " FAIL " not in output
+
+
+BROKEN = {
+    "bad slack token": ("slack auth.test", "invalid_auth"),
+    "missing scope": ("slack scopes", "missing users:read"),
+    "no message content intent": ("discord intents", "Message Content intent is off"),
+    "provider auth failure": ("provider neuroflash", "401"),
+}
+
+
+@pytest.mark.parametrize("fault", list(BROKEN))
+async def test_each_broken_part_is_named(tmp_path: Path, prefix: str, fault: str) -> None:
+    async with deployment(tmp_path, prefix) as parts:
+        if fault == "bad slack token":
+            parts.env["SLACK_BOT_TOKEN"] = "xoxb-not-the-right-one"
+        elif fault == "missing scope":
+            parts.slack.bot_scopes.remove("users:read")
+        elif fault == "no message content intent":
+            parts.discord.refuse_intents = True
+        else:
+            parts.env["NEUROFLASH_CLIENT_SECRET"] = "wrong"
+        code, output = await doctor(parts)
+    part, detail = BROKEN[fault]
+    assert code == 1, output
+    line = row(output, part)
+    assert " FAIL " in line and detail in line, output
+    failed = [r for r in output.splitlines() if " FAIL " in r]
+    assert all(r.startswith(part) for r in failed), output
+
+
+async def test_redis_that_evicts_is_refused(tmp_path: Path, prefix: str) -> None:
+    async with deployment(tmp_path, prefix, "--maxmemory-policy", "allkeys-lru") as parts:
+        code, output = await doctor(parts)
+    assert code == 1, output
+    line = row(output, "redis eviction")
+    assert " FAIL " in line and "allkeys-lru" in line and "noeviction" in line, output

@@ -1,0 +1,95 @@
+"""/metrics after a scripted conversation, read with prometheus_client's own text parser:
+counters and histogram sample counts match what happened on the emulators."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from emulators.base import Fault
+from tests.harness import Env, slack_bridge
+
+CHANNEL = "C1"
+MENTION = "<@UBOT>"
+HISTOGRAMS = (
+    "post_to_first_text_seconds",
+    "first_token_to_first_text_seconds",
+    "final_lag_seconds",
+    "provider_first_token_seconds",
+    "reply_duration_seconds",
+)
+
+
+async def scrape(env: Env) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample on /metrics, keyed by name and sorted labels."""
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"http://127.0.0.1:{env.runtime.http_port}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return samples.get((f"threadbridge_{name}", tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_metrics_match_a_scripted_conversation(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix) as env:
+        env.neuroflash.script("One.", "Two.", "Three broke")
+        env.slack.fail_next("chat.update", Fault("status", 429, headers={"Retry-After": "1"}))
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} first")
+        await env.wait_reply(CHANNEL, root, "One.")
+        await env.slack.user_post(CHANNEL, "second", thread_ts=root)
+        await env.wait_reply(CHANNEL, root, "One.Two.")
+        env.neuroflash.fail_next(
+            "stream", Fault("error_event", body={"code": "generationFailed"}, after=1)
+        )
+        other = await env.slack.user_post(CHANNEL, f"{MENTION} third")
+        await env.wait(lambda: any("⚠️" in m.text for m in env.replies(CHANNEL, other)))
+        await env.wait(lambda: env.runtime.metrics.value("replies_total", outcome="failed") == 1)
+
+        samples = await scrape(env)
+        assert value(samples, "posts_received_total", platform="slack") == 3
+        assert value(samples, "replies_total", outcome="done") == 2
+        assert value(samples, "replies_total", outcome="failed") == 1
+        code = {"provider": "neuroflash", "code": "generationFailed"}
+        assert value(samples, "provider_errors_total", **code) == 1
+        for name in ("post_to_first_text_seconds", "reply_duration_seconds"):
+            assert value(samples, f"{name}_count") == 3, name
+        for name in ("first_token_to_first_text_seconds", "provider_first_token_seconds"):
+            assert value(samples, f"{name}_count") == 3, name
+        assert value(samples, "final_lag_seconds_count") == 2
+        for name in HISTOGRAMS:
+            assert value(samples, f"{name}_bucket", le="+Inf") == value(samples, f"{name}_count")
+        for method in ("chat.postMessage", "chat.update"):
+            sent = len(env.slack.calls_to(method))
+            assert value(samples, "messenger_calls_total", platform="slack", method=method) == sent
+        limited = {"platform": "slack", "method": "chat.update"}
+        assert value(samples, "messenger_rate_limited_total", **limited) == 1
+        assert value(samples, "active_streams") == 0
+        assert value(samples, "inbox_pending") == 0
+        assert value(samples, "inbox_oldest_pending_age_seconds") == 0
+        assert ("threadbridge_dead_letters_total", ()) in samples
+        for (name, labels), _ in samples.items():
+            assert all(key not in ("thread", "user", "channel") for key, _ in labels), name
+
+
+async def test_inc_keeps_working_for_undeclared_counters() -> None:
+    from bridge.metrics import Metrics
+
+    metrics = Metrics()
+    metrics.inc("widgets_total")
+    metrics.inc("widgets_total", 2)
+    metrics.inc("gadgets_total", kind="a")
+    metrics.inc("gadgets_total", kind="a", unknown="dropped")
+    metrics.inc("replies", outcome="done")
+    text = metrics.exposition().decode()
+    assert "threadbridge_widgets_total 3.0" in text
+    assert 'threadbridge_gadgets_total{kind="a"} 2.0' in text
+    assert 'threadbridge_replies_total{outcome="done"} 1.0' in text
