@@ -63,7 +63,7 @@ async def take(hub: Hub, incoming: Incoming, replies: Replies) -> None:
     if not incoming.starts_thread and not await hub.is_thread(thread):
         return
     if not hub.access.allows(thread, post.author):
-        hub.metrics.inc("posts_refused_total")
+        hub.metrics.inc("posts_refused_total", platform=thread.platform, reason="access")
         await _say_once(hub, post, replies, REFUSED)
         return
     command = incoming.command
@@ -83,7 +83,7 @@ async def _command(hub: Hub, incoming: Incoming, command: Command, replies: Repl
     if command.name in ADMIN_COMMANDS:
         admin = hub.access.is_listed_admin(incoming.post.author) or await replies.is_admin()
         if not admin:
-            hub.metrics.inc("commands_refused_total")
+            hub.metrics.inc("commands_refused_total", platform=incoming.post.thread.platform)
             await replies.confirm(command, False)
             await _say_once(hub, incoming.post, replies, ADMIN_ONLY)
             return
@@ -97,16 +97,16 @@ async def _command(hub: Hub, incoming: Incoming, command: Command, replies: Repl
 async def _refusal(hub: Hub, post: UserPost) -> str | None:
     """Why `post` is not forwarded ("" = refused silently), or None to forward it."""
     if not post.text.strip() and not post.attachments:
-        hub.metrics.inc("posts_empty_total")
+        hub.metrics.inc("posts_refused_total", platform=post.thread.platform, reason="empty")
         return EMPTY_HINT
     limit = hub.settings.bridge_max_post_chars
     if len(post.text) > limit:
-        hub.metrics.inc("posts_too_long_total")
+        hub.metrics.inc("posts_refused_total", platform=post.thread.platform, reason="too_long")
         return TOO_LONG.format(size=len(post.text), limit=limit)
     rate = await hub.access.rate(post.thread, post.author, post.message_id)
     if rate is Rate.OK:
         return None
-    hub.metrics.inc("posts_rate_limited_total")
+    hub.metrics.inc("posts_refused_total", platform=post.thread.platform, reason="rate")
     if rate is Rate.NOTICE:
         return RATE_NOTICE.format(limit=hub.access.posts_per_minute)
     return ""

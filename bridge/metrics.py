@@ -43,6 +43,9 @@ class Metrics:
         self._counter("messenger_writes", "Messages posted or edited for replies.", "platform")
         self._counter("provider_errors", "Provider failures.", "provider", "code")
         self._counter("dead_letters", "Posts moved to the dead-letter stream.")
+        self._counter("posts_refused", "Posts not forwarded, by reason.", "platform", "reason")
+        self._counter("replies_cut", "Replies cut at a limit (time, idle, size).", "reason")
+        self._counter("messenger_write_failures", "Replies given up: writes refused.", "platform")
         self._counter("budget_waits", "Writes that waited for an edit budget.", "platform")
         self.post_to_first_text = self._histogram(
             "post_to_first_text_seconds", "User post to the reply's first text on the messenger."

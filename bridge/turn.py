@@ -98,8 +98,8 @@ class Turns:
                 ref,
                 exc,
             )
-            self._metrics.inc("messenger_write_failures_total")
-            self._metrics.inc("replies_undeliverable_total")
+            self._metrics.inc("messenger_write_failures_total", platform=post.thread.platform)
+            self._metrics.reply("undeliverable")
             await self._store.save_record(post.thread, post.message_id, status="undeliverable")
             return Outcome("undeliverable", "")
 
@@ -209,7 +209,7 @@ class Turns:
         else:
             reason = watch.result()
             log.warning("cutting the reply in %s: %s limit reached", post.thread, reason)
-            self._metrics.inc(f"replies_cut_{reason}_total")
+            self._metrics.inc("replies_cut_total", reason=reason)
             await self._cancel(provider, conversation)
             outcome = Outcome("limited", notice(renderer.text, NOTICES[reason]))
         await renderer.finish(outcome.text)

@@ -17,8 +17,8 @@ CHANNEL = "C1"
 MENTION = "<@UBOT>"
 
 
-def metric(env: Env, name: str) -> float:
-    return env.runtime.metrics.snapshot().get(name, 0.0)
+def metric(env: Env, name: str, **labels: str) -> float:
+    return env.runtime.metrics.value(name, **labels)
 
 
 async def command(monkeypatch: pytest.MonkeyPatch, env: Env, *argv: str) -> int:

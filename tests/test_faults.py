@@ -14,8 +14,8 @@ MENTION = "<@UBOT>"
 FAST_RETRY = {"bridge_retry_base_seconds": 0.2}
 
 
-def metric(env: Env, name: str) -> float:
-    return env.runtime.metrics.snapshot().get(name, 0.0)
+def metric(env: Env, name: str, **labels: str) -> float:
+    return env.runtime.metrics.value(name, **labels)
 
 
 async def pending(env: Env) -> int:
@@ -33,7 +33,7 @@ async def test_500_on_first_post_message_still_answers_exactly_once(
         await env.wait_reply(CHANNEL, root, "Answered after all.")
         assert len(env.replies(CHANNEL, root)) == 1
         assert len(env.neuroflash.calls_to("message-streams", "POST")) == 1
-        await env.wait(lambda: metric(env, "replies_done_total") == 1)
+        await env.wait(lambda: metric(env, "replies_total", outcome="done") == 1)
 
 
 async def test_reply_refused_as_too_long_is_written_in_smaller_pages(
@@ -49,7 +49,7 @@ async def test_reply_refused_as_too_long_is_written_in_smaller_pages(
         root = await env.slack.user_post(CHANNEL, f"{MENTION} a long one please")
         await env.wait_reply(CHANNEL, root, text, timeout=60)
         assert all(len(m.text) <= 2000 for m in env.replies(CHANNEL, root))
-        assert metric(env, "messenger_write_failures_total") == 0
+        assert metric(env, "messenger_write_failures_total", platform="slack") == 0
 
 
 async def test_archived_channel_is_given_up_with_a_metric_not_retried_forever(
@@ -59,8 +59,10 @@ async def test_archived_channel_is_given_up_with_a_metric_not_retried_forever(
         env.slack.fail_next("chat.update", Fault("error", body="is_archived"), times=1000)
         env.neuroflash.script("This will never be shown.")
         root = await env.slack.user_post(CHANNEL, f"{MENTION} hello")
-        await env.wait(lambda: metric(env, "messenger_write_failures_total") == 1, timeout=30)
-        await env.wait(lambda: metric(env, "replies_undeliverable_total") == 1)
+        await env.wait(
+            lambda: metric(env, "messenger_write_failures_total", platform="slack") == 1, timeout=30
+        )
+        await env.wait(lambda: metric(env, "replies_total", outcome="undeliverable") == 1)
         assert await pending(env) == 0
         assert len(env.slack.calls_to("chat.update")) < 10
         assert metric(env, "dead_letters_total") == 0
@@ -80,7 +82,10 @@ async def test_discord_missing_permissions_is_given_up_not_retried_forever(
         emu.fail_next("create_message", denied, times=1000)
         env.neuroflash.script("Never shown.", "Shown.")
         await emu.user_message(dm.id, "hi", guild=False)
-        await env.wait(lambda: metric(env, "messenger_write_failures_total") == 1, timeout=30)
+        await env.wait(
+            lambda: metric(env, "messenger_write_failures_total", platform="discord") == 1,
+            timeout=30,
+        )
         assert await pending(env) == 0
         assert len(emu.calls_to(f"/channels/{dm.id}/messages", "POST")) < 10
         emu.clear_faults("create_message")

@@ -37,7 +37,7 @@ async def test_every_key_expires_but_the_inbox_streams(
         await env.wait(lambda: all(env.reply_text(CHANNEL, r) in replies for r in roots), 60)
         await env.slack.user_post(CHANNEL, "and one more", thread_ts=roots[0])
         await env.wait(lambda: len(env.replies(CHANNEL, roots[0])) == 2, 30)
-        await env.wait(lambda: env.runtime.metrics.snapshot().get("replies_done_total") == 21)
+        await env.wait(lambda: env.runtime.metrics.value("replies_total", outcome="done") == 21)
         lasting = await keys_without_ttl(redis, prefix)
     streams = {f"{prefix}{{inbox:{n}}}:stream" for n in range(env.settings.bridge_inbox_shards)}
     assert set(lasting) <= streams, lasting

@@ -57,7 +57,7 @@ class SlackIngest:
         team = str(body.get("team_id") or "")
         if team and team != self._team:
             log.warning("dropped an event of a foreign Slack workspace")
-            self._hub.metrics.inc("slack_foreign_events_total")
+            self._hub.metrics.inc("events_dropped_total", platform="slack", reason="foreign_team")
             return True
         return False
 

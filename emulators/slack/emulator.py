@@ -48,6 +48,7 @@ BOT_SCOPES = (
     "im:history",
     "mpim:history",
     "reactions:read",
+    "reactions:write",
     "users:read",
 )
 """What an installed threadbridge app holds by default (deploy/slack-manifest.yml)."""
