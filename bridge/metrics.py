@@ -43,7 +43,7 @@ class Metrics:
         self._counter("messenger_writes", "Messages posted or edited for replies.", "platform")
         self._counter("provider_errors", "Provider failures.", "provider", "code")
         self._counter("dead_letters", "Posts moved to the dead-letter stream.")
-        self._counter("budget_waits", "Writes that waited for an edit budget.", "platform")
+        self._counter("budget_waits", "Edit-budget requests refused: a write waits.", "platform")
         self.post_to_first_text = self._histogram(
             "post_to_first_text_seconds", "User post to the reply's first text on the messenger."
         )
