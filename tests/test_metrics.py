@@ -101,6 +101,7 @@ async def test_discord_calls_are_counted_by_route(redis_url: str, prefix: str) -
     async with discord_bridge(redis_url, prefix) as env:
         emu = env.discord
         env.neuroflash.script("Counted on Discord.")
+        emu.rate_limit_next("create_message")
         post = await emu.user_message(emu.channel.id, "count me", mentions_bot=True)
         await env.wait(lambda: env.discord_text(post.id) == "Counted on Discord.", timeout=30)
         await env.wait(lambda: env.runtime.metrics.value("replies_total", outcome="done") == 1)
@@ -112,5 +113,7 @@ async def test_discord_calls_are_counted_by_route(redis_url: str, prefix: str) -
             sent
         )
         methods = {labels for (name, labels) in samples if name.endswith("calls_total")}
+        limited = {"platform": "discord", "method": route}
+        assert value(samples, "messenger_rate_limited_total", **limited) == 1
         assert len(methods) >= 3
         assert not [labels for labels in methods if re.search(r"\d{5,}", str(labels))]
