@@ -1,16 +1,35 @@
+# threadbridge: one bridge process per container; scale out with more containers on one Redis.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY pyproject.toml README.md ./
+
+# Dependencies first, from pyproject.toml alone: this layer changes only when they do.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
+
+# The code, installed without touching the dependencies above.
+COPY README.md ./
 COPY bridge ./bridge
 COPY adapters ./adapters
 COPY emulators ./emulators
-RUN pip install --disable-pip-version-check . \
+COPY deploy ./deploy
+RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 threadbridge \
     && mkdir -p /data && chown threadbridge /data
+
 USER threadbridge
-ENV BRIDGE_DATA_DIR=/data
+ENV BRIDGE_DATA_DIR=/data BRIDGE_HTTP_PORT=3000
+# Only used by the embedded Valkey (no REDIS_URL): keep it on a volume.
+VOLUME ["/data"]
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"BRIDGE_HTTP_PORT\",\"3000\")}/healthz')"
-ENTRYPOINT ["threadbridge", "run"]
+# Liveness: the process answers. (/readyz adds Redis, messengers and draining: the compose file
+# and Kubernetes readiness probes use it.)
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD python -c "import os,urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('BRIDGE_HTTP_PORT', '3000'), timeout=2)"
+# `docker stop -t 30`: SIGTERM lets running replies finish (BRIDGE_SHUTDOWN_SECONDS, 20 s).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["threadbridge"]
+CMD ["run"]

@@ -29,9 +29,14 @@ class Control:
         await self._redis.publish(self._channel, json.dumps(message))
 
     async def listen(self, on_stop: StopHandler) -> None:
-        """Call `on_stop` for every stop published by any replica; survives Redis outages."""
+        """Call `on_stop` for every stop published by any replica; survives Redis outages.
+
+        The ping first makes a cluster client learn (or relearn, after a failover) which node
+        owns the channel's slot before it subscribes there.
+        """
         while True:
             try:
+                await self._redis.ping()
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
                     async for message in pubsub.listen():

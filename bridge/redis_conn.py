@@ -1,17 +1,31 @@
-"""Connecting to Redis: the configured one, or an embedded Valkey when none is configured."""
+"""Connecting to Redis: the configured one, or an embedded Valkey when none is configured.
+
+`REDIS_URL` names a standalone Redis (`redis://`, `rediss://` for TLS), a Sentinel-managed
+master (`redis+sentinel://[[user]:password@]host:port[,host:port…]/service_name[/db]`) or a
+Redis Cluster (`redis+cluster://[[user]:password@]host:port[,host:port…]`, `rediss+cluster://`
+for TLS). Every client is typed as `Redis`: the cluster client speaks the same commands, and the
+bridge keeps every multi-key command and script inside one hash slot.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
+from urllib.parse import unquote
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.connection import AbstractConnection
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -26,6 +40,9 @@ RETRIES = 3
 """A command that meets a dead pooled connection (Redis restarted) is retried on a fresh one."""
 """A burst of replies waits for a free connection instead of failing with 'Too many
 connections' (redis-py's default pool raises at 100)."""
+FAILOVER_BUDGET = 15.0
+FAILOVER_RETRY = 0.25
+T = TypeVar("T")
 COMMAND_TIMEOUT = 15.0
 """Longer than the inbox's blocking reads (1 s), short enough that a hung Redis is noticed."""
 
@@ -51,24 +68,136 @@ async def connect(settings: Settings) -> RedisHandle:
         url = settings.redis_url
     else:
         server, url = await asyncio.to_thread(_start_embedded, Path(settings.bridge_data_dir))
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=POOL_WAIT,
-        socket_connect_timeout=PING_TIMEOUT,
-        socket_timeout=COMMAND_TIMEOUT,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
-    )
-    client = Redis(connection_pool=pool)
-    honour_cancellation(client)
     try:
-        await asyncio.wait_for(client.ping(), PING_TIMEOUT)
+        client = make_client(url)
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL is invalid: {exc}") from None
+    try:
+        await asyncio.wait_for(client.ping(), PING_TIMEOUT * 2)
     except (RedisError, OSError, TimeoutError) as exc:
         await client.aclose()
         shown = url.split("@")[-1]
         raise ConfigError(f"REDIS_URL: cannot reach Redis at {shown} ({exc})") from None
     return RedisHandle(client, url, server)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a `REDIS_URL` names: its kind, nodes, credentials and (Sentinel) master name."""
+
+    kind: str
+    nodes: tuple[tuple[str, int], ...]
+    username: str | None = None
+    password: str | None = None
+    service: str = ""
+    db: int = 0
+    tls: bool = False
+
+
+SCHEMES = {
+    "redis+sentinel": ("sentinel", False),
+    "rediss+sentinel": ("sentinel", True),
+    "redis+cluster": ("cluster", False),
+    "rediss+cluster": ("cluster", True),
+}
+DEFAULT_PORTS = {"sentinel": 26379, "cluster": 6379}
+
+
+def parse_target(url: str) -> Target | None:
+    """The Sentinel or Cluster target `url` names; None for a plain redis:// or rediss:// URL."""
+    scheme, sep, rest = url.partition("://")
+    if scheme not in SCHEMES or not sep:
+        return None
+    kind, tls = SCHEMES[scheme]
+    location, _, path = rest.partition("/")
+    userinfo, at, hosts = location.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, secret_part = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret_part) if colon else None
+    nodes = tuple(_node(part, DEFAULT_PORTS[kind]) for part in hosts.split(",") if part)
+    if not nodes:
+        raise ValueError(f"{scheme}:// needs at least one host:port")
+    parts = [p for p in path.split("?")[0].split("/") if p]
+    if kind == "cluster":
+        return Target(kind, nodes, username, password, tls=tls)
+    if not parts:
+        raise ValueError(f"{scheme}:// needs the master's service name: …/service_name[/db]")
+    db = int(parts[1]) if len(parts) > 1 else 0
+    return Target(kind, nodes, username, password, unquote(parts[0]), db, tls)
+
+
+def _node(text: str, default_port: int) -> tuple[str, int]:
+    """`host:port`, `[v6]:port` or a bare host (the kind's default port)."""
+    host, colon, port = text.rpartition(":")
+    if colon and port.isdigit() and (not host.startswith("[") or host.endswith("]")):
+        return host.strip("[]"), int(port)
+    return text.strip("[]"), default_port
+
+
+def make_client(url: str) -> Redis:
+    """A client for `url`, with the bridge's timeouts, retries and pool size."""
+    target = parse_target(url)
+    if target is None:
+        pool = BlockingConnectionPool.from_url(url, timeout=POOL_WAIT, **_connection_options())
+        client = Redis(connection_pool=pool)
+        honour_cancellation(client)
+        return client
+    if target.kind == "cluster":
+        return _cluster(target)
+    return _sentinel(target)
+
+
+def _connection_options() -> dict[str, Any]:
+    return {
+        "max_connections": MAX_CONNECTIONS,
+        "socket_connect_timeout": PING_TIMEOUT,
+        "socket_timeout": COMMAND_TIMEOUT,
+        "health_check_interval": 30,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
+    }
+
+
+def _cluster(target: Target) -> Redis:
+    """A cluster client: commands go to the node owning their slot; topology changes (a
+    failover) are followed on MOVED answers and connection errors."""
+    options = _connection_options()
+    options.pop("health_check_interval")
+    cluster = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        **options,
+    )
+    if sys.version_info < (3, 12):
+        base = SSLConnection if target.tls else Connection
+        timed = type(f"TimedSend{base.__name__}", (_TimedSend, base), {})
+        cluster.connection_kwargs["connection_class"] = timed
+        for node in cluster.startup_nodes:
+            node.connection_class = timed
+    return cast(Redis, cluster)
+
+
+def _sentinel(target: Target) -> Redis:
+    """The master of `target.service` as the Sentinels name it; after a failover the next
+    connection asks them again. The URL's password is the master's (Sentinels without one)."""
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(target.nodes),
+        socket_connect_timeout=PING_TIMEOUT,
+        sentinel_kwargs={"socket_connect_timeout": PING_TIMEOUT, "socket_timeout": PING_TIMEOUT},
+    )
+    client: Redis = sentinel.master_for(
+        target.service,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        **_connection_options(),
+    )
+    honour_cancellation(client)
+    return client
 
 
 def honour_cancellation(client: Redis) -> None:
@@ -114,3 +243,20 @@ def _start_embedded(data_dir: Path) -> tuple[Any, str]:
         folder,
     )
     return server, str(server.connection_url)
+
+
+async def outlast_failover(call: Callable[[], Awaitable[T]], budget: float = FAILOVER_BUDGET) -> T:
+    """`call()`, tried again while Redis is unreachable for up to `budget` seconds.
+
+    For a write that must not be lost between two messenger calls (the record of a message
+    just posted): a Sentinel or Cluster failover takes seconds, and giving up would leave the
+    posted message orphaned when the post is retried.
+    """
+    deadline = time.monotonic() + budget
+    while True:
+        try:
+            return await call()
+        except (RedisConnectionError, RedisTimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(FAILOVER_RETRY)

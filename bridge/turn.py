@@ -28,6 +28,7 @@ from bridge.models import (
 from bridge.pacing import EditBudget
 from bridge.provider import Conversation, Provider
 from bridge.providers_set import ProviderSet
+from bridge.redis_conn import outlast_failover
 from bridge.refs import new_ref
 from bridge.render import Renderer, RenderStats
 from bridge.sse import ProviderHTTPError, error_text
@@ -115,8 +116,10 @@ class Turns:
             if fence is not None:
                 fence()
             await surface.start()
-        await self._store.save_record(
-            post.thread, post.message_id, messages=list(surface.messages), status="streaming"
+        await outlast_failover(
+            lambda: self._store.save_record(
+                post.thread, post.message_id, messages=list(surface.messages), status="streaming"
+            )
         )
         await self._store.index_replies(post.thread, surface.messages)
 

@@ -3,11 +3,13 @@ counters and histogram sample counts match what happened on the emulators."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from emulators.base import Fault
-from tests.harness import Env, slack_bridge
+from tests.harness import Env, discord_bridge, slack_bridge
 
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
@@ -93,3 +95,25 @@ async def test_inc_keeps_working_for_undeclared_counters() -> None:
     assert "threadbridge_widgets_total 3.0" in text
     assert 'threadbridge_gadgets_total{kind="a"} 2.0' in text
     assert 'threadbridge_replies_total{outcome="done"} 1.0' in text
+
+
+async def test_discord_calls_are_counted_by_route(redis_url: str, prefix: str) -> None:
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        env.neuroflash.script("Counted on Discord.")
+        emu.rate_limit_next("create_message")
+        post = await emu.user_message(emu.channel.id, "count me", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(post.id) == "Counted on Discord.", timeout=30)
+        await env.wait(lambda: env.runtime.metrics.value("replies_total", outcome="done") == 1)
+        samples = await scrape(env)
+        route = "POST /channels/{id}/messages"
+        sent = [c for c in emu.calls if c.method == "POST" and c.path.endswith("/messages")]
+        assert sent
+        assert value(samples, "messenger_calls_total", platform="discord", method=route) == len(
+            sent
+        )
+        methods = {labels for (name, labels) in samples if name.endswith("calls_total")}
+        limited = {"platform": "discord", "method": route}
+        assert value(samples, "messenger_rate_limited_total", **limited) == 1
+        assert len(methods) >= 3
+        assert not [labels for labels in methods if re.search(r"\d{5,}", str(labels))]
