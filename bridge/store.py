@@ -206,3 +206,35 @@ class Store:
 
     async def set_channel_setting(self, scope: str, name: str, value: str) -> None:
         await self.redis.hset(self.key("channel", scope), name, value)
+
+    async def forget_tenant(self, platform: str, tenant: str) -> int:
+        """Delete every key of one workspace or guild (threads, replies, channel settings,
+        budgets); returns how many. Used when an app is uninstalled."""
+        head, tenant_id = _glob_escape(self.prefix), _glob_escape(f"{platform}:{tenant}")
+        patterns = (f"{head}*{tenant_id}:*", f"{head}*{tenant_id}", f"{head}*{tenant_id}}}*")
+        return await self._delete_matching(patterns)
+
+    async def forget_thread(self, thread: ThreadKey) -> int:
+        """Delete every key of one thread: conversation, reply records and their message
+        index, lease, sequence and dedupe marks, history. Stop its reply first."""
+        head, name = _glob_escape(self.prefix), _glob_escape(str(thread))
+        async for key in self.redis.scan_iter(match=f"{head}{{{name}}}:reply:*", count=500):
+            messages = json.loads(_text(await self.redis.hget(key, "messages") or b"[]"))
+            for message_id in messages:
+                await self.redis.delete(
+                    self._reply_index(thread.platform, thread.tenant, message_id)
+                )
+        patterns = (f"{head}*{{{name}}}*", f"{head}*:{name}:*", f"{head}*:{name}")
+        return await self._delete_matching(patterns)
+
+    async def _delete_matching(self, patterns: tuple[str, ...]) -> int:
+        deleted = 0
+        for pattern in patterns:
+            async for key in self.redis.scan_iter(match=pattern, count=500):
+                deleted += int(await self.redis.delete(key))
+        return deleted
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a literal inside a Redis MATCH pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

@@ -51,17 +51,28 @@ class SlackIngest:
         self._client = client
         self._bot = bot_user_id
 
-    async def handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def handle(
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient | None = None,
+        bot_user_id: str = "",
+    ) -> None:
+        """`client` and `bot_user_id` are the workspace's, as bolt authorized the event."""
         team = str(body.get("team_id") or event.get("team") or "")
-        incoming = read_event(event, team, self._bot)
+        incoming = read_event(event, team, bot_user_id or self._bot)
         if incoming is None:
             return
-        await take(self._hub, incoming, confirm_with_reaction(self._client, incoming.post))
+        confirm = confirm_with_reaction(client or self._client, incoming.post)
+        await take(self._hub, incoming, confirm)
 
-    async def handle_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def handle_reaction(
+        self, event: dict[str, Any], body: dict[str, Any], bot_user_id: str = ""
+    ) -> None:
         """A stop reaction on one of the bot's replies stops that reply, on any replica."""
         item = event.get("item") or {}
-        if event.get("reaction") not in STOP_REACTIONS or event.get("user") == self._bot:
+        bot = bot_user_id or self._bot
+        if event.get("reaction") not in STOP_REACTIONS or event.get("user") == bot:
             return
         if item.get("type") != "message" or not item.get("ts"):
             return

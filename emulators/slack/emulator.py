@@ -19,8 +19,9 @@ import aiohttp
 from aiohttp import web
 
 from emulators.base import Emulator
-from emulators.slack import events, web_api
+from emulators.slack import events, oauth, web_api
 from emulators.slack.http_events import HttpEventSender
+from emulators.slack.oauth import Team
 from emulators.slack.ratelimit import RateLimits
 from emulators.slack.socket_mode import SocketModeServer, new_envelope_id, new_event_id
 from emulators.slack.state import Message, Workspace, message_object
@@ -65,6 +66,11 @@ class SlackEmulator(Emulator):
         self.signing_secret = signing_secret
         self.app_id = app_id
         self.verification_token = verification_token
+        self.teams: dict[str, Team] = {team_id: Team(team_id, bot_token, bot_user_id, bot_id)}
+        self.client_id = "client-id"
+        self.client_secret = "client-secret"
+        self.oauth_redirect_url: str | None = None
+        self.oauth_codes: dict[str, tuple[str, str | None]] = {}
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
@@ -85,7 +91,11 @@ class SlackEmulator(Emulator):
         async def api(request: web.Request) -> web.StreamResponse:
             return await web_api.handle(self, request)
 
+        async def authorize(request: web.Request) -> web.Response:
+            return await oauth.authorize(self, request)
+
         app.router.add_route("*", "/api/{method}", api)
+        app.router.add_get("/oauth/v2/authorize", authorize)
         app.router.add_get("/link/", self.socket.handle)
 
     @property
@@ -110,6 +120,35 @@ class SlackEmulator(Emulator):
     def message_object(self, message: Message) -> dict[str, Any]:
         return message_object(message, self.workspace, self.team_id, self.app_id)
 
+    # Several workspaces ------------------------------------------------------------------
+
+    @property
+    def authorize_url(self) -> str:
+        """What the app sends a browser to (SLACK_OAUTH_AUTHORIZE_URL)."""
+        return f"{self.url}/oauth/v2/authorize"
+
+    def add_team(self, team_id: str, bot_token: str, bot_user_id: str, bot_id: str) -> Team:
+        """A workspace the app is not installed in yet (installing it runs the OAuth flow)."""
+        team = Team(team_id, bot_token, bot_user_id, bot_id, installed=False)
+        self.teams[team_id] = team
+        return team
+
+    def team_tokens(self, method: str) -> list[str | None]:
+        """The token each call to Web API `method` was made with, in order."""
+        from emulators.slack.args import call_args, call_token
+
+        calls = self.calls_to(f"/api/{method}")
+        return [call_token(c, call_args(c)) for c in calls]
+
+    async def uninstall(self, team_id: str) -> None:
+        """Remove the app from a workspace: its token is revoked, and Slack sends
+        `tokens_revoked` and `app_uninstalled` (https://api.slack.com/events/app_uninstalled)."""
+        team = self.teams[team_id]
+        team.installed, team.revoked = False, True
+        revoked = {"type": "tokens_revoked", "tokens": {"bot": [team.bot_user_id]}}
+        await self.deliver(revoked, team_id=team_id)
+        await self.deliver({"type": "app_uninstalled"}, team_id=team_id)
+
     # Playing Slack's side --------------------------------------------------------------
 
     async def deliver(
@@ -120,17 +159,19 @@ class SlackEmulator(Emulator):
         retry_reason: str | None = None,
         *,
         bad_signature: bool = False,
+        team_id: str | None = None,
     ) -> bool | int:
         """Send `event` to the app: over HTTP if `http_events_url` is set (returns the status,
         0 if no answer), else as a Socket Mode envelope (returns True once acked)."""
         delivery = Delivery(event_id or new_event_id(), event, retry_num)
         self.deliveries.append(delivery)
+        team = self.teams[team_id or self.team_id]
         payload = events.event_callback(
             event,
             delivery.event_id,
-            team_id=self.team_id,
+            team_id=team.team_id,
             app_id=self.app_id,
-            bot_user_id=self.bot_user_id,
+            bot_user_id=team.bot_user_id,
             verification_token=self.verification_token,
         )
         if self.http_events_url is not None:
@@ -165,6 +206,8 @@ class SlackEmulator(Emulator):
         channel_type: str = "channel",
         *,
         wait: bool = False,
+        team_id: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> str:
         """Store a person's post and send the events Slack would (`app_mention` when the bot is
         mentioned outside a DM, and `message`); returns its `ts`. With `wait`, returns only once
@@ -180,11 +223,14 @@ class SlackEmulator(Emulator):
                 client_msg_id=str(uuid.uuid4()),
             )
         )
-        mention = f"<@{self.bot_user_id}>"
-        tasks = [
-            self.spawn(self.deliver(event))
-            for event in events.user_events(message, self.workspace, self.team_id, mention)
-        ]
+        team = self.teams[team_id or self.team_id]
+        mention = f"<@{team.bot_user_id}>"
+        found = events.user_events(message, self.workspace, team.team_id, mention)
+        for event in found:
+            if files:
+                event["files"] = files
+                event["subtype"] = "file_share"
+        tasks = [self.spawn(self.deliver(event, team_id=team.team_id)) for event in found]
         if wait:
             await asyncio.gather(*tasks, return_exceptions=True)
         return message.ts
@@ -196,7 +242,13 @@ class SlackEmulator(Emulator):
             event = events.posted_event(
                 self.message_object(message), message.channel, channel_type, self.legacy_bot_subtype
             )
-            self.spawn(self.deliver(event))
+            self.spawn(self.deliver(event, team_id=self._team_of_bot(message.bot_id)))
+
+    def _team_of_bot(self, bot_id: str | None) -> str:
+        for team in self.teams.values():
+            if team.bot_id == bot_id:
+                return team.team_id
+        return self.team_id
 
     def echo_changed(self, previous: dict[str, Any], message: Message) -> None:
         """Echo an edit as a `message_changed` event, in the background."""
@@ -209,7 +261,7 @@ class SlackEmulator(Emulator):
                 channel_type,
                 self.workspace.next_ts(),
             )
-            self.spawn(self.deliver(event))
+            self.spawn(self.deliver(event, team_id=self._team_of_bot(message.bot_id)))
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` as a task the emulator owns and cancels on stop."""
@@ -245,11 +297,14 @@ class SlackEmulator(Emulator):
         """The parent first, then the replies in order."""
         return self.workspace.thread(channel, thread_ts)
 
-    def bot_replies(self, channel: str, thread_ts: str | None) -> list[Message]:
+    def bot_replies(
+        self, channel: str, thread_ts: str | None, team_id: str | None = None
+    ) -> list[Message]:
         """The bot's messages in the thread (the parent excluded), in order; with no
         `thread_ts`, the bot's top-level messages in the channel (a DM without threads)."""
         if thread_ts is None:
             candidates = [m for m in self.messages(channel) if not m.is_reply]
         else:
             candidates = self.thread(channel, thread_ts)[1:]
-        return [m for m in candidates if m.bot_id == self.bot_id]
+        bot_id = self.teams[team_id or self.team_id].bot_id
+        return [m for m in candidates if m.bot_id == bot_id]
