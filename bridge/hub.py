@@ -80,6 +80,31 @@ class Hub:
     def provider_names(self) -> list[str]:
         return provider_names()
 
+    @property
+    def default_provider(self) -> str:
+        return self._providers.default
+
+    async def fresh(self, thread: ThreadKey) -> None:
+        """Stop the reply and unbind: the next post starts a new conversation."""
+        await self.stop(thread)
+        await self.store.unbind(thread)
+
+    async def forget(self, thread: ThreadKey) -> None:
+        """Stop the reply, delete the conversation at the provider where the API can, and
+        delete every key of the thread."""
+        await self.stop(thread)
+        binding = await self.store.binding(thread)
+        if binding is not None:
+            try:
+                await self._providers.get(binding.provider).forget(binding)
+            except Exception as exc:
+                log.warning("provider could not forget %s: %s", binding.id, exc)
+        await self.store.forget_thread(thread)
+
+    async def posts_seen(self, thread: ThreadKey) -> int:
+        """How many posts the thread has had since its conversation's data began."""
+        return await self._inbox.accepted(thread)
+
     async def reset(self, thread: ThreadKey) -> None:
         """Forget the thread's conversation; the next post starts a new one."""
         binding = await self.store.binding(thread)

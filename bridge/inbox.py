@@ -81,6 +81,11 @@ class Inbox:
         ]
         return int(await self._accept(keys=keys, args=[post.to_json(), DEDUPE_TTL, THREAD_TTL]))
 
+    async def accepted(self, thread: ThreadKey) -> int:
+        """How many posts of `thread` were accepted (its sequence counter)."""
+        value = await self._redis.get(f"{self._tag(self.shard_of(thread))}:seq:{thread}")
+        return int(value) if value else 0
+
     async def read(self, shard: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
         reply: Any = await self._redis.xreadgroup(
             GROUP, consumer, {self.stream(shard): ">"}, count=count, block=block_ms

@@ -43,3 +43,5 @@ async def take(hub: Hub, incoming: Incoming, confirm: Confirm) -> None:
         return
     if not await hub.accept(incoming.post, starts_thread=incoming.starts_thread):
         log.debug("post %s was seen before (a retry or a replay)", incoming.post.message_id)
+        return
+    await hub.store.set_last_thread(thread.scope, incoming.post.author, thread)

@@ -207,6 +207,18 @@ class Store:
     async def set_channel_setting(self, scope: str, name: str, value: str) -> None:
         await self.redis.hset(self.key("channel", scope), name, value)
 
+    async def clear_channel_setting(self, scope: str, name: str) -> None:
+        await self.redis.hdel(self.key("channel", scope), name)
+
+    async def set_last_thread(self, scope: str, user: str, thread: ThreadKey) -> None:
+        """Remember the thread a user last posted in, per channel (Slack slash commands
+        carry no thread, so they act on this one)."""
+        await self.redis.set(self.key("lastthread", scope, user), str(thread), ex=THREAD_TTL)
+
+    async def last_thread(self, scope: str, user: str) -> ThreadKey | None:
+        value = await self.redis.get(self.key("lastthread", scope, user))
+        return ThreadKey.parse(_text(value)) if value else None
+
     async def forget_tenant(self, platform: str, tenant: str) -> int:
         """Delete every key of one workspace or guild (threads, replies, channel settings,
         budgets); returns how many. Used when an app is uninstalled."""

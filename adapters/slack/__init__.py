@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import oauth
+from adapters.slack import oauth, slash
 from adapters.slack.ingest import SlackIngest
 from adapters.slack.installations import RedisInstallationStore
 from adapters.slack.surface import SlackSurface
@@ -92,6 +92,7 @@ class SlackAdapter:
         app.event("app_mention")(on_event)
         app.event("message")(on_event)
         app.event("reaction_added")(on_reaction)
+        slash.register(app, hub)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
         if socket_mode:

@@ -19,7 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from emulators.base import Emulator
-from emulators.slack import events, oauth, web_api
+from emulators.slack import commands, events, oauth, web_api
 from emulators.slack.http_events import HttpEventSender
 from emulators.slack.oauth import Team
 from emulators.slack.ratelimit import RateLimits
@@ -71,6 +71,7 @@ class SlackEmulator(Emulator):
         self.client_secret = "client-secret"
         self.oauth_redirect_url: str | None = None
         self.oauth_codes: dict[str, tuple[str, str | None]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
@@ -121,6 +122,27 @@ class SlackEmulator(Emulator):
         return message_object(message, self.workspace, self.team_id, self.app_id)
 
     # Several workspaces ------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        admin: bool = False,
+        locale: str = "en-US",
+        team_id: str | None = None,
+    ) -> None:
+        """A person `users.info` knows: display name, admin flag and locale."""
+        self.users[user_id] = {
+            "name": name,
+            "is_admin": admin,
+            "locale": locale,
+            "team_id": team_id or self.team_id,
+        }
+
+    async def slash(self, text: str, **kwargs: Any) -> dict[str, Any]:
+        """Type `/threadbridge text` (see `commands.send_command`); the app's answer."""
+        return await commands.send_command(self, text, **kwargs)
 
     @property
     def authorize_url(self) -> str:

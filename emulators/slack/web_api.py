@@ -21,6 +21,7 @@ from emulators.slack.args import (
     required,
     text_arg,
 )
+from emulators.slack.commands import users_info
 from emulators.slack.oauth import caller, oauth_v2_access, team_of_token
 from emulators.slack.state import Message, message_object
 from emulators.slack.streams import own_message
@@ -211,6 +212,7 @@ HANDLERS: dict[str, Handler] = {
     "reactions.add": reactions_add,
     "conversations.replies": conversations_replies,
     "assistant.threads.setStatus": assistant_threads_set_status,
+    "users.info": users_info,
     "chat.startStream": streams.start_stream,
     "chat.appendStream": streams.append_stream,
     "chat.stopStream": streams.stop_stream,
