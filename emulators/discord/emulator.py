@@ -20,6 +20,7 @@ from aiohttp import web
 from emulators.base import Emulator, Fault
 
 from . import payloads
+from .commands import Interactions
 from .gateway import (
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
@@ -72,6 +73,7 @@ class DiscordEmulator(Emulator):
         self.limits = RateLimiter()
         self.gateway = Gateway(self)
         self.rest = Rest(self)
+        self.interactions = Interactions(self)
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         super().__init__(host, port)
@@ -82,6 +84,7 @@ class DiscordEmulator(Emulator):
         self.channel = self.world.add_text_channel(self.guild, "general")
 
     def routes(self, app: web.Application) -> None:
+        self.interactions.register(app)
         self.rest.register(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/resume", self.gateway.handle)
