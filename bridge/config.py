@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
     openai_history_tokens: int = Field(default=8000, gt=0)
+    # Azure OpenAI through the OpenAI-compatible provider (issue 11)
+    openai_api_style: str = Field(default="openai", pattern="^(openai|azure)$")
+    openai_azure_api_version: str | None = None
 
     provider_connect_timeout: float = Field(default=10.0, gt=0)
     provider_read_timeout: float = Field(default=120.0, gt=0)

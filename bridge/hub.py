@@ -14,7 +14,7 @@ from bridge.metrics import Metrics
 from bridge.models import ThreadKey, UserPost
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
-from bridge.provider import provider_names
+from bridge.provider import Steerable, provider_names
 from bridge.providers_set import ProviderSet
 from bridge.store import Store
 
@@ -100,6 +100,20 @@ class Hub:
             except Exception as exc:
                 log.warning("provider could not forget %s: %s", binding.id, exc)
         await self.store.forget_thread(thread)
+
+    async def steer(self, thread: ThreadKey, changes: dict[str, str]) -> bool:
+        """Apply changed steering to the thread's live conversation if its provider can;
+        True if it did (others keep theirs; the channel's new threads get the change)."""
+        binding = await self.store.binding(thread)
+        if binding is None:
+            return False
+        provider = self._providers.get(binding.provider)
+        if not isinstance(provider, Steerable):
+            return False
+        await provider.steer(binding, changes)
+        steering = {k: v for k, v in {**binding.steering, **changes}.items() if v}
+        await self.store.set_steering(thread, steering)
+        return True
 
     async def posts_seen(self, thread: ThreadKey) -> int:
         """How many posts the thread has had since its conversation's data began."""

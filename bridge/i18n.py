@@ -54,6 +54,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "This channel's new threads now use {name} = {value}.",
         "de": "Neue Threads dieses Kanals verwenden jetzt {name} = {value}.",
     },
+    "config_live": {
+        "en": "This thread's conversation uses it from now on.",
+        "de": "Das Gespräch dieses Threads verwendet das ab sofort.",
+    },
     "config_bad": {
         "en": "Unknown setting or value: {name}. Settings: {names}.",
         "de": "Unbekannte Einstellung oder ungültiger Wert: {name}. Einstellungen: {names}.",

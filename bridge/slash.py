@@ -109,11 +109,18 @@ async def _config(hub: Hub, inv: Invocation, say: Say) -> str:
     if name not in CONFIG_NAMES or not _valid(hub, name, value):
         return say("config_bad", name=name, names=names)
     key = CONFIG_NAMES[name]
-    if value.lower() in CLEAR:
+    cleared = value.lower() in CLEAR
+    if cleared:
         await hub.store.clear_channel_setting(inv.scope, key)
     else:
         await hub.store.set_channel_setting(inv.scope, key, value)
-    return say("config_set", name=name, value=value)
+    answer = say("config_set", name=name, value=value)
+    steering = key.removeprefix("steering.")
+    if steering != key and inv.thread is not None:
+        changes = {steering: "" if cleared else value}
+        if await hub.steer(inv.thread, changes):
+            answer += " " + say("config_live")
+    return answer
 
 
 def _valid(hub: Hub, name: str, value: str) -> bool:

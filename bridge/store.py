@@ -125,6 +125,12 @@ class Store:
         fields: _Fields = {"id": conversation_id, "last_used": str(time.time())}
         await self.redis.hset(key, mapping=fields)
 
+    async def set_steering(self, thread: ThreadKey, steering: Mapping[str, str]) -> None:
+        """Replace the steering a bound thread's conversation uses."""
+        key = self.thread_key(thread, "conv")
+        if await self.redis.exists(key):
+            await self.redis.hset(key, "steering", json.dumps(dict(steering)))
+
     async def unbind(self, thread: ThreadKey) -> None:
         await self.redis.delete(self.thread_key(thread, "conv"))
 

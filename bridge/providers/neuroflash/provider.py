@@ -33,6 +33,7 @@ from bridge.providers.neuroflash.policy import (
     OpenRetry,
     failure,
     message_body,
+    patch_body,
     steering_body,
 )
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
@@ -98,6 +99,12 @@ class NeuroflashProvider:
             failed = failure(exc)
             log.warning("neuroflash reply to %s failed: %s (%r)", post.thread, failed.message, exc)
             yield failed
+
+    async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> None:
+        """Apply changed steering to the live conversation (PATCH, seed 002)."""
+        body = patch_body(changes)
+        if conversation.id and body:
+            await self._request("PATCH", self._path(conversation.id), json=body)
 
     async def cancel(self, conversation: Conversation) -> None:
         """Ask neuroflash to stop the running stream; errors are logged and ignored."""
