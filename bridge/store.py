@@ -216,6 +216,16 @@ class Store:
     async def clear_channel_setting(self, scope: str, name: str) -> None:
         await self.redis.hdel(self.key("channel", scope), name)
 
+    async def add_participant(self, thread: ThreadKey, user: str) -> int:
+        """Note that `user` posted in the thread; how many people have."""
+        key = self.thread_key(thread, "people")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, user)
+            pipe.scard(key)
+            pipe.expire(key, THREAD_TTL)
+            _, count, _ = await pipe.execute()
+        return int(count)
+
     async def set_last_thread(self, scope: str, user: str, thread: ThreadKey) -> None:
         """Remember the thread a user last posted in, per channel (Slack slash commands
         carry no thread, so they act on this one)."""

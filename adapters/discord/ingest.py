@@ -52,7 +52,12 @@ def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
     files = tuple(a.filename for a in message.attachments)
     ts = message.created_at.timestamp()
     post = UserPost(key, str(message.id), str(message.author.id), text, ts, files, extra)
-    return Incoming(post, starts)
+    display_name = message.author.display_name
+
+    async def author_name() -> str:
+        return display_name
+
+    return Incoming(post, starts, mentioned or message.guild is None, author_name)
 
 
 class DiscordIngest:

@@ -8,14 +8,17 @@ bots and edit/delete echoes are ignored. The post is recorded before Slack gets 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import confirm_with_reaction
 from adapters.slack.format import mentions, strip_mention
 from bridge.hub import Hub
-from bridge.ingest import Incoming, take
+from bridge.ingest import Incoming, NameLookup, take
 from bridge.models import ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,39 @@ def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming |
     body = strip_mention(text, bot_user_id)
     files = tuple(str(f.get("name") or f.get("id")) for f in event.get("files") or [])
     post = UserPost(key, str(ts), str(user), body, float(ts), attachments=files)
-    return Incoming(post, starts_thread=mentioned or direct)
+    return Incoming(post, starts_thread=mentioned or direct, addressed=mentioned or direct)
+
+
+class DisplayNames:
+    """People's display names from users.info, remembered per workspace (bounded)."""
+
+    SIZE = 10_000
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def lookup(self, client: AsyncWebClient, team: str, user: str) -> NameLookup:
+        async def name() -> str:
+            key = (team, user)
+            if key not in self._known:
+                self._known[key] = await self._fetch(client, user)
+                while len(self._known) > self.SIZE:
+                    self._known.popitem(last=False)
+            return self._known[key]
+
+        return name
+
+    async def _fetch(self, client: AsyncWebClient, user: str) -> str:
+        try:
+            response = await client.users_info(user=user)
+        except SlackApiError as exc:
+            log.info("users.info failed for a display name: %s", exc.response.get("error"))
+            return user
+        info = response.get("user") or {}
+        profile = info.get("profile") or {}
+        return str(
+            profile.get("display_name") or profile.get("real_name") or info.get("name") or user
+        )
 
 
 class SlackIngest:
@@ -50,6 +85,7 @@ class SlackIngest:
         self._hub = hub
         self._client = client
         self._bot = bot_user_id
+        self._names = DisplayNames()
 
     async def handle(
         self,
@@ -63,8 +99,10 @@ class SlackIngest:
         incoming = read_event(event, team, bot_user_id or self._bot)
         if incoming is None:
             return
-        confirm = confirm_with_reaction(client or self._client, incoming.post)
-        await take(self._hub, incoming, confirm)
+        web = client or self._client
+        confirm = confirm_with_reaction(web, incoming.post)
+        lookup = self._names.lookup(web, team, incoming.post.author)
+        await take(self._hub, replace(incoming, author_name=lookup), confirm)
 
     async def handle_reaction(
         self, event: dict[str, Any], body: dict[str, Any], bot_user_id: str = ""
