@@ -53,11 +53,20 @@ async def take(hub: Hub, incoming: Incoming, confirm: Confirm) -> None:
         return
     if not incoming.addressed and await _mentions_only(hub, thread.scope):
         return
-    post = await _named(hub, incoming)
+    post = with_files(await _named(hub, incoming))
     if not await hub.accept(post, starts_thread=incoming.starts_thread):
         log.debug("post %s was seen before (a retry or a replay)", incoming.post.message_id)
         return
     await hub.store.set_last_thread(thread.scope, post.author, thread)
+
+
+def with_files(post: UserPost) -> UserPost:
+    """The post with a line per attached file (name and link), so no provider drops one."""
+    if not post.files:
+        return post
+    lines = [f"[{f.name}]({f.url})" if f.url else f"[{f.name}]" for f in post.files]
+    text = "\n".join([post.text, "", "Attachments:", *lines]).lstrip("\n")
+    return replace(post, text=text)
 
 
 async def _mentions_only(hub: Hub, scope: str) -> bool:

@@ -16,10 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import confirm_with_reaction
+from adapters.slack.files import inline_images
 from adapters.slack.format import mentions, strip_mention
 from bridge.hub import Hub
 from bridge.ingest import Incoming, NameLookup, take
-from bridge.models import ThreadKey, UserPost
+from bridge.models import Attachment, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,17 @@ def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming |
     thread_ts = event.get("thread_ts")
     key = ThreadKey("slack", team, str(channel), str(thread_ts or ts))
     body = strip_mention(text, bot_user_id)
-    files = tuple(str(f.get("name") or f.get("id")) for f in event.get("files") or [])
-    post = UserPost(key, str(ts), str(user), body, float(ts), attachments=files)
+    attached = tuple(_attachment(f) for f in event.get("files") or [] if isinstance(f, dict))
+    names = tuple(a.name for a in attached)
+    post = UserPost(key, str(ts), str(user), body, float(ts), attachments=names, files=attached)
     return Incoming(post, starts_thread=mentioned or direct, addressed=mentioned or direct)
+
+
+def _attachment(file: dict[str, Any]) -> Attachment:
+    """A Slack file as a named link (its permalink; Slack keeps the file itself private)."""
+    name = str(file.get("name") or file.get("title") or file.get("id") or "file")
+    url = str(file.get("permalink") or file.get("url_private") or "")
+    return Attachment(name, url, str(file.get("mimetype") or ""))
 
 
 class DisplayNames:
@@ -102,7 +111,17 @@ class SlackIngest:
         web = client or self._client
         confirm = confirm_with_reaction(web, incoming.post)
         lookup = self._names.lookup(web, team, incoming.post.author)
-        await take(self._hub, replace(incoming, author_name=lookup), confirm)
+        urls = {
+            str(f.get("name")): str(f.get("url_private") or "")
+            for f in event.get("files") or []
+            if isinstance(f, dict)
+        }
+        post = incoming.post
+        if any(f.is_image for f in post.files) and (
+            incoming.starts_thread or await self._hub.is_thread(post.thread)
+        ):
+            post = await inline_images(web, post, urls)
+        await take(self._hub, replace(incoming, post=post, author_name=lookup), confirm)
 
     async def handle_reaction(
         self, event: dict[str, Any], body: dict[str, Any], bot_user_id: str = ""

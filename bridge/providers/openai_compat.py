@@ -110,7 +110,8 @@ class OpenAICompatProvider:
         if system:
             fixed.insert(0, {"role": "system", "content": system})
         kept = fit_history(fixed, history, self._budget)
-        messages = fixed[:-1] + history[len(history) - kept :] + [user]
+        messages: list[dict[str, Any]] = [*fixed[:-1], *history[len(history) - kept :]]
+        messages.append({"role": "user", "content": user_content(post)})
         model = steering.get("model") or self._model
         body = {"model": model, "messages": messages, "stream": True}
         stream = _Stream()
@@ -149,6 +150,17 @@ class OpenAICompatProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def user_content(post: UserPost) -> str | list[dict[str, Any]]:
+    """The user message's content: its text, plus an `image_url` part per image on the post
+    (the history keeps the text only; the text already names and links every file)."""
+    images = [f.data_url or f.url for f in post.files if f.is_image and (f.data_url or f.url)]
+    if not images:
+        return post.text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": post.text}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+    return parts
 
 
 class _Stream:

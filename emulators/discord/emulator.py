@@ -238,15 +238,31 @@ class DiscordEmulator(Emulator):
         mentions_bot: bool = False,
         guild: bool = True,
         reply_to: int | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Message:
-        """A human posts `content`; MESSAGE_CREATE goes to every session that may see it."""
+        """A human posts `content` (with `attachment()` files); MESSAGE_CREATE goes to every
+        session that may see it."""
         channel = self.world.channels[channel_id]
         if not guild and not channel.is_dm:
             raise ValueError(f"channel {channel_id} is a guild channel; use dm_channel()")
         user = self.resolve_user(author)
         if mentions_bot and f"<@{self.bot_id}>" not in content:
             content = f"<@{self.bot_id}> {content}"
-        return await self.post(channel, user, content, reply_to=reply_to)
+        return await self.post(channel, user, content, reply_to=reply_to, files=attachments)
+
+    def attachment(self, filename: str, content_type: str, size: int = 1024) -> dict[str, Any]:
+        """An attachment object (discord.com/developers/docs/resources/message#attachment-object)
+        as a user's upload shows it: a public CDN url and the file's content type."""
+        aid = self.world.ids.next()
+        url = f"{self.url}/attachments/{aid}/{filename}"
+        return {
+            "id": str(aid),
+            "filename": filename,
+            "size": size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
 
     async def other_bot_message(
         self, channel_id: int, content: str, author: Author = "otherbot"
@@ -257,7 +273,13 @@ class DiscordEmulator(Emulator):
         return await self.post(self.world.channels[channel_id], user, content)
 
     async def post(
-        self, channel: Channel, author: User, content: str, *, reply_to: int | None = None
+        self,
+        channel: Channel,
+        author: User,
+        content: str,
+        *,
+        reply_to: int | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> Message:
         if channel.guild_id is not None:
             self.world.join(self.world.guilds[channel.guild_id], author)
@@ -269,6 +291,7 @@ class DiscordEmulator(Emulator):
             content,
             mentions=self.mentioned(content),
         )
+        message.attachments = list(files or [])
         if reply_to is not None:
             message.message_reference = self.reference(channel, reply_to)
         return await self.publish(message)

@@ -72,6 +72,7 @@ class SlackEmulator(Emulator):
         self.oauth_redirect_url: str | None = None
         self.oauth_codes: dict[str, tuple[str, str | None]] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
@@ -97,6 +98,7 @@ class SlackEmulator(Emulator):
 
         app.router.add_route("*", "/api/{method}", api)
         app.router.add_get("/oauth/v2/authorize", authorize)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._file)
         app.router.add_get("/link/", self.socket.handle)
 
     @property
@@ -122,6 +124,30 @@ class SlackEmulator(Emulator):
         return message_object(message, self.workspace, self.team_id, self.app_id)
 
     # Several workspaces ------------------------------------------------------------------
+
+    def add_file(self, name: str, mimetype: str, content: bytes) -> dict[str, Any]:
+        """A file a person uploads; returns the file object events carry. Its `url_private`
+        needs a bot token (https://api.slack.com/types/file#auth)."""
+        file_id = f"F{len(self.files) + 1:08d}"
+        self.files[file_id] = (mimetype, content)
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1],
+            "size": len(content),
+            "url_private": f"{self.url}/files-pri/{file_id}/{name}",
+            "permalink": f"https://emulated.slack.com/files/U1/{file_id}/{name}",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        known = self.files.get(request.match_info["file_id"])
+        if known is None or oauth.team_of_token(self, token) is None:
+            return web.Response(status=404 if known is None else 403)
+        return web.Response(body=known[1], content_type=known[0])
 
     def add_user(
         self,
