@@ -62,6 +62,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Unknown setting or value: {name}. Settings: {names}.",
         "de": "Unbekannte Einstellung oder ungültiger Wert: {name}. Einstellungen: {names}.",
     },
+    "stopped": {"en": "⏹️ Stopped.", "de": "⏹️ Angehalten."},
+    "start_failed": {
+        "en": "⚠️ I could not start the conversation: {message}",
+        "de": "⚠️ Ich konnte das Gespräch nicht beginnen: {message}",
+    },
+    "interrupted": {
+        "en": "⚠️ The previous answer was interrupted; here it is again.",
+        "de": "⚠️ Die vorige Antwort wurde unterbrochen; hier ist sie noch einmal.",
+    },
     "command_done": {"en": "Done.", "de": "Erledigt."},
     "command_refused": {"en": "Not possible.", "de": "Nicht möglich."},
     "attachment": {"en": "[attachment: {name}]", "de": "[Anhang: {name}]"},

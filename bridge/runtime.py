@@ -66,6 +66,7 @@ class Runtime:
         self.providers.get(self.providers.default)
         control = Control(redis, s.bridge_redis_prefix)
         turns = Turns(store, budget, self.providers, self._surface, self.metrics)
+        turns.locale = s.bridge_locale
         outage = Outage()
         self.dispatcher = Dispatcher(store, inbox, turns, control, self.consumer, s, outage)
         app = make_app(self._metrics)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
+from bridge import i18n
 from bridge.metrics import Metrics
 from bridge.models import (
     ConversationStarted,
@@ -62,6 +63,7 @@ class Turns:
         self._providers = providers
         self._surfaces = surfaces
         self._metrics = metrics
+        self.locale = "en"
 
     async def answer(
         self,
@@ -118,7 +120,7 @@ class Turns:
         except Exception as exc:
             message = _describe(exc)
             log.warning("could not open a conversation for %s: %s", post.thread, message)
-            text = notice("", f"⚠️ I could not start the conversation: {message}")
+            text = notice("", self._say(post, "start_failed", message=message))
             await renderer.finish(text)
             return Outcome("failed", text)
         renderer.start()
@@ -136,7 +138,7 @@ class Turns:
         """Feed the provider's events to the renderer until done, failed or stopped."""
         lead = ""
         if takeover and not provider.replays:
-            lead = "> ⚠️ The previous answer was interrupted; here it is again.\n\n"
+            lead = f"> {self._say(post, 'interrupted')}\n\n"
             renderer.append(lead)
         events = provider.reply(conversation, post)
         consume = asyncio.create_task(self._consume(conversation, events, renderer, lead))
@@ -152,7 +154,7 @@ class Turns:
             outcome = consume.result()
         else:
             await provider.cancel(conversation)
-            outcome = Outcome("stopped", notice(renderer.text, "⏹️ Stopped."))
+            outcome = Outcome("stopped", notice(renderer.text, self._say(post, "stopped")))
         await renderer.finish(outcome.text)
         return outcome
 
@@ -183,6 +185,10 @@ class Turns:
             close = getattr(events, "aclose", None)
             if close is not None:
                 await close()
+
+    def _say(self, post: UserPost, key: str, **values: object) -> str:
+        """A bot text in the post author's language (their locale, else BRIDGE_LOCALE)."""
+        return i18n.text(key, post.extra.get("locale"), self.locale, **values)
 
     async def _started(self, conversation: Conversation, new_id: str) -> str:
         """Store the id the provider just named; say so if it replaced an expired one."""

@@ -8,18 +8,17 @@ bots and edit/delete echoes are ignored. The post is recorded before Slack gets 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import confirm_with_reaction
 from adapters.slack.files import inline_images
 from adapters.slack.format import mentions, strip_mention
+from adapters.slack.people import People
 from bridge.hub import Hub
-from bridge.ingest import Incoming, NameLookup, take
+from bridge.ingest import Incoming, take
 from bridge.models import Attachment, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
@@ -55,38 +54,6 @@ def _attachment(file: dict[str, Any]) -> Attachment:
     return Attachment(name, url, str(file.get("mimetype") or ""))
 
 
-class DisplayNames:
-    """People's display names from users.info, remembered per workspace (bounded)."""
-
-    SIZE = 10_000
-
-    def __init__(self) -> None:
-        self._known: OrderedDict[tuple[str, str], str] = OrderedDict()
-
-    def lookup(self, client: AsyncWebClient, team: str, user: str) -> NameLookup:
-        async def name() -> str:
-            key = (team, user)
-            if key not in self._known:
-                self._known[key] = await self._fetch(client, user)
-                while len(self._known) > self.SIZE:
-                    self._known.popitem(last=False)
-            return self._known[key]
-
-        return name
-
-    async def _fetch(self, client: AsyncWebClient, user: str) -> str:
-        try:
-            response = await client.users_info(user=user)
-        except SlackApiError as exc:
-            log.info("users.info failed for a display name: %s", exc.response.get("error"))
-            return user
-        info = response.get("user") or {}
-        profile = info.get("profile") or {}
-        return str(
-            profile.get("display_name") or profile.get("real_name") or info.get("name") or user
-        )
-
-
 class SlackIngest:
     """Registered as bolt listeners; each call ends once the post is durably accepted."""
 
@@ -94,7 +61,7 @@ class SlackIngest:
         self._hub = hub
         self._client = client
         self._bot = bot_user_id
-        self._names = DisplayNames()
+        self._people = People()
 
     async def handle(
         self,
@@ -110,18 +77,27 @@ class SlackIngest:
             return
         web = client or self._client
         confirm = confirm_with_reaction(web, incoming.post)
-        lookup = self._names.lookup(web, team, incoming.post.author)
-        urls = {
-            str(f.get("name")): str(f.get("url_private") or "")
-            for f in event.get("files") or []
-            if isinstance(f, dict)
-        }
+        lookup = self._people.name(web, team, incoming.post.author)
         post = incoming.post
-        if any(f.is_image for f in post.files) and (
-            incoming.starts_thread or await self._hub.is_thread(post.thread)
-        ):
-            post = await inline_images(web, post, urls)
+        if incoming.starts_thread or await self._hub.is_thread(post.thread):
+            post = await self._enrich(web, team, post, event)
         await take(self._hub, replace(incoming, post=post, author_name=lookup), confirm)
+
+    async def _enrich(
+        self, web: AsyncWebClient, team: str, post: UserPost, event: dict[str, Any]
+    ) -> UserPost:
+        """Add what only Slack's API knows: the author's locale, small images' content."""
+        _, locale = await self._people.get(web, team, post.author)
+        if locale:
+            post = replace(post, extra={**post.extra, "locale": locale})
+        if any(f.is_image for f in post.files):
+            urls = {
+                str(f.get("name")): str(f.get("url_private") or "")
+                for f in event.get("files") or []
+                if isinstance(f, dict)
+            }
+            post = await inline_images(web, post, urls)
+        return post
 
     async def handle_reaction(
         self, event: dict[str, Any], body: dict[str, Any], bot_user_id: str = ""
