@@ -40,7 +40,9 @@ class Env:
 
 
 @asynccontextmanager
-async def distributed_bridge(redis_url: str, prefix: str) -> AsyncIterator[Env]:
+async def distributed_bridge(
+    redis_url: str, prefix: str, *, socket_mode: bool = False
+) -> AsyncIterator[Env]:
     async with AsyncExitStack() as stack:
         neuroflash = NeuroflashEmulator(
             client_id="cid", client_secret="csecret", workspace_id="ws-1", tokens_per_second=400
@@ -62,13 +64,15 @@ async def distributed_bridge(redis_url: str, prefix: str) -> AsyncIterator[Env]:
             slack_signing_secret=slack.signing_secret,
             slack_api_url=slack.api_url,
             slack_oauth_authorize_url=slack.authorize_url,
+            slack_app_token=slack.app_token if socket_mode else None,
             bridge_encryption_key=KEY,
         )
         runtime = Runtime(settings)
         stack.push_async_callback(runtime.stop, 3.0)
         await runtime.start()
         base = f"http://127.0.0.1:{runtime.http_port}"
-        slack.http_events_url = f"{base}/slack/events"
+        if not socket_mode:
+            slack.http_events_url = f"{base}/slack/events"
         slack.oauth_redirect_url = f"{base}/slack/oauth_redirect"
         yield Env(slack, neuroflash, runtime)
 
@@ -106,10 +110,11 @@ async def converse(env: Env, team: str, channel: str, reply: str) -> str:
     return root
 
 
+@pytest.mark.parametrize("socket_mode", [False, True], ids=["http", "socket"])
 async def test_two_workspaces_install_answer_and_uninstall(
-    redis_url: str, prefix: str, redis: Redis
+    redis_url: str, prefix: str, redis: Redis, socket_mode: bool
 ) -> None:
-    async with distributed_bridge(redis_url, prefix) as env:
+    async with distributed_bridge(redis_url, prefix, socket_mode=socket_mode) as env:
         assert await install(env, "TA") == 200
         assert await install(env, "TB") == 200
         await converse(env, "TA", "CA", "Hello A.")
@@ -162,3 +167,21 @@ async def test_key_rotation_re_encrypts_with_the_new_key(redis: Redis, prefix: s
     assert bot is not None and bot.bot_token == "xoxb-rotate"
     only_old = RedisInstallationStore(redis, prefix, cipher(old))
     assert await only_old.async_find_bot(enterprise_id=None, team_id="TR") is None
+
+
+def test_distribution_needs_the_encryption_key() -> None:
+    from adapters.slack import SlackAdapter
+    from bridge.config import ConfigError, load_settings
+
+    base = {
+        "_env_file": None,
+        "slack_client_id": "cid",
+        "slack_client_secret": "secret",
+        "slack_signing_secret": "s",
+    }
+    with pytest.raises(ConfigError, match=r"^BRIDGE_ENCRYPTION_KEY is not set"):
+        SlackAdapter(load_settings(**base))
+    with pytest.raises(ConfigError, match=r"^BRIDGE_ENCRYPTION_KEY is invalid"):
+        SlackAdapter(load_settings(**base, bridge_encryption_key="not-a-key"))
+    with pytest.raises(ConfigError, match=r"^SLACK_CLIENT_SECRET is not set"):
+        SlackAdapter(load_settings(**(base | {"slack_client_secret": None})))
