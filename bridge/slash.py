@@ -52,6 +52,7 @@ async def run_slash(hub: Hub, inv: Invocation) -> str:
     """Carry out the invocation; return the text to show the user."""
     say = _speaker(hub, inv)
     sub = inv.words[0].lower() if inv.words else ""
+    hub.metrics.inc("slash_commands_total")
     if sub == "config":
         return await _config(hub, inv, say)
     if sub not in ("new", "stop", "forget", "status"):

@@ -89,5 +89,8 @@ async def install(client: discord.Client, hub: Hub) -> app_commands.CommandTree[
     """Attach the command tree to `client` and register the commands with Discord."""
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
     tree.add_command(command_group(hub))
-    await tree.sync()
+    try:
+        await tree.sync()
+    except discord.HTTPException as exc:
+        log.warning("Discord: could not register /%s (%s); thread commands still work", NAME, exc)
     return tree
