@@ -141,6 +141,10 @@ async def test_tokens_at_rest_need_the_key(redis_url: str, prefix: str, redis: R
             Fernet(Fernet.generate_key()).decrypt(raw)
         assert b"xoxb-team-b" in Fernet(KEY.encode()).decrypt(raw)
 
+        user_only = {"type": "tokens_revoked", "tokens": {"oauth": ["UINSTALLER"]}}
+        assert await env.slack.deliver(user_only, team_id="TB") == 200
+        assert await redis.get(key) == raw
+
 
 async def test_install_with_a_forged_state_is_refused(
     redis_url: str, prefix: str, redis: Redis

@@ -130,7 +130,8 @@ class SlackAdapter:
     async def _on_uninstalled(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         """The app left a workspace (or lost its tokens): drop its tokens and all its data."""
         team = str(body.get("team_id") or "")
-        if not team:
+        bot_revoked = (event.get("tokens") or {}).get("bot")
+        if not team or (event.get("type") == "tokens_revoked" and not bot_revoked):
             return
         if self.installations is not None:
             await self.installations.async_delete_all(enterprise_id=None, team_id=team)
