@@ -87,7 +87,7 @@ class Hub:
     async def fresh(self, thread: ThreadKey) -> None:
         """Stop the reply and unbind: the next post starts a new conversation."""
         await self.stop(thread)
-        await self.store.unbind(thread)
+        await self.store.start_over(thread)
 
     async def forget(self, thread: ThreadKey) -> None:
         """Stop the reply, delete the conversation at the provider where the API can, and

@@ -134,6 +134,11 @@ class Store:
     async def unbind(self, thread: ThreadKey) -> None:
         await self.redis.delete(self.thread_key(thread, "conv"))
 
+    async def start_over(self, thread: ThreadKey) -> None:
+        """Unbind the thread and drop the history the bridge keeps for it (OpenAI-compatible),
+        so its next post starts a conversation with no memory of this one."""
+        await self.redis.delete(self.thread_key(thread, "conv"), self.thread_key(thread, "history"))
+
     async def record(self, thread: ThreadKey, message_id: str) -> ReplyRecord | None:
         data = await self.redis.hgetall(self.thread_key(thread, f"reply:{message_id}"))
         if not data:

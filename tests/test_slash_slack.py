@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
 from tests.harness import Env, slack_bridge
+from tests.test_attachments import with_openai
 from tests.test_busy_policies import CHANNEL, cancels, open_thread, start_slow_reply
 
 MODES = pytest.mark.parametrize("socket_mode", [True, False], ids=["socket", "http"])
@@ -116,3 +117,18 @@ async def test_german_locale_gets_german_texts(redis_url: str, prefix: str) -> N
         assert "Verwendung" in await slash(env, "", user="UDE")
         assert "Nur Admins" in await slash(env, "config model x", user="UDE")
         assert "Usage" in await slash(env, "")
+
+
+async def test_new_starts_an_openai_thread_without_its_history(redis_url: str, prefix: str) -> None:
+    async with with_openai(redis_url, prefix) as (env, openai):
+        openai.script("First.", "Second.", "Fresh.")
+        root = await env.slack.user_post(CHANNEL, "<@UBOT> one")
+        await env.wait_reply(CHANNEL, root, "First.")
+        await env.slack.user_post(CHANNEL, "two", thread_ts=root)
+        await env.wait_reply(CHANNEL, root, "First.Second.")
+        assert len(openai.sent[-1]) == 3
+        answer = await env.slack.slash("new", channel=CHANNEL)
+        assert "Fresh start" in answer["text"]
+        await env.slack.user_post(CHANNEL, "three", thread_ts=root)
+        await env.wait_reply(CHANNEL, root, "First.Second.Fresh.")
+        assert openai.sent[-1] == [{"role": "user", "content": "three"}]
