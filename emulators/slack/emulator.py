@@ -1,4 +1,5 @@
-"""SlackEmulator: the Web API, Socket Mode and HTTP event delivery of one workspace and one app.
+"""SlackEmulator: the Web API, Socket Mode and HTTP event delivery of one app, in one workspace
+or several (`add_team`, installed through the OAuth v2 flow: `emulators.slack.oauth`).
 
 Unmodified slack_sdk / slack_bolt talk to it: `AsyncWebClient(base_url=emu.api_url)`, and
 `AsyncSocketModeHandler` follows the `ws://` URL `apps.connections.open` returns. Tests play
@@ -40,7 +41,8 @@ class Delivery:
 
 
 class SlackEmulator(Emulator):
-    """Slack for one workspace (`team_id`) and one app with a bot user."""
+    """Slack for one app with a bot user in workspace `team_id`, and in any workspace added
+    with `add_team` (each with its own bot user and token; every call records its token)."""
 
     name = "slack"
 
