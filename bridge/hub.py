@@ -108,9 +108,8 @@ class Hub:
         if binding is None:
             return False
         provider = self._providers.get(binding.provider)
-        if not isinstance(provider, Steerable):
+        if not isinstance(provider, Steerable) or not await provider.steer(binding, changes):
             return False
-        await provider.steer(binding, changes)
         steering = {k: v for k, v in {**binding.steering, **changes}.items() if v}
         await self.store.set_steering(thread, steering)
         return True

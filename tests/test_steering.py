@@ -59,6 +59,8 @@ async def test_neuroflash_channel_steering_and_live_patch(redis_url: str, prefix
             "config personality A calm poet", user="UADMIN", channel=CHANNEL
         )
         assert "from now on" in answer["text"]
+        model_only = await env.slack.slash("config model gpt-y", user="UADMIN", channel=CHANNEL)
+        assert "from now on" not in model_only["text"]
         (patch,) = env.neuroflash.calls_to("/conversations/", "PATCH")
         assert patch.body == {"personality": "A calm poet"}
         (conversation,) = env.neuroflash.conversations.values()

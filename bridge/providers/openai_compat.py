@@ -139,8 +139,9 @@ class OpenAICompatProvider:
             pipe.expire(key, THREAD_TTL)
             await pipe.execute()
 
-    async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> None:
+    async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> bool:
         """Nothing at the server: each request carries the model and system prompt."""
+        return bool({"model", "system_prompt", "personality"} & changes.keys())
 
     async def cancel(self, conversation: Conversation) -> None:
         """Nothing at the server: closing the stream stops generation."""

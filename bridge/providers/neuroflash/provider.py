@@ -100,11 +100,14 @@ class NeuroflashProvider:
             log.warning("neuroflash reply to %s failed: %s (%r)", post.thread, failed.message, exc)
             yield failed
 
-    async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> None:
-        """Apply changed steering to the live conversation (PATCH, seed 002)."""
+    async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> bool:
+        """Apply changed steering to the live conversation (PATCH, seed 002); the model is
+        fixed at creation, so a model change alone applies to new threads only."""
         body = patch_body(changes)
-        if conversation.id and body:
-            await self._request("PATCH", self._path(conversation.id), json=body)
+        if not conversation.id or not body:
+            return False
+        await self._request("PATCH", self._path(conversation.id), json=body)
+        return True
 
     async def cancel(self, conversation: Conversation) -> None:
         """Ask neuroflash to stop the running stream; errors are logged and ignored."""
