@@ -132,3 +132,29 @@ async def test_new_starts_an_openai_thread_without_its_history(redis_url: str, p
         await env.slack.user_post(CHANNEL, "three", thread_ts=root)
         await env.wait_reply(CHANNEL, root, "First.Second.Fresh.")
         assert openai.sent[-1] == [{"role": "user", "content": "three"}]
+
+
+def test_thread_of_link() -> None:
+    from adapters.slack.slash import thread_of_link
+
+    root = "https://x.slack.com/archives/C1/p1700000000123456"
+    reply = "https://x.slack.com/archives/C1/p1700000009000001?thread_ts=1700000000.123456&cid=C1"
+    expected = ("slack", "T1", "C1", "1700000000.123456")
+    for link in (root, reply):
+        found = thread_of_link("T1", link)
+        assert found is not None
+        assert (found.platform, found.tenant, found.channel, found.thread) == expected
+    assert thread_of_link("T1", "confirm") is None
+
+
+async def test_a_thread_link_picks_the_thread(redis_url: str, prefix: str) -> None:
+    async with bridge(redis_url, prefix, True) as env:
+        env.neuroflash.script("First.", "Second.")
+        first = await env.slack.user_post(CHANNEL, "<@UBOT> one")
+        await env.wait_reply(CHANNEL, first, "First.")
+        second = await env.slack.user_post(CHANNEL, "<@UBOT> two")
+        await env.wait_reply(CHANNEL, second, "Second.")
+        one, two = env.neuroflash.conversations
+        assert f"Conversation: {two}" in await slash(env, "status")
+        link = f"<https://emulated.slack.com/archives/{CHANNEL}/p{first.replace('.', '')}>"
+        assert f"Conversation: {one}" in await slash(env, f"status {link}")

@@ -1,13 +1,16 @@
 """`/threadbridge <sub>` on Slack (Socket Mode or HTTP), answered ephemerally.
 
 Slack sends a slash command without the thread it was typed in, so thread subcommands act on
-the thread the user last posted in, in this channel.
+the thread whose link (*Copy link* on a message) follows the subcommand, else on the thread the
+user last posted in, in this channel.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -16,11 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import is_slack_admin
 from bridge.hub import Hub
+from bridge.models import ThreadKey
 from bridge.slash import Invocation, run_slash
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/threadbridge"
+PERMALINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
 
 def register(app: AsyncApp, hub: Hub) -> None:
@@ -35,20 +40,37 @@ async def answer_command(hub: Hub, body: dict[str, Any], client: AsyncWebClient)
     team, channel = str(body.get("team_id") or ""), str(body.get("channel_id") or "")
     user = str(body.get("user_id") or "")
     scope = f"slack:{team}:{channel}"
+    words = str(body.get("text") or "").split()
+    linked = [thread_of_link(team, w.strip("<>").split("|")[0]) for w in words]
+    thread = next((t for t in linked if t is not None), None)
+    words = [w for w, t in zip(words, linked, strict=True) if t is None]
 
     async def admin() -> bool:
         return await is_slack_admin(client, team, user)
 
     invocation = Invocation(
-        scope=scope,
-        thread=await hub.store.last_thread(scope, user),
+        scope=thread.scope if thread else scope,
+        thread=thread or await hub.store.last_thread(scope, user),
         user=user,
-        words=tuple(str(body.get("text") or "").split()),
+        words=tuple(words),
         locale=await user_locale(client, user),
         is_admin=admin,
         command=str(body.get("command") or COMMAND),
     )
     return await run_slash(hub, invocation)
+
+
+def thread_of_link(team: str, word: str) -> ThreadKey | None:
+    """The thread a Slack message link points at (its `thread_ts`, else the message itself)."""
+    if "/archives/" not in word:
+        return None
+    url = urlparse(word)
+    match = PERMALINK.search(url.path)
+    if match is None:
+        return None
+    channel, seconds, micros = match.groups()
+    thread_ts = parse_qs(url.query).get("thread_ts", [f"{seconds}.{micros}"])[0]
+    return ThreadKey("slack", team, channel, thread_ts)
 
 
 async def user_locale(client: AsyncWebClient, user: str) -> str | None:
