@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         "chat:write,reactions:read,reactions:write,users:read,commands"
     )
     bridge_encryption_key: SecretStr | None = None
-    bridge_locale: str = "en"
+    bridge_locale: str = Field(default="en", pattern="^(en|de)$")
     bridge_admin_users: str = ""
 
     discord_token: SecretStr | None = None
