@@ -71,6 +71,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "⚠️ The previous answer was interrupted; here it is again.",
         "de": "⚠️ Die vorige Antwort wurde unterbrochen; hier ist sie noch einmal.",
     },
+    "empty_answer": {
+        "en": "The provider sent an empty answer.",
+        "de": "Der Anbieter hat eine leere Antwort geschickt.",
+    },
+    "ended_early": {
+        "en": "⚠️ The answer ended unexpectedly.",
+        "de": "⚠️ Die Antwort brach unerwartet ab.",
+    },
+    "session_expired": {
+        "en": "ℹ️ The previous session had expired; this is a fresh one.",
+        "de": "ℹ️ Die vorige Sitzung war abgelaufen; dies ist eine neue.",
+    },
     "command_done": {"en": "Done.", "de": "Erledigt."},
     "command_refused": {"en": "Not possible.", "de": "Nicht möglich."},
     "attachment": {"en": "[attachment: {name}]", "de": "[Anhang: {name}]"},

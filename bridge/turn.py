@@ -141,7 +141,7 @@ class Turns:
             lead = f"> {self._say(post, 'interrupted')}\n\n"
             renderer.append(lead)
         events = provider.reply(conversation, post)
-        consume = asyncio.create_task(self._consume(conversation, events, renderer, lead))
+        consume = asyncio.create_task(self._consume(conversation, events, renderer, lead, post))
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait({consume, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -164,23 +164,24 @@ class Turns:
         events: AsyncIterator[ReplyEvent],
         renderer: Renderer,
         lead: str,
+        post: UserPost,
     ) -> Outcome:
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
                     renderer.append(event.text)
                 elif isinstance(event, ConversationStarted):
-                    note = await self._started(conversation, event.conversation_id)
+                    note = await self._started(conversation, event.conversation_id, post)
                     lead += note
                     renderer.append(note)
                 elif isinstance(event, ReplyDone):
                     final = lead + event.text if event.text is not None else renderer.text
                     if not final.strip():
-                        return Outcome("done", notice("", "The provider sent an empty answer."))
+                        return Outcome("done", notice("", self._say(post, "empty_answer")))
                     return Outcome("done", final)
                 elif isinstance(event, ReplyFailed):
                     return Outcome("failed", notice(renderer.text, f"⚠️ {event.message}"))
-            return Outcome("failed", notice(renderer.text, "⚠️ The answer ended unexpectedly."))
+            return Outcome("failed", notice(renderer.text, self._say(post, "ended_early")))
         finally:
             close = getattr(events, "aclose", None)
             if close is not None:
@@ -190,11 +191,11 @@ class Turns:
         """A bot text in the post author's language (their locale, else BRIDGE_LOCALE)."""
         return i18n.text(key, post.extra.get("locale"), self.locale, **values)
 
-    async def _started(self, conversation: Conversation, new_id: str) -> str:
+    async def _started(self, conversation: Conversation, new_id: str, post: UserPost) -> str:
         """Store the id the provider just named; say so if it replaced an expired one."""
         await self._store.set_conversation_id(conversation.thread, new_id)
         if conversation.id and conversation.id != new_id:
-            return "> ℹ️ The previous session had expired; this is a fresh one.\n\n"
+            return f"> {self._say(post, 'session_expired')}\n\n"
         return ""
 
     async def _conversation(self, post: UserPost) -> tuple[Conversation, Provider]:
