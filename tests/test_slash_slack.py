@@ -158,3 +158,19 @@ async def test_a_thread_link_picks_the_thread(redis_url: str, prefix: str) -> No
         assert f"Conversation: {two}" in await slash(env, "status")
         link = f"<https://emulated.slack.com/archives/{CHANNEL}/p{first.replace('.', '')}>"
         assert f"Conversation: {one}" in await slash(env, f"status {link}")
+
+
+async def test_deny_lists_and_listed_admins_apply_to_the_command(
+    redis_url: str, prefix: str
+) -> None:
+    """Merge of issues 8 and 11: /threadbridge obeys BRIDGE_DENY_USERS like posts do, and its
+    `config` takes the same admins as thread commands (BRIDGE_ADMIN_USERS included)."""
+    settings = {"bridge_deny_users": "U2", "bridge_admin_users": "U7"}
+    async with slack_bridge(redis_url, prefix, **settings) as env:
+        await open_thread(env)
+        for text in ("status", "config busy_policy merge"):
+            assert await slash(env, text, user="U2") == "🚫 Sorry, I am not enabled for you here."
+        assert "busy_policy" not in await channel_settings(env)
+        assert "merge" in await slash(env, "config busy_policy merge", user="U7")
+        assert (await channel_settings(env))["busy_policy"] == "merge"
+        assert "Only admins" in await slash(env, "config busy_policy queue", user="U1")
