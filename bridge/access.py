@@ -8,6 +8,7 @@ as its parent channel) and a user id.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -96,9 +97,13 @@ class AccessPolicy:
 
     def allows(self, thread: ThreadKey, user: str) -> bool:
         """Whether `user` may post in `thread` (tenant, channel and user lists)."""
+        return self.allows_in(thread.tenant, thread.channel, user)
+
+    def allows_in(self, tenant: str, channel: str, user: str) -> bool:
+        """Whether `user` may use the bridge in `channel` of `tenant` (posts and commands)."""
         return (
-            self.tenants.admits(thread.tenant)
-            and self.channels.admits(thread.channel)
+            self.tenants.admits(tenant)
+            and self.channels.admits(channel)
             and self.users.admits(user)
         )
 
@@ -108,6 +113,11 @@ class AccessPolicy:
     def is_listed_admin(self, user: str) -> bool:
         """An admin named in BRIDGE_ADMIN_USERS (platform admins are the adapters' to tell)."""
         return user in self.admins
+
+    async def is_admin(self, user: str, platform_admin: Callable[[], Awaitable[bool]]) -> bool:
+        """The one admin check (thread commands and /threadbridge config): listed in
+        BRIDGE_ADMIN_USERS, or an admin as the platform tells (asked only when not listed)."""
+        return self.is_listed_admin(user) or await platform_admin()
 
     async def rate(self, thread: ThreadKey, user: str, message_id: str) -> Rate:
         """Count post `message_id` of `user` in the window that began with their first

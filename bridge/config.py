@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_edits_per_minute: float = Field(default=50.0, gt=0)
 
+    # Slack distribution and commands (issue 11)
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
+    slack_oauth_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    slack_redirect_uri: str | None = None
+    slack_scopes: str = (
+        "app_mentions:read,channels:history,groups:history,im:history,mpim:history,"
+        "chat:write,reactions:read,reactions:write,users:read,commands"
+    )
+    bridge_encryption_key: SecretStr | None = None
+    bridge_locale: str = Field(default="en", pattern="^(en|de)$")
+
     discord_token: SecretStr | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
@@ -71,6 +84,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
     openai_history_tokens: int = Field(default=8000, gt=0)
+    # Azure OpenAI through the OpenAI-compatible provider (issue 11)
+    openai_api_style: str = Field(default="openai", pattern="^(openai|azure)$")
+    openai_azure_api_version: str | None = None
 
     # Reliability (issue 8 part A): retries, dead letters, reply deadlines and caps
     bridge_max_attempts: int = Field(default=5, ge=1)

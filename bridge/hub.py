@@ -15,7 +15,7 @@ from bridge.metrics import Metrics
 from bridge.models import ThreadKey, UserPost
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
-from bridge.provider import provider_names
+from bridge.provider import Steerable, provider_names
 from bridge.providers_set import ProviderSet
 from bridge.store import Store
 
@@ -92,6 +92,44 @@ class Hub:
     def provider_configured(self, name: str) -> bool:
         """A provider a channel may switch to: known, with its required settings present."""
         return self._providers.configured(name)
+
+    @property
+    def default_provider(self) -> str:
+        return self._providers.default
+
+    async def fresh(self, thread: ThreadKey) -> None:
+        """Stop the reply and unbind: the next post starts a new conversation."""
+        await self.stop(thread)
+        await self.store.start_over(thread)
+
+    async def forget(self, thread: ThreadKey) -> None:
+        """Stop the reply, delete the conversation at the provider where the API can, and
+        delete every key of the thread."""
+        await self.stop(thread)
+        binding = await self.store.binding(thread)
+        if binding is not None:
+            try:
+                await self._providers.get(binding.provider).forget(binding)
+            except Exception as exc:
+                log.warning("provider could not forget %s: %s", binding.id, exc)
+        await self.store.forget_thread(thread)
+
+    async def steer(self, thread: ThreadKey, changes: dict[str, str]) -> bool:
+        """Apply changed steering to the thread's live conversation if its provider can;
+        True if it did (others keep theirs; the channel's new threads get the change)."""
+        binding = await self.store.binding(thread)
+        if binding is None:
+            return False
+        provider = self._providers.get(binding.provider)
+        if not isinstance(provider, Steerable) or not await provider.steer(binding, changes):
+            return False
+        steering = {k: v for k, v in {**binding.steering, **changes}.items() if v}
+        await self.store.set_steering(thread, steering)
+        return True
+
+    async def posts_seen(self, thread: ThreadKey) -> int:
+        """How many posts the thread has had since its conversation's data began."""
+        return await self._inbox.accepted(thread)
 
     async def reset(self, thread: ThreadKey) -> None:
         """Forget the thread's conversation; the next post starts a new one."""

@@ -87,6 +87,11 @@ class Inbox:
         """Drop `post`'s dedupe mark, so accepting it again (a dead-letter replay) works."""
         await self._redis.delete(self._seen_key(post))
 
+    async def accepted(self, thread: ThreadKey) -> int:
+        """How many posts of `thread` were accepted (its sequence counter)."""
+        value = await self._redis.get(self._keys.inbox_seq(self.shard_of(thread), thread))
+        return int(value) if value else 0
+
     async def read(self, shard: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
         reply: Any = await self._redis.xreadgroup(
             GROUP, consumer, {self.stream(shard): ">"}, count=count, block=block_ms

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge.access import Rate
 from bridge.commands import ADMIN_COMMANDS, Command, parse_command, run_command
@@ -34,12 +34,22 @@ RATE_NOTICE = "⏳ You are posting faster than {limit} messages a minute; please
 TOO_LONG = "✂️ That message is {size:,} characters long; I can take at most {limit:,}."
 
 
+NameLookup = Callable[[], Awaitable[str]]
+"""The author's display name, looked up only when a second person joins the thread."""
+
+
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A message in a thread the bridge may answer; `starts_thread` when it opens one."""
+    """A message in a thread the bridge may answer; `starts_thread` when it opens one.
+
+    `addressed`: it mentions the bot or is a DM (a channel in mentions-only mode answers only
+    those). `author_name`: how to name the author when several people share the thread.
+    """
 
     post: UserPost
     starts_thread: bool
+    addressed: bool = True
+    author_name: NameLookup | None = None
 
     @property
     def command(self) -> Command | None:
@@ -70,23 +80,27 @@ async def take(hub: Hub, incoming: Incoming, replies: Replies) -> None:
     if command is not None:
         await _command(hub, incoming, command, replies)
         return
+    if not incoming.addressed and await _mentions_only(hub, thread.scope):
+        return
     refusal = await _refusal(hub, post)
     if refusal is not None:
         if refusal:
             await _say_once(hub, post, replies, refusal)
         return
+    post = with_files(await _named(hub, incoming))
     if not await hub.accept(post, starts_thread=incoming.starts_thread):
         log.debug("post %s was seen before (a retry or a replay)", post.message_id)
+        return
+    await hub.store.set_last_thread(thread.scope, post.author, thread)
 
 
 async def _command(hub: Hub, incoming: Incoming, command: Command, replies: Replies) -> None:
-    if command.name in ADMIN_COMMANDS:
-        admin = hub.access.is_listed_admin(incoming.post.author) or await replies.is_admin()
-        if not admin:
-            hub.metrics.inc("commands_refused_total", platform=incoming.post.thread.platform)
-            await replies.confirm(command, False)
-            await _say_once(hub, incoming.post, replies, ADMIN_ONLY)
-            return
+    author = incoming.post.author
+    if command.name in ADMIN_COMMANDS and not await hub.access.is_admin(author, replies.is_admin):
+        hub.metrics.inc("commands_refused_total", platform=incoming.post.thread.platform)
+        await replies.confirm(command, False)
+        await _say_once(hub, incoming.post, replies, ADMIN_ONLY)
+        return
     if command.name == "provider" and not hub.provider_configured(command.arg):
         await replies.confirm(command, False)
         await _say_once(hub, incoming.post, replies, NOT_CONFIGURED.format(name=command.arg))
@@ -116,3 +130,28 @@ async def _say_once(hub: Hub, post: UserPost, replies: Replies, text: str) -> No
     """Answer `post` with `text` unless another delivery of the same post already did."""
     if await hub.store.claim_notice(post.thread, post.message_id):
         await replies.say(text)
+
+
+def with_files(post: UserPost) -> UserPost:
+    """The post with a line per attached file (name and link), so no provider drops one."""
+    if not post.files:
+        return post
+    lines = [f"[{f.name}]({f.url})" if f.url else f"[{f.name}]" for f in post.files]
+    text = "\n".join([post.text, "", "Attachments:", *lines]).lstrip("\n")
+    return replace(post, text=text)
+
+
+async def _mentions_only(hub: Hub, scope: str) -> bool:
+    settings = await hub.store.channel_settings(scope)
+    return settings.get("reply_mode") == "mentions"
+
+
+async def _named(hub: Hub, incoming: Incoming) -> UserPost:
+    """The post, its text led by the author's name once more than one person posts here."""
+    post = incoming.post
+    people = await hub.store.add_participant(post.thread, post.author)
+    if people < 2 or incoming.author_name is None:
+        return post
+    name = (await incoming.author_name()).strip() or post.author
+    extra = {**post.extra, "author_name": name}
+    return replace(post, text=f"{name}: {post.text}", extra=extra)

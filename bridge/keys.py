@@ -2,7 +2,9 @@
 
 Keys a command or script touches together share a hash tag, so the bridge runs on Redis
 Cluster. Thread data lives while the thread is in use: every accepted post pushes its expiry
-to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never expire.
+to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never expire, and,
+with Slack OAuth distribution, a workspace's installation (deleted when the app is uninstalled;
+`Store.forget_tenant` then deletes every key naming the workspace).
 
 | key (after the prefix)                        | tag               | retention                |
 |-----------------------------------------------|-------------------|--------------------------|
@@ -11,6 +13,7 @@ to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never 
 | `{<thread>}:done` finished-post counter       | thread            | thread TTL, refreshed    |
 | `{<thread>}:history` openai history (list)    | thread            | thread TTL, refreshed    |
 | `{<thread>}:senseflow:user` conversation owner| thread            | thread TTL, refreshed    |
+| `{<thread>}:people` who posted (set)          | thread            | thread TTL, refreshed    |
 | `{<thread>}:lease` reply lease                | thread            | lease seconds (renewed)  |
 | `{<thread>}:reply:<msg>` reply record (hash)  | thread            | RECORD_TTL (7 days)      |
 | `{<thread>}:notice:<msg>` refusal sent        | thread            | DEDUPE_TTL (7 days)      |
@@ -23,6 +26,9 @@ to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never 
 | `rate:{<platform>:<tenant>:<user>}` post count| user              | one rate window (60 s)   |
 | `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
+| `lastthread:<scope>:<user>` user's last thread| none              | thread TTL, rewritten    |
+| `slack:install:<enterprise>:<team>` tokens    | none              | kept until uninstalled   |
+| `slack:oauth-state:<nonce>` install state     | none              | STATE_TTL (10 min), once |
 | `deadletters` posts given up on (Stream)      | none              | kept until replayed      |
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
 """
@@ -43,8 +49,10 @@ DONE = "done"
 LEASE = "lease"
 OPENAI_HISTORY = "history"
 SENSEFLOW_USER = "senseflow:user"
+PEOPLE = "people"
+OAUTH_STATE_TTL = 600
 
-THREAD_DATA = (ACTIVE, CONV, DONE, OPENAI_HISTORY, SENSEFLOW_USER)
+THREAD_DATA = (ACTIVE, CONV, DONE, OPENAI_HISTORY, SENSEFLOW_USER, PEOPLE)
 """A thread's keys that live while the thread is used; each accepted post refreshes them."""
 
 
@@ -78,6 +86,20 @@ class Keys:
 
     def channel(self, scope: str) -> str:
         return f"{self.prefix}channel:{scope}"
+
+    def last_thread(self, scope: str, user: str) -> str:
+        """The thread a user last posted in, per channel (Slack slash commands name none)."""
+        return f"{self.prefix}lastthread:{scope}:{user}"
+
+    def slack_installation(self, enterprise: str | None, team: str | None) -> str:
+        return f"{self.prefix}slack:install:{enterprise or '-'}:{team or '-'}"
+
+    def slack_installations(self) -> str:
+        """A MATCH pattern for every stored Slack installation (key rotation)."""
+        return f"{self.prefix}slack:install:*"
+
+    def slack_oauth_state(self, nonce: str) -> str:
+        return f"{self.prefix}slack:oauth-state:{nonce}"
 
     def inbox_tag(self, shard: int) -> str:
         return f"{self.prefix}{{inbox:{shard}}}"

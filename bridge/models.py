@@ -35,6 +35,21 @@ class ThreadKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file on a post: its name, a link, its MIME type, and for images a messenger keeps
+    private (Slack), the image itself as a `data:` URL when small enough."""
+
+    name: str
+    url: str = ""
+    mimetype: str = ""
+    data_url: str = ""
+
+    @property
+    def is_image(self) -> bool:
+        return self.mimetype.startswith("image/")
+
+
+@dataclass(frozen=True, slots=True)
 class UserPost:
     """One message a person wrote in a thread, as recorded in the inbox."""
 
@@ -45,6 +60,7 @@ class UserPost:
     ts: float
     attachments: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    files: tuple[Attachment, ...] = ()
 
     @property
     def message_uuid(self) -> str:
@@ -80,6 +96,7 @@ class UserPost:
             ts=float(data["ts"]),
             attachments=tuple(data.get("attachments") or ()),
             extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+            files=tuple(Attachment(**f) for f in data.get("files") or ()),
         )
 
 

@@ -56,6 +56,16 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class Steerable(Protocol):
+    """A provider whose live conversations take new steering (neuroflash PATCH, OpenAI's own
+    history); others apply a channel's steering to new threads only."""
+
+    async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> bool:
+        """Apply `changes` to the live conversation; False if none of them can be."""
+        ...
+
+
 class ProviderFactory(Protocol):
     def __call__(self, context: ProviderContext) -> Provider: ...
 

@@ -48,7 +48,10 @@ class Runtime:
         self.settings = settings
         self.adapters = adapters if adapters is not None else load_adapters(settings)
         if not self.adapters:
-            raise ConfigError("SLACK_BOT_TOKEN or DISCORD_TOKEN must be set (no messenger)")
+            raise ConfigError(
+                "SLACK_BOT_TOKEN or DISCORD_TOKEN must be set (no messenger; "
+                "SLACK_CLIENT_ID for many Slack workspaces)"
+            )
         self._by_platform = {a.platform: a for a in self.adapters}
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.http_port = 0
@@ -81,6 +84,7 @@ class Runtime:
         control = Control(redis, s.bridge_redis_prefix)
         limits = ReplyLimits.from_settings(s)
         turns = Turns(store, budget, self.providers, self._surface, self.metrics, limits)
+        turns.locale = s.bridge_locale
         outage = Outage()
         self.dispatcher = Dispatcher(
             store, inbox, turns, control, self.consumer, s, outage, self.metrics

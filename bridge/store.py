@@ -165,6 +165,12 @@ class Store:
         args = [conversation_id, str(time.time()), expected or "", check]
         return bool(await self._set_id(keys=[key], args=args))
 
+    async def set_steering(self, thread: ThreadKey, steering: Mapping[str, str]) -> None:
+        """Replace the steering a bound thread's conversation uses."""
+        key = self.thread_key(thread, keys.CONV)
+        if await self.redis.exists(key):
+            await self.redis.hset(key, "steering", json.dumps(dict(steering)))
+
     async def unbind(self, thread: ThreadKey) -> None:
         await self.redis.delete(self.thread_key(thread, keys.CONV))
 
@@ -173,6 +179,12 @@ class Store:
         a mention as both `app_mention` and `message`, and retries)."""
         key = self.keys.notice(thread, message_id)
         return bool(await self.redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL))
+
+    async def start_over(self, thread: ThreadKey) -> None:
+        """Unbind the thread and drop the history the bridge keeps for it (OpenAI-compatible),
+        so its next post starts a conversation with no memory of this one."""
+        conv, history = keys.CONV, keys.OPENAI_HISTORY
+        await self.redis.delete(self.thread_key(thread, conv), self.thread_key(thread, history))
 
     async def record(self, thread: ThreadKey, message_id: str) -> ReplyRecord | None:
         data = await self.redis.hgetall(self.keys.reply(thread, message_id))
@@ -249,3 +261,59 @@ class Store:
 
     async def set_channel_setting(self, scope: str, name: str, value: str) -> None:
         await self.redis.hset(self.keys.channel(scope), name, value)
+
+    async def clear_channel_setting(self, scope: str, name: str) -> None:
+        await self.redis.hdel(self.keys.channel(scope), name)
+
+    async def add_participant(self, thread: ThreadKey, user: str) -> int:
+        """Note that `user` posted in the thread; how many people have."""
+        key = self.thread_key(thread, keys.PEOPLE)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, user)
+            pipe.scard(key)
+            pipe.expire(key, self.thread_ttl)
+            _, count, _ = await pipe.execute()
+        return int(count)
+
+    async def set_last_thread(self, scope: str, user: str, thread: ThreadKey) -> None:
+        """Remember the thread a user last posted in, per channel (Slack slash commands
+        carry no thread, so they act on this one)."""
+        key = self.keys.last_thread(scope, user)
+        await self.redis.set(key, str(thread), ex=self.thread_ttl)
+
+    async def last_thread(self, scope: str, user: str) -> ThreadKey | None:
+        value = await self.redis.get(self.keys.last_thread(scope, user))
+        return ThreadKey.parse(_text(value)) if value else None
+
+    async def forget_tenant(self, platform: str, tenant: str) -> int:
+        """Delete every key of one workspace or guild (threads, replies, channel settings,
+        budgets); returns how many. Used when an app is uninstalled."""
+        head, tenant_id = _glob_escape(self.prefix), _glob_escape(f"{platform}:{tenant}")
+        patterns = (f"{head}*{tenant_id}:*", f"{head}*{tenant_id}", f"{head}*{tenant_id}}}*")
+        return await self._delete_matching(patterns)
+
+    async def forget_thread(self, thread: ThreadKey) -> int:
+        """Delete every key of one thread: conversation, reply records and their message
+        index, lease, sequence and dedupe marks, history. Stop its reply first."""
+        head, name = _glob_escape(self.prefix), _glob_escape(str(thread))
+        async for key in self.redis.scan_iter(match=f"{head}{{{name}}}:reply:*", count=500):
+            messages = json.loads(_text(await self.redis.hget(key, "messages") or b"[]"))
+            for message_id in messages:
+                index = self.keys.reply_index(
+                    thread.platform, thread.tenant, thread.channel, message_id
+                )
+                await self.redis.delete(index)
+        patterns = (f"{head}*{{{name}}}*", f"{head}*:{name}:*", f"{head}*:{name}")
+        return await self._delete_matching(patterns)
+
+    async def _delete_matching(self, patterns: tuple[str, ...]) -> int:
+        deleted = 0
+        for pattern in patterns:
+            async for key in self.redis.scan_iter(match=pattern, count=500):
+                deleted += int(await self.redis.delete(key))
+        return deleted
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a literal inside a Redis MATCH pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

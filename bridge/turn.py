@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from bridge import logs
-from bridge.deadlines import NOTICES, ReplyLimits, Watchdog
+from bridge import i18n, logs
+from bridge.deadlines import ReplyLimits, Watchdog
 from bridge.metrics import Metrics
 from bridge.models import (
     ConversationStarted,
@@ -72,6 +72,7 @@ class Turns:
         self._surfaces = surfaces
         self._metrics = metrics
         self._limits = limits or ReplyLimits()
+        self.locale = "en"
 
     @logs.in_reply
     async def answer(
@@ -166,9 +167,7 @@ class Turns:
                 ref,
                 _describe(exc),
             )
-            text = notice(
-                "", f"⚠️ I could not start the conversation. Please try again later. (ref {ref})"
-            )
+            text = notice("", self._say(post, "start_failed", ref=ref))
             await renderer.finish(text)
             return Outcome("failed", text)
         logs.note_conversation(conversation.id)
@@ -187,13 +186,15 @@ class Turns:
         """Feed the provider's events to the renderer until done, failed or stopped."""
         lead = ""
         if takeover and not provider.replays:
-            lead = "> ⚠️ The previous answer was interrupted; here it is again.\n\n"
+            lead = f"> {self._say(post, 'interrupted')}\n\n"
             renderer.append(lead)
         watchdog = Watchdog(self._limits)
         use_budget(WaitBudget(self._limits.wait_budget))
         events = provider.reply(conversation, post)
         renderer.stats.sent_at = time.monotonic()
-        consume = asyncio.create_task(self._consume(conversation, events, renderer, lead, watchdog))
+        consume = asyncio.create_task(
+            self._consume(conversation, events, renderer, lead, watchdog, post)
+        )
         stopper = asyncio.create_task(stop.wait())
         watch = asyncio.create_task(watchdog.expired())
         try:
@@ -208,13 +209,13 @@ class Turns:
             outcome = consume.result()
         elif stopper in done:
             await self._cancel(provider, conversation)
-            outcome = Outcome("stopped", notice(renderer.text, "⏹️ Stopped."))
+            outcome = Outcome("stopped", notice(renderer.text, self._say(post, "stopped")))
         else:
             reason = watch.result()
             log.warning("cutting the reply in %s: %s limit reached", post.thread, reason)
             self._metrics.inc("replies_cut_total", reason=reason)
             await self._cancel(provider, conversation)
-            outcome = Outcome("limited", notice(renderer.text, NOTICES[reason]))
+            outcome = Outcome("limited", notice(renderer.text, self._say(post, f"cut_{reason}")))
         await renderer.finish(outcome.text)
         return outcome
 
@@ -232,6 +233,7 @@ class Turns:
         renderer: Renderer,
         lead: str,
         watchdog: Watchdog,
+        post: UserPost,
     ) -> Outcome:
         try:
             async for event in events:
@@ -241,23 +243,23 @@ class Turns:
                     renderer.append(event.text[: watchdog.room()])
                     watchdog.text(len(event.text))
                 elif isinstance(event, ConversationStarted):
-                    note = await self._started(conversation, event.conversation_id)
+                    note = await self._started(conversation, event.conversation_id, post)
                     lead += note
                     renderer.append(note)
                 elif isinstance(event, ReplyDone):
                     renderer.stats.done_at = time.monotonic()
                     final = lead + event.text if event.text is not None else renderer.text
                     if not final.strip():
-                        return Outcome("done", notice("", "The provider sent an empty answer."))
+                        return Outcome("done", notice("", self._say(post, "empty_answer")))
                     if len(final) > self._limits.max_chars:
                         clipped = final[: self._limits.max_chars]
-                        return Outcome("limited", notice(clipped, NOTICES["size"]))
+                        return Outcome("limited", notice(clipped, self._say(post, "cut_size")))
                     return Outcome("done", final)
                 elif isinstance(event, ReplyFailed):
                     return Outcome(
                         "failed", notice(renderer.text, self._failed(conversation, event))
                     )
-            return Outcome("failed", notice(renderer.text, "⚠️ The answer ended unexpectedly."))
+            return Outcome("failed", notice(renderer.text, self._say(post, "ended_early")))
         finally:
             close = getattr(events, "aclose", None)
             if close is not None:
@@ -276,7 +278,11 @@ class Turns:
         )
         return f"⚠️ {event.message} (ref {ref})"
 
-    async def _started(self, conversation: Conversation, new_id: str) -> str:
+    def _say(self, post: UserPost, key: str, **values: object) -> str:
+        """A bot text in the post author's language (their locale, else BRIDGE_LOCALE)."""
+        return i18n.text(key, post.extra.get("locale"), self.locale, **values)
+
+    async def _started(self, conversation: Conversation, new_id: str, post: UserPost) -> str:
         """Store the id the provider just named; say so if it replaced an expired one."""
         expected = conversation.id or ""
         if not await self._store.set_conversation_id(conversation.thread, new_id, expected):
@@ -285,7 +291,7 @@ class Turns:
             )
         logs.note_conversation(new_id)
         if conversation.id and conversation.id != new_id:
-            return "> ℹ️ The previous session had expired; this is a fresh one.\n\n"
+            return f"> {self._say(post, 'session_expired')}\n\n"
         return ""
 
     async def _conversation(self, post: UserPost) -> tuple[Conversation, Provider]:

@@ -21,6 +21,11 @@ class OpenAIEmulator(ChatEmulator):
     """`POST /v1/chat/completions` (streaming or not) and `GET /v1/models`.
 
     Set `api_key` to require `Authorization: Bearer`. Routes for `fail_next`: "chat".
+    Set `azure_api_version` to act as Azure OpenAI instead (learn.microsoft.com/azure/ai-services/
+    openai/reference): the key comes in an `api-key` header, every call needs `?api-version=`,
+    and chat lives at `/openai/deployments/{deployment}/chat/completions`.
+    A user message's `content` may be a string or a list of content parts (`text`,
+    `image_url`), as OpenAI's chat API accepts.
     An `error_event` fault sends an OpenAI-style `{"error": {...}}` payload mid-stream.
     """
 
@@ -28,6 +33,7 @@ class OpenAIEmulator(ChatEmulator):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None) -> None:
         self.api_key = api_key
+        self.azure_api_version: str | None = None
         self.model = "emulated-model"
         super().__init__(host, port)
 
@@ -37,6 +43,7 @@ class OpenAIEmulator(ChatEmulator):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
 
     @property
@@ -44,11 +51,25 @@ class OpenAIEmulator(ChatEmulator):
         """The `messages` of every chat request, in order (to check history and trimming)."""
         return [c.body["messages"] for c in self.calls_to("/chat/completions")]
 
+    def azure_url(self, deployment: str) -> str:
+        return f"{self.url}/openai/deployments/{deployment}"
+
     def _unauthorized(self, request: web.Request) -> web.Response | None:
+        if self.azure_api_version is not None:
+            return self._azure_refusal(request)
         if self.api_key is None or request.headers.get("Authorization") == f"Bearer {self.api_key}":
             return None
         error = {"message": "Incorrect API key provided.", "type": "invalid_request_error"}
         return json_response({"error": {**error, "code": "invalid_api_key"}}, status=401)
+
+    def _azure_refusal(self, request: web.Request) -> web.Response | None:
+        if request.query.get("api-version") != self.azure_api_version:
+            error = {"code": "404", "message": "Resource not found"}
+            return json_response({"error": error}, status=404)
+        if self.api_key is not None and request.headers.get("api-key") != self.api_key:
+            error = {"code": "401", "message": "Access denied due to invalid subscription key."}
+            return json_response({"error": error}, status=401)
+        return None
 
     async def _models(self, request: web.Request) -> web.Response:
         await self.record(request)
@@ -67,7 +88,7 @@ class OpenAIEmulator(ChatEmulator):
         last = next(
             (m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), ""
         )
-        text = self.next_text(str(last))
+        text = self.next_text(content_text(last))
         model = str(body.get("model") or self.model)
         if not body.get("stream"):
             return json_response(_completion(model, text))
@@ -93,6 +114,17 @@ class OpenAIEmulator(ChatEmulator):
             tail=[{**chunk({}, "stop"), "usage": usage}, "[DONE]"],
             error=_error_payload,
         )
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's content: a string, or the `text` parts of a part list."""
+    if isinstance(content, list):
+        return "".join(
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return str(content)
 
 
 def _error_payload(fault: Fault) -> dict[str, Any]:

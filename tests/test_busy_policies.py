@@ -25,11 +25,14 @@ def cancels(env: Env) -> int:
 
 async def open_thread(env: Env, policy: str | None = None) -> str:
     """A thread with one quick exchange done, and the channel's policy set if given."""
+    if policy:
+        # Channel settings are for workspace admins (issue 8); U1 is one from the start, as
+        # the bridge remembers a user's users.info answer (admin flags too) for a few minutes.
+        env.slack.admins.add("U1")
     env.neuroflash.script("Ready.")
     root = await env.slack.user_post(CHANNEL, "<@UBOT> hello")
     await env.wait_reply(CHANNEL, root, "Ready.")
     if policy:
-        env.slack.admins.add("U1")  # channel settings are for workspace admins (issue 8)
         await env.slack.user_post(CHANNEL, f"policy {policy}", thread_ts=root)
         await env.wait(lambda: bool(env.slack.messages(CHANNEL)[-1].reactions))
     return root

@@ -8,6 +8,7 @@ import logging
 
 import discord
 
+from adapters.discord import slash
 from adapters.discord.client import BridgeClient, point_at, route_name
 from adapters.discord.ingest import DiscordIngest
 from adapters.discord.surface import DiscordSurface
@@ -63,6 +64,7 @@ class DiscordAdapter:
             raise ConfigError("DISCORD_TOKEN was refused by Discord: check the bot token") from None
         assert client.user is not None
         ingest = DiscordIngest(hub, client.user.id, client)
+        await slash.install(client, hub)
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         await self._wait_ready(client, self._task)
         log.info("Discord: connected as %s", client.user)

@@ -19,7 +19,7 @@ from adapters.discord.commands import discord_replies
 from adapters.discord.format import strip_mention, thread_name
 from bridge.hub import Hub
 from bridge.ingest import Incoming, take
-from bridge.models import ThreadKey, UserPost
+from bridge.models import Attachment, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,17 @@ def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
     else:
         return None
     files = tuple(a.filename for a in message.attachments)
+    attached = tuple(
+        Attachment(a.filename, a.url, a.content_type or "") for a in message.attachments
+    )
     ts = message.created_at.timestamp()
-    post = UserPost(key, str(message.id), str(message.author.id), text, ts, files, extra)
-    return Incoming(post, starts)
+    post = UserPost(key, str(message.id), str(message.author.id), text, ts, files, extra, attached)
+    display_name = message.author.display_name
+
+    async def author_name() -> str:
+        return display_name
+
+    return Incoming(post, starts, mentioned or message.guild is None, author_name)
 
 
 class DiscordIngest:

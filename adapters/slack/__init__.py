@@ -14,8 +14,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
 
+from adapters.slack import oauth, slash
 from adapters.slack.http import http_handler
-from adapters.slack.ingest import SlackIngest
+from adapters.slack.ingest import Installed, SlackIngest
+from adapters.slack.installations import RedisInstallationStore
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
@@ -40,55 +42,62 @@ class SlackAdapter:
 
     @staticmethod
     def enabled(settings: Settings) -> bool:
-        return bool(secret(settings.slack_bot_token))
+        return bool(secret(settings.slack_bot_token)) or oauth.distributed(settings)
 
     def __init__(self, settings: Settings) -> None:
-        settings.require("slack_bot_token")
+        self.distributed = oauth.distributed(settings)
+        if self.distributed:
+            oauth.check_settings(settings)
+        else:
+            settings.require("slack_bot_token")
         if not secret(settings.slack_app_token) and not secret(settings.slack_signing_secret):
             raise ConfigError(
                 "SLACK_SIGNING_SECRET is not set (needed for HTTP mode; "
                 "set SLACK_APP_TOKEN instead for Socket Mode)"
             )
         self._settings = settings
-        self.client = AsyncWebClient(
-            token=secret(settings.slack_bot_token), base_url=settings.slack_api_url, timeout=30
-        )
+        token = None if self.distributed else secret(settings.slack_bot_token)
+        self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=30)
+        self.installations: RedisInstallationStore | None = None
         per_second = settings.slack_edits_per_minute / 60.0 * RATE_MARGIN
         self.rate = EditRate(per_second=per_second, burst=3.0)
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
+        self._hub: Hub | None = None
         self.bot_user_id = ""
         self.team_id = ""
 
     async def start(self, hub: Hub) -> None:
         self._metrics = hub.metrics
+        self._hub = hub
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
             trace_configs=[http_trace(hub.metrics, "slack", _method_name)],
         )
-        auth = await self.client.auth_test()
-        self.bot_user_id = str(auth["user_id"])
-        self.team_id = str(auth.get("team_id") or "")
+        if not self.distributed:
+            auth = await self.client.auth_test()
+            self.bot_user_id = str(auth["user_id"])
+            self.team_id = str(auth.get("team_id") or "")
         socket_mode = bool(secret(self._settings.slack_app_token))
-        app = AsyncApp(
-            client=self.client,
-            signing_secret=secret(self._settings.slack_signing_secret) or None,
-            request_verification_enabled=not socket_mode,
-            process_before_response=True,
-        )
-        ingest = SlackIngest(hub, self.client, self.bot_user_id, self.team_id)
+        app = self._app(hub, socket_mode)
+        ingest = SlackIngest(hub, self.client, self.bot_user_id, self.team_id, self._installed())
 
-        async def on_event(event: dict[str, Any], body: dict[str, Any]) -> None:
-            await ingest.handle(event, body)
+        async def on_event(
+            event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: Any
+        ) -> None:
+            await ingest.handle(event, body, client, str(context.bot_user_id or ""))
 
-        async def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
-            await ingest.handle_reaction(event, body)
+        async def on_reaction(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+            await ingest.handle_reaction(event, body, str(context.bot_user_id or ""))
 
         app.error(_on_listener_error)
         app.event("app_mention")(on_event)
         app.event("message")(on_event)
         app.event("reaction_added")(on_reaction)
+        slash.register(app, hub, ingest)
+        app.event("app_uninstalled")(self._on_uninstalled)
+        app.event("tokens_revoked")(self._on_uninstalled)
         if socket_mode:
             self._socket = AsyncSocketModeHandler(app, secret(self._settings.slack_app_token))
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
@@ -102,6 +111,57 @@ class SlackAdapter:
         """For /readyz: the Socket Mode connection is up (HTTP mode needs none)."""
         return self._socket is None or await self._socket.client.is_connected()
 
+    def _app(self, hub: Hub, socket_mode: bool) -> AsyncApp:
+        """Bolt's app: one bot token, or OAuth installs with a token per workspace."""
+        signing_secret = secret(self._settings.slack_signing_secret) or None
+        verify = not socket_mode
+        if not self.distributed:
+            return AsyncApp(
+                client=self.client,
+                signing_secret=signing_secret,
+                request_verification_enabled=verify,
+                process_before_response=True,
+            )
+        self.installations = oauth.installation_store(self._settings, hub.store)
+        app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            request_verification_enabled=verify,
+            process_before_response=True,
+            oauth_settings=oauth.oauth_settings(self._settings, hub.store, self.installations),
+        )
+        assert app.oauth_flow is not None
+        oauth.add_routes(hub.web, app.oauth_flow)
+        log.info("Slack: many workspaces; install at %s", oauth.INSTALL_PATH)
+        return app
+
+    def _installed(self) -> Installed | None:
+        """With OAuth installs, a workspace is served while its installation is stored."""
+        installations = self.installations
+        if installations is None:
+            return None
+
+        async def installed(team: str) -> bool:
+            bot = await installations.async_find_bot(enterprise_id=None, team_id=team)
+            return bot is not None
+
+        return installed
+
+    async def _on_uninstalled(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """The app left a workspace (or lost its tokens): drop its tokens and all its data."""
+        team = str(body.get("team_id") or "")
+        bot_revoked = (event.get("tokens") or {}).get("bot")
+        if not team or (event.get("type") == "tokens_revoked" and not bot_revoked):
+            return
+        if self.installations is not None:
+            await self.installations.async_delete_all(enterprise_id=None, team_id=team)
+        assert self._hub is not None
+        deleted = await self._hub.store.forget_tenant(self.platform, team)
+        self._hub.metrics.inc("slack_uninstalls_total")
+        log.info(
+            "Slack: %s in %s; deleted its tokens and %d keys", event.get("type"), team, deleted
+        )
+
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
@@ -114,7 +174,7 @@ class SlackAdapter:
         assert self._metrics is not None
         thread = post.thread
         return SlackSurface(
-            self.client,
+            self.client_for(thread.tenant),
             thread.channel,
             thread.thread,
             thread.tenant,
@@ -122,6 +182,12 @@ class SlackAdapter:
             messages,
             self._metrics,
         )
+
+    def client_for(self, team: str) -> AsyncWebClient:
+        """The Web API client that speaks for the bot in workspace `team`."""
+        if self.installations is None:
+            return self.client
+        return oauth.TeamClient(oauth.token_lookup(self.installations, team), self.client)
 
 
 async def _on_listener_error(error: Exception) -> BoltResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,7 +36,13 @@ async def is_slack_admin(client: AsyncWebClient, team: str, user: str) -> bool:
     except SlackApiError as exc:
         log.info("users.info for an admin check failed: %s", exc.response.get("error"))
         return False
-    info = response.get("user") or {}
+    return note_user(client, team, user, response.get("user") or {})
+
+
+def note_user(client: AsyncWebClient, team: str, user: str, info: dict[str, Any]) -> bool:
+    """Remember the admin flags of a `users.info` answer fetched for another reason (a display
+    name, a locale), so the next admin check needs no call of its own."""
     admin = any(bool(info.get(flag)) for flag in ADMIN_FLAGS)
-    entries[(team, user)] = (now + CACHE_SECONDS, admin)
+    entries = _cache.setdefault(client, {})
+    entries[(team, user)] = (time.monotonic() + CACHE_SECONDS, admin)
     return admin

@@ -8,19 +8,25 @@ bots and edit/delete echoes are ignored. The post is recorded before Slack gets 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import slack_replies
+from adapters.slack.files import inline_images
 from adapters.slack.format import mentions, strip_mention
+from adapters.slack.people import People
 from bridge.hub import Hub
 from bridge.ingest import Incoming, take
-from bridge.models import ThreadKey, UserPost
+from bridge.models import Attachment, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 
 ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+Installed = Callable[[str], Awaitable[bool]]
+"""Whether the app is installed in a workspace (OAuth distribution mode)."""
 STOP_REACTIONS = {"octagonal_sign", "stop_sign", "black_square_for_stop", "no_entry"}
 
 
@@ -38,43 +44,110 @@ def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming |
     thread_ts = event.get("thread_ts")
     key = ThreadKey("slack", team, str(channel), str(thread_ts or ts))
     body = strip_mention(text, bot_user_id)
-    files = tuple(str(f.get("name") or f.get("id")) for f in event.get("files") or [])
-    post = UserPost(key, str(ts), str(user), body, float(ts), attachments=files)
-    return Incoming(post, starts_thread=mentioned or direct)
+    attached = tuple(_attachment(f) for f in event.get("files") or [] if isinstance(f, dict))
+    names = tuple(a.name for a in attached)
+    post = UserPost(key, str(ts), str(user), body, float(ts), attachments=names, files=attached)
+    return Incoming(post, starts_thread=mentioned or direct, addressed=mentioned or direct)
+
+
+def _attachment(file: dict[str, Any]) -> Attachment:
+    """A Slack file as a named link (its permalink; Slack keeps the file itself private)."""
+    name = str(file.get("name") or file.get("title") or file.get("id") or "file")
+    url = str(file.get("permalink") or file.get("url_private") or "")
+    return Attachment(name, url, str(file.get("mimetype") or ""))
 
 
 class SlackIngest:
     """Registered as bolt listeners; each call ends once the post is durably accepted."""
 
-    def __init__(self, hub: Hub, client: AsyncWebClient, bot_user_id: str, team: str) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        client: AsyncWebClient,
+        bot_user_id: str,
+        team: str,
+        installed: Installed | None = None,
+    ) -> None:
         self._hub = hub
         self._client = client
         self._bot = bot_user_id
         self._team = team
+        self._installed = installed
+        self._people = People()
 
-    def _foreign(self, body: dict[str, Any]) -> bool:
-        """An event for another workspace than the bot token's (auth.test) is dropped."""
-        team = str(body.get("team_id") or "")
-        if team and team != self._team:
-            log.warning("dropped an event of a foreign Slack workspace")
-            self._hub.metrics.inc("events_dropped_total", platform="slack", reason="foreign_team")
-            return True
-        return False
+    async def tenant(self, body: dict[str, Any], event: dict[str, Any]) -> str | None:
+        """The event's workspace, or None to drop it: with one bot token only the token's own
+        workspace (auth.test) is served; with OAuth installs every installed workspace is."""
+        team = str(body.get("team_id") or event.get("team") or "")
+        if self._installed is None:
+            if not team or team == self._team:
+                return self._team
+        elif team and await self._installed(team):
+            return team
+        log.warning("dropped an event of a foreign Slack workspace")
+        self._hub.metrics.inc("events_dropped_total", platform="slack", reason="foreign_team")
+        return None
 
-    async def handle(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if self._foreign(body):
+    async def handle(
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient | None = None,
+        bot_user_id: str = "",
+    ) -> None:
+        """`client` and `bot_user_id` are the workspace's, as bolt authorized the event."""
+        team = await self.tenant(body, event)
+        if team is None:
             return
-        incoming = read_event(event, self._team, self._bot)
+        incoming = read_event(event, team, bot_user_id or self._bot)
         if incoming is None:
             return
-        await take(self._hub, incoming, slack_replies(self._client, incoming.post))
+        web = self.web(client)
+        replies = slack_replies(web, incoming.post)
+        lookup = self._people.name(web, team, incoming.post.author)
+        post = incoming.post
+        if incoming.command is None and (
+            incoming.starts_thread or await self._hub.is_thread(post.thread)
+        ):
+            post = await self._enrich(web, team, post, event)
+        await take(self._hub, replace(incoming, post=post, author_name=lookup), replies)
 
-    async def handle_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+    def web(self, client: AsyncWebClient | None) -> AsyncWebClient:
+        """Bolt's client for the event's workspace with OAuth installs; with one bot token the
+        adapter's own, which outlives the event (bolt makes a client per event), so the
+        users.info answers cached for it (names, locales, admin flags) are found again."""
+        if self._installed is None or client is None:
+            return self._client
+        return client
+
+    async def _enrich(
+        self, web: AsyncWebClient, team: str, post: UserPost, event: dict[str, Any]
+    ) -> UserPost:
+        """Add what only Slack's API knows: the author's locale, small images' content."""
+        _, locale = await self._people.get(web, team, post.author)
+        if locale:
+            post = replace(post, extra={**post.extra, "locale": locale})
+        if any(f.is_image for f in post.files):
+            urls = {
+                str(f.get("name")): str(f.get("url_private") or "")
+                for f in event.get("files") or []
+                if isinstance(f, dict)
+            }
+            post = await inline_images(web, post, urls)
+        return post
+
+    async def handle_reaction(
+        self, event: dict[str, Any], body: dict[str, Any], bot_user_id: str = ""
+    ) -> None:
         """A stop reaction on one of the bot's replies stops that reply, on any replica."""
         item = event.get("item") or {}
-        if event.get("reaction") not in STOP_REACTIONS or event.get("user") == self._bot:
+        bot = bot_user_id or self._bot
+        if event.get("reaction") not in STOP_REACTIONS or event.get("user") == bot:
             return
-        if item.get("type") != "message" or not item.get("ts") or self._foreign(body):
+        if item.get("type") != "message" or not item.get("ts"):
+            return
+        team = await self.tenant(body, event)
+        if team is None:
             return
         channel = str(item.get("channel") or "")
-        await self._hub.stop_by_reply("slack", self._team, channel, str(item["ts"]))
+        await self._hub.stop_by_reply("slack", team, channel, str(item["ts"]))

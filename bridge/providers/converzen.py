@@ -97,26 +97,30 @@ class ConverzenProvider:
         settings = context.settings
         settings.require("converzen_api_key")
         self._api_key = secret(settings.converzen_api_key)
-        self._persona = persona_selector(settings.converzen_persona)
+        self._persona = settings.converzen_persona
         self._client = provider_client(settings, settings.converzen_api_url)
         self._tokens: OrderedDict[str, TokenCache] = OrderedDict()
 
-    def tokens(self, user: str) -> TokenCache:
-        """The token cache of one end user (least recently used ones are dropped)."""
-        cache = self._tokens.get(user)
+    def tokens(self, user: str, persona: str | None = None) -> TokenCache:
+        """The token cache of one end user and persona (the token selects the persona; a
+        channel may set its own); least recently used ones are dropped."""
+        chosen = persona or self._persona
+        key = f"{user}\n{chosen}"
+        cache = self._tokens.get(key)
         if cache is None:
-            cache = TokenCache(lambda: self._fetch_token(user), margin=0.0)
-            self._tokens[user] = cache
+            cache = TokenCache(lambda: self._fetch_token(user, chosen), margin=0.0)
+            self._tokens[key] = cache
             while len(self._tokens) > MAX_USERS:
                 self._tokens.popitem(last=False)
         else:
-            self._tokens.move_to_end(user)
+            self._tokens.move_to_end(key)
         return cache
 
-    async def _fetch_token(self, user: str) -> tuple[str, float]:
+    async def _fetch_token(self, user: str, persona: str) -> tuple[str, float]:
         body: dict[str, Any] = {"user_id": user}
-        if self._persona is not None:
-            body["persona"] = self._persona
+        selector = persona_selector(persona)
+        if selector is not None:
+            body["persona"] = selector
         response = await self._client.post(
             "chat/get_token", json=body, headers={"X-API-Key": self._api_key}
         )
@@ -136,7 +140,7 @@ class ConverzenProvider:
     ) -> AsyncGenerator[ReplyEvent, None]:
         """Run attempts until one completes; retry only while no text has been yielded."""
         session = conversation.id
-        tokens = self.tokens(post.author_ref)
+        tokens = self.tokens(post.author_ref, conversation.steering.get("persona"))
         delays = iter(self.rate_limit_delays)
         refreshed = restarted = False
         while True:
@@ -191,7 +195,7 @@ class ConverzenProvider:
 
     async def check(self) -> str:
         """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
-        await self._fetch_token(DOCTOR_USER)
+        await self._fetch_token(DOCTOR_USER, self._persona)
         return "API key accepted (token issued)"
 
     async def aclose(self) -> None:

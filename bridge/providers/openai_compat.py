@@ -1,7 +1,8 @@
 """Any OpenAI-compatible chat server (Ollama, vLLM, llama.cpp): the bridge keeps the history.
 
 History is a Redis list of `{role, content}` JSON beside the thread's binding. Each reply sends
-the system prompt (steering `personality`), as many recent turns as fit `OPENAI_HISTORY_TOKENS`
+the system prompt (steering `system_prompt`, else `personality`) with the model (steering
+`model`, else OPENAI_MODEL), as many recent turns as fit `OPENAI_HISTORY_TOKENS`
 (approximated as len(text)//4 + 4 per message) and the new message; the user message and the
 final answer are appended only when the reply completes, and the stored list is trimmed to what
 was sent so it never grows without bound.
@@ -25,6 +26,8 @@ from bridge.store import Store
 
 LABEL = "The model server"
 CREDENTIALS = "OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL"
+AZURE_API_VERSION = "2024-10-21"
+"""Azure OpenAI's GA data-plane version, used when OPENAI_API_STYLE=azure names none."""
 RETRYABLE_TYPES = {"server_error", "rate_limit_exceeded", "overloaded_error", "timeout"}
 
 Message = dict[str, str]
@@ -67,8 +70,14 @@ class OpenAICompatProvider:
         self._max_tokens = settings.bridge_max_reply_tokens
         self._store: Store = context.store
         key = secret(settings.openai_api_key)
-        headers = bearer(key) if key else {}
-        self._client = provider_client(settings, str(settings.openai_base_url), headers=headers)
+        headers: dict[str, str] = bearer(key) if key else {}
+        params: dict[str, str] = {}
+        if settings.openai_api_style == "azure" or settings.openai_azure_api_version:
+            headers = {"api-key": key} if key else {}
+            params = {"api-version": settings.openai_azure_api_version or AZURE_API_VERSION}
+        self._client = provider_client(
+            settings, str(settings.openai_base_url), headers=headers, params=params
+        )
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
         return str(uuid.uuid4())
@@ -98,12 +107,15 @@ class OpenAICompatProvider:
         history = await self.history(conversation.thread)
         user: Message = {"role": "user", "content": post.text}
         fixed = [user]
-        personality = conversation.steering.get("personality")
-        if personality:
-            fixed.insert(0, {"role": "system", "content": personality})
+        steering = conversation.steering
+        system = steering.get("system_prompt") or steering.get("personality")
+        if system:
+            fixed.insert(0, {"role": "system", "content": system})
         kept = fit_history(fixed, history, self._budget)
-        messages = fixed[:-1] + history[len(history) - kept :] + [user]
-        body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True}
+        messages: list[dict[str, Any]] = [*fixed[:-1], *history[len(history) - kept :]]
+        messages.append({"role": "user", "content": user_content(post)})
+        model = steering.get("model") or self._model
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
         if self._max_tokens:
             body["max_tokens"] = self._max_tokens
         stream = _Stream()
@@ -131,6 +143,10 @@ class OpenAICompatProvider:
             pipe.expire(key, self._store.thread_ttl)
             await pipe.execute()
 
+    async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> bool:
+        """Nothing at the server: each request carries the model and system prompt."""
+        return bool({"model", "system_prompt", "personality"} & changes.keys())
+
     async def cancel(self, conversation: Conversation) -> None:
         """Nothing at the server: closing the stream stops generation."""
 
@@ -146,6 +162,17 @@ class OpenAICompatProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def user_content(post: UserPost) -> str | list[dict[str, Any]]:
+    """The user message's content: its text, plus an `image_url` part per image on the post
+    (the history keeps the text only; the text already names and links every file)."""
+    images = [f.data_url or f.url for f in post.files if f.is_image and (f.data_url or f.url)]
+    if not images:
+        return post.text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": post.text}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+    return parts
 
 
 class _Stream:

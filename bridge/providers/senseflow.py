@@ -99,7 +99,7 @@ class SenseflowProvider:
     ) -> AsyncGenerator[ReplyEvent, None]:
         user = await self._owner(conversation, post.author_ref)
         body = {
-            "model": self._agent,
+            "model": conversation.steering.get("agent") or self._agent,
             "query": post.text,
             "inputs": {},
             "response_mode": "streaming",
@@ -157,7 +157,7 @@ class SenseflowProvider:
         if conversation.id is None:
             return
         user = await self._owner(conversation, "")
-        body = {"user": user, "model": self._agent}
+        body = {"user": user, "model": conversation.steering.get("agent") or self._agent}
         response = await self._client.request(
             "DELETE", f"{CONVERSATIONS}/{segment(conversation.id)}", json=body
         )
@@ -170,7 +170,8 @@ class SenseflowProvider:
         if conversation.id is None:
             return False
         user = await self._owner(conversation, "")
-        body = {"name": name, "auto_generate": False, "user": user, "model": self._agent}
+        agent = conversation.steering.get("agent") or self._agent
+        body = {"name": name, "auto_generate": False, "user": user, "model": agent}
         path = f"{CONVERSATIONS}/{segment(conversation.id)}/name"
         try:
             response = await self._client.post(path, json=body)

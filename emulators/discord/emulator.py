@@ -20,6 +20,7 @@ from aiohttp import web
 from emulators.base import Emulator, Fault
 
 from . import payloads
+from .commands import Interactions
 from .gateway import (
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
@@ -72,6 +73,7 @@ class DiscordEmulator(Emulator):
         self.limits = RateLimiter()
         self.gateway = Gateway(self)
         self.rest = Rest(self)
+        self.interactions = Interactions(self)
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         super().__init__(host, port)
@@ -82,6 +84,7 @@ class DiscordEmulator(Emulator):
         self.channel = self.world.add_text_channel(self.guild, "general")
 
     def routes(self, app: web.Application) -> None:
+        self.interactions.register(app)
         self.rest.register(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/resume", self.gateway.handle)
@@ -212,18 +215,47 @@ class DiscordEmulator(Emulator):
     ) -> Role:
         """Give `who` a new role with `permissions` (e.g. MANAGE_CHANNELS = 1 << 4); connected
         clients get GUILD_ROLE_CREATE, and the member's later messages carry the role id."""
+        new, announce = self._new_role(who, permissions, name, guild)
+        if announce is not None:
+            self._spawn(announce)
+        return new
+
+    async def ensure_permission(self, who: User, guild_id: int, permission: int) -> Role | None:
+        """Make `who` hold `permission` in the guild through a new role, announced to connected
+        clients before this returns (Discord derives a member's permissions from roles); None
+        if they already hold it."""
+        target = self._guild(guild_id)
+        if self.member_permissions(who, target) & permission:
+            return None
+        role, announce = self._new_role(who, permission, "Moderators", target)
+        if announce is not None:
+            await announce
+        return role
+
+    def member_permissions(self, who: User, guild: Guild) -> int:
+        """The permission bits of `who`'s roles in `guild` (channel overwrites aside)."""
+        bits = 0
+        for role_id in guild.member_roles.get(who.id, []):
+            role = guild.roles.get(role_id)
+            if role is not None:
+                bits |= role.permissions
+        return bits
+
+    def _new_role(
+        self, who: Author, permissions: int, name: str, guild: Guild | None
+    ) -> tuple[Role, Coroutine[Any, Any, None] | None]:
+        """A new role for `who`, and the GUILD_ROLE_CREATE to send (None: no client connected)."""
         target = self._guild(guild)
         new = Role(self.world.ids.next(), name, permissions)
         target.roles[new.id] = new
         user = self.resolve_user(who)
         self.world.join(target, user)
         target.member_roles.setdefault(user.id, []).append(new.id)
-        if self.gateway.sessions:
-            data = {"guild_id": str(target.id), "role": payloads.role(new)}
-            self._spawn(
-                self.gateway.dispatch("GUILD_ROLE_CREATE", data, Delivery(target.id, GUILDS))
-            )
-        return new
+        if not self.gateway.sessions:
+            return new, None
+        data = {"guild_id": str(target.id), "role": payloads.role(new)}
+        announce = self.gateway.dispatch("GUILD_ROLE_CREATE", data, Delivery(target.id, GUILDS))
+        return new, announce
 
     def create_text_channel(self, guild: Guild | int | None, name: str) -> Channel:
         """A new text channel; connected clients get CHANNEL_CREATE."""
@@ -253,15 +285,31 @@ class DiscordEmulator(Emulator):
         mentions_bot: bool = False,
         guild: bool = True,
         reply_to: int | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Message:
-        """A human posts `content`; MESSAGE_CREATE goes to every session that may see it."""
+        """A human posts `content` (with `attachment()` files); MESSAGE_CREATE goes to every
+        session that may see it."""
         channel = self.world.channels[channel_id]
         if not guild and not channel.is_dm:
             raise ValueError(f"channel {channel_id} is a guild channel; use dm_channel()")
         user = self.resolve_user(author)
         if mentions_bot and f"<@{self.bot_id}>" not in content:
             content = f"<@{self.bot_id}> {content}"
-        return await self.post(channel, user, content, reply_to=reply_to)
+        return await self.post(channel, user, content, reply_to=reply_to, files=attachments)
+
+    def attachment(self, filename: str, content_type: str, size: int = 1024) -> dict[str, Any]:
+        """An attachment object (discord.com/developers/docs/resources/message#attachment-object)
+        as a user's upload shows it: a public CDN url and the file's content type."""
+        aid = self.world.ids.next()
+        url = f"{self.url}/attachments/{aid}/{filename}"
+        return {
+            "id": str(aid),
+            "filename": filename,
+            "size": size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
 
     async def other_bot_message(
         self, channel_id: int, content: str, author: Author = "otherbot"
@@ -272,7 +320,13 @@ class DiscordEmulator(Emulator):
         return await self.post(self.world.channels[channel_id], user, content)
 
     async def post(
-        self, channel: Channel, author: User, content: str, *, reply_to: int | None = None
+        self,
+        channel: Channel,
+        author: User,
+        content: str,
+        *,
+        reply_to: int | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> Message:
         if channel.guild_id is not None:
             self.world.join(self.world.guilds[channel.guild_id], author)
@@ -284,6 +338,7 @@ class DiscordEmulator(Emulator):
             content,
             mentions=self.mentioned(content),
         )
+        message.attachments = list(files or [])
         if reply_to is not None:
             message.message_reference = self.reference(channel, reply_to)
         return await self.publish(message)

@@ -1,4 +1,5 @@
-"""SlackEmulator: the Web API, Socket Mode and HTTP event delivery of one workspace and one app.
+"""SlackEmulator: the Web API, Socket Mode and HTTP event delivery of one app, in one workspace
+or several (`add_team`, installed through the OAuth v2 flow: `emulators.slack.oauth`).
 
 Unmodified slack_sdk / slack_bolt talk to it: `AsyncWebClient(base_url=emu.api_url)`, and
 `AsyncSocketModeHandler` follows the `ws://` URL `apps.connections.open` returns. Tests play
@@ -19,9 +20,10 @@ import aiohttp
 from aiohttp import web
 
 from emulators.base import Emulator
-from emulators.slack import events, web_api
+from emulators.slack import commands, events, oauth, web_api
 from emulators.slack.args import MARKDOWN_LIMIT
 from emulators.slack.http_events import HttpEventSender
+from emulators.slack.oauth import Team
 from emulators.slack.ratelimit import RateLimits
 from emulators.slack.socket_mode import SocketModeServer, new_envelope_id, new_event_id
 from emulators.slack.state import Message, Workspace, message_object
@@ -55,7 +57,8 @@ BOT_SCOPES = (
 
 
 class SlackEmulator(Emulator):
-    """Slack for one workspace (`team_id`) and one app with a bot user."""
+    """Slack for one app with a bot user in workspace `team_id`, and in any workspace added
+    with `add_team` (each with its own bot user and token; every call records its token)."""
 
     name = "slack"
 
@@ -83,6 +86,13 @@ class SlackEmulator(Emulator):
         self.verification_token = verification_token
         self.bot_scopes: list[str] = list(BOT_SCOPES)
         """Granted to the bot token; every Web API answer lists them in `X-OAuth-Scopes`."""
+        self.teams: dict[str, Team] = {team_id: Team(team_id, bot_token, bot_user_id, bot_id)}
+        self.client_id = "client-id"
+        self.client_secret = "client-secret"
+        self.oauth_redirect_url: str | None = None
+        self.oauth_codes: dict[str, tuple[str, str | None]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
@@ -109,7 +119,12 @@ class SlackEmulator(Emulator):
         async def api(request: web.Request) -> web.StreamResponse:
             return await web_api.handle(self, request)
 
+        async def authorize(request: web.Request) -> web.Response:
+            return await oauth.authorize(self, request)
+
         app.router.add_route("*", "/api/{method}", api)
+        app.router.add_get("/oauth/v2/authorize", authorize)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._file)
         app.router.add_get("/link/", self.socket.handle)
 
     @property
@@ -134,6 +149,80 @@ class SlackEmulator(Emulator):
     def message_object(self, message: Message) -> dict[str, Any]:
         return message_object(message, self.workspace, self.team_id, self.app_id)
 
+    # Several workspaces ------------------------------------------------------------------
+
+    def add_file(self, name: str, mimetype: str, content: bytes) -> dict[str, Any]:
+        """A file a person uploads; returns the file object events carry. Its `url_private`
+        needs a bot token (https://api.slack.com/types/file#auth)."""
+        file_id = f"F{len(self.files) + 1:08d}"
+        self.files[file_id] = (mimetype, content)
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1],
+            "size": len(content),
+            "url_private": f"{self.url}/files-pri/{file_id}/{name}",
+            "permalink": f"https://emulated.slack.com/files/U1/{file_id}/{name}",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        known = self.files.get(request.match_info["file_id"])
+        if known is None or oauth.team_of_token(self, token) is None:
+            return web.Response(status=404 if known is None else 403)
+        return web.Response(body=known[1], content_type=known[0])
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        admin: bool = False,
+        locale: str = "en-US",
+        team_id: str | None = None,
+    ) -> None:
+        """A person `users.info` knows: display name, admin flag and locale."""
+        self.users[user_id] = {
+            "name": name,
+            "is_admin": admin,
+            "locale": locale,
+            "team_id": team_id or self.team_id,
+        }
+
+    async def slash(self, text: str, **kwargs: Any) -> dict[str, Any]:
+        """Type `/threadbridge text` (see `commands.send_command`); the app's answer."""
+        return await commands.send_command(self, text, **kwargs)
+
+    @property
+    def authorize_url(self) -> str:
+        """What the app sends a browser to (SLACK_OAUTH_AUTHORIZE_URL)."""
+        return f"{self.url}/oauth/v2/authorize"
+
+    def add_team(self, team_id: str, bot_token: str, bot_user_id: str, bot_id: str) -> Team:
+        """A workspace the app is not installed in yet (installing it runs the OAuth flow)."""
+        team = Team(team_id, bot_token, bot_user_id, bot_id, installed=False)
+        self.teams[team_id] = team
+        return team
+
+    def team_tokens(self, method: str) -> list[str | None]:
+        """The token each call to Web API `method` was made with, in order."""
+        from emulators.slack.args import call_args, call_token
+
+        calls = self.calls_to(f"/api/{method}")
+        return [call_token(c, call_args(c)) for c in calls]
+
+    async def uninstall(self, team_id: str) -> None:
+        """Remove the app from a workspace: its token is revoked, and Slack sends
+        `tokens_revoked` and `app_uninstalled` (https://api.slack.com/events/app_uninstalled)."""
+        team = self.teams[team_id]
+        team.installed, team.revoked = False, True
+        revoked = {"type": "tokens_revoked", "tokens": {"bot": [team.bot_user_id]}}
+        await self.deliver(revoked, team_id=team_id)
+        await self.deliver({"type": "app_uninstalled"}, team_id=team_id)
+
     # Playing Slack's side --------------------------------------------------------------
 
     async def deliver(
@@ -150,12 +239,13 @@ class SlackEmulator(Emulator):
         0 if no answer), else as a Socket Mode envelope (returns True once acked)."""
         delivery = Delivery(event_id or new_event_id(), event, retry_num)
         self.deliveries.append(delivery)
+        team = self.teams.get(team_id or self.team_id)  # None: a workspace the app never joined
         payload = events.event_callback(
             event,
             delivery.event_id,
             team_id=team_id or self.team_id,
             app_id=self.app_id,
-            bot_user_id=self.bot_user_id,
+            bot_user_id=team.bot_user_id if team else self.bot_user_id,
             verification_token=self.verification_token,
         )
         if self.http_events_url is not None:
@@ -190,6 +280,8 @@ class SlackEmulator(Emulator):
         channel_type: str = "channel",
         *,
         wait: bool = False,
+        team_id: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> str:
         """Store a person's post and send the events Slack would (`app_mention` when the bot is
         mentioned outside a DM, and `message`); returns its `ts`. With `wait`, returns only once
@@ -205,11 +297,14 @@ class SlackEmulator(Emulator):
                 client_msg_id=str(uuid.uuid4()),
             )
         )
-        mention = f"<@{self.bot_user_id}>"
-        tasks = [
-            self.spawn(self.deliver(event))
-            for event in events.user_events(message, self.workspace, self.team_id, mention)
-        ]
+        team = self.teams[team_id or self.team_id]
+        mention = f"<@{team.bot_user_id}>"
+        found = events.user_events(message, self.workspace, team.team_id, mention)
+        for event in found:
+            if files:
+                event["files"] = files
+                event["subtype"] = "file_share"
+        tasks = [self.spawn(self.deliver(event, team_id=team.team_id)) for event in found]
         if wait:
             await asyncio.gather(*tasks, return_exceptions=True)
         return message.ts
@@ -221,7 +316,13 @@ class SlackEmulator(Emulator):
             event = events.posted_event(
                 self.message_object(message), message.channel, channel_type, self.legacy_bot_subtype
             )
-            self.spawn(self.deliver(event))
+            self.spawn(self.deliver(event, team_id=self._team_of_bot(message.bot_id)))
+
+    def _team_of_bot(self, bot_id: str | None) -> str:
+        for team in self.teams.values():
+            if team.bot_id == bot_id:
+                return team.team_id
+        return self.team_id
 
     def echo_changed(self, previous: dict[str, Any], message: Message) -> None:
         """Echo an edit as a `message_changed` event, in the background."""
@@ -234,7 +335,7 @@ class SlackEmulator(Emulator):
                 channel_type,
                 self.workspace.next_ts(),
             )
-            self.spawn(self.deliver(event))
+            self.spawn(self.deliver(event, team_id=self._team_of_bot(message.bot_id)))
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` as a task the emulator owns and cancels on stop."""
@@ -270,11 +371,14 @@ class SlackEmulator(Emulator):
         """The parent first, then the replies in order."""
         return self.workspace.thread(channel, thread_ts)
 
-    def bot_replies(self, channel: str, thread_ts: str | None) -> list[Message]:
+    def bot_replies(
+        self, channel: str, thread_ts: str | None, team_id: str | None = None
+    ) -> list[Message]:
         """The bot's messages in the thread (the parent excluded), in order; with no
         `thread_ts`, the bot's top-level messages in the channel (a DM without threads)."""
         if thread_ts is None:
             candidates = [m for m in self.messages(channel) if not m.is_reply]
         else:
             candidates = self.thread(channel, thread_ts)[1:]
-        return [m for m in candidates if m.bot_id == self.bot_id]
+        bot_id = self.teams[team_id or self.team_id].bot_id
+        return [m for m in candidates if m.bot_id == bot_id]

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from emulators.slack.args import ApiError, json_list, required, stream_text
+from emulators.slack.oauth import caller
 from emulators.slack.state import Message
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def own_message(emu: SlackEmulator, args: dict[str, Any], not_ours: str) -> Mess
     message = emu.workspace.find(channel, required(args, "ts", "message_not_found"))
     if message is None:
         raise ApiError("message_not_found")
-    if message.bot_id != emu.bot_id:
+    if message.bot_id != caller(emu, args).bot_id:
         raise ApiError(not_ours)
     return message
 

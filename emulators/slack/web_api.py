@@ -21,6 +21,8 @@ from emulators.slack.args import (
     required,
     text_arg,
 )
+from emulators.slack.commands import users_info
+from emulators.slack.oauth import caller, oauth_v2_access, team_of_token
 from emulators.slack.state import Message, message_object
 from emulators.slack.streams import own_message
 
@@ -39,14 +41,23 @@ async def handle(emu: SlackEmulator, request: web.Request) -> web.StreamResponse
     fault = emu.take_fault(method)
     if fault is not None:
         return await _apply_fault(emu, method, fault, request)
+    if method == "oauth.v2.access":
+        try:
+            body = oauth_v2_access(emu, call_args(call), call.headers.get("Authorization", ""))
+        except ApiError as exc:
+            return json_response({"ok": False, "error": exc.code})
+        return json_response({"ok": True, **body})
     handler = HANDLERS.get(method)
     if handler is None:
         return json_response({"ok": False, "error": "unknown_method", "req_method": method}, 404)
     args = call_args(call)
-    error = _auth_error(emu, method, call_token(call, args))
+    token = call_token(call, args)
+    error = _auth_error(emu, method, token)
     if error is not None:
         return json_response({"ok": False, "error": error})
-    retry_after = emu.limits.check(emu.team_id, method)
+    team = team_of_token(emu, token or "") or emu.teams[emu.team_id]
+    args["_team"] = team
+    retry_after = emu.limits.check(team.team_id, method)
     if retry_after is not None:
         return _ratelimited(emu, method, retry_after)
     scopes = _scopes_header(emu, method)
@@ -67,12 +78,18 @@ def _scopes_header(emu: SlackEmulator, method: str) -> dict[str, str]:
 def _auth_error(emu: SlackEmulator, method: str, token: str | None) -> str | None:
     if token is None:
         return "not_authed"
-    wanted = emu.app_token if method in APP_TOKEN_METHODS else emu.bot_token
-    if token == wanted:
+    team = team_of_token(emu, token)
+    if team is not None and team.revoked:
+        return "token_revoked"
+    if method in APP_TOKEN_METHODS:
+        return None if token == emu.app_token else _wrong_type(team is not None)
+    if team is not None:
         return None
-    if token in (emu.app_token, emu.bot_token):
-        return "not_allowed_token_type"
-    return "invalid_auth"
+    return _wrong_type(token == emu.app_token)
+
+
+def _wrong_type(known: bool) -> str:
+    return "not_allowed_token_type" if known else "invalid_auth"
 
 
 def _ratelimited(emu: SlackEmulator, method: str, retry_after: int) -> web.Response:
@@ -104,13 +121,14 @@ async def _apply_fault(
 
 
 def auth_test(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    team = caller(emu, args)
     return {
         "url": "https://emulated.slack.com/",
         "team": "Emulated Workspace",
         "user": "bridge-bot",
-        "team_id": emu.team_id,
-        "user_id": emu.bot_user_id,
-        "bot_id": emu.bot_id,
+        "team_id": team.team_id,
+        "user_id": team.bot_user_id,
+        "bot_id": team.bot_id,
         "is_enterprise_install": False,
     }
 
@@ -122,15 +140,16 @@ def apps_connections_open(emu: SlackEmulator, args: dict[str, Any]) -> dict[str,
 def chat_post_message(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     channel = required(args, "channel", "channel_not_found")
     text, markdown, blocks = message_content(args, emu.markdown_limit)
+    team = caller(emu, args)
     message = emu.workspace.add(
         Message(
             channel=channel,
             ts=emu.workspace.next_ts(),
-            user=emu.bot_user_id,
+            user=team.bot_user_id,
             text=text,
             markdown_text=markdown,
             thread_ts=text_arg(args, "thread_ts"),
-            bot_id=emu.bot_id,
+            bot_id=team.bot_id,
             blocks=blocks,
         )
     )
@@ -160,9 +179,10 @@ def reactions_add(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     if message is None:
         raise ApiError("message_not_found")
     users = message.reactions.setdefault(name, [])
-    if emu.bot_user_id in users:
+    bot_user = caller(emu, args).bot_user_id
+    if bot_user in users:
         raise ApiError("already_reacted")
-    users.append(emu.bot_user_id)
+    users.append(bot_user)
     return {}
 
 
@@ -193,38 +213,15 @@ def assistant_threads_set_status(emu: SlackEmulator, args: dict[str, Any]) -> di
     return {}
 
 
-def users_info(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
-    """A user object with the role flags Slack documents for `users.info` (is_admin, is_owner,
-    is_primary_owner); every `U…`/`W…` id is a member of the emulated workspace."""
-    user = required(args, "user", "user_not_found")
-    if not user.startswith(("U", "W")):
-        raise ApiError("user_not_found")
-    owner = user in emu.owners
-    return {
-        "user": {
-            "id": user,
-            "team_id": emu.team_id,
-            "name": user.lower(),
-            "deleted": False,
-            "is_bot": user == emu.bot_user_id,
-            "is_admin": owner or user in emu.admins,
-            "is_owner": owner,
-            "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
-        }
-    }
-
-
 HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "apps.connections.open": apps_connections_open,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "reactions.add": reactions_add,
-    "users.info": users_info,
     "conversations.replies": conversations_replies,
     "assistant.threads.setStatus": assistant_threads_set_status,
+    "users.info": users_info,
     "chat.startStream": streams.start_stream,
     "chat.appendStream": streams.append_stream,
     "chat.stopStream": streams.stop_stream,

@@ -29,8 +29,31 @@ class NeuroflashError(Exception):
     """neuroflash answered in a way the bridge cannot use; the message is shown as is."""
 
 
+WIRE_NAMES = {
+    "personality": "personality",
+    "personality_id": "personalityId",
+    "brand_voice": "brandVoiceId",
+    "target_audience": "targetAudienceId",
+    "model": "modelName",
+}
+"""Channel steering names (`/threadbridge config`) → the v1 API's field names."""
+PATCH_KEYS = ("personality", "personalityId", "brandVoiceId", "targetAudienceId")
+"""What PATCH on a live conversation takes (seed 002); the model is fixed at creation."""
+
+
+def wire_steering(steering: Mapping[str, str]) -> dict[str, str]:
+    return {WIRE_NAMES.get(key, key): value for key, value in steering.items()}
+
+
+def patch_body(changes: Mapping[str, str]) -> dict[str, Any]:
+    """The PATCH body for changed steering; an empty value clears the field (null)."""
+    wire = wire_steering(changes)
+    return {key: (wire[key] or None) for key in PATCH_KEYS if key in wire}
+
+
 def steering_body(settings: Settings, steering: Mapping[str, str]) -> dict[str, Any]:
     """The create-conversation body: the settings' steering, overridden by the thread's."""
+    steering = wire_steering(steering)
     body: dict[str, Any] = {
         "personality": settings.neuroflash_personality,
         "personalityId": settings.neuroflash_personality_id,

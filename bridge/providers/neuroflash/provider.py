@@ -33,6 +33,7 @@ from bridge.providers.neuroflash.policy import (
     OpenRetry,
     failure,
     message_body,
+    patch_body,
     steering_body,
 )
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
@@ -99,6 +100,15 @@ class NeuroflashProvider:
             failed = failure(exc)
             log.warning("neuroflash reply to %s failed: %s (%r)", post.thread, failed.message, exc)
             yield failed
+
+    async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> bool:
+        """Apply changed steering to the live conversation (PATCH, seed 002); the model is
+        fixed at creation, so a model change alone applies to new threads only."""
+        body = patch_body(changes)
+        if not conversation.id or not body:
+            return False
+        await self._request("PATCH", self._path(conversation.id), json=body)
+        return True
 
     async def cancel(self, conversation: Conversation) -> None:
         """Ask neuroflash to stop the running stream; errors are logged and ignored."""

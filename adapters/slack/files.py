@@ -1,0 +1,51 @@
+"""Images on Slack posts, fetched with the workspace's token: Slack keeps files private, so a
+provider that accepts images gets small ones inline as `data:` URLs."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import replace
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.models import Attachment, UserPost
+
+log = logging.getLogger(__name__)
+
+INLINE_LIMIT = 2 * 1024 * 1024
+"""Largest image inlined (bytes): the post waits in the Redis inbox with it."""
+FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20)
+
+
+async def inline_images(client: AsyncWebClient, post: UserPost, urls: dict[str, str]) -> UserPost:
+    """`post` with each small image's content as a data URL (`urls`: name → url_private)."""
+    if not any(f.is_image for f in post.files) or not client.token:
+        return post
+    files = [await _inline(client, f, urls.get(f.name, "")) for f in post.files]
+    return replace(post, files=tuple(files))
+
+
+async def _inline(client: AsyncWebClient, file: Attachment, url: str) -> Attachment:
+    if not file.is_image or not url:
+        return file
+    headers = {"Authorization": f"Bearer {client.token}"}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=FETCH_TIMEOUT) as http,
+            http.get(url, headers=headers) as response,
+        ):
+            if response.status != 200:
+                log.info(
+                    "Slack file %s answered %s; forwarded as a link", file.name, response.status
+                )
+                return file
+            data = await response.content.read(INLINE_LIMIT + 1)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.info("Slack file %s could not be fetched (%s); forwarded as a link", file.name, exc)
+        return file
+    if len(data) > INLINE_LIMIT:
+        return file
+    encoded = base64.b64encode(data).decode()
+    return replace(file, data_url=f"data:{file.mimetype};base64,{encoded}")

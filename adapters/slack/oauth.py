@@ -1,0 +1,110 @@
+"""Slack distribution: the OAuth v2 install flow and a Web API client per workspace.
+
+`/slack/install` sends the browser to Slack's consent page with a single-use state;
+`/slack/oauth_redirect` checks that state, exchanges the code at `oauth.v2.access` (on
+SLACK_API_URL) and saves the workspace's tokens, encrypted, in Redis. Bolt's authorize then
+picks the right token for every event; replies get theirs through `TeamClient`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.installations import RedisInstallationStore, RedisStateStore, cipher
+from bridge.config import ConfigError, Settings, secret
+from bridge.store import Store
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def distributed(settings: Settings) -> bool:
+    """Many workspaces through OAuth (SLACK_CLIENT_ID) rather than one bot token."""
+    return bool(settings.slack_client_id)
+
+
+def check_settings(settings: Settings) -> None:
+    """Fail start-up with one line naming what distribution mode still needs."""
+    settings.require("slack_client_secret")
+    if not secret(settings.bridge_encryption_key):
+        raise ConfigError("BRIDGE_ENCRYPTION_KEY is not set (needed with SLACK_CLIENT_ID)")
+    cipher(secret(settings.bridge_encryption_key))
+
+
+def installation_store(settings: Settings, store: Store) -> RedisInstallationStore:
+    fernet = cipher(secret(settings.bridge_encryption_key))
+    return RedisInstallationStore(store.redis, store.prefix, fernet)
+
+
+def oauth_settings(
+    settings: Settings, store: Store, installations: RedisInstallationStore
+) -> AsyncOAuthSettings:
+    state = RedisStateStore(store.redis, store.prefix, secret(settings.slack_state_secret))
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=secret(settings.slack_client_secret),
+        scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()],
+        user_scopes=[],
+        redirect_uri=settings.slack_redirect_uri or None,
+        install_path=INSTALL_PATH,
+        install_page_rendering_enabled=False,
+        redirect_uri_path=REDIRECT_PATH,
+        authorization_url=settings.slack_oauth_authorize_url,
+        installation_store=installations,
+        installation_store_bot_only=True,
+        state_store=state,
+    )
+
+
+def add_routes(app: web.Application, flow: AsyncOAuthFlow) -> None:
+    """Serve the install link and the redirect on the bridge's HTTP port."""
+
+    async def install(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(
+            await flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def redirect(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+    app.router.add_get(INSTALL_PATH, install)
+    app.router.add_get(REDIRECT_PATH, redirect)
+
+
+TokenLookup = Callable[[], Awaitable[str]]
+
+
+class TeamClient(AsyncWebClient):
+    """A Web API client for one workspace that looks its bot token up on first use.
+
+    A reply may run on a replica that never saw the workspace's event, so the token comes
+    from the installation store, not from the event.
+    """
+
+    def __init__(self, lookup: TokenLookup, base: AsyncWebClient) -> None:
+        super().__init__(base_url=base.base_url, timeout=base.timeout, session=base.session)
+        self._lookup = lookup
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        if self.token is None:
+            self.token = await self._lookup()
+        return await super().api_call(api_method, **kwargs)
+
+
+def token_lookup(installations: RedisInstallationStore, team: str) -> TokenLookup:
+    async def lookup() -> str:
+        bot = await installations.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is None or not bot.bot_token:
+            raise LookupError(f"the Slack app is not installed in workspace {team}")
+        return bot.bot_token
+
+    return lookup

@@ -1,0 +1,90 @@
+"""`/threadbridge <sub>` on Slack (Socket Mode or HTTP), answered ephemerally.
+
+Slack sends a slash command without the thread it was typed in, so thread subcommands act on
+the thread whose link (*Copy link* on a message) follows the subcommand, else on the thread the
+user last posted in, in this channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.access import is_slack_admin, note_user
+from adapters.slack.ingest import SlackIngest
+from bridge.hub import Hub
+from bridge.models import ThreadKey
+from bridge.slash import Invocation, run_slash
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/threadbridge"
+PERMALINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
+
+
+def register(app: AsyncApp, hub: Hub, ingest: SlackIngest) -> None:
+    async def on_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        if await ingest.tenant(body, {}) is None:
+            await ack()
+            return
+        answer = await answer_command(hub, body, ingest.web(client))
+        await ack(text=answer, response_type="ephemeral")
+
+    app.command(COMMAND)(on_command)
+
+
+async def answer_command(hub: Hub, body: dict[str, Any], client: AsyncWebClient) -> str:
+    team, channel = str(body.get("team_id") or ""), str(body.get("channel_id") or "")
+    user = str(body.get("user_id") or "")
+    scope = f"slack:{team}:{channel}"
+    words = str(body.get("text") or "").split()
+    linked = [thread_of_link(team, w.strip("<>").split("|")[0]) for w in words]
+    thread = next((t for t in linked if t is not None), None)
+    words = [w for w, t in zip(words, linked, strict=True) if t is None]
+
+    async def admin() -> bool:
+        return await is_slack_admin(client, team, user)
+
+    invocation = Invocation(
+        scope=thread.scope if thread else scope,
+        thread=thread or await hub.store.last_thread(scope, user),
+        user=user,
+        words=tuple(words),
+        locale=await user_locale(client, team, user),
+        is_admin=admin,
+        command=str(body.get("command") or COMMAND),
+    )
+    return await run_slash(hub, invocation)
+
+
+def thread_of_link(team: str, word: str) -> ThreadKey | None:
+    """The thread a Slack message link points at (its `thread_ts`, else the message itself)."""
+    if "/archives/" not in word:
+        return None
+    url = urlparse(word)
+    match = PERMALINK.search(url.path)
+    if match is None:
+        return None
+    channel, seconds, micros = match.groups()
+    thread_ts = parse_qs(url.query).get("thread_ts", [f"{seconds}.{micros}"])[0]
+    return ThreadKey("slack", team, channel, thread_ts)
+
+
+async def user_locale(client: AsyncWebClient, team: str, user: str) -> str | None:
+    """The user's Slack locale (users.info with include_locale), None if Slack does not say."""
+    try:
+        response = await client.users_info(user=user, include_locale=True)
+    except SlackApiError as exc:
+        log.info("users.info failed for a locale: %s", exc.response.get("error"))
+        return None
+    info = response.get("user") or {}
+    note_user(client, team, user, info)
+    locale = info.get("locale")
+    return str(locale) if locale else None

@@ -1,0 +1,90 @@
+"""Issue 11: files on posts are never dropped silently.
+
+Every provider gets each file's name and link in the text; the OpenAI-compatible provider also
+gets images as `image_url` content parts (Slack images inline as data URLs, fetched with the
+bot token; Discord images by their CDN URL). Real slack-bolt / discord.py, real Redis.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from emulators.openai_compat import OpenAIEmulator
+from tests.harness import Env, bridge_env
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+CHANNEL = "C1"
+
+
+@asynccontextmanager
+async def with_openai(
+    redis_url: str, prefix: str, **kwargs: Any
+) -> AsyncIterator[tuple[Env, OpenAIEmulator]]:
+    openai = OpenAIEmulator()
+    await openai.start()
+    try:
+        async with bridge_env(
+            redis_url,
+            prefix,
+            bridge_provider="openai",
+            openai_base_url=openai.base_url,
+            openai_model="llava",
+            **kwargs,
+        ) as env:
+            yield env, openai
+    finally:
+        await openai.stop()
+
+
+def last_user_content(openai: OpenAIEmulator) -> Any:
+    return openai.sent[-1][-1]["content"]
+
+
+async def test_slack_image_part_and_pdf_link_at_openai(redis_url: str, prefix: str) -> None:
+    async with with_openai(redis_url, prefix) as (env, openai):
+        openai.script("I see a picture and a report.")
+        image = env.slack.add_file("chart.png", "image/png", PNG)
+        pdf = env.slack.add_file("report.pdf", "application/pdf", b"%PDF-1.4")
+        root = await env.slack.user_post(CHANNEL, "<@UBOT> what is this?", files=[image, pdf])
+        await env.wait_reply(CHANNEL, root, "I see a picture and a report.")
+        text_part, image_part = last_user_content(openai)
+        assert text_part["type"] == "text"
+        assert text_part["text"].startswith("what is this?")
+        assert f"[report.pdf]({pdf['permalink']})" in text_part["text"]
+        assert "chart.png" in text_part["text"]
+        expected = "data:image/png;base64," + base64.b64encode(PNG).decode()
+        assert image_part == {"type": "image_url", "image_url": {"url": expected}}
+        fetched = env.slack.calls_to("/files-pri/")
+        assert {c.headers["Authorization"] for c in fetched} == {"Bearer xoxb-test"}
+
+
+async def test_discord_image_part_and_pdf_link_at_openai(redis_url: str, prefix: str) -> None:
+    async with with_openai(redis_url, prefix, slack=False, discord=True) as (env, openai):
+        emu = env.discord
+        openai.script("Seen.")
+        image = emu.attachment("photo.jpg", "image/jpeg")
+        pdf = emu.attachment("spec.pdf", "application/pdf")
+        post = await emu.user_message(
+            emu.channel.id, "look", mentions_bot=True, attachments=[image, pdf]
+        )
+        await env.wait(lambda: env.discord_text(post.id) == "Seen.")
+        text_part, image_part = last_user_content(openai)
+        assert f"[spec.pdf]({pdf['url']})" in text_part["text"]
+        assert image_part == {"type": "image_url", "image_url": {"url": image["url"]}}
+
+
+async def test_neuroflash_gets_every_file_named(redis_url: str, prefix: str) -> None:
+    async with bridge_env(redis_url, prefix) as env:
+        env.neuroflash.script("Noted.")
+        image = env.slack.add_file("chart.png", "image/png", PNG)
+        pdf = env.slack.add_file("report.pdf", "application/pdf", b"%PDF-1.4")
+        root = await env.slack.user_post(CHANNEL, "<@UBOT> files", files=[image, pdf])
+        await env.wait_reply(CHANNEL, root, "Noted.")
+        (call,) = env.neuroflash.calls_to("message-streams", "POST")
+        text = call.body["text"]
+        assert text.startswith("files")
+        assert f"[chart.png]({image['permalink']})" in text
+        assert f"[report.pdf]({pdf['permalink']})" in text
