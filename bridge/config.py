@@ -5,6 +5,8 @@ A bad or missing setting becomes a `ConfigError` whose message is one line namin
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,6 +39,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_edits_per_minute: float = Field(default=50.0, gt=0)
+    # Slack replies (issue 9): native streaming or post + chat.update, and each method's limit
+    slack_reply_mode: Literal["stream", "edit"] = "stream"
+    slack_stream_starts_per_minute: float = Field(default=20.0, gt=0)
+    slack_stream_appends_per_minute: float = Field(default=100.0, gt=0)
+    slack_stream_stops_per_minute: float = Field(default=20.0, gt=0)
+    slack_posts_per_channel_per_minute: float = Field(default=60.0, gt=0)
 
     discord_token: SecretStr | None = None
     discord_api_url: str = "https://discord.com/api/v10"

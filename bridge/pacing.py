@@ -1,8 +1,10 @@
 """Edit budgets shared by every reply on one rate-limit scope, across all replicas.
 
 A token bucket per scope lives in Redis and is refilled by Redis's own clock, so every replica
-sees the same allowance. Interim edits leave one token in reserve: a final edit never waits
-behind a stream of interim ones.
+sees the same allowance. Lower priorities leave tokens in reserve (interim edits two, final
+edits one, where the burst allows): a reply's first text never waits behind final or interim
+edits, and a final edit never waits behind a stream of interim ones. A 429 pauses the one scope
+it names for its Retry-After, for every replica.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import random
 
 from redis.asyncio import Redis
 
-from bridge.surface import Allowance
+from bridge.surface import Allowance, Priority
 
 MIN_RETRY = 0.05
 """Waiters on a busy scope ask again no faster than this, spread at random, not in lockstep."""
@@ -38,6 +40,21 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 60000)
 return wait
 """
 
+_PAUSE = """
+local rate = tonumber(ARGV[1])
+local seconds = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'tokens', tostring(-rate * seconds), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(seconds * 1000) + 60000)
+return 1
+"""
+
+
+def reserve(priority: Priority, burst: float) -> int:
+    """Tokens a write of `priority` must leave for higher priorities on a scope of `burst`."""
+    return max(0, min(int(priority), int(burst) - 1))
+
 
 class EditBudget:
     """Take edit permits for a scope; `take` answers how long to wait when none is left."""
@@ -46,26 +63,46 @@ class EditBudget:
         self._redis = redis
         self._prefix = prefix
         self._script = redis.register_script(_TAKE)
+        self._pause = redis.register_script(_PAUSE)
 
-    async def take(self, allowances: tuple[Allowance, ...], *, final: bool) -> float:
+    def _key(self, allowance: Allowance) -> str:
+        return f"{self._prefix}budget:{{{allowance.scope}}}"
+
+    async def pause(self, allowance: Allowance, seconds: float) -> None:
+        """Empty `allowance`'s scope so no replica writes there for `seconds` (a 429 said so)."""
+        await self._pause(keys=[self._key(allowance)], args=[allowance.rate.per_second, seconds])
+
+    async def take(
+        self,
+        allowances: tuple[Allowance, ...],
+        *,
+        final: bool = False,
+        priority: Priority | None = None,
+    ) -> float:
         """Consume one permit in every scope and return 0, or the seconds to wait and retry.
 
         Scopes are asked one after the other (they may live on different cluster slots); a
         permit taken before a later scope refuses is simply spent.
         """
+        if priority is None:
+            priority = Priority.FINAL if final else Priority.INTERIM
         for allowance in allowances:
             rate = allowance.rate
-            reserve = 0 if final or rate.burst < 2 else 1
-            key = f"{self._prefix}budget:{{{allowance.scope}}}"
-            args = [rate.per_second, rate.burst, reserve]
-            wait_ms = int(await self._script(keys=[key], args=args))
+            args = [rate.per_second, rate.burst, reserve(priority, rate.burst)]
+            wait_ms = int(await self._script(keys=[self._key(allowance)], args=args))
             if wait_ms > 0:
                 return wait_ms / 1000.0
         return 0.0
 
-    async def acquire(self, allowances: tuple[Allowance, ...], *, final: bool) -> None:
+    async def acquire(
+        self,
+        allowances: tuple[Allowance, ...],
+        *,
+        final: bool = False,
+        priority: Priority | None = None,
+    ) -> None:
         """Wait until a permit is free in every scope and take it."""
-        wait = await self.take(allowances, final=final)
+        wait = await self.take(allowances, final=final, priority=priority)
         while wait > 0:
             await asyncio.sleep(max(wait, MIN_RETRY) * (1.0 + random.random() / 3))
-            wait = await self.take(allowances, final=final)
+            wait = await self.take(allowances, final=final, priority=priority)

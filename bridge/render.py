@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.lease import LeaseLost
-from bridge.pacing import EditBudget
+from bridge.pacing import MIN_RETRY, EditBudget
 from bridge.split import Pages, close_for_display, split
-from bridge.surface import Surface
+from bridge.surface import Priority, Route, Surface
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,35 @@ class Renderer:
         async with self._lock:
             await self._stop_flushing()
             for index, page in enumerate(split(text, self.surface.limit)):
-                if index < len(self._shown) and self._shown[index] == page:
+                if self._settled(index, page):
                     continue
                 await self._write_final(index, page)
             self.stats.final_at = time.monotonic()
+
+    def _settled(self, index: int, page: str) -> bool:
+        """Message `index` already shows `page` for good (not an open native stream)."""
+        if index >= len(self._shown) or self._shown[index] != page:
+            return False
+        return index >= len(self.surface.messages) or (
+            self.surface.messages[index] not in self.surface.streaming
+        )
+
+    def _priority(self, index: int, final: bool) -> Priority:
+        if index == 0 and not self.surface.messages:
+            return Priority.FIRST
+        return Priority.FINAL if final else Priority.INTERIM
+
+    async def _try_route(
+        self, routes: tuple[Route, ...], priority: Priority
+    ) -> tuple[Route | None, float]:
+        """The first route with a permit free now, or None and the least wait."""
+        wait = float("inf")
+        for route in routes:
+            needed = await self._budget.take(route.allowances, priority=priority)
+            if needed <= 0:
+                return route, 0.0
+            wait = min(wait, needed)
+        return None, wait
 
     async def aclose(self) -> None:
         """Stop interim edits without writing anything more (the reply is handed over)."""
@@ -108,41 +133,48 @@ class Renderer:
                 delay = self._last_write + self.surface.min_interval - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            wait = await self._budget.take(self.surface.allowances, final=False)
-            if wait > 0:
-                await asyncio.sleep(backoff(max(wait, self.surface.min_interval / 2)))
-                continue
             self._dirty.clear()
             async with self._lock:
-                await self._flush()
+                wait = await self._flush()
+            if wait > 0:
+                self._dirty.set()
+                await asyncio.sleep(backoff(max(wait, self.surface.min_interval / 2)))
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> float:
+        """Write what changed; return 0, or how long to wait when a scope refused a permit."""
         pages = self._pages.update(self.text)
-        pages[-1] = close_for_display(pages[-1])
-        first = True
+        last = len(pages) - 1
         for index, page in enumerate(pages):
-            if not page or (index < len(self._shown) and self._shown[index] == page):
+            if not page or self._settled(index, page):
                 continue
-            if not first:
-                wait = await self._budget.take(self.surface.allowances, final=False)
-                if wait > 0:
-                    self._dirty.set()
-                    return
-            first = False
+            frozen = index < last
+            display = close_for_display(page)
+            if not frozen and index < len(self._shown) and self._shown[index] in (page, display):
+                continue
+            routes = self.surface.routes(index, page, final=frozen)
+            route, wait = await self._try_route(routes, self._priority(index, frozen))
+            if route is None:
+                return wait
+            shown = page if frozen or route.appends else display
             try:
-                await self._write(index, page, final=False)
+                await self._write(index, shown, final=frozen, route=route)
             except LeaseLost:
                 raise
             except Exception as exc:
                 log.warning("interim edit failed, the next one will carry the text: %s", exc)
-                self._dirty.set()
-                return
+                return self.surface.min_interval
+        return 0.0
 
     async def _write_final(self, index: int, page: str) -> None:
         for attempt in range(1, FINAL_ATTEMPTS + 1):
-            await self._budget.acquire(self.surface.allowances, final=True)
+            routes = self.surface.routes(index, page, final=True)
+            priority = self._priority(index, True)
+            route, wait = await self._try_route(routes, priority)
+            while route is None:
+                await asyncio.sleep(max(wait, MIN_RETRY) * (1.0 + random.random() / 3))
+                route, wait = await self._try_route(routes, priority)
             try:
-                await self._write(index, page, final=True)
+                await self._write(index, page, final=True, route=route)
                 return
             except LeaseLost:
                 raise
@@ -152,11 +184,11 @@ class Renderer:
                 log.warning("final edit failed (attempt %d), retrying: %s", attempt, exc)
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
 
-    async def _write(self, index: int, page: str, *, final: bool) -> None:
+    async def _write(self, index: int, page: str, *, final: bool, route: Route) -> None:
         if self._fence is not None:
             self._fence()
-        before = len(self.surface.messages)
-        await self.surface.write(index, page, final=final)
+        before = (len(self.surface.messages), frozenset(self.surface.streaming))
+        await self.surface.write(index, page, final=final, route=route)
         now = time.monotonic()
         self._last_write = now
         self.stats.writes += 1
@@ -165,5 +197,6 @@ class Renderer:
         while len(self._shown) <= index:
             self._shown.append(None)
         self._shown[index] = page
-        if len(self.surface.messages) != before and self._on_messages is not None:
+        after = (len(self.surface.messages), frozenset(self.surface.streaming))
+        if after != before and self._on_messages is not None:
             await self._on_messages(list(self.surface.messages))

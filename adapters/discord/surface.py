@@ -20,7 +20,7 @@ import discord
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
-from bridge.surface import Allowance, EditRate
+from bridge.surface import Allowance, EditRate, Route
 
 THREAD_ALREADY_CREATED = 160004
 CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
@@ -60,8 +60,9 @@ class DiscordSurface:
         self._post = post
         self._budget = budget
         self._channel = client.get_partial_messageable(int(post.thread.thread))
-        self.allowances = allowances(post.thread.thread)
+        self._route = Route("write", allowances(post.thread.thread))
         self.messages = messages
+        self.streaming: set[str] = set()
         self._typing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -70,7 +71,11 @@ class DiscordSurface:
             await self._create_thread(name)
         self._typing = asyncio.create_task(self._keep_typing(), name="discord-typing")
 
-    async def write(self, index: int, text: str, *, final: bool) -> None:
+    def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
+        """Posts and edits count alike on the channel's bucket and the global limit."""
+        return (self._route,)
+
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         await self.close()
         if index < len(self.messages):
             partial = self._channel.get_partial_message(int(self.messages[index]))

@@ -16,19 +16,18 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.ingest import SlackIngest
+from adapters.slack.limits import SlackLimits
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
 from bridge.metrics import Metrics
 from bridge.models import UserPost
-from bridge.surface import EditRate, Surface
+from bridge.pacing import EditBudget
+from bridge.surface import Surface
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-RATE_MARGIN = 0.9
-"""Pace chat.update a little under the configured limit: a budget at the limit itself still
-meets 429s when Slack's window and ours do not line up."""
 HTTP_CONNECTIONS = 256
 """One pooled session for every Web API call (slack_sdk opens a new one per call otherwise)."""
 
@@ -53,14 +52,15 @@ class SlackAdapter:
         self.client = AsyncWebClient(
             token=secret(settings.slack_bot_token), base_url=settings.slack_api_url, timeout=30
         )
-        per_second = settings.slack_edits_per_minute / 60.0 * RATE_MARGIN
-        self.rate = EditRate(per_second=per_second, burst=3.0)
+        self.limits = SlackLimits.from_settings(settings)
+        self._budget: EditBudget | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
         self.bot_user_id = ""
 
     async def start(self, hub: Hub) -> None:
         self._metrics = hub.metrics
+        self._budget = hub.budget
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
@@ -103,16 +103,10 @@ class SlackAdapter:
             self.client.session = None
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
-        assert self._metrics is not None
-        thread = post.thread
+        assert self._metrics is not None and self._budget is not None
+        mode = self._settings.slack_reply_mode
         return SlackSurface(
-            self.client,
-            thread.channel,
-            thread.thread,
-            thread.tenant,
-            self.rate,
-            messages,
-            self._metrics,
+            self.client, post, self.limits, self._budget, mode, messages, self._metrics
         )
 
 

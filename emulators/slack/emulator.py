@@ -107,6 +107,10 @@ class SlackEmulator(Emulator):
         """Answer `method` with 429 + Retry-After beyond `per_minute` per workspace."""
         self.limits.set(method, per_minute, burst)
 
+    def enforce_documented_limits(self) -> None:
+        """Answer 429 beyond each documented per-method limit (see `ratelimit.DOCUMENTED`)."""
+        self.limits.documented()
+
     def message_object(self, message: Message) -> dict[str, Any]:
         return message_object(message, self.workspace, self.team_id, self.app_id)
 

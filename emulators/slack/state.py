@@ -34,6 +34,8 @@ class Message:
     edited_ts: str | None = None
     stream_started: float | None = None
     stream_stopped: bool = False
+    stream_stopped_by_user: bool = False
+    stream_mode: str | None = None
 
     def __post_init__(self) -> None:
         if not self.edits:

@@ -46,7 +46,7 @@ async def handle(emu: SlackEmulator, request: web.Request) -> web.StreamResponse
     error = _auth_error(emu, method, call_token(call, args))
     if error is not None:
         return json_response({"ok": False, "error": error})
-    retry_after = emu.limits.check(emu.team_id, method)
+    retry_after = emu.limits.check(emu.team_id, method, str(args.get("channel") or ""))
     if retry_after is not None:
         return _ratelimited(emu, method, retry_after)
     try:
@@ -131,6 +131,7 @@ def chat_post_message(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any
 
 def chat_update(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     message = own_message(emu, args, "cant_update_message")
+    streams.refuse_update_while_streaming(emu, message)
     text, markdown, blocks = message_content(args)
     previous = emu.message_object(message)
     message.set_text(text, markdown, blocks)
