@@ -54,6 +54,7 @@ class SlackAdapter:
         )
         self.limits = SlackLimits.from_settings(settings)
         self._budget: EditBudget | None = None
+        self._no_streams: set[str] = set()
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
         self.bot_user_id = ""
@@ -106,7 +107,14 @@ class SlackAdapter:
         assert self._metrics is not None and self._budget is not None
         mode = self._settings.slack_reply_mode
         return SlackSurface(
-            self.client, post, self.limits, self._budget, mode, messages, self._metrics
+            self.client,
+            post,
+            self.limits,
+            self._budget,
+            mode,
+            messages,
+            self._metrics,
+            self._no_streams,
         )
 
 

@@ -34,8 +34,6 @@ MARKDOWN_LIMIT = 12_000
 NOT_STREAMING = frozenset({"message_not_in_streaming_state", "stopped_by_user"})
 UNSUPPORTED = frozenset({"unknown_method", "not_allowed_token_type", "missing_scope"})
 """Errors that say streaming is unavailable in the whole workspace, not just for this reply."""
-_no_streams: set[str] = set()
-"""Workspaces where streaming answered one of `UNSUPPORTED`; the process stops trying there."""
 
 ReplyMode = Literal["stream", "edit"]
 
@@ -59,7 +57,10 @@ class SlackSurface:
         mode: ReplyMode,
         messages: list[str],
         metrics: Metrics,
+        no_streams: set[str],
     ) -> None:
+        """`no_streams`: the adapter's workspaces where streaming answered one of
+        `UNSUPPORTED`; replies there stop trying it."""
         self._client = client
         self._team = post.thread.tenant
         self._channel = post.thread.channel
@@ -68,6 +69,7 @@ class SlackSurface:
         self._limits = limits
         self._budget = budget
         self._metrics = metrics
+        self._no_streams = no_streams
         self._stream = mode == "stream"
         self.messages = messages
         self.streaming: set[str] = set()
@@ -83,7 +85,7 @@ class SlackSurface:
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         if index >= len(self.messages):
             post = Route(POST, self._posting())
-            if self._stream and not final and self._team not in _no_streams:
+            if self._stream and not final and self._team not in self._no_streams:
                 return (Route(START, (self._allowance(START),), appends=True), post)
             return (post,)
         ts = self.messages[index]
@@ -211,7 +213,7 @@ class SlackSurface:
         if code not in NOT_STREAMING:
             self._stream = False
         if code in UNSUPPORTED:
-            _no_streams.add(self._team)
+            self._no_streams.add(self._team)
 
     async def _call(self, method: str, **params: Any) -> Any:
         """Call the Web API, honouring 429 Retry-After a few times before giving up.
