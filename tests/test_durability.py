@@ -223,6 +223,8 @@ async def test_kill_9_mid_stream_is_finished_by_the_other_replica(
         )
         await asyncio.sleep(1.0)
         assert [m.ts for m in c.slack.bot_replies(CHANNEL, root)] == [slack_ts]
+        started = [call.body["channel"] for call in c.slack.calls_to("chat.startStream")]
+        assert started == [CHANNEL], "the Slack reply was not a native stream"
         assert [m.id for m in c.discord.bot_messages(post.id)] == [discord_id]
         assert (slack_message(), discord_message()) == (slack_text, discord_text)
         assert nf.llm_runs == 2
