@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -63,6 +64,7 @@ class Renderer:
         self._lock = asyncio.Lock()
         self._last_write = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._waiter = uuid.uuid4().hex
         self.stats = RenderStats()
 
     @property
@@ -108,7 +110,9 @@ class Renderer:
         """The first route with a permit free now, or None and the least wait."""
         wait = float("inf")
         for route in routes:
-            needed = await self._budget.take(route.allowances, priority=priority)
+            needed = await self._budget.take(
+                route.allowances, priority=priority, waiter=self._waiter
+            )
             if needed <= 0:
                 return route, 0.0
             wait = min(wait, needed)

@@ -39,6 +39,8 @@ class Priority(IntEnum):
     FIRST = 0
     FINAL = 1
     INTERIM = 2
+    STATUS = 3
+    """Typing indicators and thread status: only with permits no one else wants."""
 
 
 @dataclass(frozen=True, slots=True)

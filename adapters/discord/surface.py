@@ -2,10 +2,16 @@
 then pages as edits.
 
 No placeholder message: a channel allows about one write a second, and a placeholder would
-spend it, delaying the first text by a second. The typing indicator is the status instead.
+spend it, delaying the first text by a second. The typing indicator is the status instead,
+sent only with global permits no first text, final or interim edit is waiting for.
 A mention in a channel gets its thread created here, from the user's message, so a worker
 that takes the post over after a crash creates it too; thread creation is paced on the parent
-channel's budget, where Discord counts it.
+channel, where Discord counts it, with a first text's priority (it is on that path).
+
+Budgets follow Discord's per-route buckets: each route (create, edit, thread creation, typing)
+on each channel is its own scope, named by the `X-RateLimit-Bucket` hash discord.py learned for
+the route once it has seen one (routes Discord groups then share a budget), plus the global
+limit every request counts on.
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ import discord
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
-from bridge.surface import Allowance, EditRate, Route
+from bridge.surface import Allowance, EditRate, Priority, Route
 
 THREAD_ALREADY_CREATED = 160004
 CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
-"""Discord counts message posts, edits and thread creation in one fixed 5-per-5-s window per
-channel; evenly spaced permits a little under 1/s never fill a window, however it aligns."""
+"""A route's bucket on one channel allows 5 requests per 5 s; evenly spaced permits a little
+under 1/s never fill a fixed window, however it aligns."""
+CREATE = "POST /channels/{channel_id}/messages"
+EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
+THREAD = "POST /channels/{channel_id}/messages/{message_id}/threads"
+TYPING = "POST /channels/{channel_id}/typing"
 GLOBAL = Allowance("discord:global", EditRate(per_second=40.0, burst=5.0))
 """Discord's global limit is 50 requests/s per bot, shared by every replica: at most 45 in any
 second here, leaving room for the requests discord.py makes on its own."""
@@ -36,13 +46,16 @@ TYPING_REFRESH = 8.0
 log = logging.getLogger(__name__)
 
 
-def allowances(channel_id: str) -> tuple[Allowance, ...]:
-    """A write to `channel_id` counts on the bot's global limit and on the channel's.
+def allowances(client: discord.Client | None, route: str, channel_id: str) -> tuple[Allowance, ...]:
+    """A request on `route` to `channel_id` counts on the bot's global limit and on the
+    route's bucket for that channel.
 
-    The plentiful global scope is asked first, so a refusal there never wastes the channel's
+    The plentiful global scope is asked first, so a refusal there never wastes the bucket's
     single permit.
     """
-    return (GLOBAL, Allowance(f"discord:{channel_id}", CHANNEL_RATE))
+    hashes = getattr(getattr(client, "http", None), "_bucket_hashes", None)
+    bucket = hashes.get(route) if isinstance(hashes, dict) else None
+    return (GLOBAL, Allowance(f"discord:{bucket or route}:{channel_id}", CHANNEL_RATE))
 
 
 class DiscordSurface:
@@ -60,7 +73,6 @@ class DiscordSurface:
         self._post = post
         self._budget = budget
         self._channel = client.get_partial_messageable(int(post.thread.thread))
-        self._route = Route("write", allowances(post.thread.thread))
         self.messages = messages
         self.streaming: set[str] = set()
         self._typing: asyncio.Task[None] | None = None
@@ -72,8 +84,9 @@ class DiscordSurface:
         self._typing = asyncio.create_task(self._keep_typing(), name="discord-typing")
 
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
-        """Posts and edits count alike on the channel's bucket and the global limit."""
-        return (self._route,)
+        """An edit of a posted message, or a new message: each on its route's bucket."""
+        route = EDIT if index < len(self.messages) else CREATE
+        return (Route(route, allowances(self._client, route, self._post.thread.thread)),)
 
     async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         await self.close()
@@ -95,7 +108,8 @@ class DiscordSurface:
     async def _keep_typing(self) -> None:
         channel = int(self._post.thread.thread)
         while True:
-            await self._budget.acquire((GLOBAL,), final=False)
+            scopes = allowances(self._client, TYPING, str(channel))
+            await self._budget.acquire(scopes, priority=Priority.STATUS)
             try:
                 await self._client.http.send_typing(channel)
             except discord.HTTPException as exc:
@@ -104,7 +118,8 @@ class DiscordSurface:
 
     async def _create_thread(self, name: str) -> None:
         thread = self._post.thread
-        await self._budget.acquire(allowances(thread.channel), final=True)
+        scopes = allowances(self._client, THREAD, thread.channel)
+        await self._budget.acquire(scopes, priority=Priority.FIRST)
         try:
             await self._client.http.start_thread_with_message(
                 int(thread.channel),
