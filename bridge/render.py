@@ -92,12 +92,10 @@ class Renderer:
             self.stats.final_at = time.monotonic()
 
     def _settled(self, index: int, page: str) -> bool:
-        """Message `index` already shows `page` for good (not an open native stream)."""
+        """Message `index` already shows `page` for good (no stream or control left open)."""
         if index >= len(self._shown) or self._shown[index] != page:
             return False
-        return index >= len(self.surface.messages) or (
-            self.surface.messages[index] not in self.surface.streaming
-        )
+        return not self.surface.needs_final(index)
 
     def _priority(self, index: int, final: bool) -> Priority:
         if index == 0 and not self.surface.messages:

@@ -69,6 +69,10 @@ class Surface(Protocol):
     messages: list[str]
     streaming: set[str]
 
+    def needs_final(self, index: int) -> bool:
+        """Message `index` still needs a final write even if its text is unchanged (an open
+        native stream to stop, a stop control to take away)."""
+
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         """The ways to make message `index` show `text`, best first."""
 

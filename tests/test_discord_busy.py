@@ -17,10 +17,10 @@ TOKENS_PER_SECOND = 40.0
 
 
 def answer(question: str) -> str:
-    """About six seconds of text, different for every thread."""
+    """About eight seconds of text at TOKENS_PER_SECOND, different for every thread."""
     number = re.search(r"\d+", question)
     line = f"Answer {number.group() if number else '?'}: a sentence with naïve café words. "
-    return line * 6 + "Done ✅"
+    return line * 14 + "Done ✅"
 
 
 async def test_50_mentions_first_texts_before_any_second_interim_edit(

@@ -28,6 +28,9 @@ class RecordingSurface:
         self.messages.append("m0")
         self.texts.append("…")
 
+    def needs_final(self, index: int) -> bool:
+        return False
+
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         return (Route("write", self.allowances),)
 

@@ -9,6 +9,7 @@ import logging
 import discord
 
 from adapters.discord.client import BridgeClient, point_at
+from adapters.discord.controls import stop_pressed
 from adapters.discord.ingest import DiscordIngest
 from adapters.discord.surface import DiscordSurface
 from bridge.config import ConfigError, Settings, secret
@@ -53,7 +54,7 @@ class DiscordAdapter:
             if ingest is not None:
                 await ingest.handle_reaction(event)
 
-        self.client = client = BridgeClient(on_post, on_reaction)
+        self.client = client = BridgeClient(on_post, on_reaction, stop_pressed(hub))
         try:
             await client.login(secret(self._settings.discord_token))
         except discord.LoginFailure:

@@ -22,7 +22,9 @@ import logging
 from typing import Literal
 
 import discord
+from discord.http import handle_message_parameters
 
+from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
@@ -72,9 +74,10 @@ class DiscordSurface:
         self._client = client
         self._post = post
         self._budget = budget
-        self._channel = client.get_partial_messageable(int(post.thread.thread))
         self.messages = messages
         self.streaming: set[str] = set()
+        self._controls: set[str] = set()
+        """Messages showing the stop button (their final write takes it away)."""
         self._typing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -83,19 +86,34 @@ class DiscordSurface:
             await self._create_thread(name)
         self._typing = asyncio.create_task(self._keep_typing(), name="discord-typing")
 
+    def needs_final(self, index: int) -> bool:
+        return index < len(self.messages) and self.messages[index] in self._controls
+
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         """An edit of a posted message, or a new message: each on its route's bucket."""
         route = EDIT if index < len(self.messages) else CREATE
         return (Route(route, allowances(self._client, route, self._post.thread.thread)),)
 
     async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+        """Post or edit with the stop button while the reply runs, without it at the end."""
         await self.close()
-        if index < len(self.messages):
-            partial = self._channel.get_partial_message(int(self.messages[index]))
-            await partial.edit(content=text, allowed_mentions=NO_MENTIONS)
-            return
-        message = await self._channel.send(text, allowed_mentions=NO_MENTIONS)
-        self.messages.append(str(message.id))
+        params = handle_message_parameters(content=text, allowed_mentions=NO_MENTIONS)
+        assert params.payload is not None
+        params.payload["components"] = [] if final else BUTTON_ROW
+        channel = int(self._post.thread.thread)
+        http = self._client.http
+        with params:
+            if index < len(self.messages):
+                message_id = self.messages[index]
+                await http.edit_message(channel, int(message_id), params=params)
+            else:
+                data = await http.send_message(channel, params=params)
+                message_id = str(data["id"])
+                self.messages.append(message_id)
+        if final:
+            self._controls.discard(message_id)
+        else:
+            self._controls.add(message_id)
 
     async def close(self) -> None:
         """Stop renewing the typing indicator (posting a message clears it on Discord)."""

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.controls import STOP_ACTION, stop_pressed
 from adapters.slack.ingest import SlackIngest
 from adapters.slack.limits import SlackLimits
 from adapters.slack.surface import SlackSurface
@@ -57,10 +58,12 @@ class SlackAdapter:
         self._no_streams: set[str] = set()
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
+        self._hub: Hub | None = None
         self.bot_user_id = ""
 
     async def start(self, hub: Hub) -> None:
         self._metrics = hub.metrics
+        self._hub = hub
         self._budget = hub.budget
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
@@ -87,6 +90,7 @@ class SlackAdapter:
         app.event("app_mention")(on_event)
         app.event("message")(on_event)
         app.event("reaction_added")(on_reaction)
+        app.action(STOP_ACTION)(stop_pressed(hub))
         if socket_mode:
             self._socket = AsyncSocketModeHandler(app, secret(self._settings.slack_app_token))
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
@@ -105,7 +109,13 @@ class SlackAdapter:
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self._metrics is not None and self._budget is not None
+        assert self._hub is not None
         mode = self._settings.slack_reply_mode
+        hub = self._hub
+
+        async def stop() -> None:
+            await hub.stop(post.thread)
+
         return SlackSurface(
             self.client,
             post,
@@ -115,6 +125,7 @@ class SlackAdapter:
             messages,
             self._metrics,
             self._no_streams,
+            stop,
         )
 
 

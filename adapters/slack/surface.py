@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.controls import with_stop_button
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT
 from adapters.slack.limits import APPEND, POST, START, STOP, UPDATE, SlackLimits
 from bridge.metrics import Metrics
@@ -58,9 +60,11 @@ class SlackSurface:
         messages: list[str],
         metrics: Metrics,
         no_streams: set[str],
+        stop: Callable[[], Awaitable[None]],
     ) -> None:
         """`no_streams`: the adapter's workspaces where streaming answered one of
-        `UNSUPPORTED`; replies there stop trying it."""
+        `UNSUPPORTED`; replies there stop trying it. `stop` stops this reply (a person
+        pressed Slack's own stop on its stream)."""
         self._client = client
         self._team = post.thread.tenant
         self._channel = post.thread.channel
@@ -70,6 +74,9 @@ class SlackSurface:
         self._budget = budget
         self._metrics = metrics
         self._no_streams = no_streams
+        self._stop_reply = stop
+        self._controls: set[str] = set()
+        """Messages showing the stop button (their final write takes it away)."""
         self._stream = mode == "stream"
         self.messages = messages
         self.streaming: set[str] = set()
@@ -81,6 +88,12 @@ class SlackSurface:
 
     def _posting(self) -> tuple[Allowance, ...]:
         return self._limits.posting(self._team, self._channel)
+
+    def needs_final(self, index: int) -> bool:
+        if index >= len(self.messages):
+            return False
+        ts = self.messages[index]
+        return ts in self.streaming or ts in self._controls
 
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         if index >= len(self.messages):
@@ -105,26 +118,38 @@ class SlackSurface:
         if route.name == START:
             await self._start_stream(text)
         elif route.name == POST:
-            await self._post(text)
+            await self._post(text, final=final)
         elif route.name == APPEND:
             await self._append(self.messages[index], text, final=final)
         elif route.name == STOP:
             await self._stop(self.messages[index], text, final=final)
         elif route.name == "rewrite":
-            await self._rewrite(self.messages[index], text)
+            await self._rewrite(self.messages[index], text, final=final)
         else:
             await self._update(self.messages[index], text, final=final)
 
     async def close(self) -> None:
         """Nothing to clear: no status or placeholder is left behind."""
 
-    async def _post(self, text: str) -> None:
+    def _content(self, text: str, *, final: bool) -> dict[str, Any]:
+        """A final page is plain `markdown_text`; an interim one carries the stop button."""
+        return {"markdown_text": text} if final else with_stop_button(text)
+
+    def _shown(self, ts: str, text: str, *, final: bool) -> None:
+        self._sent[ts] = text
+        if final:
+            self._controls.discard(ts)
+        else:
+            self._controls.add(ts)
+
+    async def _post(self, text: str, *, final: bool) -> None:
+        content = self._content(text, final=final)
         response = await self._call(
-            POST, channel=self._channel, thread_ts=self._thread_ts, markdown_text=text
+            POST, channel=self._channel, thread_ts=self._thread_ts, **content
         )
         ts = str(response["ts"])
         self.messages.append(ts)
-        self._sent[ts] = text
+        self._shown(ts, text, final=final)
 
     async def _start_stream(self, text: str) -> None:
         try:
@@ -139,7 +164,7 @@ class SlackSurface:
         except SlackApiError as exc:
             self._give_up_streams(exc)
             await self._budget.acquire(self._posting(), priority=Priority.FIRST)
-            await self._post(close_for_display(text))
+            await self._post(close_for_display(text), final=False)
             return
         ts = str(response["ts"])
         self.messages.append(ts)
@@ -174,6 +199,8 @@ class SlackSurface:
         """
         self._metrics.inc("slack_stream_fallbacks_total")
         log.info("Slack stream %s failed (%s); continuing by chat.update", ts, _code(exc))
+        if _code(exc) == "stopped_by_user":
+            await self._stop_reply()
         self._give_up_streams(exc)
         await self._end_stream(ts, quiet=_code(exc) in NOT_STREAMING)
         if not final:
@@ -181,10 +208,10 @@ class SlackSurface:
         await self._budget.acquire((self._allowance(UPDATE),), priority=Priority.FINAL)
         await self._update(ts, text, final=True)
 
-    async def _rewrite(self, ts: str, text: str) -> None:
+    async def _rewrite(self, ts: str, text: str, *, final: bool) -> None:
         """A stream whose text is not an extension of what it shows: stop it, then edit."""
         await self._end_stream(ts, quiet=False)
-        await self._update(ts, text, final=True)
+        await self._update(ts, text, final=final)
 
     async def _end_stream(self, ts: str, *, quiet: bool) -> None:
         """Stop the stream at `ts` unless it is known to be over; it leaves the streaming set."""
@@ -198,14 +225,15 @@ class SlackSurface:
             log.debug("stopping stream %s: %s", ts, _code(exc))
 
     async def _update(self, ts: str, text: str, *, final: bool) -> None:
+        content = self._content(text, final=final)
         try:
-            await self._call(UPDATE, channel=self._channel, ts=ts, markdown_text=text)
+            await self._call(UPDATE, channel=self._channel, ts=ts, **content)
         except SlackApiError as exc:
             if _code(exc) != "streaming_state_conflict":
                 raise
             await self._end_stream(ts, quiet=False)
-            await self._call(UPDATE, channel=self._channel, ts=ts, markdown_text=text)
-        self._sent[ts] = text
+            await self._call(UPDATE, channel=self._channel, ts=ts, **content)
+        self._shown(ts, text, final=final)
 
     def _give_up_streams(self, exc: SlackApiError) -> None:
         """After an error that will repeat, this reply (or workspace) stops opening streams."""

@@ -29,6 +29,7 @@ from .gateway import (
     Delivery,
     Gateway,
 )
+from .interactions import Interactions
 from .ratelimit import RateLimiter
 from .rest import Rest
 from .state import DEFAULT_BOT_ID, Channel, Guild, Message, User, World
@@ -72,6 +73,7 @@ class DiscordEmulator(Emulator):
         self.limits = RateLimiter()
         self.gateway = Gateway(self)
         self.rest = Rest(self)
+        self.interactions = Interactions(self)
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         super().__init__(host, port)
@@ -82,6 +84,7 @@ class DiscordEmulator(Emulator):
         self.channel = self.world.add_text_channel(self.guild, "general")
 
     def routes(self, app: web.Application) -> None:
+        self.interactions.register(app)
         self.rest.register(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/resume", self.gateway.handle)
