@@ -83,7 +83,6 @@ STREAM_ERRORS = [
     ("chat.startStream", "not_authed"),
     ("chat.startStream", "channel_type_not_supported"),
     ("chat.appendStream", "message_not_in_streaming_state"),
-    ("chat.appendStream", "stopped_by_user"),
     ("chat.appendStream", "streaming_mode_mismatch"),
     ("chat.appendStream", "unknown_method"),
     ("chat.appendStream", "not_authed"),
