@@ -30,6 +30,8 @@ class Message:
     blocks: list[Any] | None = None
     client_msg_id: str | None = None
     edits: list[str] = field(default_factory=list)
+    edit_times: list[float] = field(default_factory=list)
+    """Wall-clock time (`time.time()`) of each entry of `edits`."""
     reactions: dict[str, list[str]] = field(default_factory=dict)
     edited_ts: str | None = None
     stream_started: float | None = None
@@ -40,6 +42,7 @@ class Message:
     def __post_init__(self) -> None:
         if not self.edits:
             self.edits.append(self.text)
+            self.edit_times.append(time.time())
 
     @property
     def is_reply(self) -> bool:
@@ -51,6 +54,7 @@ class Message:
         self.markdown_text = markdown_text
         self.blocks = blocks
         self.edits.append(text)
+        self.edit_times.append(time.time())
 
 
 def ts_from_micros(micros: int) -> str:
