@@ -17,8 +17,10 @@ from bridge.surface import Allowance, EditRate
 RATE_MARGIN = 0.9
 """Pace a little under each limit: a budget at the limit itself still meets 429s when Slack's
 window and ours do not line up."""
-POSTS_PER_WORKSPACE_PER_MINUTE = 300.0
-"""Slack documents "several hundred" posts a minute per workspace, without a number."""
+POSTS_PER_WORKSPACE_PER_MINUTE = 500.0
+POSTS_PER_WORKSPACE_BURST = 100.0
+"""Slack documents "several hundred" posts a minute per workspace, without a number; posting
+is otherwise limited per channel, so a burst of first texts in many channels goes at once."""
 
 UPDATE = "chat.update"
 POST = "chat.postMessage"
@@ -46,7 +48,7 @@ class SlackLimits:
                 START: _rate(settings.slack_stream_starts_per_minute, 3.0),
                 APPEND: _rate(settings.slack_stream_appends_per_minute, 5.0),
                 STOP: _rate(settings.slack_stream_stops_per_minute, 3.0),
-                POST: _rate(POSTS_PER_WORKSPACE_PER_MINUTE, 50.0),
+                POST: _rate(POSTS_PER_WORKSPACE_PER_MINUTE, POSTS_PER_WORKSPACE_BURST),
             },
             post_per_channel=_rate(settings.slack_posts_per_channel_per_minute, 2.0),
         )
