@@ -19,6 +19,8 @@ from emulators.slack import SlackEmulator
 SLACK_PLACEHOLDER = "_…thinking_"
 NO_PLACEHOLDER = ""
 """Discord replies start with typing, not a placeholder message: every write shows text."""
+UNLIMITED_PER_SECOND = 100_000
+"""What the bridge is told the global limit is when the emulator enforces none."""
 SLACK_EDITS_PER_MINUTE = 50
 SLACK_CHAT_UPDATE_BURST = 5
 
@@ -81,6 +83,7 @@ class DiscordMessenger:
     def __init__(self, global_per_second: int | None = None) -> None:
         self.emu = DiscordEmulator()
         self.emu.enforce_limits(per_channel=5, per_seconds=5.0, global_per_second=global_per_second)
+        self._global = global_per_second
         self._channels: list[Channel] = []
         self._posts: dict[int, DiscordMessage] = {}
 
@@ -98,6 +101,7 @@ class DiscordMessenger:
             "DISCORD_TOKEN": self.emu.token,
             "DISCORD_API_URL": self.emu.api_url,
             "DISCORD_GATEWAY_URL": self.emu.gateway_url,
+            "DISCORD_REQUESTS_PER_SECOND": str(self._global or UNLIMITED_PER_SECOND),
         }
 
     def connected(self) -> bool:

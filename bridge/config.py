@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
+    # Discord budgets (issue 9): the bot's global request limit, shared by every replica
+    discord_requests_per_second: float = Field(default=50.0, gt=0)
 
     neuroflash_client_id: str | None = None
     neuroflash_client_secret: SecretStr | None = None

@@ -11,7 +11,7 @@ import discord
 from adapters.discord.client import BridgeClient, point_at
 from adapters.discord.controls import stop_pressed
 from adapters.discord.ingest import DiscordIngest
-from adapters.discord.surface import DiscordSurface
+from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
 from bridge.models import UserPost
@@ -93,4 +93,5 @@ class DiscordAdapter:
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self.client is not None and self._budget is not None
-        return DiscordSurface(self.client, post, messages, self._budget)
+        limit = global_allowance(self._settings.discord_requests_per_second)
+        return DiscordSurface(self.client, post, messages, self._budget, limit)

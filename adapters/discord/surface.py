@@ -38,9 +38,18 @@ CREATE = "POST /channels/{channel_id}/messages"
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
 THREAD = "POST /channels/{channel_id}/messages/{message_id}/threads"
 TYPING = "POST /channels/{channel_id}/typing"
-GLOBAL = Allowance("discord:global", EditRate(per_second=40.0, burst=5.0))
-"""Discord's global limit is 50 requests/s per bot, shared by every replica: at most 45 in any
-second here, leaving room for the requests discord.py makes on its own."""
+GLOBAL_SHARE = 0.8
+"""Discord's global limit (50 requests/s per bot unless Discord raised it), shared by every
+replica: with a burst of a tenth of a second's worth, at most ~90% of it in any second, leaving
+room for the requests discord.py makes on its own."""
+
+
+def global_allowance(per_second: float) -> Allowance:
+    rate = per_second * GLOBAL_SHARE
+    return Allowance("discord:global", EditRate(per_second=rate, burst=max(1.0, rate / 8)))
+
+
+GLOBAL = global_allowance(50.0)
 ARCHIVE_MINUTES: Literal[1440] = 1440
 TYPING_REFRESH = 8.0
 """Discord shows typing for about 10 s; renew it until the first text is posted."""
@@ -48,7 +57,9 @@ TYPING_REFRESH = 8.0
 log = logging.getLogger(__name__)
 
 
-def allowances(client: discord.Client | None, route: str, channel_id: str) -> tuple[Allowance, ...]:
+def allowances(
+    client: discord.Client | None, route: str, channel_id: str, limit: Allowance = GLOBAL
+) -> tuple[Allowance, ...]:
     """A request on `route` to `channel_id` counts on the bot's global limit and on the
     route's bucket for that channel.
 
@@ -57,7 +68,7 @@ def allowances(client: discord.Client | None, route: str, channel_id: str) -> tu
     """
     hashes = getattr(getattr(client, "http", None), "_bucket_hashes", None)
     bucket = hashes.get(route) if isinstance(hashes, dict) else None
-    return (GLOBAL, Allowance(f"discord:{bucket or route}:{channel_id}", CHANNEL_RATE))
+    return (limit, Allowance(f"discord:{bucket or route}:{channel_id}", CHANNEL_RATE))
 
 
 class DiscordSurface:
@@ -70,8 +81,11 @@ class DiscordSurface:
         post: UserPost,
         messages: list[str],
         budget: EditBudget,
+        limit: Allowance = GLOBAL,
     ) -> None:
+        """`limit`: the bot's global allowance (Discord's 50 requests/s unless raised)."""
         self._client = client
+        self._global = limit
         self._post = post
         self._budget = budget
         self.messages = messages
@@ -92,7 +106,9 @@ class DiscordSurface:
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         """An edit of a posted message, or a new message: each on its route's bucket."""
         route = EDIT if index < len(self.messages) else CREATE
-        return (Route(route, allowances(self._client, route, self._post.thread.thread)),)
+        return (
+            Route(route, allowances(self._client, route, self._post.thread.thread, self._global)),
+        )
 
     async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         """Post or edit with the stop button while the reply runs, without it at the end."""
@@ -126,7 +142,7 @@ class DiscordSurface:
     async def _keep_typing(self) -> None:
         channel = int(self._post.thread.thread)
         while True:
-            scopes = allowances(self._client, TYPING, str(channel))
+            scopes = allowances(self._client, TYPING, str(channel), self._global)
             await self._budget.acquire(scopes, priority=Priority.STATUS)
             try:
                 await self._client.http.send_typing(channel)
@@ -136,7 +152,7 @@ class DiscordSurface:
 
     async def _create_thread(self, name: str) -> None:
         thread = self._post.thread
-        scopes = allowances(self._client, THREAD, thread.channel)
+        scopes = allowances(self._client, THREAD, thread.channel, self._global)
         await self._budget.acquire(scopes, priority=Priority.FIRST)
         try:
             await self._client.http.start_thread_with_message(
