@@ -247,22 +247,29 @@ class SlackSurface:
         """Call the Web API, honouring 429 Retry-After a few times before giving up.
 
         A 429 pauses the scope it names (the method in this workspace, or posting in this
-        channel) for every reply and replica, and is counted per method.
+        channel) for every reply and replica, and is counted per method. A stream start is
+        not retried: the first text goes by post at once instead.
         """
-        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+        retries = 0 if method == START else MAX_RATE_LIMIT_RETRIES
+        for attempt in range(retries + 1):
             try:
                 return await self._client.api_call(method, json=params)
             except SlackApiError as exc:
-                if exc.response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
+                if exc.response.status_code != 429:
                     raise
                 wait = float(exc.response.headers.get("Retry-After", "1"))
-                self._metrics.inc("slack_rate_limited_total")
-                self._metrics.inc(f"messenger_rate_limited_slack_{_metric(method)}_total")
-                log.warning("Slack rate-limited %s; retrying in %.1fs", method, wait)
-                scope = self._limits.channel_posts(self._team, self._channel)
-                await self._budget.pause(scope if method == POST else self._allowance(method), wait)
+                await self._rate_limited(method, wait)
+                if attempt == retries:
+                    raise
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
+
+    async def _rate_limited(self, method: str, wait: float) -> None:
+        self._metrics.inc("slack_rate_limited_total")
+        self._metrics.inc(f"messenger_rate_limited_slack_{_metric(method)}_total")
+        log.warning("Slack rate-limited %s for %.1fs", method, wait)
+        scope = self._limits.channel_posts(self._team, self._channel)
+        await self._budget.pause(scope if method == POST else self._allowance(method), wait)
 
 
 def _code(exc: SlackApiError) -> str:
