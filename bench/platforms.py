@@ -8,7 +8,6 @@ Times are wall-clock seconds (`time.time()`), the emulators' clock for messages.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +19,8 @@ from emulators.slack import SlackEmulator
 SLACK_PLACEHOLDER = "_…thinking_"
 NO_PLACEHOLDER = ""
 """Discord replies start with typing, not a placeholder message: every write shows text."""
+UNLIMITED_PER_SECOND = 100_000
+"""What the bridge is told the global limit is when the emulator enforces none."""
 SLACK_EDITS_PER_MINUTE = 50
 SLACK_CHAT_UPDATE_BURST = 5
 
@@ -82,6 +83,7 @@ class DiscordMessenger:
     def __init__(self, global_per_second: int | None = None) -> None:
         self.emu = DiscordEmulator()
         self.emu.enforce_limits(per_channel=5, per_seconds=5.0, global_per_second=global_per_second)
+        self._global = global_per_second
         self._channels: list[Channel] = []
         self._posts: dict[int, DiscordMessage] = {}
 
@@ -99,6 +101,7 @@ class DiscordMessenger:
             "DISCORD_TOKEN": self.emu.token,
             "DISCORD_API_URL": self.emu.api_url,
             "DISCORD_GATEWAY_URL": self.emu.gateway_url,
+            "DISCORD_REQUESTS_PER_SECOND": str(self._global or UNLIMITED_PER_SECOND),
         }
 
     def connected(self) -> bool:
@@ -143,15 +146,17 @@ class DiscordMessenger:
 
 
 class SlackMessenger:
-    """The Slack emulator in Socket Mode, Tier 3 `chat.update` enforced for the workspace."""
+    """The Slack emulator in Socket Mode, every documented per-method limit enforced for the
+    workspace (Tier 3 `chat.update`, Tier 2 `chat.startStream`/`stopStream`, Tier 4
+    `chat.appendStream`, `chat.postMessage` per channel)."""
 
     name = "slack"
 
     def __init__(self) -> None:
         self.emu = SlackEmulator()
+        self.emu.enforce_documented_limits()
         self.emu.rate_limit("chat.update", SLACK_EDITS_PER_MINUTE, SLACK_CHAT_UPDATE_BURST)
         self._posts: dict[int, str] = {}
-        self._offset = time.time() - time.monotonic()
 
     async def start(self, threads: int) -> None:
         await self.emu.start()
@@ -189,8 +194,7 @@ class SlackMessenger:
         messages = self.emu.bot_replies(self.channel(index), ts)
         writes: list[tuple[float, str | None]] = []
         for message in messages:
-            writes.append((float(message.ts), message.edits[0]))
-            writes += self._updates(message.ts, message.edits[1:])
+            writes += list(zip(message.edit_times, message.edits, strict=True))
         first_text, last = _timeline(writes, None, SLACK_PLACEHOLDER)
         return Observed(
             posted_at=float(ts),
@@ -201,18 +205,6 @@ class SlackMessenger:
             first_text_at=first_text,
             last_write_at=last,
         )
-
-    def _updates(self, ts: str, applied: list[str]) -> list[tuple[float, str | None]]:
-        """When each applied edit of message `ts` arrived: its `chat.update` calls, in order,
-        matched to the texts the message took (a call answered 429 changed nothing)."""
-        found: list[tuple[float, str | None]] = []
-        for call in self.emu.calls_to("chat.update"):
-            body = call.body if isinstance(call.body, dict) else {}
-            if body.get("ts") != ts or len(found) == len(applied):
-                continue
-            if body.get("markdown_text", body.get("text")) == applied[len(found)]:
-                found.append((call.at + self._offset, applied[len(found)]))
-        return found
 
     @property
     def rate_limited(self) -> int:

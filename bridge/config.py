@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_edits_per_minute: float = Field(default=50.0, gt=0)
+    # Slack replies (issue 9): native streaming or post + chat.update, and each method's limit
+    slack_reply_mode: Literal["stream", "edit"] = "stream"
+    slack_stream_starts_per_minute: float = Field(default=20.0, gt=0)
+    slack_stream_appends_per_minute: float = Field(default=100.0, gt=0)
+    slack_stream_stops_per_minute: float = Field(default=20.0, gt=0)
+    slack_posts_per_channel_per_minute: float = Field(default=60.0, gt=0)
 
     # Slack distribution and commands (issue 11)
     slack_client_id: str | None = None
@@ -59,6 +65,8 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
+    # Discord budgets (issue 9): the bot's global request limit, shared by every replica
+    discord_requests_per_second: float = Field(default=50.0, gt=0)
 
     neuroflash_client_id: str | None = None
     neuroflash_client_secret: SecretStr | None = None

@@ -1,20 +1,24 @@
 """Edit budgets shared by every reply on one rate-limit scope, across all replicas.
 
 A token bucket per scope lives in Redis and is refilled by Redis's own clock, so every replica
-sees the same allowance. Interim edits leave one token in reserve: a final edit never waits
-behind a stream of interim ones.
+sees the same allowance. Lower priorities leave tokens in reserve (interim edits two, final
+edits one, where the burst allows), and while a reply's first text waits for a scope, nothing
+of lower priority is granted there: a first text never waits behind final or interim edits,
+and a final edit never waits behind a stream of interim ones. A 429 pauses the one scope
+it names for its Retry-After, for every replica.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 
 from redis.asyncio import Redis
 
 from bridge.keys import Keys
 from bridge.metrics import Metrics
-from bridge.surface import Allowance
+from bridge.surface import Allowance, Priority
 
 MIN_RETRY = 0.05
 """Waiters on a busy scope ask again no faster than this, spread at random, not in lockstep."""
@@ -23,6 +27,8 @@ _TAKE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local reserve = tonumber(ARGV[3])
+local priority = tonumber(ARGV[4])
+local waiter = ARGV[5]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -30,15 +36,44 @@ local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
 local wait = 0
-if tokens >= 1 + reserve then
-  tokens = tokens - 1
-else
-  wait = math.ceil((1 + reserve - tokens) / rate * 1000)
+local ttl = math.ceil(burst / rate * 1000) + 60000
+if priority > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if redis.call('ZCARD', KEYS[2]) > 0 then
+    wait = math.max(50, math.ceil(1 / rate * 1000))
+  end
+end
+if wait == 0 then
+  if tokens >= 1 + reserve then
+    tokens = tokens - 1
+    if priority == 0 then redis.call('ZREM', KEYS[2], waiter) end
+  else
+    wait = math.ceil((1 + reserve - tokens) / rate * 1000)
+    if priority == 0 then
+      redis.call('ZADD', KEYS[2], now + wait + 1000, waiter)
+      redis.call('PEXPIRE', KEYS[2], ttl)
+    end
+  end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 60000)
+redis.call('PEXPIRE', KEYS[1], ttl)
 return wait
 """
+
+_PAUSE = """
+local rate = tonumber(ARGV[1])
+local seconds = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'tokens', tostring(-rate * seconds), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(seconds * 1000) + 60000)
+return 1
+"""
+
+
+def reserve(priority: Priority, burst: float) -> int:
+    """Tokens a write of `priority` must leave for higher priorities on a scope of `burst`."""
+    return max(0, min(int(priority), int(burst) - 1))
 
 
 class EditBudget:
@@ -49,28 +84,62 @@ class EditBudget:
         self._keys = Keys(prefix)
         self._metrics = metrics
         self._script = redis.register_script(_TAKE)
+        self._pause = redis.register_script(_PAUSE)
 
-    async def take(self, allowances: tuple[Allowance, ...], *, final: bool) -> float:
+    def _key(self, allowance: Allowance) -> str:
+        return self._keys.budget(allowance.scope)
+
+    async def pause(self, allowance: Allowance, seconds: float) -> None:
+        """Empty `allowance`'s scope so no replica writes there for `seconds` (a 429 said so)."""
+        await self._pause(keys=[self._key(allowance)], args=[allowance.rate.per_second, seconds])
+
+    async def take(
+        self,
+        allowances: tuple[Allowance, ...],
+        *,
+        final: bool = False,
+        priority: Priority | None = None,
+        waiter: str = "",
+    ) -> float:
         """Consume one permit in every scope and return 0, or the seconds to wait and retry.
+
+        A refused first text (`waiter` names it) holds lower priorities back on that scope
+        until it is granted or stops asking.
 
         Scopes are asked one after the other (they may live on different cluster slots); a
         permit taken before a later scope refuses is simply spent.
         """
+        if priority is None:
+            priority = Priority.FINAL if final else Priority.INTERIM
+        waiter = waiter or uuid.uuid4().hex
         for allowance in allowances:
             rate = allowance.rate
-            reserve = 0 if final or rate.burst < 2 else 1
-            key = self._keys.budget(allowance.scope)
-            args = [rate.per_second, rate.burst, reserve]
-            wait_ms = int(await self._script(keys=[key], args=args))
+            key = self._key(allowance)
+            args: list[float | int | str] = [
+                rate.per_second,
+                rate.burst,
+                reserve(priority, rate.burst),
+                int(priority),
+                waiter,
+            ]
+            first = self._keys.budget_first(allowance.scope)
+            wait_ms = int(await self._script(keys=[key, first], args=args))
             if wait_ms > 0:
                 if self._metrics is not None:
                     self._metrics.budget_wait(allowance.scope)
                 return wait_ms / 1000.0
         return 0.0
 
-    async def acquire(self, allowances: tuple[Allowance, ...], *, final: bool) -> None:
+    async def acquire(
+        self,
+        allowances: tuple[Allowance, ...],
+        *,
+        final: bool = False,
+        priority: Priority | None = None,
+    ) -> None:
         """Wait until a permit is free in every scope and take it."""
-        wait = await self.take(allowances, final=final)
+        waiter = uuid.uuid4().hex
+        wait = await self.take(allowances, final=final, priority=priority, waiter=waiter)
         while wait > 0:
             await asyncio.sleep(max(wait, MIN_RETRY) * (1.0 + random.random() / 3))
-            wait = await self.take(allowances, final=final)
+            wait = await self.take(allowances, final=final, priority=priority, waiter=waiter)

@@ -11,13 +11,14 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.lease import LeaseLost
-from bridge.pacing import EditBudget
+from bridge.pacing import MIN_RETRY, EditBudget
 from bridge.split import Pages, close_for_display, split
-from bridge.surface import INVALID, RETRY, TOO_LONG, Surface, WriteRejected
+from bridge.surface import INVALID, RETRY, TOO_LONG, Priority, Route, Surface, WriteRejected
 from bridge.waits import capped_wait
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Renderer:
         self._lock = asyncio.Lock()
         self._last_write = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._waiter = uuid.uuid4().hex
         self.stats = RenderStats()
 
     @property
@@ -106,7 +108,7 @@ class Renderer:
 
     async def _write_pages(self, text: str) -> None:
         for index, page in enumerate(split(text, self._limit)):
-            if index < len(self._shown) and self._shown[index] == page:
+            if self._settled(index, page):
                 continue
             await self._write_final(index, page)
 
@@ -117,6 +119,31 @@ class Renderer:
         self._limit = max(MIN_PAGE, self._limit // 2)
         self._pages = Pages(self._limit)
         log.warning("the messenger refused a page as too long; re-splitting at %d", self._limit)
+
+    def _settled(self, index: int, page: str) -> bool:
+        """Message `index` already shows `page` for good (no stream or control left open)."""
+        if index >= len(self._shown) or self._shown[index] != page:
+            return False
+        return not self.surface.needs_final(index)
+
+    def _priority(self, index: int, final: bool) -> Priority:
+        if index == 0 and not self.surface.messages:
+            return Priority.FIRST
+        return Priority.FINAL if final else Priority.INTERIM
+
+    async def _try_route(
+        self, routes: tuple[Route, ...], priority: Priority
+    ) -> tuple[Route | None, float]:
+        """The first route with a permit free now, or None and the least wait."""
+        wait = float("inf")
+        for route in routes:
+            needed = await self._budget.take(
+                route.allowances, priority=priority, waiter=self._waiter
+            )
+            if needed <= 0:
+                return route, 0.0
+            wait = min(wait, needed)
+        return None, wait
 
     async def aclose(self) -> None:
         """Stop interim edits without writing anything more (the reply is handed over)."""
@@ -138,37 +165,40 @@ class Renderer:
                 delay = max(delay, self._last_write + self.surface.min_interval - time.monotonic())
             if delay > 0:
                 await asyncio.sleep(delay)
-            wait = await self._budget.take(self.surface.allowances, final=False)
-            if wait > 0:
-                await asyncio.sleep(backoff(max(wait, self.surface.min_interval / 2)))
-                continue
             self._dirty.clear()
             async with self._lock:
-                await self._flush()
+                wait = await self._flush()
+            if wait > 0:
+                self._dirty.set()
+                await asyncio.sleep(backoff(max(wait, self.surface.min_interval / 2)))
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> float:
+        """Write what changed; return 0, or how long to wait when a scope refused a permit."""
         if self._interim_off:
-            return
+            return 0.0
         pages = self._pages.update(self.text)
-        pages[-1] = close_for_display(pages[-1])
-        first = True
+        last = len(pages) - 1
         for index, page in enumerate(pages):
-            if not page or (index < len(self._shown) and self._shown[index] == page):
+            if not page or self._settled(index, page):
                 continue
-            if not first:
-                wait = await self._budget.take(self.surface.allowances, final=False)
-                if wait > 0:
-                    self._dirty.set()
-                    return
-            first = False
+            frozen = index < last
+            display = close_for_display(page)
+            if not frozen and index < len(self._shown) and self._shown[index] in (page, display):
+                continue
+            routes = self.surface.routes(index, page, final=frozen)
+            route, wait = await self._try_route(routes, self._priority(index, frozen))
+            if route is None:
+                return wait
+            shown = page if frozen or route.appends else display
             try:
-                await self._write(index, page, final=False)
+                await self._write(index, shown, final=frozen, route=route)
             except LeaseLost:
                 raise
             except Exception as exc:
                 self._interim_failed(exc)
-                return
+                return 0.0
         self._interim_failures = 0
+        return 0.0
 
     def _interim_failed(self, exc: Exception) -> None:
         """Decide from the refusal's kind: smaller pages, a later try (backing off), or none."""
@@ -190,9 +220,14 @@ class Renderer:
 
     async def _write_final(self, index: int, page: str) -> None:
         for attempt in range(1, FINAL_ATTEMPTS + 1):
-            await self._budget.acquire(self.surface.allowances, final=True)
+            routes = self.surface.routes(index, page, final=True)
+            priority = self._priority(index, True)
+            route, wait = await self._try_route(routes, priority)
+            while route is None:
+                await asyncio.sleep(max(wait, MIN_RETRY) * (1.0 + random.random() / 3))
+                route, wait = await self._try_route(routes, priority)
             try:
-                await self._write(index, page, final=True)
+                await self._write(index, page, final=True, route=route)
                 return
             except LeaseLost:
                 raise
@@ -208,11 +243,11 @@ class Renderer:
             log.warning("final edit failed (attempt %d), retry in %.1fs: %s", attempt, wait, error)
             await asyncio.sleep(wait)
 
-    async def _write(self, index: int, page: str, *, final: bool) -> None:
+    async def _write(self, index: int, page: str, *, final: bool, route: Route) -> None:
         if self._fence is not None:
             self._fence()
-        before = len(self.surface.messages)
-        await self.surface.write(index, page, final=final)
+        before = (len(self.surface.messages), frozenset(self.surface.streaming))
+        await self.surface.write(index, page, final=final, route=route)
         now = time.monotonic()
         self._last_write = now
         self.stats.writes += 1
@@ -221,5 +256,6 @@ class Renderer:
         while len(self._shown) <= index:
             self._shown.append(None)
         self._shown[index] = page
-        if len(self.surface.messages) != before and self._on_messages is not None:
+        after = (len(self.surface.messages), frozenset(self.surface.streaming))
+        if after != before and self._on_messages is not None:
             await self._on_messages(list(self.surface.messages))

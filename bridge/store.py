@@ -92,6 +92,8 @@ class ReplyRecord:
     messages: list[str] = field(default_factory=list)
     status: str = "new"
     provider_message: str | None = None
+    streaming: list[str] = field(default_factory=list)
+    """Messages still open as native streams (a takeover stops them, then edits)."""
 
 
 class Store:
@@ -195,6 +197,7 @@ class Store:
             messages=json.loads(fields.get("messages") or "[]"),
             status=fields.get("status", "new"),
             provider_message=fields.get("provider_message") or None,
+            streaming=json.loads(fields.get("streaming") or "[]"),
         )
 
     async def save_record(
@@ -205,10 +208,13 @@ class Store:
         messages: list[str] | None = None,
         status: str | None = None,
         provider_message: str | None = None,
+        streaming: list[str] | None = None,
     ) -> None:
         mapping: _Fields = {}
         if messages is not None:
             mapping["messages"] = json.dumps(messages)
+        if streaming is not None:
+            mapping["streaming"] = json.dumps(streaming)
         if status is not None:
             mapping["status"] = status
         if provider_message is not None:

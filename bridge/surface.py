@@ -1,13 +1,17 @@
 """The messenger seam: one reply on one platform.
 
-The renderer decides what text goes into which message and when; a surface only knows its
-platform's API calls, limits and rate-limit scope. Message ids are kept in `messages` so a
-reply record can restore a surface after a takeover and edit the same messages.
+The renderer decides what text goes into which message and when, and takes the permits; a
+surface only knows its platform's API calls, limits and rate-limit scopes. It names the ways a
+write can be made (`routes`, best first, each with the scopes it counts against); the renderer
+takes a permit for one of them and hands it back to `write`. Message ids are kept in `messages`
+(and natively streaming ones in `streaming`) so a reply record can restore a surface after a
+takeover and continue the same messages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Protocol, runtime_checkable
 
 
@@ -21,11 +25,33 @@ class EditRate:
 
 @dataclass(frozen=True, slots=True)
 class Allowance:
-    """One rate-limit scope a write counts against (a Slack workspace, a Discord channel, or
-    a bot's global limit), with that scope's rate."""
+    """One rate-limit scope a write counts against (a Slack method in a workspace, a Discord
+    route bucket, or a bot's global limit), with that scope's rate."""
 
     scope: str
     rate: EditRate
+
+
+class Priority(IntEnum):
+    """Who goes first on a busy scope: a reply's first text, then final text, then interim
+    updates. A lower priority leaves more permits in reserve for the higher ones."""
+
+    FIRST = 0
+    FINAL = 1
+    INTERIM = 2
+    STATUS = 3
+    """Typing indicators and thread status: only with permits no one else wants."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One way to make a write (e.g. Slack: start a stream, or post), and the scopes it uses."""
+
+    name: str
+    allowances: tuple[Allowance, ...]
+    appends: bool = False
+    """The message grows by appends: interim text goes as it is (a closing fence added for
+    display could not be taken back)."""
 
 
 @runtime_checkable
@@ -33,22 +59,29 @@ class Surface(Protocol):
     """One reply's messages on a messenger.
 
     limit: the most characters of Markdown one message may hold.
-    allowances: the rate-limit scopes every write of this reply counts against, shared by every
-    reply and replica there.
     min_interval: the least seconds between two edits of one message.
     messages: the platform ids of this reply's messages, in order.
+    streaming: the ids of messages still open as native streams (they grow by appends).
     """
 
     limit: int
-    allowances: tuple[Allowance, ...]
     min_interval: float
     messages: list[str]
+    streaming: set[str]
+
+    def needs_final(self, index: int) -> bool:
+        """Message `index` still needs a final write even if its text is unchanged (an open
+        native stream to stop, a stop control to take away)."""
+
+    def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
+        """The ways to make message `index` show `text`, best first."""
 
     async def start(self) -> None:
-        """Show at once that a reply is coming (placeholder message, status or typing)."""
+        """Show at once that a reply is coming, where that costs no one their first text
+        (typing, thread status); never a placeholder message."""
 
-    async def write(self, index: int, text: str, *, final: bool) -> None:
-        """Make message `index` show `text`: edit it if it exists, post it if it is the next."""
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+        """Make message `index` show `text` along `route`: edit, append to or post it."""
 
     async def close(self) -> None:
         """Clear any status left by `start` (typing indicators, thread status)."""

@@ -112,6 +112,7 @@ class Turns:
         if record.status in FINAL_STATUSES:
             return Outcome(record.status, "")
         surface = self._surfaces(post, list(record.messages))
+        surface.streaming.update(record.streaming)
         takeover = bool(record.messages)
         if not takeover:
             if fence is not None:
@@ -125,7 +126,10 @@ class Turns:
         await self._store.index_replies(post.thread, surface.messages)
 
         async def on_messages(ids: list[str]) -> None:
-            await self._store.save_record(post.thread, post.message_id, messages=ids)
+            streaming = [i for i in ids if i in surface.streaming]
+            await self._store.save_record(
+                post.thread, post.message_id, messages=ids, streaming=streaming
+            )
             await self._store.index_replies(post.thread, ids[-1:])
 
         started = time.monotonic(), time.time()

@@ -219,14 +219,26 @@ async def test_thread_from_message_takes_its_id(emu: DiscordEmulator) -> None:
 
 
 async def test_thread_creation_counts_on_the_parent_channel(emu: DiscordEmulator) -> None:
+    """Per-route buckets (Discord's rate-limits topic): thread creation is its own route,
+    limited per parent channel (the path's top-level resource), apart from message create."""
     emu.enforce_limits(per_channel=1, per_seconds=5.0)
-    posted = await emu.user_message(emu.channel.id, "start here")
+    first = await emu.user_message(emu.channel.id, "start here")
+    second = await emu.user_message(emu.channel.id, "and here")
+    other = emu.create_text_channel(None, "other")
+    elsewhere = await emu.user_message(other.id, "over there")
     headers = {"Authorization": f"Bot {TOKEN}"}
     base = f"{emu.api_url}/channels/{emu.channel.id}/messages"
     async with aiohttp.ClientSession(headers=headers) as http:
         async with http.post(base, json={"content": "first"}) as sent:
             assert sent.status == 200
-        async with http.post(f"{base}/{posted.id}/threads", json={"name": "t"}) as limited:
+            post_bucket = sent.headers["X-RateLimit-Bucket"]
+        async with http.post(f"{base}/{first.id}/threads", json={"name": "t"}) as created:
+            assert created.status == 201
+            assert created.headers["X-RateLimit-Bucket"] != post_bucket
+        other_base = f"{emu.api_url}/channels/{other.id}/messages"
+        async with http.post(f"{other_base}/{elsewhere.id}/threads", json={"name": "o"}) as ok:
+            assert ok.status == 201
+        async with http.post(f"{base}/{second.id}/threads", json={"name": "u"}) as limited:
             body = await limited.json()
             assert limited.status == 429 and limited.headers["Via"]
             assert limited.headers["Content-Type"] == "application/json"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from adapters.slack.format import PLACEHOLDER as SLACK_PLACEHOLDER
 from bridge.config import load_settings
 from bridge.models import ThreadKey
 from bridge.redis_conn import connect
@@ -200,7 +199,7 @@ async def test_kill_9_mid_stream_is_finished_by_the_other_replica(
                 texts = slack_message(), discord_message()
             except ValueError:
                 return False
-            return all(t not in (SLACK_PLACEHOLDER, "") for t in texts)
+            return all(t != "" for t in texts)
 
         await wait_until(streaming, 20, "both replies visibly streaming")
         await c.start(1)
@@ -224,6 +223,8 @@ async def test_kill_9_mid_stream_is_finished_by_the_other_replica(
         )
         await asyncio.sleep(1.0)
         assert [m.ts for m in c.slack.bot_replies(CHANNEL, root)] == [slack_ts]
+        started = [call.body["channel"] for call in c.slack.calls_to("chat.startStream")]
+        assert started == [CHANNEL], "the Slack reply was not a native stream"
         assert [m.id for m in c.discord.bot_messages(post.id)] == [discord_id]
         assert (slack_message(), discord_message()) == (slack_text, discord_text)
         assert nf.llm_runs == 2

@@ -9,7 +9,7 @@ from bridge.pacing import EditBudget
 from bridge.render import Renderer
 from bridge.split import open_fence
 from bridge.store import Store
-from bridge.surface import Allowance, EditRate
+from bridge.surface import Allowance, EditRate, Route
 
 
 class RecordingSurface:
@@ -19,6 +19,7 @@ class RecordingSurface:
         self.limit = limit
         self.allowances = (Allowance(scope, rate or EditRate(per_second=20.0, burst=20.0)),)
         self.min_interval = 0.2
+        self.streaming: set[str] = set()
         self.messages: list[str] = []
         self.texts: list[str] = []
         self.writes: list[tuple[float, int, str, bool]] = []
@@ -27,7 +28,13 @@ class RecordingSurface:
         self.messages.append("m0")
         self.texts.append("…")
 
-    async def write(self, index: int, text: str, *, final: bool) -> None:
+    def needs_final(self, index: int) -> bool:
+        return False
+
+    def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
+        return (Route("write", self.allowances),)
+
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         self.writes.append((time.monotonic(), index, text, final))
         if index == len(self.messages):
             self.messages.append(f"m{index}")

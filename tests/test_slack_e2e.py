@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from adapters.slack.format import PAGE_LIMIT, PLACEHOLDER
+from adapters.slack.format import PAGE_LIMIT
 from bridge.split import open_fence
 from emulators.base import Fault
 from tests.harness import Env, rate_for, slack_bridge
@@ -72,12 +72,15 @@ async def test_slow_reply_grows_in_place(redis_url: str, prefix: str) -> None:
         "Grüße! 😀👩‍👩‍👧 Here is code:\n\n```python\ndef greet():\n    return 'hé'\n```\n\n"
         "And a list:\n\n- one\n- two — ✓\n\n日本語のテキストも。"
     )
-    async with slack_bridge(redis_url, prefix, tokens_per_second=rate_for(text, 4.5)) as env:
+    rate = rate_for(text, 4.5)
+    async with slack_bridge(
+        redis_url, prefix, tokens_per_second=rate, slack_reply_mode="edit"
+    ) as env:
         env.neuroflash.script(text)
         root = await env.slack.user_post(CHANNEL, f"{MENTION} stream slowly")
         await env.wait_reply(CHANNEL, root, text, timeout=30)
         (message,) = env.replies(CHANNEL, root)
-        shown = [e for e in message.edits if e != PLACEHOLDER]
+        shown = list(message.edits)
         assert len(shown) >= 3, shown
         assert shown[-1] == text
         for interim in shown[:-1]:
@@ -233,11 +236,11 @@ async def test_dm_thread_is_one_conversation(redis_url: str, prefix: str) -> Non
 async def test_metrics_count_replies_and_429s(redis_url: str, prefix: str) -> None:
     async with slack_bridge(redis_url, prefix) as env:
         env.neuroflash.script("Counted.")
-        env.slack.fail_next("chat.update", Fault("status", 429, headers={"Retry-After": "1"}))
+        env.slack.fail_next("chat.startStream", Fault("status", 429, headers={"Retry-After": "1"}))
         root = await env.slack.user_post(CHANNEL, f"{MENTION} count me")
         await env.wait_reply(CHANNEL, root, "Counted.")
         metrics = env.runtime.metrics
         assert metrics.value("replies_total", outcome="done") == 1
-        limited = {"platform": "slack", "method": "chat.update"}
+        limited = {"platform": "slack", "method": "chat.startStream"}
         assert metrics.value("messenger_rate_limited_total", **limited) == 1
         assert metrics.value("messenger_writes_total", platform="slack") >= 1

@@ -105,7 +105,13 @@ async def test_post_update_replies_round_trip(emu: SlackEmulator, client: AsyncW
 async def test_native_stream_lifecycle(emu: SlackEmulator, client: AsyncWebClient) -> None:
     emu.echo = False
     parent = await emu.user_post("C1", "q")
-    stream = await client.chat_stream(channel="C1", thread_ts=parent, buffer_size=1)
+    stream = await client.chat_stream(
+        channel="C1",
+        thread_ts=parent,
+        recipient_user_id="U1",
+        recipient_team_id="T1",
+        buffer_size=1,
+    )
     await stream.append(markdown_text="Hello")
     await stream.append(markdown_text=", world")
     await stream.stop(markdown_text="!")

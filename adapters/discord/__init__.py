@@ -10,8 +10,9 @@ import discord
 
 from adapters.discord import slash
 from adapters.discord.client import BridgeClient, point_at, route_name
+from adapters.discord.controls import stop_pressed
 from adapters.discord.ingest import DiscordIngest
-from adapters.discord.surface import DiscordSurface
+from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
 from bridge.metrics import http_trace
@@ -56,7 +57,7 @@ class DiscordAdapter:
                 await ingest.handle_reaction(event)
 
         trace = http_trace(hub.metrics, "discord", route_name)
-        self.client = client = BridgeClient(on_post, on_reaction, trace)
+        self.client = client = BridgeClient(on_post, on_reaction, trace, stop_pressed(hub))
         try:
             await client.login(secret(self._settings.discord_token))
         except discord.LoginFailure:
@@ -103,4 +104,5 @@ class DiscordAdapter:
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self.client is not None and self._budget is not None
-        return DiscordSurface(self.client, post, messages, self._budget)
+        limit = global_allowance(self._settings.discord_requests_per_second)
+        return DiscordSurface(self.client, post, messages, self._budget, limit)

@@ -10,14 +10,17 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from discord.webhook import async_ as webhook
 from yarl import URL
 
 log = logging.getLogger(__name__)
 
 
 def point_at(api_url: str, gateway_url: str) -> None:
-    """Aim discord.py at `api_url` and `gateway_url` (Discord's own, a proxy or the emulator)."""
+    """Aim discord.py at `api_url` and `gateway_url` (Discord's own, a proxy or the emulator);
+    interaction callbacks go through discord.py's webhook adapter, which has its own base."""
     Route.BASE = api_url.rstrip("/")
+    webhook.Route.BASE = api_url.rstrip("/")  # type: ignore[attr-defined]
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
@@ -41,12 +44,22 @@ class BridgeClient(discord.Client):
         on_post: Callable[[discord.Message], Awaitable[None]],
         on_reaction: Callable[[discord.RawReactionActionEvent], Awaitable[None]],
         trace: aiohttp.TraceConfig,
+        on_interaction: Callable[[discord.Interaction], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
             intents=intents(), allowed_mentions=discord.AllowedMentions.none(), http_trace=trace
         )
         self._on_post = on_post
         self._on_reaction = on_reaction
+        self._on_interaction = on_interaction
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if self._on_interaction is None:
+            return
+        try:
+            await self._on_interaction(interaction)
+        except Exception:
+            log.exception("could not handle interaction %s", interaction.id)
 
     async def on_message(self, message: discord.Message) -> None:
         try:

@@ -96,11 +96,12 @@ class DiscordIngest:
         if event.user_id == self._bot or str(event.emoji) not in STOP_REACTIONS:
             return
         tenant = str(event.guild_id) if event.guild_id is not None else DM_TENANT
-        channel = self._thread_channel(event.channel_id)
+        channel = thread_channel(self._client, event.channel_id)
         await self._hub.stop_by_reply("discord", tenant, channel, str(event.message_id))
 
-    def _thread_channel(self, channel_id: int) -> str:
-        """The channel part of the thread key: a thread's parent, else the channel itself."""
-        found = self._client.get_channel(channel_id) if self._client is not None else None
-        parent = getattr(found, "parent_id", None) if isinstance(found, discord.Thread) else None
-        return str(parent or channel_id)
+
+def thread_channel(client: discord.Client | None, channel_id: int) -> str:
+    """The channel part of the thread key: a thread's parent, else the channel itself."""
+    found = client.get_channel(channel_id) if client is not None else None
+    parent = getattr(found, "parent_id", None) if isinstance(found, discord.Thread) else None
+    return str(parent or channel_id)

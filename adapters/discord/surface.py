@@ -2,10 +2,16 @@
 then pages as edits.
 
 No placeholder message: a channel allows about one write a second, and a placeholder would
-spend it, delaying the first text by a second. The typing indicator is the status instead.
+spend it, delaying the first text by a second. The typing indicator is the status instead,
+sent only with global permits no first text, final or interim edit is waiting for.
 A mention in a channel gets its thread created here, from the user's message, so a worker
 that takes the post over after a crash creates it too; thread creation is paced on the parent
-channel's budget, where Discord counts it.
+channel, where Discord counts it, with a first text's priority (it is on that path).
+
+Budgets follow Discord's per-route buckets: each route (create, edit, thread creation, typing)
+on each channel is its own scope, named by the `X-RateLimit-Bucket` hash discord.py learned for
+the route once it has seen one (routes Discord groups then share a budget), plus the global
+limit every request counts on.
 """
 
 from __future__ import annotations
@@ -16,20 +22,35 @@ import logging
 from typing import Literal
 
 import discord
+from discord.http import handle_message_parameters
 
+from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.errors import classify
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.models import UserPost
 from bridge.pacing import EditBudget
-from bridge.surface import Allowance, EditRate
+from bridge.surface import Allowance, EditRate, Priority, Route
 
 THREAD_ALREADY_CREATED = 160004
 CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
-"""Discord counts message posts, edits and thread creation in one fixed 5-per-5-s window per
-channel; evenly spaced permits a little under 1/s never fill a window, however it aligns."""
-GLOBAL = Allowance("discord:global", EditRate(per_second=40.0, burst=5.0))
-"""Discord's global limit is 50 requests/s per bot, shared by every replica: at most 45 in any
-second here, leaving room for the requests discord.py makes on its own."""
+"""A route's bucket on one channel allows 5 requests per 5 s; evenly spaced permits a little
+under 1/s never fill a fixed window, however it aligns."""
+CREATE = "POST /channels/{channel_id}/messages"
+EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
+THREAD = "POST /channels/{channel_id}/messages/{message_id}/threads"
+TYPING = "POST /channels/{channel_id}/typing"
+GLOBAL_SHARE = 0.8
+"""Discord's global limit (50 requests/s per bot unless Discord raised it), shared by every
+replica: with a burst of a tenth of a second's worth, at most ~90% of it in any second, leaving
+room for the requests discord.py makes on its own."""
+
+
+def global_allowance(per_second: float) -> Allowance:
+    rate = per_second * GLOBAL_SHARE
+    return Allowance("discord:global", EditRate(per_second=rate, burst=max(1.0, rate / 8)))
+
+
+GLOBAL = global_allowance(50.0)
 ARCHIVE_MINUTES: Literal[1440] = 1440
 TYPING_REFRESH = 8.0
 """Discord shows typing for about 10 s; renew it until the first text is posted."""
@@ -37,13 +58,18 @@ TYPING_REFRESH = 8.0
 log = logging.getLogger(__name__)
 
 
-def allowances(channel_id: str) -> tuple[Allowance, ...]:
-    """A write to `channel_id` counts on the bot's global limit and on the channel's.
+def allowances(
+    client: discord.Client | None, route: str, channel_id: str, limit: Allowance = GLOBAL
+) -> tuple[Allowance, ...]:
+    """A request on `route` to `channel_id` counts on the bot's global limit and on the
+    route's bucket for that channel.
 
-    The plentiful global scope is asked first, so a refusal there never wastes the channel's
+    The plentiful global scope is asked first, so a refusal there never wastes the bucket's
     single permit.
     """
-    return (GLOBAL, Allowance(f"discord:{channel_id}", CHANNEL_RATE))
+    hashes = getattr(getattr(client, "http", None), "_bucket_hashes", None)
+    bucket = hashes.get(route) if isinstance(hashes, dict) else None
+    return (limit, Allowance(f"discord:{bucket or route}:{channel_id}", CHANNEL_RATE))
 
 
 class DiscordSurface:
@@ -56,13 +82,17 @@ class DiscordSurface:
         post: UserPost,
         messages: list[str],
         budget: EditBudget,
+        limit: Allowance = GLOBAL,
     ) -> None:
+        """`limit`: the bot's global allowance (Discord's 50 requests/s unless raised)."""
         self._client = client
+        self._global = limit
         self._post = post
         self._budget = budget
-        self._channel = client.get_partial_messageable(int(post.thread.thread))
-        self.allowances = allowances(post.thread.thread)
         self.messages = messages
+        self.streaming: set[str] = set()
+        self._controls: set[str] = set()
+        """Messages showing the stop button (their final write takes it away)."""
         self._typing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -71,24 +101,46 @@ class DiscordSurface:
             await self._create_thread(name)
         self._typing = asyncio.create_task(self._keep_typing(), name="discord-typing")
 
-    async def write(self, index: int, text: str, *, final: bool) -> None:
+    def needs_final(self, index: int) -> bool:
+        return index < len(self.messages) and self.messages[index] in self._controls
+
+    def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
+        """An edit of a posted message, or a new message: each on its route's bucket."""
+        route = EDIT if index < len(self.messages) else CREATE
+        return (
+            Route(route, allowances(self._client, route, self._post.thread.thread, self._global)),
+        )
+
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         """Post or edit; a refusal leaves as `WriteRejected` (see `adapters.discord.errors`)."""
         await self.close()
         try:
-            await self._write(index, text)
+            await self._write(index, text, final=final)
         except Exception as exc:
             rejected = classify(exc)
             if rejected is None:
                 raise
             raise rejected from exc
 
-    async def _write(self, index: int, text: str) -> None:
-        if index < len(self.messages):
-            partial = self._channel.get_partial_message(int(self.messages[index]))
-            await partial.edit(content=text, allowed_mentions=NO_MENTIONS)
-            return
-        message = await self._channel.send(text, allowed_mentions=NO_MENTIONS)
-        self.messages.append(str(message.id))
+    async def _write(self, index: int, text: str, *, final: bool) -> None:
+        """Post or edit with the stop button while the reply runs, without it at the end."""
+        params = handle_message_parameters(content=text, allowed_mentions=NO_MENTIONS)
+        assert params.payload is not None
+        params.payload["components"] = [] if final else BUTTON_ROW
+        channel = int(self._post.thread.thread)
+        http = self._client.http
+        with params:
+            if index < len(self.messages):
+                message_id = self.messages[index]
+                await http.edit_message(channel, int(message_id), params=params)
+            else:
+                data = await http.send_message(channel, params=params)
+                message_id = str(data["id"])
+                self.messages.append(message_id)
+        if final:
+            self._controls.discard(message_id)
+        else:
+            self._controls.add(message_id)
 
     async def close(self) -> None:
         """Stop renewing the typing indicator (posting a message clears it on Discord)."""
@@ -101,7 +153,8 @@ class DiscordSurface:
     async def _keep_typing(self) -> None:
         channel = int(self._post.thread.thread)
         while True:
-            await self._budget.acquire((GLOBAL,), final=False)
+            scopes = allowances(self._client, TYPING, str(channel), self._global)
+            await self._budget.acquire(scopes, priority=Priority.STATUS)
             try:
                 await self._client.http.send_typing(channel)
             except discord.HTTPException as exc:
@@ -110,7 +163,8 @@ class DiscordSurface:
 
     async def _create_thread(self, name: str) -> None:
         thread = self._post.thread
-        await self._budget.acquire(allowances(thread.channel), final=True)
+        scopes = allowances(self._client, THREAD, thread.channel, self._global)
+        await self._budget.acquire(scopes, priority=Priority.FIRST)
         try:
             await self._client.http.start_thread_with_message(
                 int(thread.channel),

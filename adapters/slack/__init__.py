@@ -15,22 +15,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
 
 from adapters.slack import oauth, slash
+from adapters.slack.controls import STOP_ACTION, stop_pressed
 from adapters.slack.http import http_handler
 from adapters.slack.ingest import Installed, SlackIngest
 from adapters.slack.installations import RedisInstallationStore
+from adapters.slack.limits import SlackLimits
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
 from bridge.hub import Hub
 from bridge.metrics import Metrics, http_trace
 from bridge.models import UserPost
-from bridge.surface import EditRate, Surface
+from bridge.pacing import EditBudget
+from bridge.surface import Surface
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-RATE_MARGIN = 0.9
-"""Pace chat.update a little under the configured limit: a budget at the limit itself still
-meets 429s when Slack's window and ours do not line up."""
 HTTP_CONNECTIONS = 256
 """One pooled session for every Web API call (slack_sdk opens a new one per call otherwise)."""
 
@@ -59,8 +59,9 @@ class SlackAdapter:
         token = None if self.distributed else secret(settings.slack_bot_token)
         self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=30)
         self.installations: RedisInstallationStore | None = None
-        per_second = settings.slack_edits_per_minute / 60.0 * RATE_MARGIN
-        self.rate = EditRate(per_second=per_second, burst=3.0)
+        self.limits = SlackLimits.from_settings(settings)
+        self._budget: EditBudget | None = None
+        self._no_streams: set[str] = set()
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
         self._hub: Hub | None = None
@@ -70,6 +71,7 @@ class SlackAdapter:
     async def start(self, hub: Hub) -> None:
         self._metrics = hub.metrics
         self._hub = hub
+        self._budget = hub.budget
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
@@ -98,6 +100,7 @@ class SlackAdapter:
         slash.register(app, hub, ingest)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
+        app.action(STOP_ACTION)(stop_pressed(hub))
         if socket_mode:
             self._socket = AsyncSocketModeHandler(app, secret(self._settings.slack_app_token))
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
@@ -171,16 +174,24 @@ class SlackAdapter:
             self.client.session = None
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
-        assert self._metrics is not None
-        thread = post.thread
+        assert self._metrics is not None and self._budget is not None
+        assert self._hub is not None
+        mode = self._settings.slack_reply_mode
+        hub = self._hub
+
+        async def stop() -> None:
+            await hub.stop(post.thread)
+
         return SlackSurface(
-            self.client_for(thread.tenant),
-            thread.channel,
-            thread.thread,
-            thread.tenant,
-            self.rate,
+            self.client_for(post.thread.tenant),
+            post,
+            self.limits,
+            self._budget,
+            mode,
             messages,
             self._metrics,
+            self._no_streams,
+            stop,
         )
 
     def client_for(self, team: str) -> AsyncWebClient:

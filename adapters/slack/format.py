@@ -9,7 +9,6 @@ PAGE_LIMIT = 3900
 """Characters of Markdown per message. `markdown_text` allows 12,000, but Slack collapses
 long messages and `text` is ~4,000 in practice; pages this size read well and fit both."""
 
-PLACEHOLDER = "_…thinking_"
 EDITS_PER_MESSAGE_INTERVAL = 1.0
 """Slack staff advice: about one edit per second per message."""
 

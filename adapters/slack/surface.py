@@ -1,32 +1,53 @@
-"""One reply in a Slack thread: a placeholder at once, then pages as `markdown_text` edits."""
+"""One reply in a Slack thread: the first text is the message itself, then it grows.
+
+Stream mode (default) opens a native stream (`chat.startStream`) with the first text and grows
+it with `chat.appendStream`, finishing with `chat.stopStream`; when a stream cannot be opened
+now (its Tier 2 budget is spent) the reply is posted instead and grows by `chat.update`. Every
+error of the streaming methods (expiry's `message_not_in_streaming_state`, `missing_recipient_*`,
+`unknown_method`, `stopped_by_user`, …) finishes the same message on the edit path: the stream
+is stopped where it still runs, then `chat.update` writes the whole page. No placeholder: the
+first text goes out on the cheapest path, never through the shared `chat.update` budget.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.controls import with_stop_button
 from adapters.slack.errors import classify
-from adapters.slack.format import (
-    EDITS_PER_MESSAGE_INTERVAL,
-    PAGE_LIMIT,
-    PLACEHOLDER,
-    defuse_mentions,
-)
+from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, defuse_mentions
+from adapters.slack.limits import APPEND, POST, START, STOP, UPDATE, SlackLimits
 from bridge.metrics import Metrics
-from bridge.surface import Allowance, EditRate
+from bridge.models import UserPost
+from bridge.pacing import EditBudget
+from bridge.split import close_for_display
+from bridge.surface import Allowance, Priority, Route
 from bridge.waits import capped_wait
 
 log = logging.getLogger(__name__)
 
 MAX_RATE_LIMIT_RETRIES = 5
+MARKDOWN_LIMIT = 12_000
+"""`markdown_text` holds at most 12,000 characters per call (chat.*Stream reference)."""
+NOT_STREAMING = frozenset({"message_not_in_streaming_state", "stopped_by_user"})
+UNSUPPORTED = frozenset({"unknown_method", "not_allowed_token_type", "missing_scope"})
+"""Errors that say streaming is unavailable in the whole workspace, not just for this reply."""
+
+ReplyMode = Literal["stream", "edit"]
+
+
+class StreamAbandoned(Exception):
+    """An interim write found its stream gone: the message continues on the edit path."""
 
 
 class SlackSurface:
-    """Posts and edits one reply's messages in one Slack thread."""
+    """Posts, streams and edits one reply's messages in one Slack thread."""
 
     limit = PAGE_LIMIT
     min_interval = EDITS_PER_MESSAGE_INTERVAL
@@ -34,62 +55,237 @@ class SlackSurface:
     def __init__(
         self,
         client: AsyncWebClient,
-        channel: str,
-        thread_ts: str,
-        team: str,
-        rate: EditRate,
+        post: UserPost,
+        limits: SlackLimits,
+        budget: EditBudget,
+        mode: ReplyMode,
         messages: list[str],
         metrics: Metrics,
+        no_streams: set[str],
+        stop: Callable[[], Awaitable[None]],
     ) -> None:
+        """`no_streams`: the adapter's workspaces where streaming answered one of
+        `UNSUPPORTED`; replies there stop trying it. `stop` stops this reply (a person
+        pressed Slack's own stop on its stream)."""
         self._client = client
-        self._channel = channel
-        self._thread_ts = thread_ts
+        self._team = post.thread.tenant
+        self._channel = post.thread.channel
+        self._thread_ts = post.thread.thread
+        self._recipient = post.author
+        self._limits = limits
+        self._budget = budget
         self._metrics = metrics
-        self.allowances: tuple[Allowance, ...] = (Allowance(f"slack:{team}", rate),)
+        self._no_streams = no_streams
+        self._stop_reply = stop
+        self._controls: set[str] = set()
+        """Messages showing the stop button (their final write takes it away)."""
+        self._stream = mode == "stream"
         self.messages = messages
+        self.streaming: set[str] = set()
+        self._sent: dict[str, str] = {}
+        """What each message is known to show (exactly, for a stream's appends)."""
+
+    def _allowance(self, method: str) -> Allowance:
+        return self._limits.method(self._team, method)
+
+    def _posting(self) -> tuple[Allowance, ...]:
+        return self._limits.posting(self._team, self._channel)
+
+    def needs_final(self, index: int) -> bool:
+        if index >= len(self.messages):
+            return False
+        ts = self.messages[index]
+        return ts in self.streaming or ts in self._controls
+
+    def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
+        text = defuse_mentions(text)
+        if index >= len(self.messages):
+            post = Route(POST, self._posting())
+            if self._stream and not final and self._team not in self._no_streams:
+                return (Route(START, (self._allowance(START),), appends=True), post)
+            return (post,)
+        ts = self.messages[index]
+        if ts not in self.streaming:
+            return (Route(UPDATE, (self._allowance(UPDATE),)),)
+        sent = self._sent.get(ts)
+        if sent is not None and text.startswith(sent) and len(text) - len(sent) <= MARKDOWN_LIMIT:
+            if final:
+                return (Route(STOP, (self._allowance(STOP),)),)
+            return (Route(APPEND, (self._allowance(APPEND),), appends=True),)
+        return (Route("rewrite", (self._allowance(STOP), self._allowance(UPDATE))),)
 
     async def start(self) -> None:
-        response = await self._call(
-            "chat.postMessage", channel=self._channel, thread_ts=self._thread_ts, text=PLACEHOLDER
-        )
-        self.messages.append(str(response["ts"]))
+        """Nothing to show before the first text: it goes out as the message itself."""
 
-    async def write(self, index: int, text: str, *, final: bool) -> None:
-        text = defuse_mentions(text)
-        if index < len(self.messages):
-            await self._call(
-                "chat.update", channel=self._channel, ts=self.messages[index], markdown_text=text
-            )
-            return
-        response = await self._call(
-            "chat.postMessage",
-            channel=self._channel,
-            thread_ts=self._thread_ts,
-            markdown_text=text,
-        )
-        self.messages.append(str(response["ts"]))
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+        """Nobody is pinged by the model's text; a failure leaves as the core's `WriteRejected`
+        (classified by `adapters.slack.errors`), so the core chooses the outcome."""
+        try:
+            await self._write(index, defuse_mentions(text), final=final, route=route)
+        except Exception as exc:
+            rejected = classify(exc)
+            if rejected is None:
+                raise
+            raise rejected from exc
+
+    async def _write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+        if route.name == START:
+            await self._start_stream(text)
+        elif route.name == POST:
+            await self._post(text, final=final)
+        elif route.name == APPEND:
+            await self._append(self.messages[index], text, final=final)
+        elif route.name == STOP:
+            await self._stop(self.messages[index], text, final=final)
+        elif route.name == "rewrite":
+            await self._rewrite(self.messages[index], text, final=final)
+        else:
+            await self._update(self.messages[index], text, final=final)
 
     async def close(self) -> None:
-        """Nothing to clear: the placeholder was replaced by the first page."""
+        """Nothing to clear: no status or placeholder is left behind."""
+
+    def _content(self, text: str, *, final: bool) -> dict[str, Any]:
+        """A final page is plain `markdown_text`; an interim one carries the stop button."""
+        return {"markdown_text": text} if final else with_stop_button(text)
+
+    def _shown(self, ts: str, text: str, *, final: bool) -> None:
+        self._sent[ts] = text
+        if final:
+            self._controls.discard(ts)
+        else:
+            self._controls.add(ts)
+
+    async def _post(self, text: str, *, final: bool) -> None:
+        content = self._content(text, final=final)
+        response = await self._call(
+            POST, channel=self._channel, thread_ts=self._thread_ts, **content
+        )
+        ts = str(response["ts"])
+        self.messages.append(ts)
+        self._shown(ts, text, final=final)
+
+    async def _start_stream(self, text: str) -> None:
+        try:
+            response = await self._call(
+                START,
+                channel=self._channel,
+                thread_ts=self._thread_ts,
+                recipient_user_id=self._recipient,
+                recipient_team_id=self._team,
+                markdown_text=text,
+            )
+        except SlackApiError as exc:
+            self._give_up_streams(exc)
+            await self._budget.acquire(self._posting(), priority=Priority.FIRST)
+            await self._post(close_for_display(text), final=False)
+            return
+        ts = str(response["ts"])
+        self.messages.append(ts)
+        self.streaming.add(ts)
+        self._sent[ts] = text
+
+    async def _append(self, ts: str, text: str, *, final: bool) -> None:
+        sent = self._sent[ts]
+        try:
+            await self._call(APPEND, channel=self._channel, ts=ts, markdown_text=text[len(sent) :])
+        except SlackApiError as exc:
+            await self._abandon(ts, text, exc, final=final)
+            return
+        self._sent[ts] = text
+
+    async def _stop(self, ts: str, text: str, *, final: bool) -> None:
+        delta = text[len(self._sent[ts]) :]
+        extra: dict[str, Any] = {"markdown_text": delta} if delta else {}
+        try:
+            await self._call(STOP, channel=self._channel, ts=ts, **extra)
+        except SlackApiError as exc:
+            await self._abandon(ts, text, exc, final=final)
+            return
+        self.streaming.discard(ts)
+        self._sent[ts] = text
+
+    async def _abandon(self, ts: str, text: str, exc: SlackApiError, *, final: bool) -> None:
+        """A stream call failed: stop what may still run, then finish the message by editing.
+
+        An interim write only hands the message over to the edit path (the next flush writes
+        the whole page); a final write finishes it now, on the `chat.update` budget.
+        """
+        self._metrics.inc("slack_stream_fallbacks_total")
+        log.info("Slack stream %s failed (%s); continuing by chat.update", ts, _code(exc))
+        if _code(exc) == "stopped_by_user":
+            await self._stop_reply()
+        self._give_up_streams(exc)
+        await self._end_stream(ts, quiet=_code(exc) in NOT_STREAMING)
+        if not final:
+            raise StreamAbandoned(_code(exc)) from exc
+        await self._budget.acquire((self._allowance(UPDATE),), priority=Priority.FINAL)
+        await self._update(ts, text, final=True)
+
+    async def _rewrite(self, ts: str, text: str, *, final: bool) -> None:
+        """A stream whose text is not an extension of what it shows: stop it, then edit."""
+        await self._end_stream(ts, quiet=False)
+        await self._update(ts, text, final=final)
+
+    async def _end_stream(self, ts: str, *, quiet: bool) -> None:
+        """Stop the stream at `ts` unless it is known to be over; it leaves the streaming set."""
+        self.streaming.discard(ts)
+        self._sent.pop(ts, None)
+        if quiet:
+            return
+        try:
+            await self._call(STOP, channel=self._channel, ts=ts)
+        except SlackApiError as exc:
+            log.debug("stopping stream %s: %s", ts, _code(exc))
+
+    async def _update(self, ts: str, text: str, *, final: bool) -> None:
+        content = self._content(text, final=final)
+        try:
+            await self._call(UPDATE, channel=self._channel, ts=ts, **content)
+        except SlackApiError as exc:
+            if _code(exc) != "streaming_state_conflict":
+                raise
+            await self._end_stream(ts, quiet=False)
+            await self._call(UPDATE, channel=self._channel, ts=ts, **content)
+        self._shown(ts, text, final=final)
+
+    def _give_up_streams(self, exc: SlackApiError) -> None:
+        """After an error that will repeat, this reply (or workspace) stops opening streams."""
+        code = _code(exc)
+        if code not in NOT_STREAMING:
+            self._stream = False
+        if code in UNSUPPORTED:
+            self._no_streams.add(self._team)
 
     async def _call(self, method: str, **params: Any) -> Any:
-        """Call the Web API, honouring 429 Retry-After (capped) a few times before giving up.
+        """Call the Web API, honouring 429 Retry-After a few times before giving up.
 
-        A failure leaves as the core's `WriteRejected`, classified by `adapters.slack.errors`.
+        A 429 pauses the scope it names (the method in this workspace, or posting in this
+        channel) for every reply and replica, and is counted per method. A stream start is
+        not retried: the first text goes by post at once instead.
         """
-        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+        retries = 0 if method == START else MAX_RATE_LIMIT_RETRIES
+        for attempt in range(retries + 1):
             try:
                 return await self._client.api_call(method, json=params)
             except SlackApiError as exc:
-                if exc.response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
-                    raise classify(exc) or exc from exc
-                self._metrics.inc("slack_rate_limited_total")
-                wait = capped_wait(exc.response.headers.get("Retry-After"))
-                log.warning("Slack rate-limited %s; retrying in %.1fs", method, wait)
-                await asyncio.sleep(wait)
-            except Exception as exc:
-                rejected = classify(exc)
-                if rejected is None:
+                if exc.response.status_code != 429:
                     raise
-                raise rejected from exc
+                wait = capped_wait(exc.response.headers.get("Retry-After"))
+                await self._rate_limited(method, wait)
+                if attempt == retries:
+                    raise
+                await asyncio.sleep(wait)
         raise AssertionError("unreachable")
+
+    async def _rate_limited(self, method: str, wait: float) -> None:
+        log.warning("Slack rate-limited %s for %.1fs", method, wait)
+        scope = self._limits.channel_posts(self._team, self._channel)
+        await self._budget.pause(scope if method == POST else self._allowance(method), wait)
+
+
+def _code(exc: SlackApiError) -> str:
+    try:
+        return str(exc.response.get("error") or exc.response.status_code)
+    except Exception:
+        return "unknown"

@@ -56,9 +56,6 @@ class Interactions:
         self.granted: dict[tuple[int, int], int] = {}
         """The Manage Channels role `run(manage_channels=True)` gave, per (guild, user)."""
 
-    def register(self, app: web.Application) -> None:
-        app.router.add_post(CALLBACK, self.callback)
-
     async def run(
         self,
         channel: Channel,

@@ -20,7 +20,7 @@ from aiohttp import web
 from emulators.base import Emulator, Fault
 
 from . import payloads
-from .commands import Interactions
+from .commands import CALLBACK, Interactions
 from .gateway import (
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
@@ -30,6 +30,7 @@ from .gateway import (
     Delivery,
     Gateway,
 )
+from .interactions import Components
 from .ratelimit import RateLimiter
 from .rest import Rest
 from .state import DEFAULT_BOT_ID, Channel, Guild, Message, Role, User, World
@@ -74,6 +75,7 @@ class DiscordEmulator(Emulator):
         self.gateway = Gateway(self)
         self.rest = Rest(self)
         self.interactions = Interactions(self)
+        self.components = Components(self)
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         super().__init__(host, port)
@@ -84,10 +86,16 @@ class DiscordEmulator(Emulator):
         self.channel = self.world.add_text_channel(self.guild, "general")
 
     def routes(self, app: web.Application) -> None:
-        self.interactions.register(app)
+        app.router.add_post(CALLBACK, self._interaction_callback)
         self.rest.register(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/resume", self.gateway.handle)
+
+    async def _interaction_callback(self, request: web.Request) -> web.StreamResponse:
+        """One callback endpoint for every interaction: a button press or a command."""
+        if self.components.owns(request.match_info["interaction_id"]):
+            return await self.components.callback(request)
+        return await self.interactions.callback(request)
 
     async def stop(self) -> None:
         for task in list(self._tasks):

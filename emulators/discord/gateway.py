@@ -224,6 +224,12 @@ class Gateway:
             if session.owns(delivery.guild_id):
                 await self._emit(session, event, data, delivery)
 
+    async def send_to(
+        self, session_id: str, event: str, data: dict[str, Any], delivery: Delivery
+    ) -> None:
+        """Send `event` to one session only (Discord sends an interaction to one)."""
+        await self._emit(self.sessions[session_id], event, data, delivery)
+
     async def _emit(
         self, session: Session, event: str, data: dict[str, Any], delivery: Delivery
     ) -> None:

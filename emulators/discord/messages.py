@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 MESSAGES = "/channels/{channel_id}/messages"
 ONE = MESSAGES + "/{message_id}"
 REACTION = ONE + "/reactions/{emoji}/@me"
+TYPING_PATH = "/channels/{channel_id}/typing"
+TYPING = f"POST {TYPING_PATH}"
 
 
 class MessageRoutes:
@@ -41,7 +43,7 @@ class MessageRoutes:
             Endpoint("PATCH", ONE, "edit_message", self.edit),
             Endpoint("DELETE", ONE, "delete_message", self.delete),
             Endpoint("POST", ONE + "/threads", "start_thread", self.start_thread),
-            Endpoint("POST", "/channels/{channel_id}/typing", "typing", self.typing),
+            Endpoint("POST", TYPING_PATH, "typing", self.typing),
             Endpoint("PUT", REACTION, "add_reaction", self.add_reaction),
             Endpoint("DELETE", REACTION, "remove_reaction", self.remove_reaction),
         ]
@@ -182,9 +184,13 @@ class MessageRoutes:
         return json_response(payloads.thread(thread), status=201, headers=headers)
 
     async def typing(self, request: web.Request, body: Any) -> web.StreamResponse:
-        if self._channel(request) is None:
+        channel = self._channel(request)
+        if channel is None:
             return errors.unknown_channel()
-        return web.Response(status=204)
+        limited, headers = self.emu.limits.check_channel(TYPING, channel.id)
+        if limited is not None:
+            return limited
+        return web.Response(status=204, headers=headers)
 
     async def add_reaction(self, request: web.Request, body: Any) -> web.StreamResponse:
         _, message, missing = self._lookup(request)

@@ -1,14 +1,20 @@
-"""Discord's rate limits, on demand: a fixed-window bucket per channel and an optional global one.
+"""Discord's rate limits, on demand: a fixed-window bucket per route and top-level resource,
+and an optional global one.
 
-Message create, message edit and thread creation share one bucket per channel (a thread started
-from a message counts on its parent), and answers carry the same `X-RateLimit-Bucket` hash so
-discord.py maps the three routes onto one local bucket, as it would against Discord.
-A 429 has everything discord.py checks: a `Via` header, a JSON body with `retry_after` and
-`global`, and the X-RateLimit-* headers.
+As Discord documents (discord.com/developers/docs/topics/rate-limits): "Per-route rate limits
+exist for many individual endpoints, and may include the HTTP method", they "account for
+top-level resources within the path" (channel_id, guild_id, webhook_id), so the same route on
+two channels is limited independently, and each route's answers name its bucket in
+`X-RateLimit-Bucket` (shared only where Discord groups similar endpoints). Message create,
+message edit, thread creation (counted on the parent channel, the path's top-level resource)
+and typing are each their own bucket here. The global limit (50 requests/s per bot) counts
+every request. A 429 has everything discord.py checks: a `Via` header, a JSON body with
+`retry_after` and `global`, `X-RateLimit-Scope`, and the X-RateLimit-* headers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections import Counter
@@ -18,8 +24,12 @@ from aiohttp import web
 
 from emulators.base import json_response
 
-CHANNEL_BUCKET = "c0ffee5ca1ab1e00channel"
 GLOBAL_BUCKET = "global"
+
+
+def bucket_hash(route: str) -> str:
+    """An opaque, stable `X-RateLimit-Bucket` value for one route, as Discord sends."""
+    return hashlib.sha1(route.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -41,7 +51,7 @@ class RateLimiter:
     count: int = 0
     by_route: Counter[str] = field(default_factory=Counter)
     by_channel: Counter[int] = field(default_factory=Counter)
-    _channels: dict[int, Window] = field(default_factory=dict)
+    _channels: dict[tuple[str, int], Window] = field(default_factory=dict)
     _global: Window = field(default_factory=Window)
 
     def configure(
@@ -71,16 +81,18 @@ class RateLimiter:
     def check_channel(
         self, route: str, channel_id: int
     ) -> tuple[web.Response | None, dict[str, str]]:
-        """(a 429, {}) if the channel's bucket is spent, else (None, headers for the answer)."""
+        """(a 429, {}) if the route's bucket on this channel is spent, else (None, headers for
+        the answer)."""
         if self.per_channel is None:
             return None, {}
-        window = _advance(self._channels.setdefault(channel_id, Window()), self.per_seconds)
+        bucket = self._channels.setdefault((route, channel_id), Window())
+        window = _advance(bucket, self.per_seconds)
         if window.used >= self.per_channel:
             return self._reject(route, channel_id, window, self.per_channel, is_global=False), {}
         window.used += 1
         if not self.send_headers:
             return None, {}
-        return None, _headers(self.per_channel, self.per_channel - window.used, window)
+        return None, _headers(self.per_channel, self.per_channel - window.used, window, route)
 
     def _reject(
         self, route: str, channel_id: int | None, window: Window, limit: int, *, is_global: bool
@@ -90,7 +102,7 @@ class RateLimiter:
         if channel_id is not None:
             self.by_channel[channel_id] += 1
         retry_after = max(window.resets_at - time.monotonic(), 0.001)
-        headers = _headers(limit, 0, window)
+        headers = _headers(limit, 0, window, route)
         headers["Via"] = "1.1 google"
         headers["Retry-After"] = str(math.ceil(retry_after))
         headers["X-RateLimit-Scope"] = "global" if is_global else "user"
@@ -114,12 +126,12 @@ def _advance(window: Window, length: float) -> Window:
     return window
 
 
-def _headers(limit: int, remaining: int, window: Window) -> dict[str, str]:
+def _headers(limit: int, remaining: int, window: Window, route: str) -> dict[str, str]:
     reset_after = math.ceil(max(window.resets_at - time.monotonic(), 0.0) * 1000) / 1000
     return {
         "X-RateLimit-Limit": str(limit),
         "X-RateLimit-Remaining": str(max(remaining, 0)),
         "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
         "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-        "X-RateLimit-Bucket": CHANNEL_BUCKET,
+        "X-RateLimit-Bucket": bucket_hash(route),
     }

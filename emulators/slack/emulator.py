@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from emulators.base import Emulator
-from emulators.slack import commands, events, oauth, web_api
+from emulators.slack import commands, events, interactions, oauth, web_api
 from emulators.slack.args import MARKDOWN_LIMIT
 from emulators.slack.http_events import HttpEventSender
 from emulators.slack.oauth import Team
@@ -146,6 +146,10 @@ class SlackEmulator(Emulator):
         """Answer `method` with 429 + Retry-After beyond `per_minute` per workspace."""
         self.limits.set(method, per_minute, burst)
 
+    def enforce_documented_limits(self) -> None:
+        """Answer 429 beyond each documented per-method limit (see `ratelimit.DOCUMENTED`)."""
+        self.limits.documented()
+
     def message_object(self, message: Message) -> dict[str, Any]:
         return message_object(message, self.workspace, self.team_id, self.app_id)
 
@@ -270,6 +274,39 @@ class SlackEmulator(Emulator):
         deadline = time.monotonic() + self.deliver_timeout
         delivery.acked = await self.socket.send_envelope(envelope, deadline)
         return delivery.acked
+
+    async def press_button(
+        self, channel: str, ts: str, action_id: str, user: str = "U1", link: int | None = None
+    ) -> bool | int:
+        """`user` presses button `action_id` on message `ts`: over HTTP the app's status, in
+        Socket Mode True once acked (on the `link`-th open link, if given). Raises LookupError
+        when the message shows no such button."""
+        message = self.workspace.find(channel, ts)
+        payload = (
+            None if message is None else interactions.block_actions(self, message, action_id, user)
+        )
+        if payload is None:
+            raise LookupError(f"no button {action_id} on {channel}/{ts}")
+        if self.http_events_url is not None:
+            limit = aiohttp.ClientTimeout(total=self.deliver_timeout)
+            return await self.http.post(self.http_events_url, payload, limit=limit, form=True)
+        envelope = {
+            "envelope_id": new_envelope_id(),
+            "type": "interactive",
+            "accepts_response_payload": True,
+            "payload": payload,
+        }
+        deadline = time.monotonic() + self.deliver_timeout
+        return await self.socket.send_envelope(envelope, deadline, link)
+
+    def stop_stream_by_user(self, channel: str, ts: str) -> None:
+        """A person presses Slack's own stop on a streaming message: later appends and stops
+        answer `stopped_by_user` (chat.appendStream reference)."""
+        message = self.workspace.find(channel, ts)
+        if message is None:
+            raise LookupError(f"no message {channel}/{ts}")
+        message.stream_stopped_by_user = True
+        message.stream_stopped = True
 
     async def user_post(
         self,

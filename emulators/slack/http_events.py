@@ -11,6 +11,7 @@ import hmac
 import json
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -42,13 +43,21 @@ class HttpEventSender:
         retry_num: int = 0,
         retry_reason: str | None = None,
         bad_signature: bool = False,
+        form: bool = False,
     ) -> int:
-        """Send `payload` signed (or deliberately mis-signed); the app's HTTP status, 0 if none."""
+        """Send `payload` signed (or deliberately mis-signed); the app's HTTP status, 0 if none.
+
+        Interactive payloads (`form=True`) go as Slack sends them: a form with one `payload`
+        field holding the JSON, signed over the raw form body."""
         body = json.dumps(payload)
+        content_type = "application/json"
+        if form:
+            body = urlencode({"payload": body})
+            content_type = "application/x-www-form-urlencoded"
         timestamp = str(int(time.time()))
         secret = self.signing_secret + ("-wrong" if bad_signature else "")
         headers = {
-            "Content-Type": "application/json",
+            "Content-Type": content_type,
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": sign(secret, timestamp, body),

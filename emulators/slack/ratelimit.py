@@ -1,6 +1,11 @@
-"""Slack's per-method rate limits, counted per workspace (as Tier 3 `chat.update` is).
+"""Slack's per-method rate limits, counted per workspace (as Tier 3 `chat.update` is), or per
+channel for `chat.postMessage` ("1 message per second to a specific channel, with short bursts").
 
-A token bucket per (workspace, method): `per_minute` sustained, `burst` calls at once.
+A token bucket per (workspace, method) or (workspace, method, channel): `per_minute` sustained,
+`burst` calls at once. `DOCUMENTED` holds the tiers of Slack's method reference
+(docs.slack.dev/reference/methods/…, "Rate limits" fact; docs.slack.dev/apis/web-api/rate-limits):
+Tier 2 is 20+ per minute, Tier 3 50+, Tier 4 100+; bursts are not published, so the burst here
+is a small number of calls.
 """
 
 from __future__ import annotations
@@ -28,31 +33,64 @@ class _Bucket:
         return (1.0 - self.tokens) / self.per_second
 
 
+DOCUMENTED: dict[str, tuple[float, float]] = {
+    "chat.update": (50, 5),
+    "chat.startStream": (20, 5),
+    "chat.stopStream": (20, 5),
+    "chat.appendStream": (100, 10),
+    "assistant.threads.setStatus": (50, 5),
+}
+"""Method → (calls per minute per workspace, burst): Tier 3 `chat.update`, Tier 2
+`chat.startStream`/`chat.stopStream`, Tier 4 `chat.appendStream`, Tier 3 `setStatus`."""
+POST_PER_CHANNEL = (60.0, 3.0)
+"""`chat.postMessage`: about one per second per channel, short bursts allowed."""
+
+
 class RateLimits:
     """The limits tests switched on, and one bucket per workspace and method."""
 
     def __init__(self) -> None:
         self._limits: dict[str, tuple[float, float]] = {}
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._per_channel: set[str] = set()
+        self._buckets: dict[tuple[str, str, str], _Bucket] = {}
 
-    def set(self, method: str, per_minute: float, burst: float | None = None) -> None:
-        """Limit `method` to `per_minute` calls per workspace; `burst` defaults to one minute's."""
+    def set(
+        self,
+        method: str,
+        per_minute: float,
+        burst: float | None = None,
+        *,
+        per_channel: bool = False,
+    ) -> None:
+        """Limit `method` to `per_minute` calls per workspace (or per channel); `burst` defaults
+        to one minute's."""
         capacity = float(burst if burst is not None else per_minute)
         self._limits[method] = (per_minute / 60.0, capacity)
+        if per_channel:
+            self._per_channel.add(method)
+        else:
+            self._per_channel.discard(method)
         for key in [k for k in self._buckets if k[1] == method]:
             del self._buckets[key]
+
+    def documented(self) -> None:
+        """Enforce every limit in `DOCUMENTED`, and `chat.postMessage` per channel."""
+        for method, (per_minute, burst) in DOCUMENTED.items():
+            self.set(method, per_minute, burst)
+        self.set("chat.postMessage", *POST_PER_CHANNEL, per_channel=True)
 
     def clear(self, method: str) -> None:
         self._limits.pop(method, None)
 
-    def check(self, workspace: str, method: str) -> int | None:
+    def check(self, workspace: str, method: str, channel: str = "") -> int | None:
         """None if the call may go ahead, else the Retry-After seconds (a whole number, ≥ 1)."""
         limit = self._limits.get(method)
         if limit is None:
             return None
-        bucket = self._buckets.get((workspace, method))
+        key = (workspace, method, channel if method in self._per_channel else "")
+        bucket = self._buckets.get(key)
         if bucket is None:
             bucket = _Bucket(limit[0], limit[1], limit[1])
-            self._buckets[(workspace, method)] = bucket
+            self._buckets[key] = bucket
         wait = bucket.take()
         return None if wait is None else max(1, math.ceil(wait))

@@ -118,15 +118,19 @@ class SocketModeServer:
             except TimeoutError:
                 return None
 
-    async def send_envelope(self, envelope: dict[str, Any], deadline: float) -> bool:
-        """Send `envelope` on an open link; True once its ack arrives before the monotonic
-        `deadline` (Slack waits 3 s, then retries)."""
+    async def send_envelope(
+        self, envelope: dict[str, Any], deadline: float, link: int | None = None
+    ) -> bool:
+        """Send `envelope` on an open link (the `link`-th open one, if given); True once its ack
+        arrives before the monotonic `deadline` (Slack waits 3 s, then retries)."""
         envelope_id = str(envelope["envelope_id"])
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._pending[envelope_id] = future
         try:
             while True:
                 ws = await self.wait_for_link(deadline)
+                if ws is not None and link is not None:
+                    ws = self.open_links[link]
                 if ws is None:
                     return False
                 try:

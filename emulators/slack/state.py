@@ -30,14 +30,19 @@ class Message:
     blocks: list[Any] | None = None
     client_msg_id: str | None = None
     edits: list[str] = field(default_factory=list)
+    edit_times: list[float] = field(default_factory=list)
+    """Wall-clock time (`time.time()`) of each entry of `edits`."""
     reactions: dict[str, list[str]] = field(default_factory=dict)
     edited_ts: str | None = None
     stream_started: float | None = None
     stream_stopped: bool = False
+    stream_stopped_by_user: bool = False
+    stream_mode: str | None = None
 
     def __post_init__(self) -> None:
         if not self.edits:
             self.edits.append(self.text)
+            self.edit_times.append(time.time())
 
     @property
     def is_reply(self) -> bool:
@@ -49,6 +54,7 @@ class Message:
         self.markdown_text = markdown_text
         self.blocks = blocks
         self.edits.append(text)
+        self.edit_times.append(time.time())
 
 
 def ts_from_micros(micros: int) -> str:

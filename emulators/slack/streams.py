@@ -4,6 +4,13 @@ A stream is a bot message in a thread that grows by appends (≤ 12,000 markdown
 call). It stays open until stopped or until `stream_ttl` passes (Slack: about five minutes);
 after that appends and stops answer `message_not_in_streaming_state`, and `chat.update` on the
 same `ts` still works.
+
+Arguments and error codes follow Slack's method reference (docs.slack.dev/reference/methods/
+chat.startStream, chat.appendStream, chat.stopStream, as mirrored in the method specs shipped
+by slack_kit, priv/docs/methods/chat.*Stream.json): `thread_ts` is required; in a channel (not a
+DM) `recipient_user_id` and `recipient_team_id` are required ("Required when streaming to
+channels"); `markdown_text` and `chunks` are exclusive, and a stream keeps the mode it was
+opened with (`streaming_mode_mismatch`).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from emulators.slack.args import ApiError, json_list, required, stream_text
+from emulators.slack.args import ApiError, json_list, required, stream_text, text_arg
 from emulators.slack.oauth import caller
 from emulators.slack.state import Message
 
@@ -39,9 +46,23 @@ def is_streaming(emu: SlackEmulator, message: Message) -> bool:
     )
 
 
+def _mode(args: dict[str, Any]) -> str:
+    """Which field carries the text: `markdown_text` or `chunks`, never both."""
+    has_chunks = json_list(args, "chunks") is not None
+    if has_chunks and text_arg(args, "markdown_text") is not None:
+        raise ApiError("cannot_provide_both_markdown_text_and_chunks")
+    return "chunks" if has_chunks else "markdown_text"
+
+
 def start_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     channel = required(args, "channel", "channel_not_found")
     thread_ts = required(args, "thread_ts")
+    if emu.workspace.channel_type(channel) != "im":
+        if text_arg(args, "recipient_user_id") is None:
+            raise ApiError("missing_recipient_user_id")
+        if text_arg(args, "recipient_team_id") is None:
+            raise ApiError("missing_recipient_team_id")
+    mode = _mode(args)
     text = stream_text(args)
     message = emu.workspace.add(
         Message(
@@ -53,6 +74,7 @@ def start_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
             thread_ts=thread_ts,
             bot_id=emu.bot_id,
             stream_started=time.monotonic(),
+            stream_mode=mode,
         )
     )
     emu.echo_posted(message)
@@ -61,16 +83,28 @@ def start_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
 
 def _streaming_message(emu: SlackEmulator, args: dict[str, Any]) -> Message:
     message = own_message(emu, args, "message_not_owned_by_app")
+    if message.stream_stopped_by_user:
+        raise ApiError("stopped_by_user")
     if not is_streaming(emu, message):
         raise ApiError("message_not_in_streaming_state")
     return message
 
 
+def _check_mode(message: Message, args: dict[str, Any], *, optional: bool) -> None:
+    mode = _mode(args)
+    given = json_list(args, "chunks") is not None or text_arg(args, "markdown_text") is not None
+    if not given:
+        if not optional:
+            raise ApiError("markdown_text_or_chunks_required")
+        return
+    if message.stream_mode is not None and mode != message.stream_mode:
+        raise ApiError("streaming_mode_mismatch")
+
+
 def append_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     message = _streaming_message(emu, args)
+    _check_mode(message, args, optional=False)
     delta = stream_text(args)
-    if not delta:
-        raise ApiError("no_text")
     text = message.text + delta
     message.set_text(text, text, None)
     return {"channel": message.channel, "ts": message.ts}
@@ -78,6 +112,7 @@ def append_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
 
 def stop_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     message = _streaming_message(emu, args)
+    _check_mode(message, args, optional=True)
     previous = emu.message_object(message)
     delta = stream_text(args)
     blocks = json_list(args, "blocks")
@@ -87,3 +122,14 @@ def stop_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     message.stream_stopped = True
     emu.echo_changed(previous, message)
     return {"channel": message.channel, "ts": message.ts, "message": emu.message_object(message)}
+
+
+def refuse_update_while_streaming(emu: SlackEmulator, message: Message) -> None:
+    """`chat.update` on a message still streaming answers `streaming_state_conflict`.
+
+    Not in Slack's reference; measured against the live API and reported by several public
+    projects (e.g. chat SDK adapters handling `streaming_state_conflict` on chat.update):
+    a streamed message is edited only after chat.stopStream, or once the stream has expired.
+    """
+    if is_streaming(emu, message):
+        raise ApiError("streaming_state_conflict")

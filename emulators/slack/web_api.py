@@ -57,7 +57,7 @@ async def handle(emu: SlackEmulator, request: web.Request) -> web.StreamResponse
         return json_response({"ok": False, "error": error})
     team = team_of_token(emu, token or "") or emu.teams[emu.team_id]
     args["_team"] = team
-    retry_after = emu.limits.check(team.team_id, method)
+    retry_after = emu.limits.check(team.team_id, method, str(args.get("channel") or ""))
     if retry_after is not None:
         return _ratelimited(emu, method, retry_after)
     scopes = _scopes_header(emu, method)
@@ -159,6 +159,7 @@ def chat_post_message(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any
 
 def chat_update(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     message = own_message(emu, args, "cant_update_message")
+    streams.refuse_update_while_streaming(emu, message)
     text, markdown, blocks = message_content(args, emu.markdown_limit)
     previous = emu.message_object(message)
     message.set_text(text, markdown, blocks)

@@ -1,0 +1,54 @@
+"""The stop control on a Slack reply: a Block Kit button under the text while the reply runs.
+
+A message on the edit path shows its page as a `markdown` block with an `actions` block holding
+the button; its final write is plain `markdown_text`, so the button disappears when the reply
+ends. A native stream carries no button: Slack's own stop on a streaming message answers the
+next append with `stopped_by_user`, which stops the reply the same way. A press reaches
+whichever replica holds the Socket Mode link or the HTTP request, which publishes the stop to
+the replica streaming the reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bridge.hub import Hub
+
+log = logging.getLogger(__name__)
+
+STOP_ACTION = "threadbridge_stop"
+
+
+def with_stop_button(text: str) -> dict[str, Any]:
+    """Message arguments showing `text` with the stop button under it."""
+    button = {
+        "type": "button",
+        "action_id": STOP_ACTION,
+        "text": {"type": "plain_text", "text": "Stop", "emoji": True},
+        "style": "danger",
+        "value": "stop",
+    }
+    blocks = [
+        {"type": "markdown", "text": text},
+        {"type": "actions", "block_id": STOP_ACTION, "elements": [button]},
+    ]
+    return {"blocks": blocks}
+
+
+def stop_pressed(hub: Hub) -> Callable[..., Awaitable[None]]:
+    """A bolt action listener: ack at once, then stop the reply the button belongs to."""
+
+    async def on_press(ack: Callable[[], Awaitable[Any]], body: dict[str, Any]) -> None:
+        await ack()
+        team = str((body.get("team") or {}).get("id") or body.get("team_id") or "")
+        container = body.get("container") or {}
+        ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        if not ts:
+            return
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+        if not await hub.stop_by_reply("slack", team, str(channel), str(ts)):
+            log.info("stop pressed on %s, which is no reply the bridge knows", ts)
+
+    return on_press

@@ -1,0 +1,65 @@
+"""Slack's rate limits as the bridge paces them: per method per workspace, posting per channel.
+
+Slack counts every Web API method separately, per workspace and app (docs.slack.dev/apis/
+web-api/rate-limits): `chat.update` Tier 3 (~50/min), `chat.appendStream` Tier 4 (~100/min),
+`chat.startStream` and `chat.stopStream` Tier 2 (~20/min); `chat.postMessage` about one per
+second per channel plus a workspace-wide cap of several hundred a minute. Each is its own
+Redis budget, shared by every reply and replica; the bridge paces a little under each limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.config import Settings
+from bridge.surface import Allowance, EditRate
+
+RATE_MARGIN = 0.9
+"""Pace a little under each limit: a budget at the limit itself still meets 429s when Slack's
+window and ours do not line up."""
+POSTS_PER_WORKSPACE_PER_MINUTE = 500.0
+POSTS_PER_WORKSPACE_BURST = 100.0
+"""Slack documents "several hundred" posts a minute per workspace, without a number; posting
+is otherwise limited per channel, so a burst of first texts in many channels goes at once."""
+
+UPDATE = "chat.update"
+POST = "chat.postMessage"
+START = "chat.startStream"
+APPEND = "chat.appendStream"
+STOP = "chat.stopStream"
+
+
+def _rate(per_minute: float, burst: float) -> EditRate:
+    return EditRate(per_second=per_minute / 60.0 * RATE_MARGIN, burst=burst)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackLimits:
+    """The rate of every scope a reply writes to."""
+
+    methods: dict[str, EditRate]
+    post_per_channel: EditRate
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SlackLimits:
+        return cls(
+            methods={
+                UPDATE: _rate(settings.slack_edits_per_minute, 3.0),
+                START: _rate(settings.slack_stream_starts_per_minute, 3.0),
+                APPEND: _rate(settings.slack_stream_appends_per_minute, 5.0),
+                STOP: _rate(settings.slack_stream_stops_per_minute, 3.0),
+                POST: _rate(POSTS_PER_WORKSPACE_PER_MINUTE, POSTS_PER_WORKSPACE_BURST),
+            },
+            post_per_channel=_rate(settings.slack_posts_per_channel_per_minute, 2.0),
+        )
+
+    def method(self, team: str, method: str) -> Allowance:
+        """The workspace-wide scope of `method`."""
+        return Allowance(f"slack:{team}:{method}", self.methods[method])
+
+    def channel_posts(self, team: str, channel: str) -> Allowance:
+        return Allowance(f"slack:{team}:{channel}:{POST}", self.post_per_channel)
+
+    def posting(self, team: str, channel: str) -> tuple[Allowance, ...]:
+        """A post counts on the workspace's cap (asked first: it is plentiful) and the channel's."""
+        return (self.method(team, POST), self.channel_posts(team, channel))
