@@ -64,15 +64,16 @@ def start_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
             raise ApiError("missing_recipient_team_id")
     mode = _mode(args)
     text = stream_text(args)
+    team = caller(emu, args)
     message = emu.workspace.add(
         Message(
             channel=channel,
             ts=emu.workspace.next_ts(),
-            user=emu.bot_user_id,
+            user=team.bot_user_id,
             text=text,
             markdown_text=text,
             thread_ts=thread_ts,
-            bot_id=emu.bot_id,
+            bot_id=team.bot_id,
             stream_started=time.monotonic(),
             stream_mode=mode,
         )
