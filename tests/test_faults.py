@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from adapters.slack.format import PAGE_LIMIT
 from emulators.base import Fault
 from tests.harness import Env, discord_bridge, slack_bridge
@@ -14,6 +16,8 @@ from tests.harness import Env, discord_bridge, slack_bridge
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
 FAST_RETRY = {"bridge_retry_base_seconds": 0.2}
+EDIT_PATH = {**FAST_RETRY, "slack_reply_mode": "edit"}
+"""Post + chat.update, where Slack's msg_too_long and edit refusals are met."""
 
 
 def metric(env: Env, name: str, **labels: str) -> float:
@@ -35,14 +39,20 @@ async def drained(env: Env, timeout: float = 10.0) -> int:
     return await pending(env)
 
 
+@pytest.mark.parametrize(
+    ("mode", "first_write"),
+    [("edit", "chat.postMessage"), ("stream", "chat.startStream")],
+    ids=["edit", "stream"],
+)
 async def test_500_on_first_post_message_still_answers_exactly_once(
-    redis_url: str, prefix: str
+    redis_url: str, prefix: str, mode: str, first_write: str
 ) -> None:
-    async with slack_bridge(redis_url, prefix, **FAST_RETRY) as env:
-        env.slack.fail_next("chat.postMessage", Fault("status", status=500))
+    async with slack_bridge(redis_url, prefix, **FAST_RETRY, slack_reply_mode=mode) as env:
+        env.slack.fail_next(first_write, Fault("status", status=500))
         env.neuroflash.script("Answered after all.")
         root = await env.slack.user_post(CHANNEL, f"{MENTION} hello")
         await env.wait_reply(CHANNEL, root, "Answered after all.")
+        assert env.slack.calls_to(first_write)
         assert len(env.replies(CHANNEL, root)) == 1
         assert len(env.neuroflash.calls_to("message-streams", "POST")) == 1
         await env.wait(lambda: metric(env, "replies_total", outcome="done") == 1)
@@ -55,7 +65,7 @@ async def test_reply_refused_as_too_long_is_written_in_smaller_pages(
     paragraph = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 6).strip()
     text = "\n\n".join(f"{i}. {paragraph}" for i in range(26))
     assert len(text) > 2 * PAGE_LIMIT
-    async with slack_bridge(redis_url, prefix, **FAST_RETRY) as env:
+    async with slack_bridge(redis_url, prefix, **EDIT_PATH) as env:
         env.slack.markdown_limit = 2000
         env.neuroflash.script(text)
         root = await env.slack.user_post(CHANNEL, f"{MENTION} a long one please")
@@ -67,7 +77,7 @@ async def test_reply_refused_as_too_long_is_written_in_smaller_pages(
 async def test_archived_channel_is_given_up_with_a_metric_not_retried_forever(
     redis_url: str, prefix: str
 ) -> None:
-    async with slack_bridge(redis_url, prefix, **FAST_RETRY) as env:
+    async with slack_bridge(redis_url, prefix, **EDIT_PATH) as env:
         env.slack.fail_next("chat.update", Fault("error", body="is_archived"), times=1000)
         env.neuroflash.script("This will never be shown.")
         root = await env.slack.user_post(CHANNEL, f"{MENTION} hello")
