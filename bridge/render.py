@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bridge.fencing import fenced
 from bridge.lease import LeaseLost
 from bridge.pacing import MIN_RETRY, EditBudget
 from bridge.split import Pages, close_for_display, split
@@ -247,7 +248,8 @@ class Renderer:
         if self._fence is not None:
             self._fence()
         before = (len(self.surface.messages), frozenset(self.surface.streaming))
-        await self.surface.write(index, page, final=final, route=route)
+        with fenced(self._fence):
+            await self.surface.write(index, page, final=final, route=route)
         now = time.monotonic()
         self._last_write = now
         self.stats.writes += 1

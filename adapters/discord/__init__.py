@@ -14,6 +14,7 @@ from adapters.discord.controls import stop_pressed
 from adapters.discord.ingest import DiscordIngest
 from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.config import ConfigError, Settings, secret
+from bridge.fencing import fence_requests
 from bridge.hub import Hub
 from bridge.metrics import http_trace
 from bridge.models import UserPost
@@ -56,7 +57,7 @@ class DiscordAdapter:
             if ingest is not None:
                 await ingest.handle_reaction(event)
 
-        trace = http_trace(hub.metrics, "discord", route_name)
+        trace = fence_requests(http_trace(hub.metrics, "discord", route_name))
         self.client = client = BridgeClient(on_post, on_reaction, trace, stop_pressed(hub))
         try:
             await client.login(secret(self._settings.discord_token))

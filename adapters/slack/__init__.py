@@ -22,6 +22,7 @@ from adapters.slack.installations import RedisInstallationStore
 from adapters.slack.limits import SlackLimits
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
+from bridge.fencing import fence_requests
 from bridge.hub import Hub
 from bridge.metrics import Metrics, http_trace
 from bridge.models import UserPost
@@ -75,7 +76,7 @@ class SlackAdapter:
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
-            trace_configs=[http_trace(hub.metrics, "slack", _method_name)],
+            trace_configs=[fence_requests(http_trace(hub.metrics, "slack", _method_name))],
         )
         if not self.distributed:
             auth = await self.client.auth_test()

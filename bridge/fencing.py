@@ -1,0 +1,49 @@
+"""The lease fence, checked again at the moment a messenger request leaves the process.
+
+A write can wait a long time inside a client library (discord.py queues requests behind its own
+per-bucket lock and 429 sleeps; slack_sdk retries) after the renderer checked the lease. If the
+lease lapsed meanwhile, another owner may already have written the final text, and the late
+write would overwrite it. The renderer sets the fence for the duration of a write; an aiohttp
+trace on the messenger's session calls it just before each request is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import SimpleNamespace
+
+from aiohttp import ClientSession, TraceConfig, TraceRequestStartParams
+
+Fence = Callable[[], None]
+"""Raises (`LeaseLost`) when this process may no longer write to the reply."""
+
+_current: ContextVar[Fence | None] = ContextVar("threadbridge_write_fence", default=None)
+
+
+@contextmanager
+def fenced(fence: Fence | None) -> Iterator[None]:
+    """Every messenger request made inside this block is checked against `fence` first."""
+    token = _current.set(fence)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def check() -> None:
+    """Call the fence of the write in progress, if any."""
+    fence = _current.get()
+    if fence is not None:
+        fence()
+
+
+def fence_requests(trace: TraceConfig) -> TraceConfig:
+    """Make `trace` check the current write's fence before each request it sees is sent."""
+
+    async def on_start(_: ClientSession, __: SimpleNamespace, ___: TraceRequestStartParams) -> None:
+        check()
+
+    trace.on_request_start.append(on_start)
+    return trace

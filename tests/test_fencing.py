@@ -1,0 +1,101 @@
+"""A write whose lease lapsed while it waited inside the client library never reaches the
+messenger: the fence is checked again as each request leaves (bridge.fencing)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+import discord
+import pytest
+import yarl
+from aiohttp import web
+
+from bridge.fencing import fence_requests, fenced
+from bridge.lease import LeaseLost
+from emulators.discord import DiscordEmulator
+
+TOKEN = "test-token"
+
+
+class LapsesAfter:
+    """A fence that lets `n` requests through, then says the lease is gone."""
+
+    def __init__(self, n: int) -> None:
+        self.allowed = n
+        self.checks = 0
+
+    def __call__(self) -> None:
+        self.checks += 1
+        if self.checks > self.allowed:
+            raise LeaseLost("test")
+
+
+async def test_request_is_refused_when_its_fence_fails_and_passes_outside_any_fence() -> None:
+    seen: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/{name}", record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    trace = fence_requests(aiohttp.TraceConfig())
+    try:
+        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+            with fenced(LapsesAfter(0)), pytest.raises(LeaseLost):
+                await session.post(f"http://127.0.0.1:{port}/stale")
+            with fenced(LapsesAfter(1)):
+                async with session.post(f"http://127.0.0.1:{port}/current") as response:
+                    assert response.status == 200
+            async with session.post(f"http://127.0.0.1:{port}/unfenced") as response:
+                assert response.status == 200
+    finally:
+        await runner.cleanup()
+    assert seen == ["/current", "/unfenced"]
+
+
+class Client(discord.Client):
+    def __init__(self) -> None:
+        trace = fence_requests(aiohttp.TraceConfig())
+        super().__init__(intents=discord.Intents.default(), http_trace=trace)
+
+
+@pytest.fixture
+async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DiscordEmulator]:
+    emulator = DiscordEmulator(token=TOKEN, heartbeat_interval=0.5)
+    await emulator.start()
+    monkeypatch.setattr(discord.http.Route, "BASE", emulator.api_url)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(emulator.gateway_url)
+    )
+    yield emulator
+    await emulator.stop()
+
+
+async def test_discord_write_queued_behind_a_429_is_dropped_once_the_lease_lapsed(
+    emu: DiscordEmulator,
+) -> None:
+    """discord.py sleeps out a 429 and sends again; by then the lease is gone: no second try."""
+    emu.enforce_limits(per_channel=1, per_seconds=1.0, headers=False)
+    client = Client()
+    await client.login(TOKEN)
+    try:
+        channel = client.get_partial_messageable(emu.channel.id)
+        await channel.send("first")
+        fence = LapsesAfter(1)
+        with fenced(fence), pytest.raises(LeaseLost):
+            await asyncio.wait_for(channel.send("stale"), timeout=10)
+        assert fence.checks == 2
+        assert emu.rate_limited >= 1
+        assert [m.content for m in emu.bot_messages(emu.channel.id)] == ["first"]
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
