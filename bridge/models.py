@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -98,6 +99,16 @@ class UserPost:
             extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
             files=tuple(Attachment(**f) for f in data.get("files") or ()),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A thread's binding at its provider. `id` is None until a provider names it in a stream."""
+
+    provider: str
+    id: str | None
+    thread: ThreadKey
+    steering: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

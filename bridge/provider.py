@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bridge.config import ConfigError, Settings
-from bridge.models import ReplyEvent, ThreadKey, UserPost
+from bridge.models import Conversation, ReplyEvent, ThreadKey, UserPost
 
 if TYPE_CHECKING:
     from bridge.store import Store
-
-
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    """A thread's binding at its provider. `id` is None until a provider names it in a stream."""
-
-    provider: str
-    id: str | None
-    thread: ThreadKey
-    steering: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

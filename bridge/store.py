@@ -16,8 +16,7 @@ from redis.asyncio import Redis
 
 from bridge import keys
 from bridge.keys import RECORD_TTL, THREAD_DATA, THREAD_TTL, Keys
-from bridge.models import ThreadKey
-from bridge.provider import Conversation
+from bridge.models import Conversation, ThreadKey
 
 __all__ = ["RECORD_TTL", "THREAD_TTL", "ReplyRecord", "Store"]
 

@@ -18,6 +18,7 @@ from bridge import i18n, logs
 from bridge.deadlines import ReplyLimits, Watchdog
 from bridge.metrics import Metrics
 from bridge.models import (
+    Conversation,
     ConversationStarted,
     ReplyDone,
     ReplyEvent,
@@ -26,7 +27,7 @@ from bridge.models import (
     UserPost,
 )
 from bridge.pacing import EditBudget
-from bridge.provider import Conversation, Provider
+from bridge.provider import Provider
 from bridge.providers_set import ProviderSet
 from bridge.redis_conn import outlast_failover
 from bridge.refs import new_ref

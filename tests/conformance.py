@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from bridge.config import Settings
 from bridge.models import (
+    Conversation,
     ConversationStarted,
     ReplyDone,
     ReplyEvent,
@@ -23,7 +24,7 @@ from bridge.models import (
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Conversation, Provider, ProviderContext
+from bridge.provider import Provider, ProviderContext
 from bridge.providers.openai_compat import OpenAICompatProvider
 from bridge.providers_set import ProviderSet
 from bridge.store import Store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.models import (
+    Conversation,
     ConversationStarted,
     ReplyDone,
     ReplyEvent,
@@ -10,7 +11,7 @@ from bridge.models import (
     TextDelta,
     UserPost,
 )
-from bridge.provider import Conversation, Provider
+from bridge.provider import Provider
 
 
 async def collect(provider: Provider, conv: Conversation, post: UserPost) -> list[ReplyEvent]:

@@ -13,8 +13,16 @@ import pytest
 from pydantic import SecretStr
 
 from bridge.config import ConfigError, Settings
-from bridge.models import ReplyDone, ReplyEvent, ReplyFailed, TextDelta, ThreadKey, UserPost
-from bridge.provider import Conversation, Provider, ProviderContext
+from bridge.models import (
+    Conversation,
+    ReplyDone,
+    ReplyEvent,
+    ReplyFailed,
+    TextDelta,
+    ThreadKey,
+    UserPost,
+)
+from bridge.provider import Provider, ProviderContext
 from bridge.providers.neuroflash import NeuroflashProvider
 from bridge.sse import ProviderHTTPError
 from bridge.store import Store

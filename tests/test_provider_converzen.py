@@ -11,13 +11,14 @@ import pytest
 
 from bridge.config import ConfigError, Settings
 from bridge.models import (
+    Conversation,
     ReplyDone,
     ReplyFailed,
     TextDelta,
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Conversation, Provider, ProviderContext, load_provider
+from bridge.provider import Provider, ProviderContext, load_provider
 from bridge.providers.converzen import ConverzenProvider, persona_selector
 from bridge.store import Store
 from emulators.base import Fault

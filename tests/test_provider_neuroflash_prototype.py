@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from bridge.config import ConfigError, Settings
 from bridge.models import (
+    Conversation,
     ConversationStarted,
     ReplyDone,
     ReplyEvent,
@@ -19,7 +20,7 @@ from bridge.models import (
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Conversation, Provider, ProviderContext, load_provider
+from bridge.provider import Provider, ProviderContext, load_provider
 from bridge.providers.neuroflash_prototype import NeuroflashPrototypeProvider
 from bridge.sse import ProviderHTTPError
 from bridge.store import Store

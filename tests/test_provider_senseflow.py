@@ -11,12 +11,13 @@ from pydantic import SecretStr
 
 from bridge.config import ConfigError, Settings
 from bridge.models import (
+    Conversation,
     ReplyFailed,
     TextDelta,
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Conversation, Provider, ProviderContext, load_provider
+from bridge.provider import Provider, ProviderContext, load_provider
 from bridge.providers.senseflow import SenseflowProvider
 from bridge.store import Store
 from emulators.base import Fault

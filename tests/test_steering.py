@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.config import Settings
-from bridge.models import ThreadKey, UserPost
-from bridge.provider import Conversation, ProviderContext
+from bridge.models import Conversation, ThreadKey, UserPost
+from bridge.provider import ProviderContext
 from bridge.providers.converzen import ConverzenProvider
 from bridge.providers.openai_compat import OpenAICompatProvider
 from bridge.providers.senseflow import SenseflowProvider

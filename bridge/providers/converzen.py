@@ -29,6 +29,7 @@ from typing import Any
 from bridge.config import secret
 from bridge.http import provider_client
 from bridge.models import (
+    Conversation,
     ConversationStarted,
     ReplyDone,
     ReplyEvent,
@@ -36,7 +37,7 @@ from bridge.models import (
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Conversation, ProviderContext
+from bridge.provider import ProviderContext
 from bridge.providers.auth import TokenCache
 from bridge.providers.common import (
     JsonEvents,

@@ -13,8 +13,15 @@ from typing import Any
 
 from bridge.config import secret
 from bridge.http import provider_client
-from bridge.models import ConversationStarted, ReplyDone, ReplyEvent, ThreadKey, UserPost
-from bridge.provider import Conversation, ProviderContext
+from bridge.models import (
+    Conversation,
+    ConversationStarted,
+    ReplyDone,
+    ReplyEvent,
+    ThreadKey,
+    UserPost,
+)
+from bridge.provider import ProviderContext
 from bridge.providers.auth import TokenCache
 from bridge.providers.common import (
     ProviderError,

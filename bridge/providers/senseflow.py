@@ -21,6 +21,7 @@ from bridge.config import secret
 from bridge.http import provider_client
 from bridge.keys import SENSEFLOW_USER
 from bridge.models import (
+    Conversation,
     ConversationStarted,
     ReplyDone,
     ReplyEvent,
@@ -28,7 +29,7 @@ from bridge.models import (
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Conversation, ProviderContext
+from bridge.provider import ProviderContext
 from bridge.providers.common import (
     JsonEvents,
     ProviderError,

@@ -18,8 +18,8 @@ from httpx_sse import EventSource
 
 from bridge.config import secret
 from bridge.http import provider_client
-from bridge.models import ReplyDone, ReplyEvent, ReplyFailed, ThreadKey, UserPost
-from bridge.provider import Conversation, ProviderContext
+from bridge.models import Conversation, ReplyDone, ReplyEvent, ReplyFailed, ThreadKey, UserPost
+from bridge.provider import ProviderContext
 from bridge.providers.auth import TokenCache
 from bridge.providers.common import (
     bearer,

@@ -1,0 +1,37 @@
+"""The one-way structure, checked from the source: no import cycle in bridge/ and adapters/
+(type-checking imports included), and the core never imports an adapter or a provider."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "import_graph.py"
+
+
+def import_graph() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("import_graph", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_import_cycle_even_for_type_checking() -> None:
+    graph = import_graph()
+    edges = graph.graph(typing=True)
+    assert "bridge.turn" in edges and "adapters.slack.surface" in edges
+    assert graph.cycles(edges) == []
+
+
+def test_the_core_imports_no_plugin() -> None:
+    graph = import_graph()
+    edges = graph.graph(typing=True)
+    upward = {(a, b) for a, deps in edges.items() for b in deps if graph.is_core(a)}
+    assert {(a, b) for a, b in upward if not graph.is_core(b)} == set()
+
+
+def test_the_checker_sees_a_cycle_when_there_is_one() -> None:
+    graph = import_graph()
+    assert graph.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
