@@ -269,6 +269,9 @@ async def cluster(
             redis_url, prefix, neuroflash, slack, discord, lease_seconds=lease_seconds
         )
         env["SLACK_EDITS_PER_MINUTE"] = str(slack_edits_per_minute)
+        if slack_edits_per_minute > DOCUMENTED_EDITS_PER_MINUTE:
+            for name in FAST_SLACK_LIMITS:
+                env[name] = str(slack_edits_per_minute)
         replicas = Replicas(env, log_dir)
         yield Cluster(neuroflash, slack, discord, replicas, redis, prefix)
     finally:
@@ -280,6 +283,16 @@ async def cluster(
             async for key in redis.scan_iter(match=f"{prefix}*", count=500):
                 await redis.delete(key)
         await redis.aclose()
+
+
+DOCUMENTED_EDITS_PER_MINUTE = 50
+FAST_SLACK_LIMITS = (
+    "SLACK_STREAM_STARTS_PER_MINUTE",
+    "SLACK_STREAM_APPENDS_PER_MINUTE",
+    "SLACK_STREAM_STOPS_PER_MINUTE",
+    "SLACK_POSTS_PER_CHANNEL_PER_MINUTE",
+)
+"""Raised with the edit pace when a test's workspace serves its replicas alone."""
 
 
 def server_binary() -> str:

@@ -50,7 +50,8 @@ async def test_json_lines_parse_and_reply_lines_carry_ids(redis_url: str, prefix
     with captured("json", "DEBUG") as buffer:
         async with slack_bridge(redis_url, prefix) as env:
             env.neuroflash.script("Logged.")
-            env.slack.fail_next("chat.update", Fault("status", 429, headers={"Retry-After": "1"}))
+            limited = Fault("status", 429, headers={"Retry-After": "1"})
+            env.slack.fail_next("chat.startStream", limited)
             root = await env.slack.user_post(CHANNEL, f"{MENTION} log me")
             await env.wait_reply(CHANNEL, root, "Logged.")
             await env.wait(lambda: '"reply done' in buffer.getvalue())

@@ -41,10 +41,19 @@ def value(
     return samples.get((f"threadbridge_{name}", tuple(sorted(labels.items()))), 0.0)
 
 
+SLACK_WRITES = (
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
+    "chat.postMessage",
+    "chat.update",
+)
+
+
 async def test_metrics_match_a_scripted_conversation(redis_url: str, prefix: str) -> None:
     async with slack_bridge(redis_url, prefix) as env:
         env.neuroflash.script("One.", "Two.", "Three broke")
-        env.slack.fail_next("chat.update", Fault("status", 429, headers={"Retry-After": "1"}))
+        env.slack.fail_next("chat.startStream", Fault("status", 429, headers={"Retry-After": "1"}))
         root = await env.slack.user_post(CHANNEL, f"{MENTION} first")
         await env.wait_reply(CHANNEL, root, "One.")
         await env.slack.user_post(CHANNEL, "second", thread_ts=root)
@@ -69,10 +78,10 @@ async def test_metrics_match_a_scripted_conversation(redis_url: str, prefix: str
         assert value(samples, "final_lag_seconds_count") == 2
         for name in HISTOGRAMS:
             assert value(samples, f"{name}_bucket", le="+Inf") == value(samples, f"{name}_count")
-        for method in ("chat.postMessage", "chat.update"):
+        for method in SLACK_WRITES:
             sent = len(env.slack.calls_to(method))
             assert value(samples, "messenger_calls_total", platform="slack", method=method) == sent
-        limited = {"platform": "slack", "method": "chat.update"}
+        limited = {"platform": "slack", "method": "chat.startStream"}
         assert value(samples, "messenger_rate_limited_total", **limited) == 1
         assert value(samples, "active_streams") == 0
         assert value(samples, "inbox_pending") == 0
