@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bridge.hub import Hub
+from bridge.models import ThreadKey
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,10 @@ def with_stop_button(text: str) -> dict[str, Any]:
 
 
 def stop_pressed(hub: Hub) -> Callable[..., Awaitable[None]]:
-    """A bolt action listener: ack at once, then stop the reply the button belongs to."""
+    """A bolt action listener: ack at once, then stop the reply the button belongs to.
+
+    The pressed message names its thread (`thread_ts`), so a press right after the first text
+    works before the reply's message index is written; the index is the fallback."""
 
     async def on_press(ack: Callable[[], Awaitable[Any]], body: dict[str, Any]) -> None:
         await ack()
@@ -47,8 +51,11 @@ def stop_pressed(hub: Hub) -> Callable[..., Awaitable[None]]:
         ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
         if not ts:
             return
-        channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
-        if not await hub.stop_by_reply("slack", team, str(channel), str(ts)):
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+        thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+        if thread_ts and channel:
+            await hub.stop(ThreadKey("slack", team, channel, str(thread_ts)))
+        elif not await hub.stop_by_reply("slack", team, channel, str(ts)):
             log.info("stop pressed on %s, which is no reply the bridge knows", ts)
 
     return on_press
