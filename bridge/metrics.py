@@ -123,18 +123,6 @@ class Metrics:
         full = name if name.startswith(PREFIX) else f"{PREFIX}{name}"
         return float(self.registry.get_sample_value(full, labels) or 0.0)
 
-    def snapshot(self) -> dict[str, float]:
-        """Every counter sample by name and labels (`name{k="v"}`), for code that read the
-        old plain counters."""
-        found: dict[str, float] = {}
-        for family in self.registry.collect():
-            for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-                    name = sample.name.removeprefix(PREFIX)
-                    found[f"{name}{{{labels}}}" if labels else name] = sample.value
-        return found
-
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -104,9 +104,8 @@ async def test_inc_keeps_working_for_undeclared_counters() -> None:
     assert "threadbridge_widgets_total 3.0" in text
     assert 'threadbridge_gadgets_total{kind="a"} 2.0' in text
     assert 'threadbridge_replies_total{outcome="done"} 1.0' in text
-    snapshot = metrics.snapshot()
-    assert snapshot["widgets_total"] == 3
-    assert snapshot['replies_total{outcome="done"}'] == 1
+    assert metrics.value("widgets_total") == 3
+    assert metrics.value("replies_total", outcome="done") == 1
 
 
 async def test_discord_calls_are_counted_by_route(redis_url: str, prefix: str) -> None:
