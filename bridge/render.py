@@ -152,11 +152,18 @@ class Renderer:
             await self._stop_flushing()
 
     async def _stop_flushing(self) -> None:
-        """Cancel the flush task, again if a cancellation was swallowed by a library."""
+        """Cancel the flush task, again if a cancellation was swallowed by a library.
+
+        A task the lease fence ended is expected (the turn meets the same fence at its next
+        write); its exception is retrieved here so asyncio does not report it as lost."""
         task, self._task = self._task, None
         while task is not None and not task.done():
             task.cancel()
             await asyncio.wait({task}, timeout=STOP_RETRY)
+        if task is not None and not task.cancelled():
+            error = task.exception()
+            if error is not None and not isinstance(error, LeaseLost):
+                log.error("interim edits stopped by an error", exc_info=error)
 
     async def _flush_loop(self) -> None:
         while True:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
+import pytest
+
+from bridge.lease import LeaseLost
 from bridge.pacing import EditBudget
 from bridge.render import Renderer
 from bridge.split import open_fence
@@ -97,3 +101,34 @@ async def test_shared_budget_paces_replies_and_final_has_priority(store: Store) 
     assert len(writes) <= 2 + 4.0 * span + 1
     assert finals_took < 2.0
     assert all("".join(s.texts) == text for s in surfaces)
+
+
+async def test_a_flush_ended_by_the_lease_fence_is_closed_quietly(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fence ends interim edits; closing the renderer takes that ending as expected."""
+    writes_allowed = [1]
+
+    def fence() -> None:
+        if not writes_allowed[0]:
+            raise LeaseLost("test")
+        writes_allowed[0] -= 1
+
+    surface = RecordingSurface()
+    renderer = Renderer(surface, EditBudget(store.redis, store.prefix), fence=fence)
+    renderer.start()
+    renderer.append("first")
+    for _ in range(100):
+        if surface.writes:
+            break
+        await asyncio.sleep(0.02)
+    task = renderer._task
+    assert task is not None
+    renderer.append(" second")
+    await asyncio.wait({task}, timeout=5)
+    assert task.done()
+    await renderer.aclose()
+    del task
+    gc.collect()
+    assert [w[2] for w in surface.writes] == ["first"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "an exception was lost"
