@@ -36,10 +36,10 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT = 5.0
 MAX_CONNECTIONS = 256
 POOL_WAIT = 20.0
-RETRIES = 3
-"""A command that meets a dead pooled connection (Redis restarted) is retried on a fresh one."""
 """A burst of replies waits for a free connection instead of failing with 'Too many
 connections' (redis-py's default pool raises at 100)."""
+RETRIES = 3
+"""A command that meets a dead pooled connection (Redis restarted) is retried on a fresh one."""
 FAILOVER_BUDGET = 15.0
 FAILOVER_RETRY = 0.25
 T = TypeVar("T")
