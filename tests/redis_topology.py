@@ -157,7 +157,8 @@ class RedisClusterSet:
 
 @asynccontextmanager
 async def redis_cluster(folder: Path, masters: int = 3) -> AsyncIterator[RedisClusterSet]:
-    """`masters` masters with one replica each, created with `redis-cli --cluster create`."""
+    """`masters` masters with one replica each, formed with plain CLUSTER commands (what
+    `redis-cli --cluster create` sends), so the embedded Valkey alone is enough."""
     found = RedisClusterSet()
     try:
         for index in range(masters * 2):
@@ -169,27 +170,52 @@ async def redis_cluster(folder: Path, masters: int = 3) -> AsyncIterator[RedisCl
                     *("--repl-diskless-sync-delay", "0"),
                 )
             )
-        nodes = [f"127.0.0.1:{s.port}" for s in found.servers]
-        create = await asyncio.create_subprocess_exec(
-            "redis-cli",
-            "--cluster",
-            "create",
-            *nodes,
-            "--cluster-replicas",
-            "1",
-            "--cluster-yes",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(create.communicate(), UP_TIMEOUT)
-        if create.returncode != 0:
-            raise RuntimeError(f"redis-cli --cluster create failed:\n{out.decode()}")
+        await _form_cluster(found.servers[:masters], found.servers[masters:])
         await until(found.healthy, "cluster_state:ok on every node")
         await until(lambda: _replicas_linked(found), "every replica linked to its master")
         yield found
     finally:
         for server in found.servers:
             await server.kill()
+
+
+SLOTS = 16384
+
+
+async def _form_cluster(masters: list[Server], replicas: list[Server]) -> None:
+    """Meet every node, give each master an even share of the slots, then one replica each."""
+    first = masters[0]
+    for server in masters + replicas:
+        await _command(server, "CLUSTER", "MEET", "127.0.0.1", str(first.port))
+    share = SLOTS // len(masters)
+    for index, master in enumerate(masters):
+        last = SLOTS - 1 if index == len(masters) - 1 else (index + 1) * share - 1
+        await _command(master, "CLUSTER", "ADDSLOTSRANGE", str(index * share), str(last))
+    await until(lambda: _all_known(masters + replicas), "every node knows every other")
+    for master, replica in zip(masters, replicas, strict=True):
+        master_id = await _command(master, "CLUSTER", "MYID")
+        await _command(replica, "CLUSTER", "REPLICATE", _text(master_id))
+
+
+async def _all_known(servers: list[Server]) -> bool:
+    for server in servers:
+        nodes = await _command(server, "CLUSTER", "NODES")
+        known = len(nodes) if isinstance(nodes, dict) else len(_text(nodes).splitlines())
+        if known < len(servers):
+            return False
+    return True
+
+
+async def _command(server: Server, *args: str) -> object:
+    client = server.client()
+    try:
+        return await client.execute_command(*args)
+    finally:
+        await client.aclose()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def _replicas_linked(found: RedisClusterSet) -> bool:
