@@ -15,8 +15,8 @@ from enum import Enum
 from redis.asyncio import Redis
 
 from bridge.config import Settings
+from bridge.contracts import ThreadKey
 from bridge.keys import Keys
-from bridge.models import ThreadKey
 
 WINDOW_SECONDS = 60
 

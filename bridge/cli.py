@@ -9,10 +9,10 @@ import logging
 import os
 import signal
 import sys
-from importlib.metadata import entry_points
 
 from bridge import logs
 from bridge.config import ConfigError, load_settings
+from bridge.plugins import command_names, load_command
 from bridge.runtime import Runtime
 
 
@@ -34,9 +34,8 @@ async def serve_forever() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    commands = {ep.name: ep for ep in entry_points(group="threadbridge.commands")}
     parser = argparse.ArgumentParser(prog="threadbridge")
-    parser.add_argument("command", choices=["run", *sorted(commands)])
+    parser.add_argument("command", choices=["run", *command_names()])
     args, rest = parser.parse_known_args(argv)
     logs.configure(
         os.environ.get("BRIDGE_LOG_LEVEL", "INFO"), os.environ.get("BRIDGE_LOG_FORMAT", "plain")
@@ -45,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             asyncio.run(serve_forever())
             return 0
-        result: int = commands[args.command].load()(rest)
-        return result
+        return load_command(args.command)(rest)
     except ConfigError as exc:
         print(f"threadbridge: {exc}", file=sys.stderr)
         return 2

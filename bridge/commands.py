@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
+from bridge.contracts import ThreadKey
 from bridge.hub import Hub
-from bridge.models import ThreadKey
 
 PROVIDER_NAME = re.compile(r"[a-z0-9_.-]{1,64}")
 """A provider name is echoed in a refusal, so it can never carry markup or a mention."""

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bridge.contracts import ThreadKey
 from bridge.keys import Keys
-from bridge.models import ThreadKey
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bridge.contracts import UserPost
 from bridge.inbox import Inbox
 from bridge.keys import DEDUPE_TTL, Keys
-from bridge.models import UserPost
 
 
 @dataclass(frozen=True, slots=True)

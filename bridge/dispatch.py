@@ -18,12 +18,12 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from bridge.config import Settings
+from bridge.contracts import ThreadKey, UserPost
 from bridge.control import Control
 from bridge.deadletters import DeadLetters
 from bridge.inbox import Entry, Inbox
 from bridge.lease import Lease, LeaseLost
 from bridge.metrics import Metrics
-from bridge.models import ThreadKey, UserPost
 from bridge.outage import Outage
 from bridge.store import Store
 from bridge.turn import Turns

@@ -9,14 +9,14 @@ from redis.exceptions import RedisError
 
 from bridge.access import AccessPolicy
 from bridge.config import Settings
+from bridge.contracts import Steerable, ThreadKey, UserPost
 from bridge.control import Control
 from bridge.inbox import Inbox
 from bridge.metrics import Metrics
-from bridge.models import ThreadKey, UserPost
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
-from bridge.provider import Steerable, provider_names
-from bridge.providers_set import ProviderSet
+from bridge.plugins import provider_names
+from bridge.registry import Providers
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class Hub:
         store: Store,
         inbox: Inbox,
         budget: EditBudget,
-        providers: ProviderSet,
+        providers: Providers,
         control: Control,
         web_app: web.Application,
         metrics: Metrics,

@@ -15,8 +15,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from bridge.contracts import ThreadKey, UserPost
 from bridge.keys import DEDUPE_TTL, THREAD_TTL, Keys
-from bridge.models import ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 from bridge.access import Rate
 from bridge.commands import ADMIN_COMMANDS, Command, parse_command, run_command
+from bridge.contracts import UserPost
 from bridge.hub import Hub
-from bridge.models import UserPost
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ with Slack OAuth distribution, a workspace's installation (deleted when the app 
 
 from __future__ import annotations
 
-from bridge.models import ThreadKey
+from bridge.contracts import ThreadKey
 
 DAY = 24 * 3600
 THREAD_TTL = 90 * DAY

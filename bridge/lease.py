@@ -10,7 +10,7 @@ import uuid
 
 from redis.exceptions import RedisError
 
-from bridge.models import ThreadKey
+from bridge.contracts import ThreadKey
 from bridge.store import Store
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 from pydantic import SecretStr
 
-from bridge.models import UserPost
+from bridge.contracts import UserPost
 
 S = TypeVar("S")
 P = ParamSpec("P")

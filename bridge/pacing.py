@@ -16,9 +16,9 @@ import uuid
 
 from redis.asyncio import Redis
 
+from bridge.contracts import Allowance, Priority
 from bridge.keys import Keys
 from bridge.metrics import Metrics
-from bridge.surface import Allowance, Priority
 
 MIN_RETRY = 0.05
 """Waiters on a busy scope ask again no faster than this, spread at random, not in lockstep."""

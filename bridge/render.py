@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bridge.contracts import INVALID, RETRY, TOO_LONG, Priority, Route, Surface, WriteRejected
 from bridge.fencing import fenced
 from bridge.lease import LeaseLost
 from bridge.pacing import MIN_RETRY, EditBudget
 from bridge.split import Pages, close_for_display, split
-from bridge.surface import INVALID, RETRY, TOO_LONG, Priority, Route, Surface, WriteRejected
 from bridge.waits import capped_wait
 
 log = logging.getLogger(__name__)

@@ -16,22 +16,20 @@ import uuid
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bridge.adapter import Adapter, load_adapters
 from bridge.config import ConfigError, Settings
+from bridge.contracts import Adapter, ProviderContext
 from bridge.control import Control
 from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
 from bridge.hub import Hub
 from bridge.inbox import Inbox
 from bridge.metrics import Metrics
-from bridge.models import UserPost
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
-from bridge.provider import ProviderContext
-from bridge.providers_set import ProviderSet
+from bridge.plugins import load_adapters
 from bridge.redis_conn import RedisHandle, connect
+from bridge.registry import Providers, Surfaces
 from bridge.store import Store
-from bridge.surface import Surface
 from bridge.turn import Turns
 from bridge.web import make_app, serve
 
@@ -52,13 +50,13 @@ class Runtime:
                 "SLACK_BOT_TOKEN or DISCORD_TOKEN must be set (no messenger; "
                 "SLACK_CLIENT_ID for many Slack workspaces)"
             )
-        self._by_platform = {a.platform: a for a in self.adapters}
+        self._surfaces = Surfaces(self.adapters)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.http_port = 0
         self._redis: RedisHandle | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self.providers: ProviderSet | None = None
+        self.providers: Providers | None = None
         self.dispatcher: Dispatcher | None = None
         self.store: Store | None = None
         self.metrics = Metrics()
@@ -79,11 +77,11 @@ class Runtime:
         if removed:
             log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
-        self.providers = ProviderSet(ProviderContext(s, store))
+        self.providers = Providers(ProviderContext(s, store))
         self.providers.get(self.providers.default)
         control = Control(redis, s.bridge_redis_prefix)
         limits = ReplyLimits.from_settings(s)
-        turns = Turns(store, budget, self.providers, self._surface, self.metrics, limits)
+        turns = Turns(store, budget, self.providers, self._surfaces, self.metrics, limits)
         turns.locale = s.bridge_locale
         outage = Outage()
         self.dispatcher = Dispatcher(
@@ -99,7 +97,7 @@ class Runtime:
         self._tasks.append(
             asyncio.create_task(control.listen(dispatcher.stop_reply), name="control")
         )
-        platforms = ", ".join(sorted(self._by_platform))
+        platforms = ", ".join(self._surfaces.platforms)
         log.info("threadbridge is up: %s, provider %s", platforms, self.providers.default)
 
     async def stop(self, grace: float = 25.0) -> None:
@@ -128,9 +126,6 @@ class Runtime:
             await self.providers.aclose()
         if self._redis is not None:
             await self._redis.aclose()
-
-    def _surface(self, post: UserPost, messages: list[str]) -> Surface:
-        return self._by_platform[post.thread.platform].surface(post, messages)
 
     async def unready(self) -> str | None:
         """None when this process can take work; else why not (for /readyz)."""

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
+from bridge.contracts import ThreadKey
 from bridge.hub import Hub
 from bridge.i18n import text
-from bridge.models import ThreadKey
 
 REPLY_MODES = ("every", "mentions")
 CONFIG_NAMES: dict[str, str] = {

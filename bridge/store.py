@@ -15,8 +15,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bridge import keys
+from bridge.contracts import Conversation, ThreadKey
 from bridge.keys import RECORD_TTL, THREAD_DATA, THREAD_TTL, Keys
-from bridge.models import Conversation, ThreadKey
 
 __all__ = ["RECORD_TTL", "THREAD_TTL", "ReplyRecord", "Store"]
 

@@ -15,33 +15,32 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from bridge import i18n, logs
-from bridge.deadlines import ReplyLimits, Watchdog
-from bridge.metrics import Metrics
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
     ConversationStarted,
+    Provider,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
     TextDelta,
     UserPost,
+    WriteRejected,
 )
+from bridge.deadlines import ReplyLimits, Watchdog
+from bridge.metrics import Metrics
 from bridge.pacing import EditBudget
-from bridge.provider import Provider
-from bridge.providers_set import ProviderSet
 from bridge.redis_conn import outlast_failover
 from bridge.refs import new_ref
+from bridge.registry import Providers, Surfaces
 from bridge.render import Renderer, RenderStats
 from bridge.sse import ProviderHTTPError, error_text
 from bridge.store import ReplyRecord, Store
-from bridge.surface import Surface, WriteRejected
 from bridge.waits import WaitBudget, use_budget
 
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES = ("done", "failed", "stopped", "limited", "undeliverable")
 CANCEL_TIMEOUT = 10.0
-SurfaceFactory = Callable[[UserPost, list[str]], Surface]
 
 
 def notice(text: str, note: str) -> str:
@@ -62,8 +61,8 @@ class Turns:
         self,
         store: Store,
         budget: EditBudget,
-        providers: ProviderSet,
-        surfaces: SurfaceFactory,
+        providers: Providers,
+        surfaces: Surfaces,
         metrics: Metrics,
         limits: ReplyLimits | None = None,
     ) -> None:
@@ -112,7 +111,7 @@ class Turns:
         record = await self._store.record(post.thread, post.message_id) or ReplyRecord()
         if record.status in FINAL_STATUSES:
             return Outcome(record.status, "")
-        surface = self._surfaces(post, list(record.messages))
+        surface = self._surfaces.for_post(post, list(record.messages))
         surface.streaming.update(record.streaming)
         takeover = bool(record.messages)
         if not takeover:

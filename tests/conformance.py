@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bridge.config import Settings
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
     ConversationStarted,
+    Provider,
+    ProviderContext,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
@@ -24,9 +26,8 @@ from bridge.models import (
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Provider, ProviderContext
 from bridge.providers.openai_compat import OpenAICompatProvider
-from bridge.providers_set import ProviderSet
+from bridge.registry import Providers
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.converzen import TEST_KEY, ConverzenEmulator
@@ -348,7 +349,7 @@ class Turn:
         return end
 
 
-async def binding_for(providers: ProviderSet, store: Store, post: UserPost) -> Conversation:
+async def binding_for(providers: Providers, store: Store, post: UserPost) -> Conversation:
     """The thread's binding, created once with the default provider (as `Turns._conversation`)."""
     binding = await store.binding(post.thread)
     if binding is not None:
@@ -358,7 +359,7 @@ async def binding_for(providers: ProviderSet, store: Store, post: UserPost) -> C
     return await store.bind(Conversation(providers.default, conversation_id, post.thread, {}))
 
 
-async def take_turn(providers: ProviderSet, store: Store, post: UserPost) -> Turn:
+async def take_turn(providers: Providers, store: Store, post: UserPost) -> Turn:
     """Answer `post` through the Provider protocol; a new id from the stream is stored."""
     binding = await binding_for(providers, store, post)
     return await consume(providers.get(binding.provider), store, binding, post)
@@ -389,7 +390,7 @@ class Bench:
     kit: Kit
     emu: Any
     store: Store
-    providers: ProviderSet
+    providers: Providers
 
     @property
     def provider(self) -> Provider:
@@ -415,11 +416,9 @@ def settings_for(kit: Kit, root: str, **extra: Any) -> Settings:
 
 
 @asynccontextmanager
-async def providers_at(
-    kit: Kit, store: Store, root: str, **extra: Any
-) -> AsyncIterator[ProviderSet]:
+async def providers_at(kit: Kit, store: Store, root: str, **extra: Any) -> AsyncIterator[Providers]:
     """A process's providers pointed at `root`, closed on exit."""
-    providers = ProviderSet(ProviderContext(settings_for(kit, root, **extra), store))
+    providers = Providers(ProviderContext(settings_for(kit, root, **extra), store))
     try:
         providers.get(kit.name)
         yield providers

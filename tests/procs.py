@@ -24,8 +24,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bridge.contracts import ThreadKey
 from bridge.inbox import Inbox
-from bridge.models import ThreadKey
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator

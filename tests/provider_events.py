@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
     ConversationStarted,
+    Provider,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
     TextDelta,
     UserPost,
 )
-from bridge.provider import Provider
 
 
 async def collect(provider: Provider, conv: Conversation, post: UserPost) -> list[ReplyEvent]:

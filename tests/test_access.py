@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.access import AccessPolicy, Lists, id_set
+from bridge.contracts import ThreadKey
 from bridge.ingest import ADMIN_ONLY, REFUSED
-from bridge.models import ThreadKey
 from tests.harness import Env, discord_bridge, slack_bridge
 
 CHANNEL = "C1"

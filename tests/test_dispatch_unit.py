@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from bridge.contracts import ThreadKey, UserPost
 from bridge.dispatch import ThreadQueue, merge_posts
 from bridge.inbox import Entry
 from bridge.lease import Lease, LeaseLost
-from bridge.models import ThreadKey, UserPost
 from bridge.store import Store
 
 THREAD = ThreadKey("slack", "T1", "C1", "100.1")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bridge.config import load_settings
-from bridge.models import ThreadKey
+from bridge.contracts import ThreadKey
 from bridge.redis_conn import connect
 from emulators.base import Call
 from emulators.neuroflash.state import default_reply

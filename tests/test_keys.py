@@ -9,8 +9,8 @@ import asyncio
 from redis.asyncio import Redis
 
 from bridge import keys
+from bridge.contracts import ThreadKey
 from bridge.inbox import GROUP, Inbox
-from bridge.models import ThreadKey
 from bridge.store import Store
 from tests.harness import Env, discord_bridge, slack_bridge
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from bridge.config import Settings
-from bridge.models import ReplyDone, ReplyFailed, TextDelta, ThreadKey, UserPost
+from bridge.contracts import ReplyDone, ReplyFailed, TextDelta, ThreadKey, UserPost
 from bridge.providers.neuroflash.events import (
     MalformedEvent,
     event_kind,

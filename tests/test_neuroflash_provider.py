@@ -13,8 +13,10 @@ import pytest
 from pydantic import SecretStr
 
 from bridge.config import ConfigError, Settings
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
+    Provider,
+    ProviderContext,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
@@ -22,7 +24,6 @@ from bridge.models import (
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Provider, ProviderContext
 from bridge.providers.neuroflash import NeuroflashProvider
 from bridge.sse import ProviderHTTPError
 from bridge.store import Store

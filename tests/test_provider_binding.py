@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.models import ThreadKey
+from bridge.contracts import ThreadKey
 from bridge.runtime import Runtime
 from bridge.store import Store
 from emulators.openai_compat import OpenAIEmulator

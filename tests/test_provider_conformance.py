@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bridge.models import ReplyDone, ReplyEvent, TextDelta, ThreadKey, UserPost
+from bridge.contracts import ReplyDone, ReplyEvent, TextDelta, ThreadKey, UserPost
 from bridge.store import Store
 from tests.conformance import (
     CASES,

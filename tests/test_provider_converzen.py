@@ -10,15 +10,17 @@ from typing import Any
 import pytest
 
 from bridge.config import ConfigError, Settings
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
+    Provider,
+    ProviderContext,
     ReplyDone,
     ReplyFailed,
     TextDelta,
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Provider, ProviderContext, load_provider
+from bridge.plugins import load_provider
 from bridge.providers.converzen import ConverzenProvider, persona_selector
 from bridge.store import Store
 from emulators.base import Fault

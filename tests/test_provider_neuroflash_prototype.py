@@ -11,16 +11,18 @@ import pytest
 from pydantic import SecretStr
 
 from bridge.config import ConfigError, Settings
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
     ConversationStarted,
+    Provider,
+    ProviderContext,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Provider, ProviderContext, load_provider
+from bridge.plugins import load_provider
 from bridge.providers.neuroflash_prototype import NeuroflashPrototypeProvider
 from bridge.sse import ProviderHTTPError
 from bridge.store import Store

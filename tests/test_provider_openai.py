@@ -9,8 +9,17 @@ from typing import Any
 import pytest
 
 from bridge.config import ConfigError, Settings
-from bridge.models import Conversation, ReplyDone, ReplyFailed, TextDelta, ThreadKey, UserPost
-from bridge.provider import Provider, ProviderContext, load_provider
+from bridge.contracts import (
+    Conversation,
+    Provider,
+    ProviderContext,
+    ReplyDone,
+    ReplyFailed,
+    TextDelta,
+    ThreadKey,
+    UserPost,
+)
+from bridge.plugins import load_provider
 from bridge.providers.openai_compat import OpenAICompatProvider, fit_history
 from bridge.store import Store
 from emulators.base import Fault

@@ -10,14 +10,16 @@ import pytest
 from pydantic import SecretStr
 
 from bridge.config import ConfigError, Settings
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
+    Provider,
+    ProviderContext,
     ReplyFailed,
     TextDelta,
     ThreadKey,
     UserPost,
 )
-from bridge.provider import Provider, ProviderContext, load_provider
+from bridge.plugins import load_provider
 from bridge.providers.senseflow import SenseflowProvider
 from bridge.store import Store
 from emulators.base import Fault

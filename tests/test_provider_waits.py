@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bridge.config import Settings
-from bridge.models import Conversation, ReplyFailed, ThreadKey, UserPost
-from bridge.provider import ProviderContext
+from bridge.contracts import Conversation, ProviderContext, ReplyFailed, ThreadKey, UserPost
 from bridge.providers.converzen import ConverzenProvider
 from bridge.providers.openai_compat import OpenAICompatProvider
 from bridge.store import Store

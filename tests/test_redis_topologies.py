@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bridge.contracts import ThreadKey
 from bridge.control import Control
-from bridge.models import ThreadKey
 from bridge.redis_conn import make_client
 from emulators.neuroflash.state import default_reply
 from tests.harness import Env, rate_for, slack_bridge

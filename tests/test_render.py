@@ -8,12 +8,12 @@ import time
 
 import pytest
 
+from bridge.contracts import Allowance, EditRate, Route
 from bridge.lease import LeaseLost
 from bridge.pacing import EditBudget
 from bridge.render import Renderer
 from bridge.split import open_fence
 from bridge.store import Store
-from bridge.surface import Allowance, EditRate, Route
 
 
 class RecordingSurface:

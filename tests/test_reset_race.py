@@ -6,7 +6,7 @@ id must not recreate a binding without a provider (every later post then failed 
 
 from __future__ import annotations
 
-from bridge.models import Conversation, ThreadKey
+from bridge.contracts import Conversation, ThreadKey
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.converzen import TEST_KEY, ConverzenEmulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.slack.ingest import read_event
-from bridge.models import ThreadKey
+from bridge.contracts import ThreadKey
 
 BOT = "UBOT"
 

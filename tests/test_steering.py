@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.config import Settings
-from bridge.models import Conversation, ThreadKey, UserPost
-from bridge.provider import ProviderContext
+from bridge.contracts import Conversation, ProviderContext, ThreadKey, UserPost
 from bridge.providers.converzen import ConverzenProvider
 from bridge.providers.openai_compat import OpenAICompatProvider
 from bridge.providers.senseflow import SenseflowProvider

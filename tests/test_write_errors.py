@@ -13,7 +13,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.discord import errors as discord_errors
 from adapters.slack import errors as slack_errors
-from bridge.surface import GONE, INVALID, RETRY, TOO_LONG
+from bridge.contracts import GONE, INVALID, RETRY, TOO_LONG
 
 
 def slack_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:

@@ -14,12 +14,11 @@ from adapters.discord.controls import stop_pressed
 from adapters.discord.ingest import DiscordIngest
 from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.config import ConfigError, Settings, secret
+from bridge.contracts import Surface, UserPost
 from bridge.fencing import fence_requests
 from bridge.hub import Hub
 from bridge.metrics import http_trace
-from bridge.models import UserPost
 from bridge.pacing import EditBudget
-from bridge.surface import Surface
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import json
 import aiohttp
 import discord
 
-from bridge.surface import GONE, INVALID, RETRY, TOO_LONG, WriteRejected
+from bridge.contracts import GONE, INVALID, RETRY, TOO_LONG, WriteRejected
 
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008

@@ -17,9 +17,9 @@ from redis.exceptions import RedisError
 
 from adapters.discord.commands import discord_replies
 from adapters.discord.format import strip_mention, thread_name
+from bridge.contracts import Attachment, ThreadKey, UserPost
 from bridge.hub import Hub
 from bridge.ingest import Incoming, take
-from bridge.models import Attachment, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from discord import app_commands
 
 from adapters.discord.access import is_discord_admin
 from adapters.discord.ingest import DM_TENANT
+from bridge.contracts import ThreadKey
 from bridge.hub import Hub
-from bridge.models import ThreadKey
 from bridge.slash import Invocation, run_slash
 
 log = logging.getLogger(__name__)

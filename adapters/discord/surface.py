@@ -27,9 +27,8 @@ from discord.http import handle_message_parameters
 from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.errors import classify
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
-from bridge.models import UserPost
+from bridge.contracts import Allowance, EditRate, Priority, Route, UserPost
 from bridge.pacing import EditBudget
-from bridge.surface import Allowance, EditRate, Priority, Route
 
 THREAD_ALREADY_CREATED = 160004
 CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)

@@ -22,12 +22,11 @@ from adapters.slack.installations import RedisInstallationStore
 from adapters.slack.limits import SlackLimits
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
+from bridge.contracts import Surface, UserPost
 from bridge.fencing import fence_requests
 from bridge.hub import Hub
 from bridge.metrics import Metrics, http_trace
-from bridge.models import UserPost
 from bridge.pacing import EditBudget
-from bridge.surface import Surface
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bridge.contracts import ThreadKey
 from bridge.hub import Hub
-from bridge.models import ThreadKey
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import asyncio
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bridge.surface import GONE, INVALID, RETRY, TOO_LONG, WriteRejected
+from bridge.contracts import GONE, INVALID, RETRY, TOO_LONG, WriteRejected
 from bridge.waits import capped_wait
 
 KINDS: dict[str, str] = {

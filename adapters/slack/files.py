@@ -10,7 +10,7 @@ from dataclasses import replace
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bridge.models import Attachment, UserPost
+from bridge.contracts import Attachment, UserPost
 
 log = logging.getLogger(__name__)
 

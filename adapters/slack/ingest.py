@@ -18,9 +18,9 @@ from adapters.slack.commands import slack_replies
 from adapters.slack.files import inline_images
 from adapters.slack.format import mentions, strip_mention
 from adapters.slack.people import People
+from bridge.contracts import Attachment, ThreadKey, UserPost
 from bridge.hub import Hub
 from bridge.ingest import Incoming, take
-from bridge.models import Attachment, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.config import Settings
-from bridge.surface import Allowance, EditRate
+from bridge.contracts import Allowance, EditRate
 
 RATE_MARGIN = 0.9
 """Pace a little under each limit: a budget at the limit itself still meets 429s when Slack's

@@ -19,8 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import is_slack_admin, note_user
 from adapters.slack.ingest import SlackIngest
+from bridge.contracts import ThreadKey
 from bridge.hub import Hub
-from bridge.models import ThreadKey
 from bridge.slash import Invocation, run_slash
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,10 @@ from adapters.slack.controls import with_stop_button
 from adapters.slack.errors import classify
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, defuse_mentions
 from adapters.slack.limits import APPEND, POST, START, STOP, UPDATE, SlackLimits
+from bridge.contracts import Allowance, Priority, Route, UserPost
 from bridge.metrics import Metrics
-from bridge.models import UserPost
 from bridge.pacing import EditBudget
 from bridge.split import close_for_display
-from bridge.surface import Allowance, Priority, Route
 from bridge.waits import capped_wait
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,11 @@ from redis.asyncio import Redis
 
 from bridge import logs
 from bridge.config import ConfigError, Settings, load_settings
+from bridge.contracts import ProviderContext
 from bridge.doctor.messengers import check_discord, check_slack
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
-from bridge.provider import ProviderContext, load_provider, provider_names
+from bridge.plugins import load_provider, provider_names
 from bridge.store import Store
 
 

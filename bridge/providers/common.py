@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 from httpx_sse import EventSource, SSEError
 
-from bridge.models import ReplyEvent, ReplyFailed
+from bridge.contracts import ReplyEvent, ReplyFailed
 from bridge.providers.auth import TokenCache
 from bridge.sse import ProviderHTTPError, error_text, is_done_marker, open_sse, parse_data
 from bridge.waits import WaitBudgetSpent

@@ -12,16 +12,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 from bridge.config import secret
-from bridge.http import provider_client
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
     ConversationStarted,
+    ProviderContext,
     ReplyDone,
     ReplyEvent,
     ThreadKey,
     UserPost,
 )
-from bridge.provider import ProviderContext
+from bridge.http import provider_client
 from bridge.providers.auth import TokenCache
 from bridge.providers.common import (
     ProviderError,

@@ -16,10 +16,17 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from bridge.config import secret
+from bridge.contracts import (
+    Conversation,
+    ProviderContext,
+    ReplyDone,
+    ReplyEvent,
+    TextDelta,
+    ThreadKey,
+    UserPost,
+)
 from bridge.http import provider_client
 from bridge.keys import OPENAI_HISTORY
-from bridge.models import Conversation, ReplyDone, ReplyEvent, TextDelta, ThreadKey, UserPost
-from bridge.provider import ProviderContext
 from bridge.providers.common import JsonEvents, ProviderError, StreamCut, bearer, guarded
 from bridge.sse import ProviderHTTPError, open_sse
 from bridge.store import Store

@@ -18,18 +18,18 @@ from typing import Any
 import httpx
 
 from bridge.config import secret
-from bridge.http import provider_client
-from bridge.keys import SENSEFLOW_USER
-from bridge.models import (
+from bridge.contracts import (
     Conversation,
     ConversationStarted,
+    ProviderContext,
     ReplyDone,
     ReplyEvent,
     TextDelta,
     ThreadKey,
     UserPost,
 )
-from bridge.provider import ProviderContext
+from bridge.http import provider_client
+from bridge.keys import SENSEFLOW_USER
 from bridge.providers.common import (
     JsonEvents,
     ProviderError,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.models import ReplyDone, ReplyEvent, ReplyFailed, TextDelta
+from bridge.contracts import ReplyDone, ReplyEvent, ReplyFailed, TextDelta
 from bridge.sse import error_text, parse_data
 
 _DELTA = {"delta", "message_delta", "text_delta", "content_delta", "token", "chunk", "partial"}

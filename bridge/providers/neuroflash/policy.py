@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from bridge.config import Settings
-from bridge.models import ReplyFailed, UserPost
+from bridge.contracts import ReplyFailed, UserPost
 from bridge.sse import ProviderHTTPError, error_text
 from bridge.waits import WaitBudgetSpent
 

@@ -17,9 +17,16 @@ import httpx
 from httpx_sse import EventSource
 
 from bridge.config import secret
+from bridge.contracts import (
+    Conversation,
+    ProviderContext,
+    ReplyDone,
+    ReplyEvent,
+    ReplyFailed,
+    ThreadKey,
+    UserPost,
+)
 from bridge.http import provider_client
-from bridge.models import Conversation, ReplyDone, ReplyEvent, ReplyFailed, ThreadKey, UserPost
-from bridge.provider import ProviderContext
 from bridge.providers.auth import TokenCache
 from bridge.providers.common import (
     bearer,

@@ -1,13 +1,12 @@
-"""The messenger seam: what every adapter implements, and how the core finds them."""
+"""The messenger seam: what every adapter implements (they are found in `bridge.plugins`)."""
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol
 
 from bridge.config import Settings
-from bridge.models import UserPost
-from bridge.surface import Surface
+from bridge.contracts.data import UserPost
+from bridge.contracts.surface import Surface
 
 if TYPE_CHECKING:
     from bridge.hub import Hub
@@ -35,13 +34,3 @@ class AdapterClass(Protocol):
     def __call__(self, settings: Settings) -> Adapter: ...
 
     def enabled(self, settings: Settings) -> bool: ...
-
-
-def load_adapters(settings: Settings) -> list[Adapter]:
-    """Every adapter registered under `threadbridge.adapters` whose settings are present."""
-    adapters: list[Adapter] = []
-    for ep in sorted(entry_points(group="threadbridge.adapters"), key=lambda e: e.name):
-        cls: AdapterClass = ep.load()
-        if cls.enabled(settings):
-            adapters.append(cls(settings))
-    return adapters

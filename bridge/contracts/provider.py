@@ -1,14 +1,13 @@
-"""The provider seam: what every LLM backend implements, and how the core finds them."""
+"""The provider seam: what every LLM backend implements (they are found in `bridge.plugins`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bridge.config import ConfigError, Settings
-from bridge.models import Conversation, ReplyEvent, ThreadKey, UserPost
+from bridge.config import Settings
+from bridge.contracts.data import Conversation, ReplyEvent, ThreadKey, UserPost
 
 if TYPE_CHECKING:
     from bridge.store import Store
@@ -58,17 +57,3 @@ class Steerable(Protocol):
 
 class ProviderFactory(Protocol):
     def __call__(self, context: ProviderContext) -> Provider: ...
-
-
-def provider_names() -> list[str]:
-    return sorted(ep.name for ep in entry_points(group="threadbridge.providers"))
-
-
-def load_provider(name: str, context: ProviderContext) -> Provider:
-    """Build the provider registered under `name` in the `threadbridge.providers` entry points."""
-    for ep in entry_points(group="threadbridge.providers"):
-        if ep.name == name:
-            factory: ProviderFactory = ep.load()
-            return factory(context)
-    known = ", ".join(provider_names()) or "none installed"
-    raise ConfigError(f"BRIDGE_PROVIDER={name!r} is not a known provider ({known})")

@@ -1,0 +1,56 @@
+"""Finds and loads plugins by entry point: adapters, providers and `threadbridge` commands.
+
+The core imports no adapter or provider; whatever is installed under these groups is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
+
+from bridge.config import ConfigError, Settings
+from bridge.contracts import Adapter, AdapterClass, Provider, ProviderContext, ProviderFactory
+
+ADAPTERS = "threadbridge.adapters"
+PROVIDERS = "threadbridge.providers"
+COMMANDS = "threadbridge.commands"
+
+Command = Callable[[list[str]], int]
+"""A `threadbridge <name>` subcommand: takes the remaining arguments, returns the exit code."""
+
+
+def _group(group: str) -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def provider_names() -> list[str]:
+    return sorted(_group(PROVIDERS))
+
+
+def load_provider(name: str, context: ProviderContext) -> Provider:
+    """Build the provider registered under `name`; an unknown name names the setting."""
+    ep = _group(PROVIDERS).get(name)
+    if ep is None:
+        known = ", ".join(provider_names()) or "none installed"
+        raise ConfigError(f"BRIDGE_PROVIDER={name!r} is not a known provider ({known})")
+    factory: ProviderFactory = ep.load()
+    return factory(context)
+
+
+def load_adapters(settings: Settings) -> list[Adapter]:
+    """Every installed adapter whose settings are present, in name order."""
+    adapters: list[Adapter] = []
+    for _, ep in sorted(_group(ADAPTERS).items()):
+        cls: AdapterClass = ep.load()
+        if cls.enabled(settings):
+            adapters.append(cls(settings))
+    return adapters
+
+
+def command_names() -> list[str]:
+    return sorted(_group(COMMANDS))
+
+
+def load_command(name: str) -> Command:
+    command: Command = _group(COMMANDS)[name].load()
+    return command
