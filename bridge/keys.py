@@ -11,8 +11,7 @@ with Slack OAuth distribution, a workspace's installation (deleted when the app 
 | `{<thread>}:active` thread marker             | thread            | thread TTL, refreshed    |
 | `{<thread>}:conv` binding (hash)              | thread            | thread TTL, refreshed    |
 | `{<thread>}:done` finished-post counter       | thread            | thread TTL, refreshed    |
-| `{<thread>}:history` openai history (list)    | thread            | thread TTL, refreshed    |
-| `{<thread>}:senseflow:user` conversation owner| thread            | thread TTL, refreshed    |
+| `{<thread>}:state` providers' values (hash)   | thread            | thread TTL, refreshed    |
 | `{<thread>}:people` who posted (set)          | thread            | thread TTL, refreshed    |
 | `{<thread>}:lease` reply lease                | thread            | lease seconds (renewed)  |
 | `{<thread>}:reply:<msg>` reply record (hash)  | thread            | RECORD_TTL (7 days)      |
@@ -48,12 +47,12 @@ ACTIVE = "active"
 CONV = "conv"
 DONE = "done"
 LEASE = "lease"
-OPENAI_HISTORY = "history"
-SENSEFLOW_USER = "senseflow:user"
+STATE = "state"
+"""The hash behind `ThreadState`: one field per provider value (`openai:history`, …)."""
 PEOPLE = "people"
 OAUTH_STATE_TTL = 600
 
-THREAD_DATA = (ACTIVE, CONV, DONE, OPENAI_HISTORY, SENSEFLOW_USER, PEOPLE)
+THREAD_DATA = (ACTIVE, CONV, DONE, STATE, PEOPLE)
 """A thread's keys that live while the thread is used; each accepted post refreshes them."""
 
 

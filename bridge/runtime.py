@@ -77,7 +77,7 @@ class Runtime:
         if removed:
             log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
-        self.providers = Providers(ProviderContext(s, store))
+        self.providers = Providers(ProviderContext(s, store.thread_state))
         self.providers.get(self.providers.default)
         control = Control(redis, s.bridge_redis_prefix)
         limits = ReplyLimits.from_settings(s)

@@ -18,7 +18,7 @@ from bridge import keys
 from bridge.contracts import Conversation, ThreadKey
 from bridge.keys import RECORD_TTL, THREAD_DATA, THREAD_TTL, Keys
 
-__all__ = ["RECORD_TTL", "THREAD_TTL", "ReplyRecord", "Store"]
+__all__ = ["RECORD_TTL", "THREAD_TTL", "RedisThreadState", "ReplyRecord", "Store"]
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -109,6 +109,7 @@ class Store:
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
         self._mark_done = redis.register_script(_MARK_DONE)
+        self.thread_state = RedisThreadState(self)
 
     def thread_key(self, thread: ThreadKey, suffix: str) -> str:
         """A key that belongs to one thread; all of a thread's keys share its hash tag."""
@@ -182,10 +183,10 @@ class Store:
         return bool(await self.redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL))
 
     async def start_over(self, thread: ThreadKey) -> None:
-        """Unbind the thread and drop the history the bridge keeps for it (OpenAI-compatible),
+        """Unbind the thread and drop what providers keep for it (OpenAI-compatible history),
         so its next post starts a conversation with no memory of this one."""
-        conv, history = keys.CONV, keys.OPENAI_HISTORY
-        await self.redis.delete(self.thread_key(thread, conv), self.thread_key(thread, history))
+        conv, state = keys.CONV, keys.STATE
+        await self.redis.delete(self.thread_key(thread, conv), self.thread_key(thread, state))
 
     async def record(self, thread: ThreadKey, message_id: str) -> ReplyRecord | None:
         data = await self.redis.hgetall(self.keys.reply(thread, message_id))
@@ -299,7 +300,7 @@ class Store:
 
     async def forget_thread(self, thread: ThreadKey) -> int:
         """Delete every key of one thread: conversation, reply records and their message
-        index, lease, sequence and dedupe marks, history. Stop its reply first."""
+        index, lease, sequence and dedupe marks, provider state. Stop its reply first."""
         head, name = _glob_escape(self.prefix), _glob_escape(str(thread))
         async for key in self.redis.scan_iter(match=f"{head}{{{name}}}:reply:*", count=500):
             messages = json.loads(_text(await self.redis.hget(key, "messages") or b"[]"))
@@ -317,6 +318,34 @@ class Store:
             async for key in self.redis.scan_iter(match=pattern, count=500):
                 deleted += int(await self.redis.delete(key))
         return deleted
+
+
+class RedisThreadState:
+    """`ThreadState` for providers: one hash per thread (`{<thread>}:state`), a field per value.
+
+    It is thread data (`keys.THREAD_DATA`): each accepted post and each write keep it
+    `thread_ttl` from now, `Store.start_over` and `Store.forget_thread` delete it.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def _key(self, thread: ThreadKey) -> str:
+        return self._store.thread_key(thread, keys.STATE)
+
+    async def get(self, thread: ThreadKey, name: str) -> str | None:
+        value = await self._store.redis.hget(self._key(thread), name)
+        return None if value is None else _text(value)
+
+    async def set(self, thread: ThreadKey, name: str, value: str) -> None:
+        key = self._key(thread)
+        async with self._store.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, name, value)
+            pipe.expire(key, self._store.thread_ttl)
+            await pipe.execute()
+
+    async def delete(self, thread: ThreadKey, name: str) -> None:
+        await self._store.redis.hdel(self._key(thread), name)
 
 
 def _glob_escape(text: str) -> str:

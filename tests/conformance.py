@@ -18,7 +18,6 @@ from bridge.contracts import (
     Conversation,
     ConversationStarted,
     Provider,
-    ProviderContext,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
@@ -40,6 +39,7 @@ from emulators.neuroflash_prototype import (
 )
 from emulators.openai_compat import OpenAIEmulator
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
+from tests.conftest import provider_context
 
 CASES = ("http_4xx", "http_5xx", "cut", "eof", "malformed", "unknown", "error_event")
 DETAIL = "text too long for this model"
@@ -418,7 +418,7 @@ def settings_for(kit: Kit, root: str, **extra: Any) -> Settings:
 @asynccontextmanager
 async def providers_at(kit: Kit, store: Store, root: str, **extra: Any) -> AsyncIterator[Providers]:
     """A process's providers pointed at `root`, closed on exit."""
-    providers = Providers(ProviderContext(settings_for(kit, root, **extra), store))
+    providers = Providers(provider_context(settings_for(kit, root, **extra), store))
     try:
         providers.get(kit.name)
         yield providers

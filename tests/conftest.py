@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from bridge.config import Settings
+from bridge.contracts import ProviderContext
 from bridge.store import Store
 
 for _var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
@@ -37,3 +39,8 @@ async def redis(redis_url: str, prefix: str) -> AsyncIterator[Redis]:
 @pytest.fixture
 async def store(redis: Redis, prefix: str) -> Store:
     return Store(redis, prefix)
+
+
+def provider_context(settings: Settings, store: Store) -> ProviderContext:
+    """What a provider is built with, as the runtime builds it (state kept in `store`)."""
+    return ProviderContext(settings, store.thread_state)

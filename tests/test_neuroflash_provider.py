@@ -16,7 +16,6 @@ from bridge.config import ConfigError, Settings
 from bridge.contracts import (
     Conversation,
     Provider,
-    ProviderContext,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
@@ -31,6 +30,7 @@ from emulators.base import Fault
 from emulators.neuroflash import VARIANTS, NeuroflashEmulator
 from emulators.neuroflash.state import split_tokens
 from emulators.neuroflash.wire import Wire, pieces
+from tests.conftest import provider_context
 from tests.provider_events import told
 
 THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
@@ -61,7 +61,7 @@ async def make(emu: NeuroflashEmulator, store: Store) -> AsyncIterator[MakeProvi
             **overrides,
         }
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
-        provider = NeuroflashProvider(ProviderContext(settings, store))
+        provider = NeuroflashProvider(provider_context(settings, store))
         made.append(provider)
         return provider
 
@@ -395,10 +395,10 @@ async def test_leaving_a_reply_closes_its_connection(
 async def test_missing_settings_are_named(store: Store) -> None:
     settings = Settings(_env_file=None, neuroflash_client_id="id")  # type: ignore[call-arg]
     with pytest.raises(ConfigError, match="NEUROFLASH_CLIENT_SECRET"):
-        NeuroflashProvider(ProviderContext(settings, store))
+        NeuroflashProvider(provider_context(settings, store))
     settings.neuroflash_client_secret = SecretStr("secret")
     with pytest.raises(ConfigError, match="NEUROFLASH_WORKSPACE_ID"):
-        NeuroflashProvider(ProviderContext(settings, store))
+        NeuroflashProvider(provider_context(settings, store))
 
 
 async def test_wrong_workspace_and_bad_secret_are_refused(

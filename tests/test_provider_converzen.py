@@ -13,7 +13,6 @@ from bridge.config import ConfigError, Settings
 from bridge.contracts import (
     Conversation,
     Provider,
-    ProviderContext,
     ReplyDone,
     ReplyFailed,
     TextDelta,
@@ -25,6 +24,7 @@ from bridge.providers.converzen import ConverzenProvider, persona_selector
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.converzen import TEST_KEY, ConverzenEmulator
+from tests.conftest import provider_context
 from tests.provider_events import collect, final, started, told
 
 THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
@@ -54,7 +54,7 @@ def settings_for(emu: ConverzenEmulator, **extra: Any) -> Settings:
 
 @pytest.fixture
 async def provider(emu: ConverzenEmulator, store: Store) -> AsyncIterator[ConverzenProvider]:
-    instance = ConverzenProvider(ProviderContext(settings_for(emu), store))
+    instance = ConverzenProvider(provider_context(settings_for(emu), store))
     instance.rate_limit_delays = (0.01, 0.02)
     yield instance
     await instance.aclose()
@@ -136,7 +136,7 @@ async def test_token_renewed_before_it_expires(
 
 
 async def test_registered_under_its_entry_point(emu: ConverzenEmulator, store: Store) -> None:
-    provider = load_provider("converzen", ProviderContext(settings_for(emu), store))
+    provider = load_provider("converzen", provider_context(settings_for(emu), store))
     try:
         assert isinstance(provider, ConverzenProvider) and isinstance(provider, Provider)
     finally:
@@ -254,7 +254,7 @@ async def test_malformed_event_is_skipped(
 
 async def test_slow_first_token_times_out_cleanly(emu: ConverzenEmulator, store: Store) -> None:
     settings = settings_for(emu, provider_read_timeout=0.3)
-    provider = ConverzenProvider(ProviderContext(settings, store))
+    provider = ConverzenProvider(provider_context(settings, store))
     try:
         emu.fail_next("completion", Fault("slow", delay=1.0))
         events = await collect(provider, Conversation("converzen", None, THREAD), make_post("hi"))
@@ -301,7 +301,7 @@ async def test_cancelling_mid_stream_propagates_and_closes_the_stream(
 
 async def test_bad_api_key_names_the_setting(emu: ConverzenEmulator, store: Store) -> None:
     provider = ConverzenProvider(
-        ProviderContext(settings_for(emu, converzen_api_key="nope"), store)
+        provider_context(settings_for(emu, converzen_api_key="nope"), store)
     )
     try:
         events = await collect(provider, Conversation("converzen", None, THREAD), make_post("hi"))
@@ -314,7 +314,7 @@ async def test_bad_api_key_names_the_setting(emu: ConverzenEmulator, store: Stor
 
 def test_missing_api_key_is_a_config_error(store: Store) -> None:
     with pytest.raises(ConfigError, match="CONVERZEN_API_KEY"):
-        ConverzenProvider(ProviderContext(Settings(converzen_api_key=None), store))
+        ConverzenProvider(provider_context(Settings(converzen_api_key=None), store))
 
 
 def test_persona_selector() -> None:
@@ -328,7 +328,7 @@ async def test_alias_and_default_persona_reach_get_token(
 ) -> None:
     for persona, expected in (("my-alias", {"alias": "my-alias"}), ("", None)):
         settings = settings_for(emu, converzen_persona=persona)
-        provider = ConverzenProvider(ProviderContext(settings, store))
+        provider = ConverzenProvider(provider_context(settings, store))
         try:
             await collect(provider, Conversation("converzen", None, THREAD), make_post("hi"))
         finally:

@@ -15,7 +15,6 @@ from bridge.contracts import (
     Conversation,
     ConversationStarted,
     Provider,
-    ProviderContext,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
@@ -33,6 +32,7 @@ from emulators.neuroflash_prototype import (
     WORKSPACE,
     NeuroflashPrototypeEmulator,
 )
+from tests.conftest import provider_context
 from tests.provider_events import collect, told
 
 THREAD = ThreadKey("slack", "T1", "C2", "1700000000.000200")
@@ -67,7 +67,7 @@ def settings_for(emu: NeuroflashPrototypeEmulator, **extra: Any) -> Settings:
 def build(
     emu: NeuroflashPrototypeEmulator, store: Store, **extra: Any
 ) -> NeuroflashPrototypeProvider:
-    return NeuroflashPrototypeProvider(ProviderContext(settings_for(emu, **extra), store))
+    return NeuroflashPrototypeProvider(provider_context(settings_for(emu, **extra), store))
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ async def opened(provider: NeuroflashPrototypeProvider, thread: ThreadKey = THRE
 async def test_registered_under_its_entry_point(
     emu: NeuroflashPrototypeEmulator, store: Store
 ) -> None:
-    loaded = load_provider("neuroflash-prototype", ProviderContext(settings_for(emu), store))
+    loaded = load_provider("neuroflash-prototype", provider_context(settings_for(emu), store))
     try:
         assert isinstance(loaded, NeuroflashPrototypeProvider) and isinstance(loaded, Provider)
     finally:
@@ -250,4 +250,4 @@ def test_missing_workspace_is_a_config_error(store: Store) -> None:
         neuroflash_workspace_id=None,
     )
     with pytest.raises(ConfigError, match="NEUROFLASH_WORKSPACE_ID"):
-        NeuroflashPrototypeProvider(ProviderContext(settings, store))
+        NeuroflashPrototypeProvider(provider_context(settings, store))

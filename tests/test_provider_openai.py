@@ -12,7 +12,6 @@ from bridge.config import ConfigError, Settings
 from bridge.contracts import (
     Conversation,
     Provider,
-    ProviderContext,
     ReplyDone,
     ReplyFailed,
     TextDelta,
@@ -24,6 +23,7 @@ from bridge.providers.openai_compat import OpenAICompatProvider, fit_history
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.openai_compat import OpenAIEmulator
+from tests.conftest import provider_context
 from tests.provider_events import collect, final, told
 
 THREAD = ThreadKey("slack", "T9", "C9", "1700000000.000900")
@@ -44,7 +44,7 @@ async def emu() -> AsyncIterator[OpenAIEmulator]:
 
 def build(emu: OpenAIEmulator, store: Store, **extra: Any) -> OpenAICompatProvider:
     values = {"openai_base_url": emu.base_url, "openai_model": "llama3"} | extra
-    return OpenAICompatProvider(ProviderContext(Settings(**values), store))
+    return OpenAICompatProvider(provider_context(Settings(**values), store))
 
 
 @pytest.fixture
@@ -55,8 +55,8 @@ async def provider(emu: OpenAIEmulator, store: Store) -> AsyncIterator[OpenAICom
 
 
 async def stored(store: Store) -> list[dict[str, str]]:
-    raw = await store.redis.lrange(store.thread_key(THREAD, "history"), 0, -1)
-    return [json.loads(item) for item in raw]
+    raw = await store.thread_state.get(THREAD, "openai:history")
+    return json.loads(raw) if raw else []
 
 
 async def test_three_posts_keep_history_and_exact_texts(
@@ -207,15 +207,15 @@ async def test_closing_the_reply_closes_the_stream_and_keeps_no_turn(
 def test_missing_model_is_a_config_error(store: Store) -> None:
     with pytest.raises(ConfigError, match="OPENAI_MODEL"):
         settings = Settings(openai_base_url="http://x/v1", openai_model=None)
-        OpenAICompatProvider(ProviderContext(settings, store))
+        OpenAICompatProvider(provider_context(settings, store))
     with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
         settings = Settings(openai_base_url=None, openai_model="m")
-        OpenAICompatProvider(ProviderContext(settings, store))
+        OpenAICompatProvider(provider_context(settings, store))
 
 
 async def test_registered_under_its_entry_point(emu: OpenAIEmulator, store: Store) -> None:
     provider = load_provider(
-        "openai", ProviderContext(Settings(openai_base_url=emu.base_url, openai_model="m"), store)
+        "openai", provider_context(Settings(openai_base_url=emu.base_url, openai_model="m"), store)
     )
     try:
         assert isinstance(provider, OpenAICompatProvider) and isinstance(provider, Provider)

@@ -13,7 +13,6 @@ from bridge.config import ConfigError, Settings
 from bridge.contracts import (
     Conversation,
     Provider,
-    ProviderContext,
     ReplyFailed,
     TextDelta,
     ThreadKey,
@@ -24,6 +23,7 @@ from bridge.providers.senseflow import SenseflowProvider
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
+from tests.conftest import provider_context
 from tests.provider_events import collect, final, started, told
 
 THREAD = ThreadKey("discord", "G1", "C1", "998877")
@@ -57,7 +57,7 @@ def settings_for(emu: SenseflowEmulator, **extra: Any) -> Settings:
 
 @pytest.fixture
 async def provider(emu: SenseflowEmulator, store: Store) -> AsyncIterator[SenseflowProvider]:
-    instance = SenseflowProvider(ProviderContext(settings_for(emu), store))
+    instance = SenseflowProvider(provider_context(settings_for(emu), store))
     yield instance
     await instance.aclose()
 
@@ -218,11 +218,11 @@ async def test_rename(provider: SenseflowProvider, emu: SenseflowEmulator) -> No
 def test_missing_agent_is_a_config_error(store: Store) -> None:
     settings = Settings(senseflow_api_key=SecretStr("k"), senseflow_agent="")
     with pytest.raises(ConfigError, match="SENSEFLOW_AGENT"):
-        SenseflowProvider(ProviderContext(settings, store))
+        SenseflowProvider(provider_context(settings, store))
 
 
 async def test_registered_under_its_entry_point(emu: SenseflowEmulator, store: Store) -> None:
-    provider = load_provider("senseflow", ProviderContext(settings_for(emu), store))
+    provider = load_provider("senseflow", provider_context(settings_for(emu), store))
     try:
         assert isinstance(provider, SenseflowProvider) and isinstance(provider, Provider)
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bridge.config import Settings
-from bridge.contracts import Conversation, ProviderContext, ReplyFailed, ThreadKey, UserPost
+from bridge.contracts import Conversation, ReplyFailed, ThreadKey, UserPost
 from bridge.providers.converzen import ConverzenProvider
 from bridge.providers.openai_compat import OpenAICompatProvider
 from bridge.store import Store
@@ -14,6 +14,7 @@ from bridge.waits import WaitBudget, use_budget
 from emulators.base import Fault
 from emulators.converzen import TEST_KEY, ConverzenEmulator
 from emulators.openai_compat import OpenAIEmulator
+from tests.conftest import provider_context
 from tests.provider_events import collect, final
 
 THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
@@ -25,7 +26,7 @@ async def test_converzen_retry_after_inf_is_capped_and_charged_to_the_budget(sto
     emu = ConverzenEmulator()
     await emu.start()
     settings = Settings(converzen_api_key=TEST_KEY, converzen_api_url=emu.api_url)
-    provider = ConverzenProvider(ProviderContext(settings, store))
+    provider = ConverzenProvider(provider_context(settings, store))
     try:
         emu.fail_next(
             "completion",
@@ -48,7 +49,7 @@ async def test_openai_compatible_request_carries_max_tokens(store: Store) -> Non
     settings = Settings(
         openai_base_url=emu.base_url, openai_model="llama3", bridge_max_reply_tokens=1234
     )
-    provider = OpenAICompatProvider(ProviderContext(settings, store))
+    provider = OpenAICompatProvider(provider_context(settings, store))
     try:
         emu.script("short")
         events = await collect(provider, Conversation("openai", "c1", THREAD), POST)

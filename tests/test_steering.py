@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.config import Settings
-from bridge.contracts import Conversation, ProviderContext, ThreadKey, UserPost
+from bridge.contracts import Conversation, ThreadKey, UserPost
 from bridge.providers.converzen import ConverzenProvider
 from bridge.providers.openai_compat import OpenAICompatProvider
 from bridge.providers.senseflow import SenseflowProvider
@@ -18,6 +18,7 @@ from bridge.store import Store
 from emulators.converzen import TEST_KEY, ConverzenEmulator
 from emulators.openai_compat import OpenAIEmulator
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
+from tests.conftest import provider_context
 from tests.harness import slack_bridge
 from tests.provider_events import collect, final
 
@@ -73,7 +74,7 @@ async def test_converzen_persona_from_the_channel(store: Store) -> None:
     settings = Settings(
         converzen_api_key=TEST_KEY, converzen_api_url=emu.api_url, converzen_persona="47:next"
     )
-    provider = ConverzenProvider(ProviderContext(settings, store))
+    provider = ConverzenProvider(provider_context(settings, store))
     try:
         steered = Conversation("converzen", None, THREAD, {"persona": "brand-bot"})
         assert final(await collect(provider, steered, post()))
@@ -94,7 +95,7 @@ async def test_senseflow_agent_from_the_channel(store: Store) -> None:
     settings = Settings(
         senseflow_api_key=API_KEY, senseflow_agent=AGENT, senseflow_api_url=emu.api_url
     )
-    provider = SenseflowProvider(ProviderContext(settings, store))
+    provider = SenseflowProvider(provider_context(settings, store))
     try:
         steered = Conversation("senseflow", None, THREAD, {"agent": "support-agent"})
         assert final(await collect(provider, steered, post()))
@@ -109,7 +110,7 @@ async def openai_call(
     emu: OpenAIEmulator, store: Store, steering: dict[str, str], **extra: Any
 ) -> Any:
     values: dict[str, Any] = {"openai_base_url": emu.base_url, "openai_model": "llama3"} | extra
-    provider = OpenAICompatProvider(ProviderContext(Settings(**values), store))
+    provider = OpenAICompatProvider(provider_context(Settings(**values), store))
     try:
         conversation = Conversation("openai", "c1", THREAD, steering)
         assert final(await collect(provider, conversation, post()))

@@ -13,7 +13,13 @@ from bridge.contracts.data import (
     ThreadKey,
     UserPost,
 )
-from bridge.contracts.provider import Provider, ProviderContext, ProviderFactory, Steerable
+from bridge.contracts.provider import (
+    Provider,
+    ProviderContext,
+    ProviderFactory,
+    Steerable,
+    ThreadState,
+)
 from bridge.contracts.surface import (
     GIVE_UP,
     GONE,
@@ -53,6 +59,7 @@ __all__ = [
     "Surface",
     "TextDelta",
     "ThreadKey",
+    "ThreadState",
     "UserPost",
     "WriteRejected",
 ]

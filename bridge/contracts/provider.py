@@ -4,21 +4,33 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from bridge.config import Settings
 from bridge.contracts.data import Conversation, ReplyEvent, ThreadKey, UserPost
 
-if TYPE_CHECKING:
-    from bridge.store import Store
+
+class ThreadState(Protocol):
+    """Small per-thread values a provider keeps itself (its history, a conversation's owner).
+
+    Field names start with the provider's name (`openai:history`); values are text, any JSON is
+    the provider's. The core keeps them as long as the thread's other data and drops them on
+    `/fresh` and when the thread is forgotten, so a provider never handles keys or expiry.
+    """
+
+    async def get(self, thread: ThreadKey, name: str) -> str | None: ...
+
+    async def set(self, thread: ThreadKey, name: str, value: str) -> None: ...
+
+    async def delete(self, thread: ThreadKey, name: str) -> None: ...
 
 
 @dataclass(slots=True)
 class ProviderContext:
-    """What a provider may use besides its settings: the store (for history it keeps itself)."""
+    """What a provider may use besides its settings: per-thread state it keeps itself."""
 
     settings: Settings
-    store: Store
+    state: ThreadState
 
 
 @runtime_checkable

@@ -58,7 +58,7 @@ async def diagnose(settings: Settings, report: Report) -> None:
 async def check_providers(settings: Settings, report: Report) -> None:
     """Each provider whose settings are present answers one harmless call; the default must."""
     offline: Any = Redis()
-    context = ProviderContext(settings, Store(offline, settings.bridge_redis_prefix))
+    context = ProviderContext(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
     for name in provider_names():
         part = f"provider {name}"
         try:

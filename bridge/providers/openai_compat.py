@@ -1,11 +1,11 @@
 """Any OpenAI-compatible chat server (Ollama, vLLM, llama.cpp): the bridge keeps the history.
 
-History is a Redis list of `{role, content}` JSON beside the thread's binding. Each reply sends
-the system prompt (steering `system_prompt`, else `personality`) with the model (steering
-`model`, else OPENAI_MODEL), as many recent turns as fit `OPENAI_HISTORY_TOKENS`
-(approximated as len(text)//4 + 4 per message) and the new message; the user message and the
-final answer are appended only when the reply completes, and the stored list is trimmed to what
-was sent so it never grows without bound.
+History is a JSON list of `{role, content}` in the thread's state (`openai:history`, kept and
+expired by the core with the thread). Each reply sends the system prompt (steering
+`system_prompt`, else `personality`) with the model (steering `model`, else OPENAI_MODEL), as
+many recent turns as fit `OPENAI_HISTORY_TOKENS` (approximated as len(text)//4 + 4 per
+message) and the new message; the user message and the final answer are appended only when the
+reply completes, and the stored list is trimmed to what was sent so it never grows without bound.
 """
 
 from __future__ import annotations
@@ -23,19 +23,20 @@ from bridge.contracts import (
     ReplyEvent,
     TextDelta,
     ThreadKey,
+    ThreadState,
     UserPost,
 )
 from bridge.http import provider_client
-from bridge.keys import OPENAI_HISTORY
 from bridge.providers.common import JsonEvents, ProviderError, StreamCut, bearer, guarded
 from bridge.sse import ProviderHTTPError, open_sse
-from bridge.store import Store
 
 LABEL = "The model server"
 CREDENTIALS = "OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL"
 AZURE_API_VERSION = "2024-10-21"
 """Azure OpenAI's GA data-plane version, used when OPENAI_API_STYLE=azure names none."""
 RETRYABLE_TYPES = {"server_error", "rate_limit_exceeded", "overloaded_error", "timeout"}
+HISTORY = "openai:history"
+"""The thread-state field holding the history."""
 
 Message = dict[str, str]
 
@@ -75,7 +76,7 @@ class OpenAICompatProvider:
         self._model = str(settings.openai_model)
         self._budget = settings.openai_history_tokens
         self._max_tokens = settings.bridge_max_reply_tokens
-        self._store: Store = context.store
+        self._state: ThreadState = context.state
         key = secret(settings.openai_api_key)
         headers: dict[str, str] = bearer(key) if key else {}
         params: dict[str, str] = {}
@@ -89,18 +90,15 @@ class OpenAICompatProvider:
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
         return str(uuid.uuid4())
 
-    def history_key(self, thread: ThreadKey) -> str:
-        return self._store.thread_key(thread, OPENAI_HISTORY)
-
     async def history(self, thread: ThreadKey) -> list[Message]:
         """The stored turns, oldest first; entries that are not `{role, content}` are skipped."""
-        raw = await self._store.redis.lrange(self.history_key(thread), 0, -1)
+        raw = await self._state.get(thread, HISTORY)
+        try:
+            items = json.loads(raw) if raw else []
+        except ValueError:
+            items = []
         messages: list[Message] = []
-        for item in raw:
-            try:
-                value = json.loads(item)
-            except ValueError:
-                continue
+        for value in items if isinstance(items, list) else []:
             if isinstance(value, dict) and {"role", "content"} <= value.keys():
                 messages.append({"role": str(value["role"]), "content": str(value["content"])})
         return messages
@@ -139,16 +137,14 @@ class OpenAICompatProvider:
         yield ReplyDone(text=text, usage=stream.usage, finish_reason=stream.finish_reason)
 
     async def _remember(self, thread: ThreadKey, kept: int, user: Message, text: str) -> None:
-        """Append the finished turn and drop what no longer fits (it would not be sent again)."""
-        key = self.history_key(thread)
+        """Append the finished turn and drop what no longer fits (it would not be sent again).
+
+        Read again rather than reuse the request's copy, so a history dropped meanwhile stays
+        dropped; a thread's replies run one at a time, so read-then-write loses no turn.
+        """
         answer = {"role": "assistant", "content": text}
-        async with self._store.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(
-                key, json.dumps(user, ensure_ascii=False), json.dumps(answer, ensure_ascii=False)
-            )
-            pipe.ltrim(key, -(kept + 2), -1)
-            pipe.expire(key, self._store.thread_ttl)
-            await pipe.execute()
+        turns = [*await self.history(thread), user, answer][-(kept + 2) :]
+        await self._state.set(thread, HISTORY, json.dumps(turns, ensure_ascii=False))
 
     async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> bool:
         """Nothing at the server: each request carries the model and system prompt."""
@@ -158,7 +154,7 @@ class OpenAICompatProvider:
         """Nothing at the server: closing the stream stops generation."""
 
     async def forget(self, conversation: Conversation) -> None:
-        await self._store.redis.delete(self.history_key(conversation.thread))
+        await self._state.delete(conversation.thread, HISTORY)
 
     async def check(self) -> str:
         """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""

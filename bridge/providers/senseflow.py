@@ -1,8 +1,8 @@
 """SenseFlow (seed 004), a Dify-compatible agent API: the conversation id arrives in the stream.
 
 Dify scopes a conversation to the end user who started it, so the first poster's `author_ref`
-owns the thread's conversation: it is kept in Redis beside the binding and sent as `user` on
-every later reply, rename, stop and delete, whoever writes in the thread.
+owns the thread's conversation: it is kept in the thread's state (`senseflow:user`) and sent
+as `user` on every later reply, rename, stop and delete, whoever writes in the thread.
 A running reply's task id is kept in memory per thread so `cancel` can stop it at the server
 (Dify-style stop, not in the seed: a 404 there is fine).
 """
@@ -26,10 +26,10 @@ from bridge.contracts import (
     ReplyEvent,
     TextDelta,
     ThreadKey,
+    ThreadState,
     UserPost,
 )
 from bridge.http import provider_client
-from bridge.keys import SENSEFLOW_USER
 from bridge.providers.common import (
     JsonEvents,
     ProviderError,
@@ -39,7 +39,6 @@ from bridge.providers.common import (
     segment,
 )
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
-from bridge.store import Store
 from bridge.text import first_words
 
 LABEL = "SenseFlow"
@@ -47,6 +46,8 @@ CREDENTIALS = "SENSEFLOW_API_KEY and SENSEFLOW_AGENT"
 CHAT = "agent/chat-messages"
 CONVERSATIONS = "agent/conversations"
 RETRYABLE_CODES = {"completion_request_error", "internal_server_error", "rate_limit_error"}
+OWNER = "senseflow:user"
+"""The thread-state field holding the conversation's end user."""
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class SenseflowProvider:
         settings = context.settings
         settings.require("senseflow_api_key", "senseflow_agent")
         self._agent = settings.senseflow_agent
-        self._store: Store = context.store
+        self._state: ThreadState = context.state
         self._client = provider_client(
             settings, settings.senseflow_api_url, headers=bearer(secret(settings.senseflow_api_key))
         )
@@ -80,17 +81,11 @@ class SenseflowProvider:
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
         return None
 
-    def _owner_key(self, thread: ThreadKey) -> str:
-        return self._store.thread_key(thread, SENSEFLOW_USER)
-
     async def _owner(self, conversation: Conversation, fallback: str) -> str:
         """The end-user id that owns the conversation at SenseFlow (see the module docstring)."""
         if conversation.id is None:
             return fallback
-        value = await self._store.redis.get(self._owner_key(conversation.thread))
-        if isinstance(value, bytes):
-            return value.decode()
-        return value or fallback
+        return await self._state.get(conversation.thread, OWNER) or fallback
 
     def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
         return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
@@ -113,8 +108,7 @@ class SenseflowProvider:
                 async for data in JsonEvents(source, LABEL):
                     started = self._track(conversation.thread, user, reply, data)
                     if started is not None:
-                        key = self._owner_key(conversation.thread)
-                        await self._store.redis.set(key, user, ex=self._store.thread_ttl)
+                        await self._state.set(conversation.thread, OWNER, user)
                         named = replace(conversation, id=started.conversation_id)
                         self._spawn(self.rename(named, first_words(post.text, NAME_LIMIT)))
                         yield started
@@ -164,7 +158,7 @@ class SenseflowProvider:
         )
         if response.status_code != 404:
             raise_for_status(response)
-        await self._store.redis.delete(self._owner_key(conversation.thread))
+        await self._state.delete(conversation.thread, OWNER)
 
     async def rename(self, conversation: Conversation, name: str) -> bool:
         """Name the conversation at SenseFlow (cosmetic: failures are logged, never raised)."""
