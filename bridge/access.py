@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
 
 from redis.asyncio import Redis
 
 from bridge.config import Settings
-from bridge.contracts import ThreadKey
+from bridge.contracts import Rate, ThreadKey
 from bridge.keys import Keys
 
 WINDOW_SECONDS = 60
@@ -34,16 +33,6 @@ return n
 """
 """Counts a post once however often it is delivered (Slack sends a mention as `app_mention`
 and `message`); a redelivery gets the verdict of the first delivery."""
-
-
-class Rate(Enum):
-    """What the per-user rate says about one more post."""
-
-    OK = "ok"
-    NOTICE = "notice"
-    """Over the limit for the first time in this window: refuse with one polite notice."""
-    QUIET = "quiet"
-    """Over the limit again in the same window: refuse without a word."""
 
 
 def id_set(value: str) -> frozenset[str]:

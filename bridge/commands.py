@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
-from bridge.contracts import ThreadKey
-from bridge.hub import Hub
+from bridge.contracts import Core, ThreadKey
 
 PROVIDER_NAME = re.compile(r"[a-z0-9_.-]{1,64}")
 """A provider name is echoed in a refusal, so it can never carry markup or a mention."""
@@ -39,7 +38,7 @@ def parse_command(text: str) -> Command | None:
     return None
 
 
-async def run_command(hub: Hub, thread: ThreadKey, command: Command) -> bool:
+async def run_command(hub: Core, thread: ThreadKey, command: Command) -> bool:
     """Carry out `command` in `thread`; False if it was refused (a provider not configured).
 
     Who may give a command is checked before (bridge/ingest.py)."""
@@ -48,9 +47,9 @@ async def run_command(hub: Hub, thread: ThreadKey, command: Command) -> bool:
     elif command.name == "reset":
         await hub.reset(thread)
     elif command.name == "policy":
-        await hub.store.set_channel_setting(thread.scope, "busy_policy", command.arg)
+        await hub.set_channel_setting(thread.scope, "busy_policy", command.arg)
     elif command.name == "provider":
         if not hub.provider_configured(command.arg):
             return False
-        await hub.store.set_channel_setting(thread.scope, "provider", command.arg)
+        await hub.set_channel_setting(thread.scope, "provider", command.arg)
     return True

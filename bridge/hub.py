@@ -1,15 +1,16 @@
-"""What adapters may do with the core: accept posts, ask about threads, stop and reset."""
+"""The concrete core handed to adapters (`bridge.contracts.Core`); built by bridge/runtime only."""
 
 from __future__ import annotations
 
 import logging
 
 from aiohttp import web
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bridge.access import AccessPolicy
 from bridge.config import Settings
-from bridge.contracts import Steerable, ThreadKey, UserPost
+from bridge.contracts import Conversation, Steerable, ThreadKey, UserPost
 from bridge.control import Control
 from bridge.inbox import Inbox
 from bridge.metrics import Metrics
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class Hub:
-    """The core as an adapter sees it. `web` takes extra HTTP routes (Slack HTTP mode)."""
+    """The core as an adapter sees it (`bridge.contracts.Core`): a line per store question."""
 
     def __init__(
         self,
@@ -38,7 +39,7 @@ class Hub:
         outage: Outage,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self._store = store
         self.budget = budget
         self.web = web_app
         self.metrics = metrics
@@ -56,10 +57,10 @@ class Hub:
         """
         try:
             if starts_thread:
-                await self.store.mark_thread(post.thread)
+                await self._store.mark_thread(post.thread)
             seq = await self._inbox.accept(post)
             if seq > 0:
-                await self.store.touch_thread(post.thread)
+                await self._store.touch_thread(post.thread)
         except RedisError as exc:
             self._outage.failed(exc)
             raise
@@ -68,8 +69,16 @@ class Hub:
             self.metrics.post(post.thread.platform)
         return seq > 0
 
+    @property
+    def redis(self) -> Redis:
+        return self._store.redis
+
+    @property
+    def prefix(self) -> str:
+        return self._store.prefix
+
     async def is_thread(self, thread: ThreadKey) -> bool:
-        return await self.store.is_thread(thread)
+        return await self._store.is_thread(thread)
 
     async def stop(self, thread: ThreadKey) -> None:
         """Stop the reply streaming in `thread`, on whichever replica runs it."""
@@ -80,7 +89,7 @@ class Hub:
     ) -> bool:
         """Stop the reply that `message_id` (one of the bot's reply messages in `channel`)
         belongs to."""
-        thread = await self.store.reply_thread(platform, tenant, channel, message_id)
+        thread = await self._store.reply_thread(platform, tenant, channel, message_id)
         if thread is None:
             return False
         await self.stop(thread)
@@ -100,31 +109,31 @@ class Hub:
     async def fresh(self, thread: ThreadKey) -> None:
         """Stop the reply and unbind: the next post starts a new conversation."""
         await self.stop(thread)
-        await self.store.start_over(thread)
+        await self._store.start_over(thread)
 
     async def forget(self, thread: ThreadKey) -> None:
         """Stop the reply, delete the conversation at the provider where the API can, and
         delete every key of the thread."""
         await self.stop(thread)
-        binding = await self.store.binding(thread)
+        binding = await self._store.binding(thread)
         if binding is not None:
             try:
                 await self._providers.get(binding.provider).forget(binding)
             except Exception as exc:
                 log.warning("provider could not forget %s: %s", binding.id, exc)
-        await self.store.forget_thread(thread)
+        await self._store.forget_thread(thread)
 
     async def steer(self, thread: ThreadKey, changes: dict[str, str]) -> bool:
         """Apply changed steering to the thread's live conversation if its provider can;
         True if it did (others keep theirs; the channel's new threads get the change)."""
-        binding = await self.store.binding(thread)
+        binding = await self._store.binding(thread)
         if binding is None:
             return False
         provider = self._providers.get(binding.provider)
         if not isinstance(provider, Steerable) or not await provider.steer(binding, changes):
             return False
         steering = {k: v for k, v in {**binding.steering, **changes}.items() if v}
-        await self.store.set_steering(thread, steering)
+        await self._store.set_steering(thread, steering)
         return True
 
     async def posts_seen(self, thread: ThreadKey) -> int:
@@ -133,11 +142,38 @@ class Hub:
 
     async def reset(self, thread: ThreadKey) -> None:
         """Forget the thread's conversation; the next post starts a new one."""
-        binding = await self.store.binding(thread)
+        binding = await self._store.binding(thread)
         if binding is None:
             return
         try:
             await self._providers.get(binding.provider).forget(binding)
         except Exception as exc:
             log.warning("provider could not forget %s: %s", binding.id, exc)
-        await self.store.unbind(thread)
+        await self._store.unbind(thread)
+
+    async def binding(self, thread: ThreadKey) -> Conversation | None:
+        return await self._store.binding(thread)
+
+    async def channel_settings(self, scope: str) -> dict[str, str]:
+        return await self._store.channel_settings(scope)
+
+    async def set_channel_setting(self, scope: str, name: str, value: str) -> None:
+        await self._store.set_channel_setting(scope, name, value)
+
+    async def clear_channel_setting(self, scope: str, name: str) -> None:
+        await self._store.clear_channel_setting(scope, name)
+
+    async def last_thread(self, scope: str, user: str) -> ThreadKey | None:
+        return await self._store.last_thread(scope, user)
+
+    async def set_last_thread(self, scope: str, user: str, thread: ThreadKey) -> None:
+        await self._store.set_last_thread(scope, user, thread)
+
+    async def claim_notice(self, thread: ThreadKey, message_id: str) -> bool:
+        return await self._store.claim_notice(thread, message_id)
+
+    async def add_participant(self, thread: ThreadKey, user: str) -> int:
+        return await self._store.add_participant(thread, user)
+
+    async def forget_tenant(self, platform: str, tenant: str) -> int:
+        return await self._store.forget_tenant(platform, tenant)

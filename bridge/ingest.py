@@ -12,10 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from bridge.access import Rate
 from bridge.commands import ADMIN_COMMANDS, Command, parse_command, run_command
-from bridge.contracts import UserPost
-from bridge.hub import Hub
+from bridge.contracts import Core, Rate, UserPost
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +63,7 @@ class Replies:
     is_admin: IsAdmin
 
 
-async def take(hub: Hub, incoming: Incoming, replies: Replies) -> None:
+async def take(hub: Core, incoming: Incoming, replies: Replies) -> None:
     """Carry out a command, refuse the post, or record it durably; ignore threads the bridge
     is not in."""
     post = incoming.post
@@ -91,10 +89,10 @@ async def take(hub: Hub, incoming: Incoming, replies: Replies) -> None:
     if not await hub.accept(post, starts_thread=incoming.starts_thread):
         log.debug("post %s was seen before (a retry or a replay)", post.message_id)
         return
-    await hub.store.set_last_thread(thread.scope, post.author, thread)
+    await hub.set_last_thread(thread.scope, post.author, thread)
 
 
-async def _command(hub: Hub, incoming: Incoming, command: Command, replies: Replies) -> None:
+async def _command(hub: Core, incoming: Incoming, command: Command, replies: Replies) -> None:
     author = incoming.post.author
     if command.name in ADMIN_COMMANDS and not await hub.access.is_admin(author, replies.is_admin):
         hub.metrics.inc("commands_refused_total", platform=incoming.post.thread.platform)
@@ -108,7 +106,7 @@ async def _command(hub: Hub, incoming: Incoming, command: Command, replies: Repl
     await replies.confirm(command, await run_command(hub, incoming.post.thread, command))
 
 
-async def _refusal(hub: Hub, post: UserPost) -> str | None:
+async def _refusal(hub: Core, post: UserPost) -> str | None:
     """Why `post` is not forwarded ("" = refused silently), or None to forward it."""
     if not post.text.strip() and not post.attachments:
         hub.metrics.inc("posts_refused_total", platform=post.thread.platform, reason="empty")
@@ -126,9 +124,9 @@ async def _refusal(hub: Hub, post: UserPost) -> str | None:
     return ""
 
 
-async def _say_once(hub: Hub, post: UserPost, replies: Replies, text: str) -> None:
+async def _say_once(hub: Core, post: UserPost, replies: Replies, text: str) -> None:
     """Answer `post` with `text` unless another delivery of the same post already did."""
-    if await hub.store.claim_notice(post.thread, post.message_id):
+    if await hub.claim_notice(post.thread, post.message_id):
         await replies.say(text)
 
 
@@ -141,15 +139,15 @@ def with_files(post: UserPost) -> UserPost:
     return replace(post, text=text)
 
 
-async def _mentions_only(hub: Hub, scope: str) -> bool:
-    settings = await hub.store.channel_settings(scope)
+async def _mentions_only(hub: Core, scope: str) -> bool:
+    settings = await hub.channel_settings(scope)
     return settings.get("reply_mode") == "mentions"
 
 
-async def _named(hub: Hub, incoming: Incoming) -> UserPost:
+async def _named(hub: Core, incoming: Incoming) -> UserPost:
     """The post, its text led by the author's name once more than one person posts here."""
     post = incoming.post
-    people = await hub.store.add_participant(post.thread, post.author)
+    people = await hub.add_participant(post.thread, post.author)
     if people < 2 or incoming.author_name is None:
         return post
     name = (await incoming.author_name()).strip() or post.author

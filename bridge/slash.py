@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
-from bridge.contracts import ThreadKey
-from bridge.hub import Hub
+from bridge.contracts import Core, ThreadKey
 from bridge.i18n import text
 
 REPLY_MODES = ("every", "mentions")
@@ -48,7 +47,7 @@ class Invocation:
     command: str = "/threadbridge"
 
 
-async def run_slash(hub: Hub, inv: Invocation) -> str:
+async def run_slash(hub: Core, inv: Invocation) -> str:
     """Carry out the invocation; return the text to show the user."""
     say = _speaker(hub, inv)
     sub = inv.words[0].lower() if inv.words else ""
@@ -81,16 +80,16 @@ async def run_slash(hub: Hub, inv: Invocation) -> str:
 Say = Callable[..., str]
 
 
-def _speaker(hub: Hub, inv: Invocation) -> Say:
+def _speaker(hub: Core, inv: Invocation) -> Say:
     def say(key: str, **values: object) -> str:
         return text(key, inv.locale, hub.settings.bridge_locale, **values)
 
     return say
 
 
-async def _status(hub: Hub, thread: ThreadKey, say: Say) -> str:
-    binding = await hub.store.binding(thread)
-    channel = await hub.store.channel_settings(thread.scope)
+async def _status(hub: Core, thread: ThreadKey, say: Say) -> str:
+    binding = await hub.binding(thread)
+    channel = await hub.channel_settings(thread.scope)
     provider = binding.provider if binding else channel.get("provider") or hub.default_provider
     return say(
         "status",
@@ -101,12 +100,12 @@ async def _status(hub: Hub, thread: ThreadKey, say: Say) -> str:
     )
 
 
-async def _config(hub: Hub, inv: Invocation, say: Say) -> str:
+async def _config(hub: Core, inv: Invocation, say: Say) -> str:
     if not await hub.access.is_admin(inv.user, inv.is_admin):
         return say("config_refused")
     names = ", ".join(CONFIG_NAMES)
     if len(inv.words) < 3:
-        current = await hub.store.channel_settings(inv.scope)
+        current = await hub.channel_settings(inv.scope)
         shown = {name: current[key] for name, key in CONFIG_NAMES.items() if key in current}
         lines = "\n".join(f"{k} = {v}" for k, v in shown.items()) or "-"
         return say("config_show", settings=lines)
@@ -116,9 +115,9 @@ async def _config(hub: Hub, inv: Invocation, say: Say) -> str:
     key = CONFIG_NAMES[name]
     cleared = value.lower() in CLEAR
     if cleared:
-        await hub.store.clear_channel_setting(inv.scope, key)
+        await hub.clear_channel_setting(inv.scope, key)
     else:
-        await hub.store.set_channel_setting(inv.scope, key, value)
+        await hub.set_channel_setting(inv.scope, key, value)
     answer = say("config_set", name=name, value=value)
     steering = key.removeprefix("steering.")
     if steering != key and inv.thread is not None:
@@ -128,7 +127,7 @@ async def _config(hub: Hub, inv: Invocation, say: Say) -> str:
     return answer
 
 
-def _valid(hub: Hub, name: str, value: str) -> bool:
+def _valid(hub: Core, name: str, value: str) -> bool:
     if value.lower() in CLEAR:
         return True
     if name == "provider":

@@ -14,11 +14,9 @@ from adapters.discord.controls import stop_pressed
 from adapters.discord.ingest import DiscordIngest
 from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.config import ConfigError, Settings, secret
-from bridge.contracts import Surface, UserPost
+from bridge.contracts import Core, Permits, Surface, UserPost
 from bridge.fencing import fence_requests
-from bridge.hub import Hub
 from bridge.metrics import http_trace
-from bridge.pacing import EditBudget
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +38,12 @@ class DiscordAdapter:
         settings.require("discord_token")
         self._settings = settings
         self.client: BridgeClient | None = None
-        self._budget: EditBudget | None = None
+        self._budget: Permits | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, core: Core) -> None:
         point_at(self._settings.discord_api_url, self._settings.discord_gateway_url)
-        self._budget = hub.budget
+        self._budget = core.budget
         ingest: DiscordIngest | None = None
 
         async def on_post(message: discord.Message) -> None:
@@ -56,16 +54,16 @@ class DiscordAdapter:
             if ingest is not None:
                 await ingest.handle_reaction(event)
 
-        trace = fence_requests(http_trace(hub.metrics, "discord", route_name))
-        self.client = client = BridgeClient(on_post, on_reaction, trace, stop_pressed(hub))
+        trace = fence_requests(http_trace(core.metrics, "discord", route_name))
+        self.client = client = BridgeClient(on_post, on_reaction, trace, stop_pressed(core))
         try:
             await client.login(secret(self._settings.discord_token))
         except discord.LoginFailure:
             await client.close()
             raise ConfigError("DISCORD_TOKEN was refused by Discord: check the bot token") from None
         assert client.user is not None
-        ingest = DiscordIngest(hub, client.user.id, client)
-        await slash.install(client, hub)
+        ingest = DiscordIngest(core, client.user.id, client)
+        await slash.install(client, core)
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         await self._wait_ready(client, self._task)
         log.info("Discord: connected as %s", client.user)

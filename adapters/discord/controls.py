@@ -16,7 +16,7 @@ from typing import Any
 import discord
 
 from adapters.discord.ingest import DM_TENANT, thread_channel
-from bridge.hub import Hub
+from bridge.contracts import Core
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def is_stop(interaction: discord.Interaction) -> bool:
     )
 
 
-def stop_pressed(hub: Hub) -> Callable[[discord.Interaction], Awaitable[None]]:
+def stop_pressed(hub: Core) -> Callable[[discord.Interaction], Awaitable[None]]:
     """Acknowledge a press of the stop button, then stop the reply it sits on."""
 
     async def on_press(interaction: discord.Interaction) -> None:

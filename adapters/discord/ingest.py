@@ -17,8 +17,7 @@ from redis.exceptions import RedisError
 
 from adapters.discord.commands import discord_replies
 from adapters.discord.format import strip_mention, thread_name
-from bridge.contracts import Attachment, ThreadKey, UserPost
-from bridge.hub import Hub
+from bridge.contracts import Attachment, Core, ThreadKey, UserPost
 from bridge.ingest import Incoming, take
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
 class DiscordIngest:
     """Called for every MESSAGE_CREATE the client sees."""
 
-    def __init__(self, hub: Hub, bot_id: int, client: discord.Client | None = None) -> None:
+    def __init__(self, hub: Core, bot_id: int, client: discord.Client | None = None) -> None:
         self._hub = hub
         self._bot = bot_id
         self._client = client

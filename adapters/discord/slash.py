@@ -13,8 +13,7 @@ from discord import app_commands
 
 from adapters.discord.access import is_discord_admin
 from adapters.discord.ingest import DM_TENANT
-from bridge.contracts import ThreadKey
-from bridge.hub import Hub
+from bridge.contracts import Core, ThreadKey
 from bridge.slash import Invocation, run_slash
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ def place(interaction: discord.Interaction) -> tuple[str, ThreadKey | None]:
     return f"discord:{guild}:{channel_id}", None
 
 
-def command_group(hub: Hub) -> app_commands.Group:
+def command_group(hub: Core) -> app_commands.Group:
     group = app_commands.Group(name=NAME, description="threadbridge: this thread's conversation")
 
     async def answer(interaction: discord.Interaction, *words: str) -> None:
@@ -85,7 +84,7 @@ def command_group(hub: Hub) -> app_commands.Group:
     return group
 
 
-async def install(client: discord.Client, hub: Hub) -> app_commands.CommandTree[discord.Client]:
+async def install(client: discord.Client, hub: Core) -> app_commands.CommandTree[discord.Client]:
     """Attach the command tree to `client` and register the commands with Discord."""
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
     tree.add_command(command_group(hub))

@@ -27,8 +27,7 @@ from discord.http import handle_message_parameters
 from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.errors import classify
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
-from bridge.contracts import Allowance, EditRate, Priority, Route, UserPost
-from bridge.pacing import EditBudget
+from bridge.contracts import Allowance, EditRate, Permits, Priority, Route, UserPost
 
 THREAD_ALREADY_CREATED = 160004
 CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
@@ -80,7 +79,7 @@ class DiscordSurface:
         client: discord.Client,
         post: UserPost,
         messages: list[str],
-        budget: EditBudget,
+        budget: Permits,
         limit: Allowance = GLOBAL,
     ) -> None:
         """`limit`: the bot's global allowance (Discord's 50 requests/s unless raised)."""

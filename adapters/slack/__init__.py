@@ -22,11 +22,9 @@ from adapters.slack.installations import RedisInstallationStore
 from adapters.slack.limits import SlackLimits
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
-from bridge.contracts import Surface, UserPost
+from bridge.contracts import Core, Permits, Surface, UserPost
 from bridge.fencing import fence_requests
-from bridge.hub import Hub
 from bridge.metrics import Metrics, http_trace
-from bridge.pacing import EditBudget
 
 log = logging.getLogger(__name__)
 
@@ -60,30 +58,30 @@ class SlackAdapter:
         self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=30)
         self.installations: RedisInstallationStore | None = None
         self.limits = SlackLimits.from_settings(settings)
-        self._budget: EditBudget | None = None
+        self._budget: Permits | None = None
         self._no_streams: set[str] = set()
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
-        self._hub: Hub | None = None
+        self._core: Core | None = None
         self.bot_user_id = ""
         self.team_id = ""
 
-    async def start(self, hub: Hub) -> None:
-        self._metrics = hub.metrics
-        self._hub = hub
-        self._budget = hub.budget
+    async def start(self, core: Core) -> None:
+        self._metrics = core.metrics
+        self._core = core
+        self._budget = core.budget
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
-            trace_configs=[fence_requests(http_trace(hub.metrics, "slack", _method_name))],
+            trace_configs=[fence_requests(http_trace(core.metrics, "slack", _method_name))],
         )
         if not self.distributed:
             auth = await self.client.auth_test()
             self.bot_user_id = str(auth["user_id"])
             self.team_id = str(auth.get("team_id") or "")
         socket_mode = bool(secret(self._settings.slack_app_token))
-        app = self._app(hub, socket_mode)
-        ingest = SlackIngest(hub, self.client, self.bot_user_id, self.team_id, self._installed())
+        app = self._app(core, socket_mode)
+        ingest = SlackIngest(core, self.client, self.bot_user_id, self.team_id, self._installed())
 
         async def on_event(
             event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: Any
@@ -97,24 +95,24 @@ class SlackAdapter:
         app.event("app_mention")(on_event)
         app.event("message")(on_event)
         app.event("reaction_added")(on_reaction)
-        slash.register(app, hub, ingest)
+        slash.register(app, core, ingest)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
-        app.action(STOP_ACTION)(stop_pressed(hub))
+        app.action(STOP_ACTION)(stop_pressed(core))
         if socket_mode:
             self._socket = AsyncSocketModeHandler(app, secret(self._settings.slack_app_token))
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack: connected in Socket Mode as %s", self.bot_user_id)
         else:
             signing = secret(self._settings.slack_signing_secret)
-            hub.web.router.add_post(EVENTS_PATH, http_handler(app, signing))
+            core.web.router.add_post(EVENTS_PATH, http_handler(app, signing))
             log.info("Slack: HTTP mode, events at %s", EVENTS_PATH)
 
     async def connected(self) -> bool:
         """For /readyz: the Socket Mode connection is up (HTTP mode needs none)."""
         return self._socket is None or await self._socket.client.is_connected()
 
-    def _app(self, hub: Hub, socket_mode: bool) -> AsyncApp:
+    def _app(self, core: Core, socket_mode: bool) -> AsyncApp:
         """Bolt's app: one bot token, or OAuth installs with a token per workspace."""
         signing_secret = secret(self._settings.slack_signing_secret) or None
         verify = not socket_mode
@@ -125,16 +123,18 @@ class SlackAdapter:
                 request_verification_enabled=verify,
                 process_before_response=True,
             )
-        self.installations = oauth.installation_store(self._settings, hub.store)
+        self.installations = oauth.installation_store(self._settings, core.redis, core.prefix)
         app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
             request_verification_enabled=verify,
             process_before_response=True,
-            oauth_settings=oauth.oauth_settings(self._settings, hub.store, self.installations),
+            oauth_settings=oauth.oauth_settings(
+                self._settings, core.redis, core.prefix, self.installations
+            ),
         )
         assert app.oauth_flow is not None
-        oauth.add_routes(hub.web, app.oauth_flow)
+        oauth.add_routes(core.web, app.oauth_flow)
         log.info("Slack: many workspaces; install at %s", oauth.INSTALL_PATH)
         return app
 
@@ -158,9 +158,9 @@ class SlackAdapter:
             return
         if self.installations is not None:
             await self.installations.async_delete_all(enterprise_id=None, team_id=team)
-        assert self._hub is not None
-        deleted = await self._hub.store.forget_tenant(self.platform, team)
-        self._hub.metrics.inc("slack_uninstalls_total")
+        assert self._core is not None
+        deleted = await self._core.forget_tenant(self.platform, team)
+        self._core.metrics.inc("slack_uninstalls_total")
         log.info(
             "Slack: %s in %s; deleted its tokens and %d keys", event.get("type"), team, deleted
         )
@@ -175,12 +175,12 @@ class SlackAdapter:
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self._metrics is not None and self._budget is not None
-        assert self._hub is not None
+        assert self._core is not None
         mode = self._settings.slack_reply_mode
-        hub = self._hub
+        core = self._core
 
         async def stop() -> None:
-            await hub.stop(post.thread)
+            await core.stop(post.thread)
 
         return SlackSurface(
             self.client_for(post.thread.tenant),
@@ -203,7 +203,7 @@ class SlackAdapter:
 
 async def _on_listener_error(error: Exception) -> BoltResponse:
     """Refuse the event so Slack delivers it again. Redis being down was already logged once
-    per outage by the hub, so it is not logged again per event."""
+    per outage by the core, so it is not logged again per event."""
     if not isinstance(error, RedisError):
         log.error("Slack event failed and is refused for retry", exc_info=error)
     return BoltResponse(status=503, body="")

@@ -14,8 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bridge.contracts import ThreadKey
-from bridge.hub import Hub
+from bridge.contracts import Core, ThreadKey
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ def with_stop_button(text: str) -> dict[str, Any]:
     return {"blocks": blocks}
 
 
-def stop_pressed(hub: Hub) -> Callable[..., Awaitable[None]]:
+def stop_pressed(hub: Core) -> Callable[..., Awaitable[None]]:
     """A bolt action listener: ack at once, then stop the reply the button belongs to.
 
     The pressed message names its thread (`thread_ts`), so a press right after the first text

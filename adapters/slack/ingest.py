@@ -18,8 +18,7 @@ from adapters.slack.commands import slack_replies
 from adapters.slack.files import inline_images
 from adapters.slack.format import mentions, strip_mention
 from adapters.slack.people import People
-from bridge.contracts import Attachment, ThreadKey, UserPost
-from bridge.hub import Hub
+from bridge.contracts import Attachment, Core, ThreadKey, UserPost
 from bridge.ingest import Incoming, take
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ class SlackIngest:
 
     def __init__(
         self,
-        hub: Hub,
+        hub: Core,
         client: AsyncWebClient,
         bot_user_id: str,
         team: str,

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from redis.asyncio import Redis
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -20,7 +21,6 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.installations import RedisInstallationStore, RedisStateStore, cipher
 from bridge.config import ConfigError, Settings, secret
-from bridge.store import Store
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -39,15 +39,15 @@ def check_settings(settings: Settings) -> None:
     cipher(secret(settings.bridge_encryption_key))
 
 
-def installation_store(settings: Settings, store: Store) -> RedisInstallationStore:
+def installation_store(settings: Settings, redis: Redis, prefix: str) -> RedisInstallationStore:
     fernet = cipher(secret(settings.bridge_encryption_key))
-    return RedisInstallationStore(store.redis, store.prefix, fernet)
+    return RedisInstallationStore(redis, prefix, fernet)
 
 
 def oauth_settings(
-    settings: Settings, store: Store, installations: RedisInstallationStore
+    settings: Settings, redis: Redis, prefix: str, installations: RedisInstallationStore
 ) -> AsyncOAuthSettings:
-    state = RedisStateStore(store.redis, store.prefix, secret(settings.slack_state_secret))
+    state = RedisStateStore(redis, prefix, secret(settings.slack_state_secret))
     return AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=secret(settings.slack_client_secret),

@@ -19,8 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import is_slack_admin, note_user
 from adapters.slack.ingest import SlackIngest
-from bridge.contracts import ThreadKey
-from bridge.hub import Hub
+from bridge.contracts import Core, ThreadKey
 from bridge.slash import Invocation, run_slash
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ COMMAND = "/threadbridge"
 PERMALINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
 
-def register(app: AsyncApp, hub: Hub, ingest: SlackIngest) -> None:
+def register(app: AsyncApp, hub: Core, ingest: SlackIngest) -> None:
     async def on_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         if await ingest.tenant(body, {}) is None:
             await ack()
@@ -40,7 +39,7 @@ def register(app: AsyncApp, hub: Hub, ingest: SlackIngest) -> None:
     app.command(COMMAND)(on_command)
 
 
-async def answer_command(hub: Hub, body: dict[str, Any], client: AsyncWebClient) -> str:
+async def answer_command(hub: Core, body: dict[str, Any], client: AsyncWebClient) -> str:
     team, channel = str(body.get("team_id") or ""), str(body.get("channel_id") or "")
     user = str(body.get("user_id") or "")
     scope = f"slack:{team}:{channel}"
@@ -54,7 +53,7 @@ async def answer_command(hub: Hub, body: dict[str, Any], client: AsyncWebClient)
 
     invocation = Invocation(
         scope=thread.scope if thread else scope,
-        thread=thread or await hub.store.last_thread(scope, user),
+        thread=thread or await hub.last_thread(scope, user),
         user=user,
         words=tuple(words),
         locale=await user_locale(client, team, user),

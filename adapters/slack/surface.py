@@ -23,9 +23,8 @@ from adapters.slack.controls import with_stop_button
 from adapters.slack.errors import classify
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, defuse_mentions
 from adapters.slack.limits import APPEND, POST, START, STOP, UPDATE, SlackLimits
-from bridge.contracts import Allowance, Priority, Route, UserPost
+from bridge.contracts import Allowance, Permits, Priority, Route, UserPost
 from bridge.metrics import Metrics
-from bridge.pacing import EditBudget
 from bridge.split import close_for_display
 from bridge.waits import capped_wait
 
@@ -56,7 +55,7 @@ class SlackSurface:
         client: AsyncWebClient,
         post: UserPost,
         limits: SlackLimits,
-        budget: EditBudget,
+        budget: Permits,
         mode: ReplyMode,
         messages: list[str],
         metrics: Metrics,

@@ -2,6 +2,7 @@
 a messenger adapter and its surfaces implement. Plugins import from here, never the reverse."""
 
 from bridge.contracts.adapter import Adapter, AdapterClass
+from bridge.contracts.core import Access, Core, Rate
 from bridge.contracts.data import (
     Attachment,
     Conversation,
@@ -28,6 +29,7 @@ from bridge.contracts.surface import (
     TOO_LONG,
     Allowance,
     EditRate,
+    Permits,
     Priority,
     Route,
     Surface,
@@ -40,17 +42,21 @@ __all__ = [
     "INVALID",
     "RETRY",
     "TOO_LONG",
+    "Access",
     "Adapter",
     "AdapterClass",
     "Allowance",
     "Attachment",
     "Conversation",
     "ConversationStarted",
+    "Core",
     "EditRate",
+    "Permits",
     "Priority",
     "Provider",
     "ProviderContext",
     "ProviderFactory",
+    "Rate",
     "ReplyDone",
     "ReplyEvent",
     "ReplyFailed",

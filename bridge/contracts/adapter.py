@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bridge.config import Settings
+from bridge.contracts.core import Core
 from bridge.contracts.data import UserPost
 from bridge.contracts.surface import Surface
 
-if TYPE_CHECKING:
-    from bridge.hub import Hub
-
 
 class Adapter(Protocol):
-    """One messenger: it feeds accepted posts to the hub and shows replies through surfaces."""
+    """One messenger: it feeds accepted posts to the core and shows replies through surfaces."""
 
     platform: str
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, core: Core) -> None:
         """Connect and begin ingesting; return once connected (or raise a clear error)."""
 
     async def stop(self) -> None:

@@ -54,6 +54,18 @@ class Route:
     display could not be taken back)."""
 
 
+class Permits(Protocol):
+    """The shared edit budget as a surface sees it (`bridge.pacing.EditBudget` is the one)."""
+
+    async def acquire(
+        self, allowances: tuple[Allowance, ...], *, priority: Priority | None = None
+    ) -> None:
+        """Wait until a permit is free in every scope and take it."""
+
+    async def pause(self, allowance: Allowance, seconds: float) -> None:
+        """Empty `allowance`'s scope so no replica writes there for `seconds` (a 429 said so)."""
+
+
 @runtime_checkable
 class Surface(Protocol):
     """One reply's messages on a messenger.
