@@ -1,10 +1,10 @@
 """The lease fence, checked again at the moment a messenger request leaves the process.
 
 A write can wait a long time inside a client library (discord.py queues requests behind its own
-per-bucket lock and 429 sleeps; slack_sdk retries) after the renderer checked the lease. If the
-lease lapsed meanwhile, another owner may already have written the final text, and the late
-write would overwrite it. The renderer sets the fence for the duration of a write; an aiohttp
-trace on the messenger's session calls it just before each request is sent.
+per-bucket lock and 429 sleeps; slack_sdk retries) after the lease was checked. If the lease
+lapsed meanwhile, another owner may already have written the final text, and the late write
+would overwrite it. The reply's surface (`bridge.recording`) sets the fence for the duration of
+a write; an aiohttp trace on the messenger's session calls it just before each request is sent.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ import uuid
 
 from redis.exceptions import RedisError
 
-from bridge.contracts import ThreadKey
+from bridge.contracts import Fenced, ThreadKey
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
 
 
-class LeaseLost(Exception):
+class LeaseLost(Fenced):
     """The lease ran out or was taken; the holder must stop writing at once."""
 
 

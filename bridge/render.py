@@ -12,12 +12,18 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bridge.contracts import INVALID, RETRY, TOO_LONG, Priority, Route, Surface, WriteRejected
-from bridge.fencing import fenced
-from bridge.lease import LeaseLost
+from bridge.contracts import (
+    INVALID,
+    RETRY,
+    TOO_LONG,
+    Fenced,
+    Priority,
+    Route,
+    Surface,
+    WriteRejected,
+)
 from bridge.pacing import MIN_RETRY, EditBudget
 from bridge.split import Pages, close_for_display, split
 from bridge.waits import capped_wait
@@ -57,14 +63,10 @@ class Renderer:
         self,
         surface: Surface,
         budget: EditBudget,
-        on_messages: Callable[[list[str]], Awaitable[None]] | None = None,
         shown: list[str | None] | None = None,
-        fence: Callable[[], None] | None = None,
     ) -> None:
         self.surface = surface
         self._budget = budget
-        self._on_messages = on_messages
-        self._fence = fence
         self._limit = surface.limit
         self._pages = Pages(self._limit)
         self._interim_off = False
@@ -154,15 +156,15 @@ class Renderer:
     async def _stop_flushing(self) -> None:
         """Cancel the flush task, again if a cancellation was swallowed by a library.
 
-        A task the lease fence ended is expected (the turn meets the same fence at its next
-        write); its exception is retrieved here so asyncio does not report it as lost."""
+        A task the surface's fence ended is expected (the turn meets the same fence at its
+        next write); its exception is retrieved here so asyncio does not report it as lost."""
         task, self._task = self._task, None
         while task is not None and not task.done():
             task.cancel()
             await asyncio.wait({task}, timeout=STOP_RETRY)
         if task is not None and not task.cancelled():
             error = task.exception()
-            if error is not None and not isinstance(error, LeaseLost):
+            if error is not None and not isinstance(error, Fenced):
                 log.error("interim edits stopped by an error", exc_info=error)
 
     async def _flush_loop(self) -> None:
@@ -200,7 +202,7 @@ class Renderer:
             shown = page if frozen or route.appends else display
             try:
                 await self._write(index, shown, final=frozen, route=route)
-            except LeaseLost:
+            except Fenced:
                 raise
             except Exception as exc:
                 self._interim_failed(exc)
@@ -237,7 +239,7 @@ class Renderer:
             try:
                 await self._write(index, page, final=True, route=route)
                 return
-            except LeaseLost:
+            except Fenced:
                 raise
             except WriteRejected as exc:
                 if exc.kind != RETRY or attempt == FINAL_ATTEMPTS:
@@ -252,11 +254,7 @@ class Renderer:
             await asyncio.sleep(wait)
 
     async def _write(self, index: int, page: str, *, final: bool, route: Route) -> None:
-        if self._fence is not None:
-            self._fence()
-        before = (len(self.surface.messages), frozenset(self.surface.streaming))
-        with fenced(self._fence):
-            await self.surface.write(index, page, final=final, route=route)
+        await self.surface.write(index, page, final=final, route=route)
         now = time.monotonic()
         self._last_write = now
         self.stats.writes += 1
@@ -265,6 +263,3 @@ class Renderer:
         while len(self._shown) <= index:
             self._shown.append(None)
         self._shown[index] = page
-        after = (len(self.surface.messages), frozenset(self.surface.streaming))
-        if after != before and self._on_messages is not None:
-            await self._on_messages(list(self.surface.messages))

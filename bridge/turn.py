@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
@@ -22,13 +22,16 @@ from bridge.contracts import (
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
+    Surface,
     TextDelta,
     UserPost,
     WriteRejected,
 )
 from bridge.deadlines import ReplyLimits, Watchdog
+from bridge.fencing import Fence
 from bridge.metrics import Metrics
 from bridge.pacing import EditBudget
+from bridge.recording import RecordedSurface
 from bridge.redis_conn import outlast_failover
 from bridge.refs import new_ref
 from bridge.registry import Providers, Surfaces
@@ -79,7 +82,7 @@ class Turns:
         self,
         post: UserPost,
         stop: asyncio.Event | None = None,
-        fence: Callable[[], None] | None = None,
+        fence: Fence | None = None,
     ) -> Outcome:
         """Answer `post` once; a post whose record is final is not answered again.
 
@@ -106,17 +109,14 @@ class Turns:
             return Outcome("undeliverable", "")
 
     async def _answer(
-        self, post: UserPost, stop: asyncio.Event | None, fence: Callable[[], None] | None
+        self, post: UserPost, stop: asyncio.Event | None, fence: Fence | None
     ) -> Outcome:
         record = await self._store.record(post.thread, post.message_id) or ReplyRecord()
         if record.status in FINAL_STATUSES:
             return Outcome(record.status, "")
-        surface = self._surfaces.for_post(post, list(record.messages))
-        surface.streaming.update(record.streaming)
+        surface = self._surface(post, record, fence)
         takeover = bool(record.messages)
         if not takeover:
-            if fence is not None:
-                fence()
             await surface.start()
         await outlast_failover(
             lambda: self._store.save_record(
@@ -124,22 +124,9 @@ class Turns:
             )
         )
         await self._store.index_replies(post.thread, surface.messages)
-
-        async def on_messages(ids: list[str]) -> None:
-            streaming = [i for i in ids if i in surface.streaming]
-            await self._store.save_record(
-                post.thread, post.message_id, messages=ids, streaming=streaming
-            )
-            await self._store.index_replies(post.thread, ids[-1:])
-
         started = time.monotonic(), time.time()
-        renderer = Renderer(
-            surface,
-            self._budget,
-            on_messages=on_messages,
-            shown=[None] * len(surface.messages) if takeover else [],
-            fence=fence,
-        )
+        shown: list[str | None] = [None] * len(surface.messages) if takeover else []
+        renderer = Renderer(surface, self._budget, shown=shown)
         self._metrics.active_streams.inc()
         try:
             outcome = await self._run(post, renderer, stop or asyncio.Event(), takeover)
@@ -153,6 +140,12 @@ class Turns:
         _observe(self._metrics, post, renderer.stats, started)
         log.info("reply %s after %d writes", outcome.status, renderer.stats.writes)
         return outcome
+
+    def _surface(self, post: UserPost, record: ReplyRecord, fence: Fence | None) -> Surface:
+        """The adapter's surface for `post`, restored from `record`, fenced and recorded."""
+        surface = self._surfaces.for_post(post, list(record.messages))
+        surface.streaming.update(record.streaming)
+        return RecordedSurface(surface, self._store, post.thread, post.message_id, fence)
 
     async def _run(
         self, post: UserPost, renderer: Renderer, stop: asyncio.Event, takeover: bool
@@ -233,7 +226,7 @@ class Turns:
     async def _consume(
         self,
         conversation: Conversation,
-        events: AsyncIterator[ReplyEvent],
+        events: AsyncGenerator[ReplyEvent, None],
         renderer: Renderer,
         lead: str,
         watchdog: Watchdog,
@@ -265,9 +258,7 @@ class Turns:
                     )
             return Outcome("failed", notice(renderer.text, self._say(post, "ended_early")))
         finally:
-            close = getattr(events, "aclose", None)
-            if close is not None:
-                await close()
+            await events.aclose()
 
     def _failed(self, conversation: Conversation, event: ReplyFailed) -> str:
         """The user's notice for a failed reply; its details go to the log under the same ref."""

@@ -374,9 +374,7 @@ async def consume(provider: Provider, store: Store, binding: Conversation, post:
             if isinstance(event, ConversationStarted):
                 await store.set_conversation_id(post.thread, event.conversation_id)
     finally:
-        close = getattr(events, "aclose", None)
-        if close is not None:
-            await close()
+        await events.aclose()
     return turn
 
 

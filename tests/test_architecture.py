@@ -35,3 +35,9 @@ def test_the_core_imports_no_plugin() -> None:
 def test_the_checker_sees_a_cycle_when_there_is_one() -> None:
     graph = import_graph()
     assert graph.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_renderer_calls_the_surface_and_nothing_above_it() -> None:
+    edges = import_graph().graph(typing=True)
+    below = {"bridge.contracts", "bridge.pacing", "bridge.split", "bridge.waits"}
+    assert edges["bridge.render"] <= below

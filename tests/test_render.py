@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from bridge.contracts import Allowance, EditRate, Route
+from bridge.contracts import Allowance, EditRate, Route, ThreadKey
 from bridge.lease import LeaseLost
 from bridge.pacing import EditBudget
+from bridge.recording import RecordedSurface
 from bridge.render import Renderer
 from bridge.split import open_fence
 from bridge.store import Store
@@ -115,7 +116,9 @@ async def test_a_flush_ended_by_the_lease_fence_is_closed_quietly(
         writes_allowed[0] -= 1
 
     surface = RecordingSurface()
-    renderer = Renderer(surface, EditBudget(store.redis, store.prefix), fence=fence)
+    thread = ThreadKey("slack", "T1", "C1", "1.0")
+    fenced = RecordedSurface(surface, store, thread, "p1", fence)
+    renderer = Renderer(fenced, EditBudget(store.redis, store.prefix))
     renderer.start()
     renderer.append("first")
     for _ in range(100):
@@ -132,3 +135,47 @@ async def test_a_flush_ended_by_the_lease_fence_is_closed_quietly(
     gc.collect()
     assert [w[2] for w in surface.writes] == ["first"]
     assert not [r for r in caplog.records if r.levelname == "ERROR"], "an exception was lost"
+
+
+async def test_a_write_that_posts_a_message_is_recorded_before_it_returns(store: Store) -> None:
+    """A takeover finds every posted message: the record and index hold it after the write."""
+    surface = RecordingSurface()
+    thread = ThreadKey("slack", "T1", "C1", "1.0")
+    recorded = RecordedSurface(surface, store, thread, "p1")
+    route = surface.routes(0, "hello", final=False)[0]
+    await recorded.write(0, "hello", final=False, route=route)
+    record = await store.record(thread, "p1")
+    assert record is not None and record.messages == ["m0"]
+    assert await store.reply_thread("slack", "T1", "C1", "m0") == thread
+    await recorded.write(0, "hello again", final=True, route=route)
+    assert surface.texts == ["hello again"]
+
+
+async def test_a_record_save_that_failed_is_made_before_the_next_write(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next write never leaves before the record holds the messages already posted."""
+    surface = RecordingSurface()
+    thread = ThreadKey("slack", "T1", "C1", "1.0")
+    recorded = RecordedSurface(surface, store, thread, "p1")
+    route = surface.routes(0, "hello", final=False)[0]
+    save = store.save_record
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(store, "save_record", down)
+    with pytest.raises(ConnectionError):
+        await recorded.write(0, "hello", final=False, route=route)
+    monkeypatch.setattr(store, "save_record", save)
+    seen: list[list[str]] = []
+    write = surface.write
+
+    async def checked(index: int, text: str, *, final: bool, route: Route) -> None:
+        record = await store.record(thread, "p1")
+        seen.append(record.messages if record else [])
+        await write(index, text, final=final, route=route)
+
+    monkeypatch.setattr(surface, "write", checked)
+    await recorded.write(0, "hello again", final=True, route=route)
+    assert seen == [["m0"]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -39,7 +39,8 @@ class Provider(Protocol):
 
     `open` returns the new conversation's id, or None when the id only arrives in the first
     stream (then `reply` yields `ConversationStarted`). `reply` never raises for provider
-    trouble: it yields `ReplyFailed` so the thread says what happened.
+    trouble: it yields `ReplyFailed` so the thread says what happened. It is a generator
+    because the core closes it (`aclose`) when it stops reading, which ends the request.
     """
 
     name: str
@@ -48,7 +49,9 @@ class Provider(Protocol):
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None: ...
 
-    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]: ...
+    def reply(
+        self, conversation: Conversation, post: UserPost
+    ) -> AsyncGenerator[ReplyEvent, None]: ...
 
     async def cancel(self, conversation: Conversation) -> None: ...
 

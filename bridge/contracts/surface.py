@@ -76,10 +76,17 @@ class Surface(Protocol):
     streaming: the ids of messages still open as native streams (they grow by appends).
     """
 
-    limit: int
-    min_interval: float
-    messages: list[str]
-    streaming: set[str]
+    @property
+    def limit(self) -> int: ...
+
+    @property
+    def min_interval(self) -> float: ...
+
+    @property
+    def messages(self) -> list[str]: ...
+
+    @property
+    def streaming(self) -> set[str]: ...
 
     def needs_final(self, index: int) -> bool:
         """Message `index` still needs a final write even if its text is unchanged (an open
@@ -104,6 +111,10 @@ RETRY = "retry"
 GONE = "gone"
 INVALID = "invalid"
 GIVE_UP = frozenset({GONE, INVALID})
+
+
+class Fenced(Exception):
+    """This process may no longer write to the reply (another one took it over): stop quietly."""
 
 
 class WriteRejected(Exception):

@@ -78,7 +78,7 @@ class JsonEvents:
 
 async def guarded(
     label: str, events: AsyncGenerator[ReplyEvent, None], credentials: str
-) -> AsyncIterator[ReplyEvent]:
+) -> AsyncGenerator[ReplyEvent, None]:
     """Relay `events`; end with one `ReplyFailed` instead of raising for provider trouble.
 
     `label` names the provider in messages; `credentials` names the settings to check on 401/403.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from typing import Any
 
@@ -133,7 +133,7 @@ class ConverzenProvider:
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
         return None
 
-    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
         return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
 
     async def _reply(

@@ -8,7 +8,7 @@ a workspace: the id goes in the POST body and the `x-workspace-id` header, and i
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from bridge.config import secret
@@ -78,7 +78,7 @@ class NeuroflashPrototypeProvider:
         data = await self._call("POST", BASE, json={"workspace_id": self._workspace})
         return str(data["uuid"])
 
-    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
         return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
 
     async def _reply(

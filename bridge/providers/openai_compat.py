@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 from bridge.config import secret
@@ -103,7 +103,7 @@ class OpenAICompatProvider:
                 messages.append({"role": str(value["role"]), "content": str(value["content"])})
         return messages
 
-    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
         return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
 
     async def _reply(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncGenerator, Coroutine, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -87,7 +87,7 @@ class SenseflowProvider:
             return fallback
         return await self._state.get(conversation.thread, OWNER) or fallback
 
-    def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+    def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
         return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
 
     async def _reply(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import AsyncExitStack, aclosing
 from typing import Any
 from urllib.parse import quote
@@ -89,7 +89,9 @@ class NeuroflashProvider:
         log.info("neuroflash conversation %s opened for %s", conversation_id, thread)
         return str(conversation_id)
 
-    async def reply(self, conversation: Conversation, post: UserPost) -> AsyncIterator[ReplyEvent]:
+    async def reply(
+        self, conversation: Conversation, post: UserPost
+    ) -> AsyncGenerator[ReplyEvent, None]:
         """Stream the answer to `post`; never raises for provider trouble (yields ReplyFailed)."""
         if not conversation.id:
             yield ReplyFailed("This thread has no neuroflash conversation yet.", retryable=True)
