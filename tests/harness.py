@@ -72,15 +72,25 @@ class Env:
         text = BARRIER if thread_ts else f"<@{self.slack.bot_user_id}> {BARRIER}"
         ts = await self.slack.user_post(channel, text, thread_ts=thread_ts)
         root = thread_ts or ts
-        await self.wait(lambda: BARRIER_ANSWER in [m.text for m in self.replies(channel, root)])
+        await self.wait(
+            lambda: self._answered_barrier([m.text for m in self.replies(channel, root)])
+        )
         return root
 
     async def discord_barrier(self, channel_id: int) -> None:
         """`slack_barrier` for a Discord thread or DM: post `BARRIER` there, wait for its answer."""
         await self.discord.user_message(channel_id, BARRIER)
         await self.wait(
-            lambda: BARRIER_ANSWER in [m.content for m in self.discord.bot_messages(channel_id)]
+            lambda: self._answered_barrier(
+                [m.content for m in self.discord.bot_messages(channel_id)]
+            )
         )
+
+    def _answered_barrier(self, replies: list[str]) -> bool:
+        """Whether `replies` hold the final answer to the barrier post as neuroflash got it (its
+        author's name leads it once several people wrote in the thread)."""
+        sent = [c.body["text"] for c in self.neuroflash.calls_to("message-streams", "POST")]
+        return any(default_reply(text) in replies for text in sent if text.endswith(BARRIER))
 
 
 def rate_for(text: str, seconds: float) -> float:
