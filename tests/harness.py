@@ -15,8 +15,12 @@ from bridge.config import Settings, load_settings
 from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
-from emulators.neuroflash.state import split_tokens
+from emulators.neuroflash.state import default_reply, split_tokens
 from emulators.slack import SlackEmulator
+
+BARRIER = "one more question"
+BARRIER_ANSWER = default_reply(BARRIER)
+"""A barrier post and the emulator's unscripted answer to it (see `Env.slack_barrier`)."""
 
 
 @dataclass
@@ -55,6 +59,38 @@ class Env:
 
     async def wait(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
         await self.neuroflash.wait_for(predicate, timeout)
+
+    async def slack_barrier(self, channel: str, thread_ts: str | None = None) -> str:
+        """Post `BARRIER` in the thread (else as a new mention in `channel`) and wait for its
+        answer; returns the barrier's thread.
+
+        Posts are recorded before their events are acked and a thread's posts are answered in
+        order, so by then everything delivered earlier was taken in, and whatever it added to
+        this thread was answered: assert what did not happen after this, not after a sleep.
+        Leave no scripted reply unused before calling it (the barrier's answer is unscripted).
+        """
+        text = BARRIER if thread_ts else f"<@{self.slack.bot_user_id}> {BARRIER}"
+        ts = await self.slack.user_post(channel, text, thread_ts=thread_ts)
+        root = thread_ts or ts
+        await self.wait(
+            lambda: self._answered_barrier([m.text for m in self.replies(channel, root)])
+        )
+        return root
+
+    async def discord_barrier(self, channel_id: int) -> None:
+        """`slack_barrier` for a Discord thread or DM: post `BARRIER` there, wait for its answer."""
+        await self.discord.user_message(channel_id, BARRIER)
+        await self.wait(
+            lambda: self._answered_barrier(
+                [m.content for m in self.discord.bot_messages(channel_id)]
+            )
+        )
+
+    def _answered_barrier(self, replies: list[str]) -> bool:
+        """Whether `replies` hold the final answer to the barrier post as neuroflash got it (its
+        author's name leads it once several people wrote in the thread)."""
+        sent = [c.body["text"] for c in self.neuroflash.calls_to("message-streams", "POST")]
+        return any(default_reply(text) in replies for text in sent if text.endswith(BARRIER))
 
 
 def rate_for(text: str, seconds: float) -> float:

@@ -5,7 +5,6 @@ Real runtime(s), real Redis, real slack-bolt; Slack and neuroflash are emulators
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 
 from bridge.runtime import Runtime
@@ -78,8 +77,8 @@ async def test_merge_answers_waiting_posts_together(redis_url: str, prefix: str)
         root = await open_thread(env, "merge")
         await start_slow_reply(env, root)
         env.neuroflash.script("One answer for both.")
-        await env.slack.user_post(CHANNEL, "first extra", thread_ts=root)
-        await env.slack.user_post(CHANNEL, "second extra", thread_ts=root)
+        await env.slack.user_post(CHANNEL, "first extra", thread_ts=root, wait=True)
+        await env.slack.user_post(CHANNEL, "second extra", thread_ts=root, wait=True)
         await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "One answer for both.", 40)
         assert stream_texts(env)[-1] == "first extra\n\nsecond extra"
         assert len(env.replies(CHANNEL, root)) == 3
@@ -120,7 +119,10 @@ async def test_stop_reaction_reaches_the_streaming_replica(redis_url: str, prefi
         await env.wait(lambda: env.replies(CHANNEL, root)[-1].text.endswith("⏹️ Stopped."))
         assert cancels(env) == 1
         assert other.dispatcher is not None and other.dispatcher.busy == 0
-        await asyncio.sleep(0.2)
+        env.neuroflash.tokens_per_second = 400
+        await env.slack_barrier(CHANNEL, root)
+        assert env.replies(CHANNEL, root)[1].text.endswith("⏹️ Stopped.")
+        assert cancels(env) == 1
 
 
 def _http_mode(env: Env) -> dict[str, object]:

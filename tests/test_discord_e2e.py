@@ -9,7 +9,7 @@ import asyncio
 
 from adapters.discord.format import PAGE_LIMIT
 from bridge.split import open_fence
-from tests.harness import Env, bridge_env, discord_bridge, rate_for
+from tests.harness import BARRIER, BARRIER_ANSWER, Env, bridge_env, discord_bridge, rate_for
 
 
 def conversations(env: Env) -> int:
@@ -108,9 +108,10 @@ async def test_bots_echoes_and_replays_get_no_reply(redis_url: str, prefix: str)
         emu.replay_last(5)
         await emu.drop_connections()
         await env.wait(lambda: emu.gateway.resumes >= 1)
-        await asyncio.sleep(1.5)
-        assert len(stream_texts(env)) == 1
-        assert len(emu.bot_messages(post.id)) == 1
+        await env.discord_barrier(post.id)
+        assert stream_texts(env) == ["hi", BARRIER]
+        assert [m.content for m in emu.bot_messages(post.id)] == ["Hello.", BARRIER_ANSWER]
+        assert conversations(env) == 1
 
 
 async def test_reconnect_mid_reply_still_finishes(redis_url: str, prefix: str) -> None:
@@ -132,10 +133,9 @@ async def test_foreign_thread_needs_a_mention(redis_url: str, prefix: str) -> No
         start = await emu.user_message(emu.channel.id, "let us talk in a thread")
         thread = await emu.create_thread(start.id, "A user's thread")
         await emu.user_message(thread.id, "nobody called the bot")
-        await asyncio.sleep(1.0)
-        assert emu.bot_messages(thread.id) == []
         await emu.user_message(thread.id, "now you", mentions_bot=True)
         await env.wait(lambda: env.discord_text(thread.id) == "Now I am here.")
+        assert [m.content for m in emu.bot_messages(thread.id)] == ["Now I am here."]
         assert stream_texts(env) == ["now you"]
         assert emu.threads_of(emu.channel.id) == [thread]
 

@@ -102,6 +102,30 @@ def streams(c: Cluster) -> list[Call]:
     return c.neuroflash.calls_to("message-streams", "POST")
 
 
+async def barrier(c: Cluster, every: list[Talk]) -> None:
+    """One more post in each thread, and wait until each of them is answered.
+
+    A thread's posts are answered in order, one holder of its lease at a time, so by then
+    whatever its earlier posts could still cause has happened: a tally taken after this may
+    say that nothing more did (a sleep could only hope so).
+    """
+
+    async def one_more(talk: Talk) -> None:
+        text = f"one more post in {talk.where}"
+        talk.texts.append(text)
+        if talk.platform == "slack":
+            await slack_post(c, text, thread_ts=talk.where)
+        else:
+            await c.discord.user_message(int(talk.where), text)
+
+    await asyncio.gather(*(one_more(t) for t in every))
+    await wait_until(
+        lambda: all(t.replies(c)[-1:] == t.expected()[-1:] for t in every),
+        60,
+        "every barrier post answered",
+    )
+
+
 def rooms(c: Cluster, count: int) -> list[int]:
     """Text channels for Discord threads (thread creation is paced per parent channel)."""
     return [c.discord.create_text_channel(None, f"room-{i}").id for i in range(count)]
@@ -149,7 +173,7 @@ async def test_two_replicas_answer_200_posts_once_each_in_order(
         every = slack_talks + discord_talks
         await wait_until(lambda: all(t.done(c) for t in every), 120, "all 200 replies final")
         wall = time.monotonic() - began
-        await asyncio.sleep(1.5)
+        await barrier(c, every)
         result = tally(c, every)
         signers = Counter(call.headers.get("Authorization") for call in streams(c))
         per_replica = sorted(signers.values())
@@ -159,8 +183,10 @@ async def test_two_replicas_answer_200_posts_once_each_in_order(
             f"llm_runs={c.neuroflash.llm_runs} wall={wall:.1f}s streams per replica={per_replica}"
         )
         assert result.wrong == [], c.replicas.logs()
-        assert (result.posts, result.replies, result.duplicates, result.lost) == (200, 200, 0, 0)
-        assert c.neuroflash.llm_runs == 200
+        posts = 200 + len(every)
+        assert (result.posts, result.replies) == (posts, posts)
+        assert (result.duplicates, result.lost) == (0, 0)
+        assert c.neuroflash.llm_runs == posts
         assert len(c.neuroflash.conversations) == 50
         assert len(per_replica) == 2, "both replicas should have answered posts"
         assert all(r.alive for r in replicas)
@@ -221,13 +247,20 @@ async def test_kill_9_mid_stream_is_finished_by_the_other_replica(
             f"{len(shown[0])}/{len(slack_text)} and {len(shown[1])}/{len(discord_text)} chars; "
             f"llm_runs={nf.llm_runs} stream requests={len(streams(c))}"
         )
-        await asyncio.sleep(1.0)
-        assert [m.ts for m in c.slack.bot_replies(CHANNEL, root)] == [slack_ts]
+        threads = [
+            Talk("slack", ["tell me at length"], root),
+            Talk("discord", ["and here"], str(post.id)),
+        ]
+        await barrier(c, threads)
+        slack_later, discord_later = (t.expected()[-1] for t in threads)
+        slack_replies = [(m.ts, m.text) for m in c.slack.bot_replies(CHANNEL, root)]
+        assert slack_replies[0] == (slack_ts, slack_text) and len(slack_replies) == 2
         started = [call.body["channel"] for call in c.slack.calls_to("chat.startStream")]
-        assert started == [CHANNEL], "the Slack reply was not a native stream"
-        assert [m.id for m in c.discord.bot_messages(post.id)] == [discord_id]
-        assert (slack_message(), discord_message()) == (slack_text, discord_text)
-        assert nf.llm_runs == 2
+        assert started == [CHANNEL] * 2, "the Slack reply was not a native stream"
+        discord_replies = [(m.id, m.content) for m in c.discord.bot_messages(post.id)]
+        assert discord_replies[0] == (discord_id, discord_text) and len(discord_replies) == 2
+        assert [slack_replies[1][1], discord_replies[1][1]] == [slack_later, discord_later]
+        assert nf.llm_runs == 4
 
 
 @pytest.mark.parametrize("crash", [False, True], ids=["restart", "crash"])
@@ -253,7 +286,7 @@ async def test_redis_restart_mid_load_loses_and_doubles_nothing(
             await asyncio.gather(*jobs)
 
         posting = asyncio.create_task(post_all())
-        await asyncio.sleep(1.5)
+        await wait_until(lambda: len(streams(c)) >= 4, 20, "the first replies streaming")
         began = time.monotonic()
         await server.restart(downtime=2.0, crash=crash)
         outage = time.monotonic() - began
@@ -261,7 +294,7 @@ async def test_redis_restart_mid_load_loses_and_doubles_nothing(
         every = slack_talks + discord_talks
         await wait_until(lambda: all(t.done(c) for t in every), 90, "every post answered")
         recovered = time.monotonic() - began
-        await asyncio.sleep(1.5)
+        await barrier(c, every)
         result = tally(c, every)
         print(
             f"\n[durability] Redis {'crash' if crash else 'restart'}: down {outage:.1f}s, "
@@ -311,7 +344,10 @@ async def test_sigterm_during_20_replies_ends_each_once_and_exits_0(
         exited = time.monotonic() - termed
         c.neuroflash.tokens_per_second = 400.0
         await wait_until(lambda: all(t.done(c) for t in every), 40, "every reply final")
-        await asyncio.sleep(1.0)
+        queued = [t.texts[1] for t in every if len(t.texts) > 1]
+        running = [t.texts[0] for t in every] if grace < 12.0 else []
+        await barrier(c, every)
+        later = [t.texts[-1] for t in every]
         result = tally(c, every)
         handed = [
             call.body["text"]
@@ -326,11 +362,13 @@ async def test_sigterm_during_20_replies_ends_each_once_and_exits_0(
         assert code == 0, first.tail()
         assert "letting running replies finish" in first.log()
         assert result.wrong == [], c.replicas.logs()
-        assert (result.posts, result.replies, result.duplicates, result.lost) == (26, 26, 0, 0)
-        assert c.neuroflash.llm_runs == 26
-        queued = [t.texts[1] for t in every if len(t.texts) > 1]
-        running = [t.texts[0] for t in every] if grace < 12.0 else []
-        assert set(handed) == set(queued + running), "a 409 while the old stream ends is retried"
+        posts = 26 + len(later)
+        assert (result.posts, result.replies) == (posts, posts)
+        assert (result.duplicates, result.lost) == (0, 0)
+        assert c.neuroflash.llm_runs == posts
+        assert set(handed) == set(queued + running + later), (
+            "a 409 while the old stream ends is retried"
+        )
 
 
 async def test_slack_retry_after_the_answer_gets_no_second_reply(
@@ -350,21 +388,19 @@ async def test_slack_retry_after_the_answer_gets_no_second_reply(
                 assert acked, "a retried event must be acked, not refused"
 
         await redeliver(1)
-        await asyncio.sleep(1.5)
+        await barrier(c, [talk])
         assert talk.replies(c) == talk.expected()
+        assert nf.llm_runs == 2 and len(streams(c)) == 2
 
         assert await first.terminate() == 0
         await c.start(1)
         await redeliver(2)
-        await asyncio.sleep(1.5)
-        assert talk.replies(c) == talk.expected()
-        assert nf.llm_runs == 1 and len(streams(c)) == 1
-
         follow = "and a real follow-up"
         talk.texts.append(follow)
         await slack_post(c, follow, thread_ts=talk.where)
         await wait_until(lambda: talk.done(c), 20, "the follow-up's answer")
-        assert nf.llm_runs == 2
+        assert talk.replies(c) == talk.expected()
+        assert nf.llm_runs == 3 and len(streams(c)) == 3
         print(f"\n[durability] retried Slack event: {len(originals)} events x 2 retries, 0 replies")
 
 

@@ -14,7 +14,7 @@ import pytest
 from adapters.slack.format import PAGE_LIMIT
 from bridge.split import open_fence
 from emulators.base import Fault
-from tests.harness import Env, rate_for, slack_bridge
+from tests.harness import BARRIER, BARRIER_ANSWER, Env, rate_for, slack_bridge
 
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
@@ -62,9 +62,9 @@ async def test_bad_signature_is_refused(redis_url: str, prefix: str) -> None:
         }
         status = await env.slack.deliver(event, bad_signature=True)
         assert status == 401
-        await asyncio.sleep(0.5)
+        await env.slack_barrier(CHANNEL)
         assert env.replies(CHANNEL, ts) == []
-        assert streams(env) == []
+        assert [s["text"] for s in streams(env)] == [BARRIER]
 
 
 async def test_slow_reply_grows_in_place(redis_url: str, prefix: str) -> None:
@@ -99,10 +99,10 @@ async def test_retried_event_gets_one_reply(redis_url: str, prefix: str) -> None
             )
             assert acked
         await env.wait_reply(CHANNEL, ts, "Only once.")
-        await asyncio.sleep(1.0)
-        assert len(env.replies(CHANNEL, ts)) == 1
-        assert len(streams(env)) == 1
-        assert env.neuroflash.llm_runs == 1
+        await env.slack_barrier(CHANNEL, ts)
+        assert [m.text for m in env.replies(CHANNEL, ts)] == ["Only once.", BARRIER_ANSWER]
+        assert [s["text"] for s in streams(env)] == ["hi", BARRIER]
+        assert env.neuroflash.llm_runs == 2
 
 
 async def test_bots_and_edit_echoes_are_ignored(redis_url: str, prefix: str) -> None:
@@ -133,9 +133,9 @@ async def test_bots_and_edit_echoes_are_ignored(redis_url: str, prefix: str) -> 
                 "channel_type": "channel",
             }
         )
-        await asyncio.sleep(1.0)
-        assert len(streams(env)) == 1
-        assert len(env.replies(CHANNEL, root)) == 1
+        await env.slack_barrier(CHANNEL, root)
+        assert [s["text"] for s in streams(env)] == ["hi", BARRIER]
+        assert [m.text for m in env.replies(CHANNEL, root)] == ["Hello human.", BARRIER_ANSWER]
 
 
 async def test_racing_posts_make_one_conversation(redis_url: str, prefix: str) -> None:

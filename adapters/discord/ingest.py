@@ -3,7 +3,7 @@
 A mention in a text channel opens a public thread from that message (thread id = message id);
 later posts in that thread need no mention. A DM channel is one conversation. A thread the
 bridge did not start is ignored unless the bot is mentioned there. Bots (the bridge included)
-are ignored; the inbox's dedupe absorbs messages a gateway resume replays.
+and system messages are ignored; the inbox's dedupe absorbs messages a gateway resume replays.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ log = logging.getLogger(__name__)
 DM_TENANT = "@me"
 REDIS_RETRY_SECONDS = 600.0
 STOP_REACTIONS = {"⏹️", "⏹", "🛑"}
+POSTS = (discord.MessageType.default, discord.MessageType.reply)
+"""What a person writes; the rest are system messages (a pin, a join) under the person's name."""
 
 
 def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
     """Work out the thread a message belongs to, or None if the bridge should not look at it."""
-    if message.author.bot or message.author.id == bot_id:
+    if message.type not in POSTS or message.author.bot or message.author.id == bot_id:
         return None
     channel = message.channel
     mentioned = any(user.id == bot_id for user in message.mentions)
