@@ -1,17 +1,23 @@
-"""Shared fixtures: a real Redis (REDIS_URL, else 127.0.0.1:6379), isolated by a key prefix."""
+"""Shared fixtures: a real Redis (REDIS_URL, else 127.0.0.1:6379), isolated by a key prefix, and
+the provider kit (tests/provider_kit.py) as fixtures for the conformance and per-provider tests."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from bridge.config import Settings
-from bridge.contracts import ProviderContext
+from bridge.contracts import Provider, ProviderContext
+from bridge.plugins import load_provider
+from bridge.registry import Providers
 from bridge.store import Store
+from tests.provider_kit import Bench, Kit, OpenBench, OpenProviders, running
 
 for _var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
     os.environ.pop(_var, None)
@@ -41,6 +47,81 @@ async def store(redis: Redis, prefix: str) -> Store:
     return Store(redis, prefix)
 
 
+# The provider kit ------------------------------------------------------------------------------
+
+
 def provider_context(settings: Settings, store: Store) -> ProviderContext:
-    """What a provider is built with, as the runtime builds it (state kept in `store`)."""
+    """Every ProviderContext a test builds comes from here, so a change to it is one edit."""
     return ProviderContext(settings, store.thread_state)
+
+
+@asynccontextmanager
+async def providers_at(kit: Kit, store: Store, root: str, **extra: Any) -> AsyncIterator[Providers]:
+    """A process's providers, the kit's as the default, pointed at `root`; closed on exit."""
+    providers = Providers(provider_context(kit.settings(root, **extra), store))
+    try:
+        providers.get(kit.name)
+        yield providers
+    finally:
+        await providers.aclose()
+
+
+@pytest.fixture
+def kit(request: pytest.FixtureRequest) -> Kit:
+    """The provider under test: parametrized with `with_kits`, or overridden by a module."""
+    return request.param
+
+
+@pytest.fixture
+async def emu(kit: Kit) -> AsyncIterator[Any]:
+    async with running(kit) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def make_provider(kit: Kit, emu: Any, store: Store) -> AsyncIterator[Callable[..., Any]]:
+    """Build the kit's provider by its entry point, at `emu`, with settings overrides; each one
+    is closed after the test."""
+    made: list[Provider] = []
+
+    def make(**extra: Any) -> Any:
+        provider = load_provider(kit.name, provider_context(kit.settings(emu.url, **extra), store))
+        made.append(provider)
+        return provider
+
+    yield make
+    for provider in made:
+        await provider.aclose()
+
+
+@pytest.fixture
+def provider(make_provider: Callable[..., Any]) -> Any:
+    return make_provider()
+
+
+@pytest.fixture
+async def bench(kit: Kit, emu: Any, store: Store) -> AsyncIterator[Bench]:
+    async with providers_at(kit, store, emu.url) as providers:
+        yield Bench(kit, emu, store, providers)
+
+
+@pytest.fixture
+def open_providers(store: Store) -> OpenProviders:
+    """`(kit, root, **settings)`: a second process's providers, pointed somewhere else."""
+
+    def open_(kit: Kit, root: str, **extra: Any) -> AbstractAsyncContextManager[Providers]:
+        return providers_at(kit, store, root, **extra)
+
+    return open_
+
+
+@pytest.fixture
+def open_bench(store: Store) -> OpenBench:
+    """`(kit, **settings)`: a bench of its own, for a test that needs several or other settings."""
+
+    @asynccontextmanager
+    async def open_(kit: Kit, **extra: Any) -> AsyncIterator[Bench]:
+        async with running(kit) as emu, providers_at(kit, store, emu.url, **extra) as providers:
+            yield Bench(kit, emu, store, providers)
+
+    return open_

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from bridge.config import ConfigError, Settings
+from bridge.config import ConfigError
 from bridge.contracts import (
     Conversation,
     Provider,
@@ -21,70 +18,28 @@ from bridge.contracts import (
     ReplyFailed,
     TextDelta,
     ThreadKey,
-    UserPost,
 )
 from bridge.providers.neuroflash import NeuroflashProvider
 from bridge.sse import ProviderHTTPError
-from bridge.store import Store
 from emulators.base import Fault
 from emulators.neuroflash import VARIANTS, NeuroflashEmulator
 from emulators.neuroflash.state import split_tokens
 from emulators.neuroflash.wire import Wire, pieces
-from tests.conftest import provider_context
-from tests.provider_events import told
+from tests.provider_kit import THREAD, Kit, NeuroflashKit, collect, deltas, told, user_post
 
-THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
 EMOJI = "Team 👩‍👩‍👧‍👦 ships 🏳️‍🌈 and 👍🏽!\r\nZweite Zeile: Grüße ✅"
 
 MakeProvider = Callable[..., NeuroflashProvider]
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[NeuroflashEmulator]:
-    emulator = NeuroflashEmulator()
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
-
-
-@pytest.fixture
-async def make(emu: NeuroflashEmulator, store: Store) -> AsyncIterator[MakeProvider]:
-    made: list[NeuroflashProvider] = []
-
-    def factory(**overrides: Any) -> NeuroflashProvider:
-        values: dict[str, Any] = {
-            "neuroflash_client_id": emu.client_id,
-            "neuroflash_client_secret": emu.client_secret,
-            "neuroflash_workspace_id": emu.workspace_id,
-            "neuroflash_api_url": emu.url + "/api",
-            "neuroflash_token_url": emu.url + "/oauth/v2/token",
-            **overrides,
-        }
-        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
-        provider = NeuroflashProvider(provider_context(settings, store))
-        made.append(provider)
-        return provider
-
-    yield factory
-    for provider in made:
-        await provider.aclose()
-
-
-def post(n: int, text: str = "Hello there", thread: ThreadKey = THREAD) -> UserPost:
-    return UserPost(thread, f"1700000000.{n:06d}", "U1", text, ts=time.time())
-
-
-async def collect(provider: Provider, conversation: Conversation, p: UserPost) -> list[ReplyEvent]:
-    return [event async for event in provider.reply(conversation, p)]
+def kit() -> Kit:
+    return NeuroflashKit()
 
 
 async def start(provider: NeuroflashProvider, thread: ThreadKey = THREAD) -> Conversation:
     conversation_id = await provider.open(thread, {})
     return Conversation("neuroflash", conversation_id, thread)
-
-
-def deltas(events: list[ReplyEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
 def done(events: list[ReplyEvent]) -> ReplyDone:
@@ -103,15 +58,15 @@ def stream_calls(emu: NeuroflashEmulator) -> int:
 
 
 async def test_three_posts_share_one_conversation_with_exact_texts(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make(neuroflash_personality="witty", neuroflash_context_size=4000)
+    provider = make_provider(neuroflash_personality="witty", neuroflash_context_size=4000)
     assert isinstance(provider, Provider)
     conversation = await start(provider)
     emu.script("First ✨", EMOJI, "Third 🇩🇪 done")
     texts = []
     for n in range(3):
-        events = await collect(provider, conversation, post(n, f"question {n}"))
+        events = await collect(provider, conversation, user_post(n, f"question {n}"))
         assert deltas(events) == done(events).text
         texts.append(done(events).text)
     assert texts == ["First ✨", EMOJI, "Third 🇩🇪 done"]
@@ -120,43 +75,43 @@ async def test_three_posts_share_one_conversation_with_exact_texts(
     history = emu.history(str(conversation.id))
     assert [m["source"] for m in history] == ["user", "assistant"] * 3
     body = emu.calls_to("/message-streams", "POST")[0].body
-    assert body["id"] == post(0).message_uuid
+    assert body["id"] == user_post(0).message_uuid
     assert body["contextSize"] == 4000
     assert body["text"] == "question 0"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 async def test_every_event_variant_gives_the_exact_text(
-    emu: NeuroflashEmulator, make: MakeProvider, variant: str
+    emu: NeuroflashEmulator, make_provider: MakeProvider, variant: str
 ) -> None:
     emu.variant = variant
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     emu.script(EMOJI)
-    events = await collect(provider, conversation, post(1))
+    events = await collect(provider, conversation, user_post(1))
     final = done(events)
     assert final.text == EMOJI
     assert deltas(events) == EMOJI
     assert final.message_id == emu.conversations[str(conversation.id)].messages[-1].id
-    default = done(await collect(provider, conversation, post(2, "Wie geht's? 🤔")))
+    default = done(await collect(provider, conversation, user_post(2, "Wie geht's? 🤔")))
     assert default.text == emu.history(str(conversation.id))[-1]["text"]
     assert "👨‍👩‍👧‍👦" in (default.text or "")
 
 
 async def test_one_token_for_fifty_concurrent_replies_and_one_refresh_after_revoke(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make()
+    provider = make_provider()
     threads = [ThreadKey("slack", "T1", f"C{n}", "1.0") for n in range(50)]
     conversations = await asyncio.gather(*(start(provider, t) for t in threads))
     results = await asyncio.gather(
-        *(collect(provider, c, post(1, thread=c.thread)) for c in conversations)
+        *(collect(provider, c, user_post(1, thread=c.thread)) for c in conversations)
     )
     assert all(done(events).text for events in results)
     assert emu.token_requests == 1
     emu.revoke_tokens()
     results = await asyncio.gather(
-        *(collect(provider, c, post(2, thread=c.thread)) for c in conversations[:20])
+        *(collect(provider, c, user_post(2, thread=c.thread)) for c in conversations[:20])
     )
     assert all(done(events).text for events in results)
     assert emu.token_requests == 2
@@ -164,50 +119,50 @@ async def test_one_token_for_fifty_concurrent_replies_and_one_refresh_after_revo
 
 
 async def test_token_is_renewed_before_it_expires(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
     emu.token_ttl = 1.0
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     await asyncio.sleep(1.0)
-    done(await collect(provider, conversation, post(1)))
+    done(await collect(provider, conversation, user_post(1)))
     assert emu.token_requests == 2
     assert emu.unauthorized == 0
 
 
 async def test_same_post_twice_replays_without_a_new_generation(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
-    first = done(await collect(provider, conversation, post(7, "Tell me a joke")))
-    again = await collect(make(), conversation, post(7, "Tell me a joke"))
+    first = done(await collect(provider, conversation, user_post(7, "Tell me a joke")))
+    again = await collect(make_provider(), conversation, user_post(7, "Tell me a joke"))
     assert done(again) == first
     assert deltas(again) == first.text
     assert emu.llm_runs == 1
 
 
 async def test_locked_conversation_is_waited_out(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     locked = Fault("status", status=409, body={"code": "conversationLocked", "message": "busy"})
     emu.fail_next("stream", locked, times=2)
-    assert done(await collect(provider, conversation, post(1))).text
+    assert done(await collect(provider, conversation, user_post(1))).text
     assert stream_calls(emu) == 3
 
 
 async def test_a_running_stream_delays_the_next_until_it_ends(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
     emu.tokens_per_second = 60
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     emu.script("one two three four five six seven", "second answer")
     first, second = await asyncio.gather(
-        collect(provider, conversation, post(1)),
-        collect(make(), conversation, post(2)),
+        collect(provider, conversation, user_post(1)),
+        collect(make_provider(), conversation, user_post(2)),
     )
     assert done(first).text == "one two three four five six seven"
     assert done(second).text == "second answer"
@@ -215,67 +170,69 @@ async def test_a_running_stream_delays_the_next_until_it_ends(
 
 
 async def test_create_failure_raises_for_the_core_to_report(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
     emu.fail_next("create", Fault("status", status=500, body={"message": "database down"}))
     with pytest.raises(ProviderHTTPError, match="database down") as info:
-        await make().open(THREAD, {})
+        await make_provider().open(THREAD, {})
     assert info.value.status == 500
     assert len(emu.calls_to("/conversations", "POST")) == 1
 
 
 async def test_server_errors_on_opening_the_stream_are_retried(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     emu.fail_next("stream", Fault("status", status=503), times=2)
-    assert done(await collect(provider, conversation, post(1))).text
+    assert done(await collect(provider, conversation, user_post(1))).text
     assert stream_calls(emu) == 3
     assert emu.llm_runs == 1
 
 
-async def test_rate_limit_honours_retry_after(emu: NeuroflashEmulator, make: MakeProvider) -> None:
-    provider = make()
+async def test_rate_limit_honours_retry_after(
+    emu: NeuroflashEmulator, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
     conversation = await start(provider)
     emu.fail_next("stream", Fault("status", status=429, headers={"Retry-After": "0.4"}))
-    assert done(await collect(provider, conversation, post(1))).text
+    assert done(await collect(provider, conversation, user_post(1))).text
     first, second = emu.calls_to("/message-streams", "POST")
     assert second.at - first.at >= 0.4
 
 
 async def test_client_errors_fail_at_once_with_the_reason(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     emu.fail_next("stream", Fault("status", status=400, body={"message": "text too long"}))
-    failure = failed(await collect(provider, conversation, post(1)))
+    failure = failed(await collect(provider, conversation, user_post(1)))
     assert "text too long" in told(failure)
     assert "text too long" not in failure.message
     assert not failure.retryable
     assert stream_calls(emu) == 1
     gone = Conversation("neuroflash", "no-such-id", THREAD)
-    assert "no longer knows" in failed(await collect(provider, gone, post(2))).message
+    assert "no longer knows" in failed(await collect(provider, gone, user_post(2))).message
 
 
 async def test_cut_stream_is_reconciled_from_the_history(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     emu.script(EMOJI)
     emu.fail_next("stream", Fault("cut", after=4))
-    events = await collect(provider, conversation, post(1))
+    events = await collect(provider, conversation, user_post(1))
     assert done(events).text == EMOJI
     assert 0 < len(deltas(events)) < len(EMOJI)
     assert emu.llm_runs == 1
 
 
 async def test_reconciling_walks_the_pages_to_our_message(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     state = emu.conversations[str(conversation.id)]
     for n in range(130):
@@ -283,19 +240,19 @@ async def test_reconciling_walks_the_pages_to_our_message(
         state.add_reply(f"old-{n}", "a")
     emu.script("the answer we want")
     emu.fail_next("stream", Fault("cut", after=1))
-    assert done(await collect(provider, conversation, post(1))).text == "the answer we want"
+    assert done(await collect(provider, conversation, user_post(1))).text == "the answer we want"
     pages = [c.query["page"] for c in emu.calls_to("/messages", "GET")]
     assert pages == ["1", "3"]
 
 
 async def test_cut_stream_with_no_stored_answer_fails_retryably(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     emu.fail_next("stream", Fault("cut", after=2))
     emu.fail_next("messages", Fault("status", status=502), times=3)
-    failure = failed(await collect(provider, conversation, post(1)))
+    failure = failed(await collect(provider, conversation, user_post(1)))
     assert failure.message.startswith("The answer was cut off")
     assert failure.retryable
 
@@ -304,13 +261,13 @@ async def test_cut_stream_with_no_stored_answer_fails_retryably(
     ("code", "retryable"), [("modelOverloaded", True), ("contentFilter", False)]
 )
 async def test_error_event_ends_the_reply(
-    emu: NeuroflashEmulator, make: MakeProvider, code: str, retryable: bool
+    emu: NeuroflashEmulator, make_provider: MakeProvider, code: str, retryable: bool
 ) -> None:
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     body = {"message": "The model gave up", "code": code}
     emu.fail_next("stream", Fault("error_event", after=3, body=body))
-    events = await collect(provider, conversation, post(1))
+    events = await collect(provider, conversation, user_post(1))
     failure = failed(events)
     assert (failure.message, failure.retryable, failure.code) == (
         "neuroflash could not finish the answer.",
@@ -323,42 +280,32 @@ async def test_error_event_ends_the_reply(
 
 @pytest.mark.parametrize("variant", VARIANTS)
 async def test_malformed_event_is_skipped(
-    emu: NeuroflashEmulator, make: MakeProvider, variant: str, caplog: pytest.LogCaptureFixture
+    emu: NeuroflashEmulator,
+    make_provider: MakeProvider,
+    variant: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     emu.variant = variant
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     emu.script(EMOJI)
     emu.fail_next("stream", Fault("malformed", after=2))
     with caplog.at_level(logging.WARNING, logger="bridge.providers.neuroflash"):
-        events = await collect(provider, conversation, post(1))
+        events = await collect(provider, conversation, user_post(1))
     assert done(events).text == EMOJI
     assert deltas(events) == EMOJI
     assert "malformed event" in caplog.text
 
 
-@pytest.mark.slow
-async def test_slow_first_token_within_the_read_timeout(
-    emu: NeuroflashEmulator, make: MakeProvider
-) -> None:
-    provider = make(provider_read_timeout=10.0)
-    conversation = await start(provider)
-    emu.fail_next("stream", Fault("slow", delay=6.0))
-    started = time.monotonic()
-    assert done(await collect(provider, conversation, post(1))).text
-    assert time.monotonic() - started >= 6.0
-    assert stream_calls(emu) == 1
-
-
 async def test_cancel_stops_the_stream_and_keeps_the_partial_answer(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
     emu.tokens_per_second = 20
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
     await provider.cancel(conversation)
     events: list[ReplyEvent] = []
-    async for event in provider.reply(conversation, post(1)):
+    async for event in provider.reply(conversation, user_post(1)):
         events.append(event)
         if len(events) == 2:
             await provider.cancel(conversation)
@@ -370,12 +317,12 @@ async def test_cancel_stops_the_stream_and_keeps_the_partial_answer(
 
 @pytest.mark.parametrize("how", ["aclose", "cancel"])
 async def test_leaving_a_reply_closes_its_connection(
-    emu: NeuroflashEmulator, make: MakeProvider, how: str
+    emu: NeuroflashEmulator, make_provider: MakeProvider, how: str
 ) -> None:
     emu.tokens_per_second = 20
-    provider = make()
+    provider = make_provider()
     conversation = await start(provider)
-    reply = provider.reply(conversation, post(1))
+    reply = provider.reply(conversation, user_post(1))
     assert isinstance(await anext(reply), TextDelta)
     if how == "cancel":
         waiting = asyncio.ensure_future(anext(reply))
@@ -383,43 +330,41 @@ async def test_leaving_a_reply_closes_its_connection(
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
-    await reply.aclose()  # type: ignore[attr-defined]
+    await reply.aclose()
     await emu.wait_for(lambda: emu.disconnects == 1, timeout=3)
     await emu.wait_for(lambda: emu.conversations[str(conversation.id)].stream is None)
     emu.tokens_per_second = 0
-    replay = done(await collect(provider, conversation, post(1)))
+    replay = done(await collect(provider, conversation, user_post(1)))
     assert replay.text == emu.history(str(conversation.id))[-1]["text"]
     assert emu.llm_runs == 1
 
 
-async def test_missing_settings_are_named(store: Store) -> None:
-    settings = Settings(_env_file=None, neuroflash_client_id="id")  # type: ignore[call-arg]
+async def test_missing_settings_are_named(make_provider: MakeProvider) -> None:
     with pytest.raises(ConfigError, match="NEUROFLASH_CLIENT_SECRET"):
-        NeuroflashProvider(provider_context(settings, store))
-    settings.neuroflash_client_secret = SecretStr("secret")
+        make_provider(neuroflash_client_secret=None, neuroflash_workspace_id=None)
     with pytest.raises(ConfigError, match="NEUROFLASH_WORKSPACE_ID"):
-        NeuroflashProvider(provider_context(settings, store))
+        make_provider(neuroflash_workspace_id=None)
 
 
 async def test_wrong_workspace_and_bad_secret_are_refused(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
     with pytest.raises(ProviderHTTPError) as info:
-        await make(neuroflash_workspace_id="someone-else").open(THREAD, {})
+        await make_provider(neuroflash_workspace_id="someone-else").open(THREAD, {})
     assert info.value.status == 403
     with pytest.raises(ProviderHTTPError) as info:
-        await make(neuroflash_client_secret="wrong").open(THREAD, {})
+        await make_provider(neuroflash_client_secret="wrong").open(THREAD, {})
     assert info.value.status == 401
-    conversation = await start(make())
-    bad = make(neuroflash_client_secret="wrong")
-    failure = failed(await collect(bad, conversation, post(1)))
+    conversation = await start(make_provider())
+    bad = make_provider(neuroflash_client_secret="wrong")
+    failure = failed(await collect(bad, conversation, user_post(1)))
     assert "NEUROFLASH_CLIENT_SECRET" in told(failure)
 
 
 async def test_thread_steering_overrides_settings(
-    emu: NeuroflashEmulator, make: MakeProvider
+    emu: NeuroflashEmulator, make_provider: MakeProvider
 ) -> None:
-    provider = make(neuroflash_brand_voice_id="bv-1", neuroflash_model_name="gpt-4")
+    provider = make_provider(neuroflash_brand_voice_id="bv-1", neuroflash_model_name="gpt-4")
     conversation_id = await provider.open(THREAD, {"brandVoiceId": "bv-2", "personalityId": "3"})
     steering = emu.conversations[str(conversation_id)].steering
     assert steering == {"brandVoiceId": "bv-2", "personalityId": 3, "modelName": "gpt-4"}

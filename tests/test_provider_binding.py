@@ -7,6 +7,8 @@ same Redis prefix with another BRIDGE_PROVIDER answers the thread's next post wi
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bridge.contracts import ThreadKey
@@ -14,25 +16,28 @@ from bridge.runtime import Runtime
 from bridge.store import Store
 from emulators.openai_compat import OpenAIEmulator
 from tests.harness import Env, slack_bridge
+from tests.provider_kit import Kit, NeuroflashKit, OpenAIKit, running
 
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
 
 
 class Both:
-    """The two provider emulators, by provider name."""
+    """The two provider emulators and their kits, by provider name."""
 
     def __init__(self, env: Env, openai: OpenAIEmulator) -> None:
-        self.env = env
-        self.openai = openai
+        self.kits: dict[str, tuple[Kit, Any]] = {
+            "openai": (OpenAIKit(), openai),
+            "neuroflash": (NeuroflashKit(), env.neuroflash),
+        }
 
     def script(self, name: str, text: str) -> None:
-        (self.openai if name == "openai" else self.env.neuroflash).script(text)
+        kit, emu = self.kits[name]
+        kit.script(emu, text)
 
     def replies(self, name: str) -> int:
-        if name == "openai":
-            return len(self.openai.calls_to("/chat/completions"))
-        return len(self.env.neuroflash.calls_to("/message-streams", "POST"))
+        kit, emu = self.kits[name]
+        return kit.reply_calls(emu)
 
 
 async def restart_with_default(env: Env, provider: str) -> Runtime:
@@ -48,10 +53,9 @@ async def restart_with_default(env: Env, provider: str) -> Runtime:
 async def test_thread_keeps_its_provider_after_the_default_changes(
     redis_url: str, prefix: str, store: Store, first: str, then: str
 ) -> None:
-    openai = OpenAIEmulator()
-    await openai.start()
-    try:
-        extra = {"openai_base_url": openai.base_url, "openai_model": "llama3"}
+    kit = OpenAIKit()
+    async with running(kit) as openai:
+        extra = kit.values(openai.url)
         async with slack_bridge(
             redis_url, prefix, socket_mode=False, bridge_provider=first, **extra
         ) as env:
@@ -78,5 +82,3 @@ async def test_thread_keeps_its_provider_after_the_default_changes(
                 assert [m["role"] for m in openai.sent[1]] == ["user", "assistant", "user"]
             else:
                 assert len(env.neuroflash.conversations) == 1
-    finally:
-        await openai.stop()

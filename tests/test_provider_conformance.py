@@ -15,20 +15,22 @@ from typing import Any
 
 import pytest
 
-from bridge.contracts import ReplyDone, ReplyEvent, TextDelta, ThreadKey, UserPost
-from bridge.store import Store
-from tests.conformance import (
+from bridge.contracts import Provider, ReplyDone, ReplyEvent, TextDelta, ThreadKey
+from tests.provider_kit import (
     CASES,
     FAILURES,
     KITS,
     Bench,
     Kit,
+    OpenBench,
+    OpenProviders,
     Turn,
-    bench,
     blackhole,
     closed_port,
     consume,
-    providers_at,
+    thread_key,
+    user_post,
+    with_kits,
 )
 
 TEXTS = (
@@ -44,11 +46,8 @@ SLOW_DELAY = 5.5
 
 
 def thread(kit: Kit, n: int = 0) -> ThreadKey:
-    return ThreadKey("slack", "T1", f"C-{kit.name}", f"1700000000.{n:06d}")
-
-
-def post(key: ThreadKey, n: int, text: str = "hello", author: str = "U1") -> UserPost:
-    return UserPost(key, f"m{n}", author, text, 1700000000.0 + n)
+    """Each kit's threads in a channel of their own."""
+    return thread_key(n, f"C-{kit.name}")
 
 
 @pytest.fixture(autouse=True)
@@ -65,27 +64,21 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     assert not seen, [c.get("message") for c in seen]
 
 
-@pytest.fixture
-async def bench_for(request: pytest.FixtureRequest, store: Store) -> AsyncIterator[Bench]:
-    async with bench(request.param, store) as made:
-        yield made
-
-
-on_bench = pytest.mark.parametrize("bench_for", KITS, ids=[k.name for k in KITS], indirect=True)
+on_bench = with_kits(*KITS)
 
 
 # 1. Three posts, one conversation, exact texts ---------------------------------------------
 
 
 @on_bench
-async def test_three_posts_one_conversation_exact_texts(bench_for: Bench) -> None:
-    b, kit = bench_for, bench_for.kit
+async def test_three_posts_one_conversation_exact_texts(bench: Bench) -> None:
+    b, kit = bench, bench.kit
     key = thread(kit)
     kit.script(b.emu, *TEXTS)
     ids = []
     for n, expected in enumerate(TEXTS):
         kit.before_post(b.emu, n)
-        turn = await b.turn(post(key, n, f"question {n}", author=f"U{n}"))
+        turn = await b.turn(user_post(n, f"question {n}", author=f"U{n}", thread=key))
         assert turn.text == expected
         if kit.streams:
             assert turn.deltas == expected
@@ -102,6 +95,13 @@ async def test_three_posts_one_conversation_exact_texts(bench_for: Bench) -> Non
     assert await kit.held(b.emu, b.provider, binding) == 6
 
 
+@on_bench
+async def test_loaded_by_its_entry_point(bench: Bench) -> None:
+    """The registry finds the provider under its name and builds the provider's own class."""
+    assert isinstance(bench.provider, bench.kit.provider_class)
+    assert isinstance(bench.provider, Provider)
+
+
 # 2. Auth -------------------------------------------------------------------------------------
 
 
@@ -111,35 +111,41 @@ def needs_tokens(kit: Kit) -> None:
 
 
 @on_bench
-async def test_one_token_for_fifty_concurrent_replies(bench_for: Bench) -> None:
-    b, kit = bench_for, bench_for.kit
+async def test_one_token_for_fifty_concurrent_replies(bench: Bench) -> None:
+    b, kit = bench, bench.kit
     needs_tokens(kit)
-    turns = await asyncio.gather(*(b.turn(post(thread(kit, n), n)) for n in range(50)))
+    turns = await asyncio.gather(*(b.turn(user_post(n, thread=thread(kit, n))) for n in range(50)))
     assert all(turn.text for turn in turns)
     assert kit.token_fetches(b.emu) == 1
+    server_side = kit.conversations(b.emu)
+    assert server_side is None or len(server_side) == 50
 
 
 @on_bench
-async def test_expired_token_is_renewed_once(bench_for: Bench) -> None:
-    b, kit = bench_for, bench_for.kit
+async def test_expired_token_is_renewed_once(bench: Bench) -> None:
+    b, kit = bench, bench.kit
     needs_tokens(kit)
     kit.set_token_ttl(b.emu, kit.short_ttl)
-    assert (await b.turn(post(thread(kit), 0))).text
+    assert (await b.turn(user_post(0, thread=thread(kit)))).text
     await asyncio.sleep(kit.short_ttl + 0.1)
-    turns = await asyncio.gather(*(b.turn(post(thread(kit, n), n)) for n in range(1, 11)))
+    turns = await asyncio.gather(
+        *(b.turn(user_post(n, thread=thread(kit, n))) for n in range(1, 11))
+    )
     assert all(turn.text for turn in turns)
     assert kit.token_fetches(b.emu) == 2
     assert kit.reply_calls(b.emu) == 11  # renewed before use: no request was refused
 
 
 @on_bench
-async def test_rejected_token_is_refreshed_once(bench_for: Bench) -> None:
-    b, kit = bench_for, bench_for.kit
+async def test_rejected_token_is_refreshed_once(bench: Bench) -> None:
+    b, kit = bench, bench.kit
     needs_tokens(kit)
     keys = [thread(kit, n) for n in range(20)]
-    assert all(t.text for t in await asyncio.gather(*(b.turn(post(k, 0)) for k in keys)))
+    assert all(
+        t.text for t in await asyncio.gather(*(b.turn(user_post(0, thread=k)) for k in keys))
+    )
     kit.revoke_tokens(b.emu)
-    turns = await asyncio.gather(*(b.turn(post(k, 1)) for k in keys))
+    turns = await asyncio.gather(*(b.turn(user_post(1, thread=k)) for k in keys))
     assert all(turn.text for turn in turns)
     assert kit.token_fetches(b.emu) == 2
 
@@ -164,64 +170,67 @@ def check_failure(kit: Kit, case: str, turn: Turn) -> None:
 @on_bench
 @pytest.mark.parametrize("case", CASES)
 async def test_fault_has_its_documented_outcome_and_the_thread_goes_on(
-    bench_for: Bench, case: str
+    bench: Bench, case: str
 ) -> None:
-    b, kit = bench_for, bench_for.kit
+    b, kit = bench, bench.kit
     if case in kit.not_applicable:
         pytest.skip(f"not applicable: {kit.not_applicable[case]}")
     key = thread(kit)
-    assert (await b.turn(post(key, 0))).text
+    assert (await b.turn(user_post(0, thread=key))).text
     before = await b.store.binding(key)
     if case in kit.recovers:
         kit.script(b.emu, TEXT)
     kit.inject(b.emu, case)
-    turn = await b.turn(post(key, 1, "trouble?"))
+    turn = await b.turn(user_post(1, "trouble?", thread=key))
     if case in kit.recovers:
         assert turn.text == TEXT
         assert TEXT.startswith(turn.deltas)
     else:
         check_failure(kit, case, turn)
     kit.script(b.emu, AFTER)
-    assert (await b.turn(post(key, 2, "and now?"))).text == AFTER
+    assert (await b.turn(user_post(2, "and now?", thread=key))).text == AFTER
     assert await b.store.binding(key) == before
 
 
 @on_bench
 @pytest.mark.parametrize("case", ["connect_refused", "connect_timeout"])
-async def test_unreachable_provider_fails_cleanly(bench_for: Bench, case: str) -> None:
-    b, kit = bench_for, bench_for.kit
+async def test_unreachable_provider_fails_cleanly(
+    bench: Bench, open_providers: OpenProviders, case: str
+) -> None:
+    b, kit = bench, bench.kit
     key = thread(kit)
-    assert (await b.turn(post(key, 0))).text
+    assert (await b.turn(user_post(0, thread=key))).text
     binding = await b.store.binding(key)
     assert binding is not None
     nowhere = closed_port() if case == "connect_refused" else blackhole()
     with nowhere as root:
-        async with providers_at(kit, b.store, root, provider_connect_timeout=0.2) as broken:
+        async with open_providers(kit, root, provider_connect_timeout=0.2) as broken:
             started = time.monotonic()
-            turn = await consume(broken.get(kit.name), b.store, binding, post(key, 1))
+            turn = await consume(broken.get(kit.name), b.store, binding, user_post(1, thread=key))
             assert time.monotonic() - started < 5.0
     check_failure(kit, case, turn)
     kit.script(b.emu, AFTER)
-    assert (await b.turn(post(key, 2))).text == AFTER
+    assert (await b.turn(user_post(2, thread=key))).text == AFTER
 
 
-async def slow_first_token(kit: Kit, store: Store) -> None:
-    async with bench(kit, store, provider_read_timeout=10.0) as b:
+async def slow_first_token(kit: Kit, open_bench: OpenBench) -> None:
+    async with open_bench(kit, provider_read_timeout=10.0) as b:
         key = thread(kit, 99)
-        assert (await b.turn(post(key, 0))).text
+        assert (await b.turn(user_post(0, thread=key))).text
         kit.script(b.emu, TEXT)
         kit.slow(b.emu, SLOW_DELAY)
         started = time.monotonic()
-        turn = await b.turn(post(key, 1))
+        turn = await b.turn(user_post(1, thread=key))
         assert turn.text == TEXT, (kit.name, turn.events)
         assert time.monotonic() - started >= SLOW_DELAY
+        assert kit.reply_calls(b.emu) == 2  # waited for, not retried
 
 
 @pytest.mark.slow
-async def test_slow_first_token_within_the_configured_read_timeout(store: Store) -> None:
+async def test_slow_first_token_within_the_configured_read_timeout(open_bench: OpenBench) -> None:
     """All providers at once, so the suite waits out one slow first token, not five."""
     results = await asyncio.gather(
-        *(slow_first_token(kit, store) for kit in KITS), return_exceptions=True
+        *(slow_first_token(kit, open_bench) for kit in KITS), return_exceptions=True
     )
     problems = {kit.name: repr(r) for kit, r in zip(KITS, results, strict=True) if r is not None}
     assert not problems
@@ -231,17 +240,17 @@ async def test_slow_first_token_within_the_configured_read_timeout(store: Store)
 
 
 @on_bench
-async def test_stop_mid_reply_then_the_thread_goes_on(bench_for: Bench) -> None:
+async def test_stop_mid_reply_then_the_thread_goes_on(bench: Bench) -> None:
     """The stop path of bridge/turn.py: cancel the consuming task, close, `cancel`."""
-    b, kit = bench_for, bench_for.kit
+    b, kit = bench, bench.kit
     key = thread(kit)
-    assert (await b.turn(post(key, 0))).text
+    assert (await b.turn(user_post(0, thread=key))).text
     binding = await b.store.binding(key)
     assert binding is not None
     kit.pace(b.emu, 40.0)
     kit.script(b.emu, LONG, AFTER)
     seen: list[ReplyEvent] = []
-    events = b.provider.reply(binding, post(key, 1))
+    events = b.provider.reply(binding, user_post(1, thread=key))
 
     async def run() -> None:
         async for event in events:
@@ -255,26 +264,26 @@ async def test_stop_mid_reply_then_the_thread_goes_on(bench_for: Bench) -> None:
     task.cancel()
     (outcome,) = await asyncio.gather(task, return_exceptions=True)
     assert isinstance(outcome, asyncio.CancelledError), outcome
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     await b.provider.cancel(binding)
     assert not any(isinstance(e, ReplyDone) for e in seen)
     if kit.streams:
         await b.emu.wait_for(lambda: kit.stopped(b.emu), 5.0)
     kit.pace(b.emu, kit.full_speed)
-    assert (await b.turn(post(key, 2))).text == AFTER
+    assert (await b.turn(user_post(2, thread=key))).text == AFTER
 
 
 @on_bench
-async def test_reset_then_next_post_starts_a_new_conversation(bench_for: Bench) -> None:
-    b, kit = bench_for, bench_for.kit
+async def test_reset_then_next_post_starts_a_new_conversation(bench: Bench) -> None:
+    b, kit = bench, bench.kit
     key = thread(kit)
-    assert (await b.turn(post(key, 0))).text
+    assert (await b.turn(user_post(0, thread=key))).text
     old = await b.store.binding(key)
     assert old is not None
     await b.reset(key)
     assert await b.store.binding(key) is None
     kit.script(b.emu, AFTER)
-    turn = await b.turn(post(key, 1, "fresh start"))
+    turn = await b.turn(user_post(1, "fresh start", thread=key))
     assert turn.text == AFTER
     new = await b.store.binding(key)
     assert new is not None and new.id and new.id != old.id and new.provider == kit.name
@@ -282,12 +291,12 @@ async def test_reset_then_next_post_starts_a_new_conversation(bench_for: Bench) 
 
 
 @on_bench
-async def test_forget_removes_the_conversation_at_the_provider(bench_for: Bench) -> None:
-    b, kit = bench_for, bench_for.kit
+async def test_forget_removes_the_conversation_at_the_provider(bench: Bench) -> None:
+    b, kit = bench, bench.kit
     if kit.no_delete:
         pytest.skip(f"not applicable: {kit.no_delete}")
     key = thread(kit)
-    assert (await b.turn(post(key, 0))).text
+    assert (await b.turn(user_post(0, thread=key))).text
     old = await b.store.binding(key)
     assert old is not None and old.id
     await b.reset(key)

@@ -7,27 +7,26 @@ conversation); the others at provider level against their emulators, real Redis 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from bridge.config import Settings
-from bridge.contracts import Conversation, ThreadKey, UserPost
-from bridge.providers.converzen import ConverzenProvider
-from bridge.providers.openai_compat import OpenAICompatProvider
-from bridge.providers.senseflow import SenseflowProvider
-from bridge.store import Store
-from emulators.converzen import TEST_KEY, ConverzenEmulator
+from bridge.contracts import Conversation
+from emulators.converzen import ConverzenEmulator
 from emulators.openai_compat import OpenAIEmulator
-from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
-from tests.conftest import provider_context
+from emulators.senseflow import SenseflowEmulator
 from tests.harness import slack_bridge
-from tests.provider_events import collect, final
+from tests.provider_kit import (
+    THREAD,
+    ConverzenKit,
+    OpenAIKit,
+    SenseflowKit,
+    collect,
+    final,
+    user_post,
+    with_kits,
+)
 
-THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
 CHANNEL = "C1"
-
-
-def post(text: str = "hi", n: int = 1) -> UserPost:
-    return UserPost(THREAD, f"m{n}", "U1", text, 1700000000.0 + n)
 
 
 async def test_neuroflash_channel_steering_and_live_patch(redis_url: str, prefix: str) -> None:
@@ -68,84 +67,65 @@ async def test_neuroflash_channel_steering_and_live_patch(redis_url: str, prefix
         assert conversation.steering["brandVoiceId"] == "bv-1"
 
 
-async def test_converzen_persona_from_the_channel(store: Store) -> None:
-    emu = ConverzenEmulator()
-    await emu.start()
-    settings = Settings(
-        converzen_api_key=TEST_KEY, converzen_api_url=emu.api_url, converzen_persona="47:next"
-    )
-    provider = ConverzenProvider(provider_context(settings, store))
-    try:
-        steered = Conversation("converzen", None, THREAD, {"persona": "brand-bot"})
-        assert final(await collect(provider, steered, post()))
-        plain = Conversation("converzen", None, THREAD)
-        assert final(await collect(provider, plain, post(n=2)))
-        bodies = [c.body for c in emu.calls_to("get_token")]
-        assert bodies[0]["persona"] == {"alias": "brand-bot"}
-        assert bodies[1]["persona"] == {"persona_id": 47, "version_type": "next"}
-    finally:
-        await provider.aclose()
-        await emu.stop()
+@with_kits(ConverzenKit(converzen_persona="47:next"))
+async def test_converzen_persona_from_the_channel(
+    make_provider: Callable[..., Any], emu: ConverzenEmulator
+) -> None:
+    provider = make_provider()
+    steered = Conversation("converzen", None, THREAD, {"persona": "brand-bot"})
+    assert final(await collect(provider, steered, user_post()))
+    plain = Conversation("converzen", None, THREAD)
+    assert final(await collect(provider, plain, user_post(2)))
+    bodies = [c.body for c in emu.calls_to("get_token")]
+    assert bodies[0]["persona"] == {"alias": "brand-bot"}
+    assert bodies[1]["persona"] == {"persona_id": 47, "version_type": "next"}
 
 
-async def test_senseflow_agent_from_the_channel(store: Store) -> None:
-    emu = SenseflowEmulator()
+@with_kits(SenseflowKit())
+async def test_senseflow_agent_from_the_channel(
+    make_provider: Callable[..., Any], emu: SenseflowEmulator
+) -> None:
     emu.agents.add("support-agent")
-    await emu.start()
-    settings = Settings(
-        senseflow_api_key=API_KEY, senseflow_agent=AGENT, senseflow_api_url=emu.api_url
-    )
-    provider = SenseflowProvider(provider_context(settings, store))
-    try:
-        steered = Conversation("senseflow", None, THREAD, {"agent": "support-agent"})
-        assert final(await collect(provider, steered, post()))
-        (chat,) = [c.body for c in emu.calls_to("chat-messages")]
-        assert chat["model"] == "support-agent"
-    finally:
-        await provider.aclose()
-        await emu.stop()
+    provider = make_provider()
+    steered = Conversation("senseflow", None, THREAD, {"agent": "support-agent"})
+    assert final(await collect(provider, steered, user_post()))
+    (chat,) = [c.body for c in emu.calls_to("chat-messages")]
+    assert chat["model"] == "support-agent"
 
 
 async def openai_call(
-    emu: OpenAIEmulator, store: Store, steering: dict[str, str], **extra: Any
+    make_provider: Callable[..., Any], emu: OpenAIEmulator, steering: dict[str, str], **extra: Any
 ) -> Any:
-    values: dict[str, Any] = {"openai_base_url": emu.base_url, "openai_model": "llama3"} | extra
-    provider = OpenAICompatProvider(provider_context(Settings(**values), store))
-    try:
-        conversation = Conversation("openai", "c1", THREAD, steering)
-        assert final(await collect(provider, conversation, post()))
-    finally:
-        await provider.aclose()
+    provider = make_provider(**extra)
+    conversation = Conversation("openai", "c1", THREAD, steering)
+    assert final(await collect(provider, conversation, user_post()))
     return emu.calls_to("/chat/completions")[-1]
 
 
-async def test_openai_model_and_system_prompt_from_the_channel(store: Store) -> None:
-    emu = OpenAIEmulator()
-    await emu.start()
-    try:
-        call = await openai_call(emu, store, {"model": "qwen2", "system_prompt": "Be brief."})
-        assert call.body["model"] == "qwen2"
-        assert call.body["messages"][0] == {"role": "system", "content": "Be brief."}
-    finally:
-        await emu.stop()
+@with_kits(OpenAIKit())
+async def test_openai_model_and_system_prompt_from_the_channel(
+    make_provider: Callable[..., Any], emu: OpenAIEmulator
+) -> None:
+    call = await openai_call(make_provider, emu, {"model": "qwen2", "system_prompt": "Be brief."})
+    assert call.body["model"] == "qwen2"
+    assert call.body["messages"][0] == {"role": "system", "content": "Be brief."}
 
 
-async def test_azure_openai_api_key_and_version(store: Store) -> None:
-    emu = OpenAIEmulator(api_key="azure-key")
+@with_kits(OpenAIKit())
+async def test_azure_openai_api_key_and_version(
+    make_provider: Callable[..., Any], emu: OpenAIEmulator
+) -> None:
+    emu.api_key = "azure-key"
     emu.azure_api_version = "2024-10-21"
-    await emu.start()
-    try:
-        call = await openai_call(
-            emu,
-            store,
-            {},
-            openai_base_url=emu.azure_url("gpt4o"),
-            openai_api_key="azure-key",
-            openai_api_style="azure",
-        )
-        assert call.path == "/openai/deployments/gpt4o/chat/completions"
-        assert call.query == {"api-version": "2024-10-21"}
-        assert call.headers["api-key"] == "azure-key"
-        assert "Authorization" not in call.headers
-    finally:
-        await emu.stop()
+    call = await openai_call(
+        make_provider,
+        emu,
+        {},
+        openai_base_url=emu.azure_url("gpt4o"),
+        openai_api_key="azure-key",
+        openai_api_style="azure",
+    )
+    assert call.path == "/openai/deployments/gpt4o/chat/completions"
+    assert call.query == {"api-version": "2024-10-21"}
+    assert call.headers["api-key"] == "azure-key"
+    assert "Authorization" not in call.headers

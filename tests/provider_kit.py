@@ -1,17 +1,20 @@
-"""Per-provider kits for the conformance suite (issue 4), and the turn driver it uses.
+"""The provider test kit shared by the conformance suite and the per-provider tests (issue 12).
 
 A kit says how to start one provider's emulator, build its settings, script a reply, inject each
-fault, read its auth counters, and which cases its API cannot have (with the reason). The suite in
-`test_provider_conformance.py` runs every case against every kit the same way.
+fault, read its auth counters, and which conformance cases its API cannot have (with the reason).
+The fixtures built on it are declared in conftest.py; the helpers below post to a thread and read
+a reply the way bridge/turn.py does.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import pytest
 
 from bridge.config import Settings
 from bridge.contracts import (
@@ -25,7 +28,11 @@ from bridge.contracts import (
     ThreadKey,
     UserPost,
 )
+from bridge.providers.converzen import ConverzenProvider
+from bridge.providers.neuroflash import NeuroflashProvider
+from bridge.providers.neuroflash_prototype import NeuroflashPrototypeProvider
 from bridge.providers.openai_compat import OpenAICompatProvider
+from bridge.providers.senseflow import SenseflowProvider
 from bridge.registry import Providers
 from bridge.store import Store
 from emulators.base import Fault
@@ -39,7 +46,6 @@ from emulators.neuroflash_prototype import (
 )
 from emulators.openai_compat import OpenAIEmulator
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
-from tests.conftest import provider_context
 
 CASES = ("http_4xx", "http_5xx", "cut", "eof", "malformed", "unknown", "error_event")
 DETAIL = "text too long for this model"
@@ -60,7 +66,7 @@ class Expect:
 
 FAILURES = {
     "http_4xx": Expect(("refused",), False, (DETAIL, "400")),
-    "http_5xx": Expect(("trouble",), True, ("503",)),
+    "http_5xx": Expect(("trouble",), True, ("HTTP 503",)),
     "cut": Expect(("connection",), True),
     "eof": Expect(("stopped sending",), True),
     "malformed": Expect(("could not read",), True),
@@ -71,9 +77,11 @@ FAILURES = {
 
 
 class Kit:
-    """How the suite drives one provider and its emulator; subclasses fill in the specifics."""
+    """How tests drive one provider and its emulator; subclasses fill in the specifics."""
 
     name: ClassVar[str]
+    provider_class: ClassVar[type]
+    """The class the provider's entry point builds."""
     label: ClassVar[str]
     """How the provider names itself in failure messages."""
     route: ClassVar[str]
@@ -92,9 +100,14 @@ class Kit:
     recovers: ClassVar[frozenset[str]] = frozenset({"malformed", "unknown"})
     """Fault cases whose documented outcome is the exact text rather than a ReplyFailed."""
     reply_path: ClassVar[str] = ""
+    """The reply request's path: each POST to it is one attempt at a reply."""
     short_ttl: ClassVar[float] = 1.0
     full_speed: ClassVar[float] = 0.0
     """The emulator's token rate when a test does not pace it (0: no delay)."""
+
+    def __init__(self, **settings: Any) -> None:
+        """`settings`: what every provider built from this kit gets besides `values`."""
+        self.extra = settings
 
     def emulator(self) -> Any:
         raise NotImplementedError
@@ -102,6 +115,11 @@ class Kit:
     def values(self, root: str) -> dict[str, Any]:
         """Settings that point the provider at a server at `root` (scheme, host and port)."""
         raise NotImplementedError
+
+    def settings(self, root: str, **extra: Any) -> Settings:
+        """The provider's settings at `root`, with this kit's and then the caller's overrides."""
+        values = {"bridge_provider": self.name, **self.values(root), **self.extra, **extra}
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
     def script(self, emu: Any, *texts: str) -> None:
         """Answer the next replies with exactly `texts`."""
@@ -166,6 +184,7 @@ class Kit:
 
 class NeuroflashKit(Kit):
     name = label = "neuroflash"
+    provider_class = NeuroflashProvider
     route = "stream"
     error_body: ClassVar[dict[str, Any]] = {"code": "validationError", "message": DETAIL}
     token_path = "/oauth/v2/token"
@@ -215,6 +234,7 @@ class NeuroflashKit(Kit):
 
 class PrototypeKit(Kit):
     name, label = "neuroflash-prototype", "neuroflash"
+    provider_class = NeuroflashPrototypeProvider
     route = "completion"
     error_body: ClassVar[dict[str, Any]] = {"detail": DETAIL}
     token_path = "/oauth/v2/token"
@@ -249,6 +269,7 @@ class PrototypeKit(Kit):
 
 class ConverzenKit(Kit):
     name = label = "converzen"
+    provider_class = ConverzenProvider
     route = "stream"
     error_body: ClassVar[dict[str, Any]] = {"detail": DETAIL}
     held_in = "sessions"
@@ -266,12 +287,14 @@ class ConverzenKit(Kit):
 
 class SenseflowKit(Kit):
     name, label = "senseflow", "SenseFlow"
+    provider_class = SenseflowProvider
     route = "chat"
     error_body: ClassVar[dict[str, Any]] = {
         "code": "invalid_param",
         "message": DETAIL,
         "status": 400,
     }
+    reply_path = "/chat-messages"
     no_token_auth = "SenseFlow (seed 004) authorises with a static app key: no token endpoint"
 
     def emulator(self) -> SenseflowEmulator:
@@ -284,11 +307,13 @@ class SenseflowKit(Kit):
 
 class OpenAIKit(Kit):
     name, label = "openai", "The model server"
+    provider_class = OpenAICompatProvider
     route = "chat"
     error_body: ClassVar[dict[str, Any]] = {
         "error": {"message": DETAIL, "type": "invalid_request_error"}
     }
     held_in = ""
+    reply_path = "/chat/completions"
     no_token_auth = "OpenAI-compatible servers take a static API key (or none): no token endpoint"
 
     def emulator(self) -> OpenAIEmulator:
@@ -311,7 +336,50 @@ KITS: tuple[Kit, ...] = (
 )
 
 
-# Driving a provider as bridge/turn.py does ---------------------------------------------------
+def with_kits(*kits: Kit) -> pytest.MarkDecorator:
+    """Run a test once per kit, each as the `kit` fixture (and so `emu`, `provider`, `bench`)."""
+    return pytest.mark.parametrize("kit", kits, ids=[k.name for k in kits], indirect=True)
+
+
+# Posting and reading a reply as bridge/turn.py does -------------------------------------------
+
+
+def thread_key(n: int = 100, channel: str = "C1") -> ThreadKey:
+    return ThreadKey("slack", "T1", channel, f"1700000000.{n:06d}")
+
+
+THREAD = thread_key()
+
+
+def user_post(
+    n: int = 1, text: str = "hi", *, author: str = "U1", thread: ThreadKey = THREAD
+) -> UserPost:
+    """The `n`th post in `thread`, stamped `n` seconds after a fixed time."""
+    return UserPost(thread, f"m{n}", author, text, 1700000000.0 + n)
+
+
+async def collect(provider: Provider, conv: Conversation, post: UserPost) -> list[ReplyEvent]:
+    return [event async for event in provider.reply(conv, post)]
+
+
+def final(events: list[ReplyEvent]) -> str | None:
+    """The text the renderer would show: ReplyDone.text when given, else the deltas."""
+    done = events[-1]
+    assert isinstance(done, ReplyDone), events
+    return done.text if done.text is not None else deltas(events)
+
+
+def deltas(events: list[ReplyEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def started(events: list[ReplyEvent]) -> list[str]:
+    return [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
+
+
+def told(failure: ReplyFailed) -> str:
+    """What a failure says to the user and, for the log only, its detail (status, body)."""
+    return f"{failure.message} | {failure.detail or ''}"
 
 
 @dataclass
@@ -322,11 +390,11 @@ class Turn:
 
     @property
     def deltas(self) -> str:
-        return "".join(e.text for e in self.events if isinstance(e, TextDelta))
+        return deltas(self.events)
 
     @property
     def started(self) -> list[str]:
-        return [e.conversation_id for e in self.events if isinstance(e, ConversationStarted)]
+        return started(self.events)
 
     @property
     def end(self) -> ReplyDone | ReplyFailed:
@@ -378,7 +446,7 @@ async def consume(provider: Provider, store: Store, binding: Conversation, post:
     return turn
 
 
-# Setting a provider up ------------------------------------------------------------------------
+# A process's providers, emulators and unreachable servers ------------------------------------
 
 
 @dataclass
@@ -408,29 +476,17 @@ class Bench:
             await self.store.unbind(thread)
 
 
-def settings_for(kit: Kit, root: str, **extra: Any) -> Settings:
-    values = {"_env_file": None, "bridge_provider": kit.name, **kit.values(root), **extra}
-    return Settings(**values)
+OpenProviders = Callable[..., AbstractAsyncContextManager[Providers]]
+OpenBench = Callable[..., AbstractAsyncContextManager[Bench]]
 
 
 @asynccontextmanager
-async def providers_at(kit: Kit, store: Store, root: str, **extra: Any) -> AsyncIterator[Providers]:
-    """A process's providers pointed at `root`, closed on exit."""
-    providers = Providers(provider_context(settings_for(kit, root, **extra), store))
-    try:
-        providers.get(kit.name)
-        yield providers
-    finally:
-        await providers.aclose()
-
-
-@asynccontextmanager
-async def bench(kit: Kit, store: Store, **extra: Any) -> AsyncIterator[Bench]:
+async def running(kit: Kit) -> AsyncIterator[Any]:
+    """The kit's emulator on loopback, stopped on exit."""
     emu = kit.emulator()
     await emu.start()
     try:
-        async with providers_at(kit, store, str(emu.url), **extra) as providers:
-            yield Bench(kit, emu, store, providers)
+        yield emu
     finally:
         await emu.stop()
 
