@@ -52,6 +52,11 @@ STATE = "state"
 PEOPLE = "people"
 OAUTH_STATE_TTL = 600
 
+LEGACY_STATE = {"openai:history": "history", "senseflow:user": "senseflow:user"}
+"""State fields that had keys of their own before the state hash (a list of JSON turns, a
+string): moved into the hash when first read, deleted with the field. Such keys are no longer
+refreshed, so they are gone one BRIDGE_THREAD_TTL_DAYS after the upgrade; then drop this."""
+
 THREAD_DATA = (ACTIVE, CONV, DONE, STATE, PEOPLE)
 """A thread's keys that live while the thread is used; each accepted post refreshes them."""
 
