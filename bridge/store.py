@@ -346,7 +346,7 @@ class RedisThreadState:
         if kind == "string":
             value = _text(await redis.get(old) or b"")
         elif kind == "list":
-            value = json.dumps([json.loads(item) for item in await redis.lrange(old, 0, -1)])
+            value = json.dumps([_json_or_none(item) for item in await redis.lrange(old, 0, -1)])
         else:
             return None
         await self.set(thread, name, value)
@@ -364,6 +364,14 @@ class RedisThreadState:
         await self._store.redis.hdel(self._key(thread), name)
         if name in keys.LEGACY_STATE:
             await self._store.redis.delete(self._store.thread_key(thread, keys.LEGACY_STATE[name]))
+
+
+def _json_or_none(raw: bytes | str) -> Any:
+    """One stored JSON value; None for one that is not (its reader skips what it cannot use)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 def _glob_escape(text: str) -> str:
