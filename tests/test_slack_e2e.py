@@ -240,7 +240,8 @@ async def test_metrics_count_replies_and_429s(redis_url: str, prefix: str) -> No
         root = await env.slack.user_post(CHANNEL, f"{MENTION} count me")
         await env.wait_reply(CHANNEL, root, "Counted.")
         metrics = env.runtime.metrics
-        assert metrics.value("replies_total", outcome="done") == 1
+        # The final text is written before the reply is recorded and counted: wait for the count.
+        await env.wait(lambda: metrics.value("replies_total", outcome="done") == 1)
         limited = {"platform": "slack", "method": "chat.startStream"}
         assert metrics.value("messenger_rate_limited_total", **limited) == 1
         assert metrics.value("messenger_writes_total", platform="slack") >= 1
