@@ -6,9 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /app
 
 # Dependencies first, from pyproject.toml alone: this layer changes only when they do.
-COPY pyproject.toml ./
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
+    && pip install -c constraints.txt -r /tmp/requirements.txt && rm /tmp/requirements.txt
 
 # The code, installed without touching the dependencies above.
 COPY README.md ./

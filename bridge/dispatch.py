@@ -109,6 +109,11 @@ class Dispatcher:
     def busy(self) -> int:
         return len(self._workers)
 
+    @property
+    def waiting(self) -> int:
+        """Posts read from the inbox and not yet being answered, over every thread."""
+        return sum(len(queue) for queue in self._queues.values())
+
     def stop_reply(self, thread: ThreadKey, before: int | None = None) -> bool:
         """Stop the reply this process streams in `thread` (only one for a post before `before`)."""
         running = self._running.get(thread)

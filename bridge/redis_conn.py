@@ -183,7 +183,7 @@ def _cluster(target: Target) -> Redis:
 def _sentinel(target: Target) -> Redis:
     """The master of `target.service` as the Sentinels name it; after a failover the next
     connection asks them again. The URL's password is the master's (Sentinels without one)."""
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(
         list(target.nodes),
         socket_connect_timeout=PING_TIMEOUT,
         sentinel_kwargs={"socket_connect_timeout": PING_TIMEOUT, "socket_timeout": PING_TIMEOUT},

@@ -493,11 +493,11 @@ async def running(kit: Kit) -> AsyncIterator[Any]:
 
 @contextmanager
 def closed_port() -> Iterator[str]:
-    """A loopback URL nobody listens on: connecting is refused at once."""
+    """A loopback URL nobody listens on: connecting is refused at once. The port stays bound
+    (without listening) until the end, so no other test's server can take it meanwhile."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @contextmanager

@@ -5,6 +5,7 @@ Real runtime(s), real Redis, real slack-bolt; Slack and neuroflash are emulators
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 
 from bridge.runtime import Runtime
@@ -37,21 +38,29 @@ async def open_thread(env: Env, policy: str | None = None) -> str:
     return root
 
 
-async def start_slow_reply(env: Env, root: str, text: str = "tell me a lot") -> None:
+async def start_slow_reply(env: Env, root: str, text: str = "tell me a lot") -> asyncio.Event:
+    """A reply that streams and then stays open until the returned event is set (or it is
+    cancelled), so later posts meet it running however slow the machine is."""
+    hold = env.neuroflash.hold = asyncio.Event()
     env.neuroflash.tokens_per_second = 40
     env.neuroflash.script(SLOW)
     await env.slack.user_post(CHANNEL, text, thread_ts=root)
     await env.wait(
         lambda: len(env.replies(CHANNEL, root)) == 2 and "A long" in env.reply_text(CHANNEL, root)
     )
+    return hold
 
 
 async def test_queue_answers_each_post_in_turn(redis_url: str, prefix: str) -> None:
     async with slack_bridge(redis_url, prefix) as env:
         root = await open_thread(env)
-        await start_slow_reply(env, root)
+        hold = await start_slow_reply(env, root)
         env.neuroflash.script("Queued answer.")
         await env.slack.user_post(CHANNEL, "meanwhile", thread_ts=root)
+        dispatcher = env.runtime.dispatcher
+        assert dispatcher is not None
+        await env.wait(lambda: dispatcher.waiting == 1)
+        hold.set()
         await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "Queued answer.", 40)
         assert env.replies(CHANNEL, root)[1].text == SLOW
         assert stream_texts(env)[-2:] == ["tell me a lot", "meanwhile"]
@@ -61,10 +70,12 @@ async def test_queue_answers_each_post_in_turn(redis_url: str, prefix: str) -> N
 async def test_interrupt_cancels_the_running_reply(redis_url: str, prefix: str) -> None:
     async with slack_bridge(redis_url, prefix) as env:
         root = await open_thread(env, "interrupt")
-        await start_slow_reply(env, root)
+        hold = await start_slow_reply(env, root)
         env.neuroflash.tokens_per_second = 400
         env.neuroflash.script("Fresh answer.")
         await env.slack.user_post(CHANNEL, "actually, something else", thread_ts=root)
+        await env.wait(lambda: cancels(env) == 1)
+        hold.set()
         await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "Fresh answer.", 30)
         stopped = env.replies(CHANNEL, root)[1].text
         assert stopped.endswith("⏹️ Stopped.") and SLOW.startswith(stopped.split("\n\n>")[0])
@@ -75,10 +86,15 @@ async def test_interrupt_cancels_the_running_reply(redis_url: str, prefix: str) 
 async def test_merge_answers_waiting_posts_together(redis_url: str, prefix: str) -> None:
     async with slack_bridge(redis_url, prefix) as env:
         root = await open_thread(env, "merge")
-        await start_slow_reply(env, root)
+        hold = await start_slow_reply(env, root)
         env.neuroflash.script("One answer for both.")
         await env.slack.user_post(CHANNEL, "first extra", thread_ts=root, wait=True)
         await env.slack.user_post(CHANNEL, "second extra", thread_ts=root, wait=True)
+        # Both posts wait behind the held reply before it may end (not a race with its speed).
+        dispatcher = env.runtime.dispatcher
+        assert dispatcher is not None
+        await env.wait(lambda: dispatcher.waiting == 2)
+        hold.set()
         await env.wait(lambda: env.replies(CHANNEL, root)[-1].text == "One answer for both.", 40)
         assert stream_texts(env)[-1] == "first extra\n\nsecond extra"
         assert len(env.replies(CHANNEL, root)) == 3
@@ -98,7 +114,7 @@ async def test_stop_reaction_reaches_the_streaming_replica(redis_url: str, prefi
     async with AsyncExitStack() as stack:
         env = await stack.enter_async_context(slack_bridge(redis_url, prefix))
         root = await open_thread(env)
-        await start_slow_reply(env, root)
+        hold = await start_slow_reply(env, root)
         assert env.runtime.dispatcher is not None and env.runtime.dispatcher.busy == 1
         other = Runtime(bridge_settings(redis_url, prefix, **_http_mode(env)))
         stack.push_async_callback(other.stop, 2.0)
@@ -120,6 +136,7 @@ async def test_stop_reaction_reaches_the_streaming_replica(redis_url: str, prefi
         assert cancels(env) == 1
         assert other.dispatcher is not None and other.dispatcher.busy == 0
         env.neuroflash.tokens_per_second = 400
+        hold.set()
         await env.slack_barrier(CHANNEL, root)
         assert env.replies(CHANNEL, root)[1].text.endswith("⏹️ Stopped.")
         assert cancels(env) == 1

@@ -64,6 +64,7 @@ async def test_metrics_match_a_scripted_conversation(redis_url: str, prefix: str
         other = await env.slack.user_post(CHANNEL, f"{MENTION} third")
         await env.wait(lambda: any("⚠️" in m.text for m in env.replies(CHANNEL, other)))
         await env.wait(lambda: env.runtime.metrics.value("replies_total", outcome="failed") == 1)
+        await env.wait(lambda: env.runtime.metrics.value("replies_total", outcome="done") == 2)
 
         samples = await scrape(env)
         assert value(samples, "posts_received_total", platform="slack") == 3

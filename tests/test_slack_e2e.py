@@ -146,7 +146,8 @@ async def test_racing_posts_make_one_conversation(redis_url: str, prefix: str) -
         await env.slack.user_post(CHANNEL, f"{MENTION} second", thread_ts=root)
         await env.wait_reply(CHANNEL, root, "Answer one.Answer two.")
         assert len(env.neuroflash.conversations) == 1
-        assert [s["text"] for s in streams(env)] == ["first", "second"]
+        # Slack delivers the two events side by side; either may be taken in first.
+        assert sorted(s["text"] for s in streams(env)) == ["first", "second"]
 
 
 async def test_long_reply_spans_messages(redis_url: str, prefix: str) -> None:

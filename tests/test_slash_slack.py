@@ -54,9 +54,10 @@ async def test_status_new_and_stop(redis_url: str, prefix: str, socket_mode: boo
         assert f"Conversation: {conversation}" in status
         assert "Messages so far: 1" in status and "Busy policy: queue" in status
 
-        await start_slow_reply(env, root)
+        hold = await start_slow_reply(env, root)
         assert "Stopped" in await slash(env, "stop")
         await env.wait(lambda: cancels(env) == 1)
+        hold.set()
 
         assert "Fresh start" in await slash(env, "new")
         env.neuroflash.script("A new one.")

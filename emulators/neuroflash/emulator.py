@@ -66,6 +66,9 @@ class NeuroflashEmulator(Emulator):
         self.streams = 0
         self.unauthorized = 0
         self.disconnects = 0
+        self.hold: asyncio.Event | None = None
+        """While set to an unset Event, every reply waits before its last event (tests use it to
+        keep a reply running until later posts have queued behind it)."""
         self._tokens: dict[str, float] = {}
         self._script: deque[str] = deque()
         super().__init__(host, port)

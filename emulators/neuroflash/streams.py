@@ -102,6 +102,7 @@ class StreamRun:
             await self._write(self.wire.delta(token) + self.wire.between(index))
             self.sent.append(token)
             await self._pause(self.emu.token_interval)
+        await self._held(request)
         reply = self._finish_generation()
         if not self.active.cancelled.is_set():
             await self._write(self.wire.final(reply))
@@ -140,6 +141,15 @@ class StreamRun:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.active.cancelled.wait(), timeout=seconds)
+
+    async def _held(self, request: web.Request) -> None:
+        """Wait while the test holds replies (`emu.hold`), unless cancelled or disconnected."""
+        hold = self.emu.hold
+        while hold is not None and not hold.is_set() and not self.active.cancelled.is_set():
+            if request.transport is None or request.transport.is_closing():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hold.wait(), timeout=0.05)
 
     async def _write(self, text: str) -> None:
         if not text or not self.connected or self.response is None:
