@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bridge.i18n import CATALOG, language, text
 from tests.harness import discord_bridge, slack_bridge
 from tests.test_busy_policies import CHANNEL, SLOW
@@ -21,6 +23,7 @@ async def test_slack_german_user_gets_german_notices(redis_url: str, prefix: str
     async with slack_bridge(redis_url, prefix) as env:
         env.slack.add_user("UDE", "Dora", locale="de-DE")
         env.neuroflash.tokens_per_second = 40
+        env.neuroflash.hold = asyncio.Event()  # still running when the stop comes
         env.neuroflash.script(SLOW)
         root = await env.slack.user_post(CHANNEL, "<@UBOT> erzähl viel", user="UDE")
         await env.wait(lambda: "A long" in env.reply_text(CHANNEL, root))
@@ -34,6 +37,7 @@ async def test_discord_bridge_locale_and_interaction_locale(redis_url: str, pref
     async with discord_bridge(redis_url, prefix, bridge_locale="de") as env:
         emu = env.discord
         env.neuroflash.tokens_per_second = 40
+        env.neuroflash.hold = asyncio.Event()  # still running when the stop comes
         env.neuroflash.script(SLOW)
         post = await emu.user_message(emu.channel.id, "erzähl viel", mentions_bot=True)
         await env.wait(lambda: "A long" in env.discord_text(post.id))

@@ -107,6 +107,7 @@ async def test_discord_stop_reaction_in_a_thread(redis_url: str, prefix: str) ->
     slow = "A long answer that keeps streaming for quite a while, word by word. " * 8
     async with discord_bridge(redis_url, prefix, tokens_per_second=30) as env:
         emu = env.discord
+        env.neuroflash.hold = asyncio.Event()  # still running when the reaction comes
         env.neuroflash.script(slow)
         post = await emu.user_message(emu.channel.id, "talk a lot", mentions_bot=True)
         await env.wait(lambda: "A long" in env.discord_text(post.id), timeout=30)

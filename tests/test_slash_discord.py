@@ -6,6 +6,7 @@ interaction callback), real Redis; Discord, neuroflash and SenseFlow are emulato
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from redis.asyncio import Redis
@@ -55,11 +56,13 @@ async def test_commands_are_registered_and_answer(redis_url: str, prefix: str) -
         assert "Messages so far: 1" in status and "Busy policy: queue" in status
 
         env.neuroflash.tokens_per_second = 40
+        hold = env.neuroflash.hold = asyncio.Event()  # running until stopped
         env.neuroflash.script(SLOW)
         await env.discord.user_message(thread.id, "tell me a lot")
         await env.wait(lambda: "A long" in env.discord_text(thread.id))
         assert "Stopped" in await run(env, thread, "stop")
         await env.wait(lambda: len(env.neuroflash.calls_to("message-streams", "DELETE")) == 1)
+        hold.set()
 
         env.neuroflash.tokens_per_second = 400
         assert "Fresh start" in await run(env, thread, "new")

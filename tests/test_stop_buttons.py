@@ -9,6 +9,7 @@ text, says it stopped, and the control disappears.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ async def test_slack_button_on_the_replica_that_is_not_streaming(
     async with cluster(redis_url, prefix, tmp_path, tokens_per_second=20.0) as c:
         c.replicas.env["SLACK_REPLY_MODE"] = "edit"
         (streaming,) = await c.start(1)
+        c.neuroflash.hold = asyncio.Event()  # running until stopped, however slow the machine
         c.neuroflash.script(LONG)
         root = await c.slack.user_post(CHANNEL, "<@UBOT> talk for long")
         await wait_until(
@@ -63,6 +65,7 @@ async def test_slack_button_in_http_mode(redis_url: str, prefix: str) -> None:
     async with slack_bridge(
         redis_url, prefix, socket_mode=False, tokens_per_second=20.0, slack_reply_mode="edit"
     ) as env:
+        env.neuroflash.hold = asyncio.Event()  # running until stopped, however slow the machine
         env.neuroflash.script(LONG)
         root = await env.slack.user_post(CHANNEL, "<@UBOT> talk for long")
         await env.wait(lambda: any(shows_button(m) for m in env.replies(CHANNEL, root)))
@@ -79,6 +82,7 @@ async def test_slack_native_stop_on_a_stream_stops_the_reply(
     async with slack_bridge(
         redis_url, prefix, socket_mode=socket_mode, tokens_per_second=20.0
     ) as env:
+        env.neuroflash.hold = asyncio.Event()  # running until stopped, however slow the machine
         env.neuroflash.script(LONG)
         root = await env.slack.user_post(CHANNEL, "<@UBOT> talk for long")
         await env.wait(lambda: len(env.slack.calls_to("chat.appendStream")) >= 1)
@@ -95,6 +99,7 @@ async def test_discord_button_on_the_replica_that_is_not_streaming(
     async with cluster(redis_url, prefix, tmp_path, tokens_per_second=20.0) as c:
         emu = c.discord
         (streaming,) = await c.start(1)
+        c.neuroflash.hold = asyncio.Event()  # running until stopped, however slow the machine
         c.neuroflash.script(LONG)
         post = await emu.user_message(emu.channel.id, "talk for long", mentions_bot=True)
         await wait_until(
