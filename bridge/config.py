@@ -21,7 +21,9 @@ BUSY_POLICIES = ("queue", "interrupt", "merge")
 class Settings(BaseSettings):
     """Every variable in `.env.example`; secrets are `SecretStr` and never logged."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     redis_url: str | None = None
     bridge_redis_prefix: str = "bridge:"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import math
 from contextvars import ContextVar
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 MAX_WAIT = 30.0
 
@@ -19,14 +21,26 @@ class WaitBudgetSpent(Exception):
 
 
 def capped_wait(value: object, default: float = 1.0) -> float:
-    """`value` (a number or a header string) as seconds within 0–30; `default` if unreadable."""
+    """`value` (seconds, or a Retry-After header: seconds or an HTTP date) as seconds within
+    0–30; `default` if unreadable."""
     try:
         seconds = float(value) if isinstance(value, int | float | str) else math.nan
     except ValueError:
-        seconds = math.nan
+        seconds = _until_date(str(value))
     if isinstance(value, bool) or math.isnan(seconds):
         seconds = default
     return min(MAX_WAIT, max(0.0, seconds))
+
+
+def _until_date(value: str) -> float:
+    """Seconds from now until an HTTP date (RFC 9110 allows `Retry-After: <http-date>`)."""
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return math.nan
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
 
 
 class WaitBudget:

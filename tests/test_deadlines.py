@@ -5,6 +5,8 @@ at the provider, and the next post in the same thread is answered."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -100,6 +102,15 @@ def test_asked_waits_are_capped(asked: str, seconds: float) -> None:
     if asked != "x":
         assert capped_wait(float(asked)) == seconds
     assert capped_wait(math.inf) == MAX_WAIT
+
+
+def test_retry_after_may_be_an_http_date() -> None:
+    """RFC 9110: `Retry-After` is delay-seconds or an HTTP date."""
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=10), usegmt=True)
+    assert 8.0 <= capped_wait(soon) <= 10.0
+    assert capped_wait(format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)) == 0
+    assert capped_wait("Wed, 21 Oct 2099 07:28:00 GMT") == MAX_WAIT
+    assert capped_wait("Wed, 99 Foo 2015") == 1.0
 
 
 def test_wait_budget_refuses_a_wait_it_cannot_cover() -> None:

@@ -34,6 +34,7 @@ FINAL = '{"id":"a1","text":"Hi 👋","source":"assistant","createdAt":"2026-05-0
         ("message", '{"delta": "Hé"}'),
         ("token", '{"text": "Hé"}'),
         ("message", '{"type": "message.delta", "delta": {"content": "Hé"}}'),
+        ("message", '{"id": "a1", "text": "Hé"}'),
     ],
 )
 def test_delta_shapes(event: str, data: str) -> None:
@@ -48,6 +49,8 @@ def test_delta_shapes(event: str, data: str) -> None:
         ("message", FINAL.replace("{", '{"event":"message",', 1).replace(",", ",\n", 2)),
         ("done", FINAL),
         ("message", '{"type": "final", "message": ' + FINAL + "}"),
+        ("message", '{"message": ' + FINAL + "}"),
+        ("message", FINAL.replace('"source":"assistant",', "")),
     ],
 )
 def test_final_payload_shapes(event: str, data: str) -> None:
@@ -70,6 +73,7 @@ def test_echoed_user_message_is_ignored() -> None:
         ("message", '{"type": "error", "message": "Model overloaded", "code": "INTERNAL"}', True),
         ("message", '{"event": "error", "error": "Model overloaded", "code": "x"}', False),
         ("message", '{"error": {"message": "Model overloaded"}}', False),
+        ("message", '{"error": {"message": "Model overloaded", "code": "overloaded"}}', True),
     ],
 )
 def test_error_shapes(event: str, data: str, retryable: bool) -> None:
@@ -128,6 +132,15 @@ def test_reply_after_finds_the_answer_to_our_message() -> None:
     assert reply_after(history[:3] + history[4:], "u1") is None
 
 
+def test_reply_after_takes_any_source_but_the_user() -> None:
+    """The seed names `source` only as "An enumeration"; only "user" is certain."""
+    history = [
+        {"id": "u1", "source": "USER", "text": "question"},
+        {"id": "a1", "source": "ai", "text": "answer"},
+    ]
+    assert reply_after(history, "u1") == ReplyDone(text="answer", message_id="a1")
+
+
 def test_steering_body_merges_settings_and_thread_overrides() -> None:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -148,7 +161,7 @@ def test_message_body_is_stable_per_post() -> None:
     assert body == {
         "id": post.message_uuid,
         "text": "hello",
-        "createdAt": "2026-05-01T09:01:30.250Z",
+        "createdAt": "2026-05-01T09:01:30",
         "contextSize": 4000,
     }
     assert message_body(post, None)["id"] == body["id"]

@@ -257,12 +257,14 @@ async def test_cut_stream_with_no_stored_answer_fails_retryably(
     assert failure.retryable
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize(
     ("code", "retryable"), [("modelOverloaded", True), ("contentFilter", False)]
 )
 async def test_error_event_ends_the_reply(
-    emu: NeuroflashEmulator, make_provider: MakeProvider, code: str, retryable: bool
+    emu: NeuroflashEmulator, make_provider: MakeProvider, code: str, retryable: bool, variant: str
 ) -> None:
+    emu.variant = variant
     provider = make_provider()
     conversation = await start(provider)
     body = {"message": "The model gave up", "code": code}

@@ -10,7 +10,7 @@ import pytest
 
 from bridge.config import ConfigError
 from bridge.contracts import Conversation, ReplyDone, ReplyFailed, TextDelta
-from bridge.providers.converzen import ConverzenProvider, persona_selector
+from bridge.providers.converzen import ConverzenProvider, error_code, persona_selector
 from emulators.base import Fault
 from emulators.converzen import ConverzenEmulator
 from tests.provider_kit import THREAD, ConverzenKit, Kit, collect, final, started, told, user_post
@@ -88,6 +88,31 @@ async def test_expired_session_starts_fresh_one(
     assert len(new_ids) == 1 and new_ids[0] != conv.id
     assert final(events) == "fresh start 🌱"
     assert emu.calls_to("/completion/stream")[-1].body == {"message": "still there?"}
+
+
+async def test_unknown_session_starts_a_fresh_one(
+    provider: ConverzenProvider, emu: ConverzenEmulator
+) -> None:
+    """A continuation answered 404 (the session is gone) is treated as `session_expired`."""
+    conv = await first_reply(provider)
+    del emu.sessions[str(conv.id)]
+    emu.script("new session 🌱")
+    events = await collect(provider, conv, user_post(2, "hello again"))
+    assert len(started(events)) == 1 and started(events)[0] != conv.id
+    assert final(events) == "new session 🌱"
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"type": "error", "message": "session_expired"}, "session_expired"),
+        ({"type": "error", "error": "rate_limited", "message": "slow down"}, "rate_limited"),
+        ({"type": "error", "error": {"code": "auth_failed"}}, "auth_failed"),
+        ({"type": "error", "message": "Something broke"}, None),
+    ],
+)
+def test_error_code_is_found_in_the_seed_shape_too(data: dict[str, Any], code: str | None) -> None:
+    assert error_code(data) == code
 
 
 async def test_session_expiring_mid_answer_fails_then_recovers(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from bridge.config import ConfigError
+from bridge.config import ConfigError, Settings
 from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
 from tests.harness import bridge_settings
@@ -88,3 +89,15 @@ async def test_bad_discord_token_stops_start_up(redis_url: str, prefix: str) -> 
     finally:
         await runtime.stop(grace=1.0)
         await emu.stop()
+
+
+def test_env_example_as_is_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cp .env.example .env` must not stop start-up: an empty value means "not set"."""
+    for name in list(os.environ):
+        if name.startswith(("NEUROFLASH_", "BRIDGE_", "SLACK_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert settings.neuroflash_personality_id is None
+    assert settings.neuroflash_context_size is None
+    assert settings.bridge_provider == "neuroflash"

@@ -185,6 +185,9 @@ class ConverzenProvider:
         except ProviderHTTPError as exc:
             if exc.status == 429:
                 raise _error({"code": "rate_limited", "retry_after": exc.retry_after}) from exc
+            if exc.status in (404, 410) and state.session is not None:
+                # The session is unknown or gone: the same as a `session_expired` event.
+                raise _error({"code": "session_expired", "message": str(exc)}) from exc
             raise
         raise StreamCut()
 
@@ -256,10 +259,20 @@ class ConverzenError(ProviderError):
 
 
 def _error(data: Mapping[str, Any]) -> ConverzenError:
-    code = data.get("code")
-    code = code if isinstance(code, str) and code else None
+    code = error_code(data)
     detail = f"converzen error {code}: {data.get('message') or 'no details'}"
     message, retryable = ERRORS.get(code or "", ("converzen could not answer this message.", False))
     return ConverzenError(
         message, retryable=retryable, code=code, hint=data.get("retry_after"), detail=detail
     )
+
+
+def error_code(data: Mapping[str, Any]) -> str | None:
+    """The error's code: `code`, else an `error` string or object's code, else a `message`
+    that is itself one of the known codes (the seed's error event has only `message`)."""
+    nested = data.get("error")
+    for value in (data.get("code"), nested.get("code") if isinstance(nested, Mapping) else nested):
+        if isinstance(value, str) and value:
+            return value
+    message = data.get("message")
+    return message if isinstance(message, str) and message in ERRORS else None

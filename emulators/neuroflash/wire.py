@@ -7,6 +7,9 @@ error", so the emulator serves several plausible shapes and the client must read
 - "type-key": no event field, `{"type": "delta", "text": …}`, comment pings, CRLF endings.
 - "content-key": `{"event": "delta", "content": …}`, empty data events, an unknown event type,
   a final payload spread over two data lines, and a trailing `[DONE]`.
+- "shape-only": no event field and no type key, so only the shape tells: deltas
+  `{"id": …, "text": …}` (naming the message they grow), the final payload wrapped as
+  `{"message": {…}}`, errors as `{"error": {"message": …, "code": …}}`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-VARIANTS = ("event-field", "type-key", "content-key")
+VARIANTS = ("event-field", "type-key", "content-key", "shape-only")
 
 
 def _dumps(value: Any) -> str:
@@ -59,6 +62,8 @@ class Wire:
         return text
 
     def delta(self, text: str) -> str:
+        if self.variant == "shape-only":
+            return self._event(None, _dumps({"id": "reply", "text": text}))
         key = {"event-field": "delta", "type-key": "text"}.get(self.variant, "content")
         return self._typed("delta", {key: text})
 
@@ -69,6 +74,8 @@ class Wire:
         return ""
 
     def final(self, payload: dict[str, Any]) -> str:
+        if self.variant == "shape-only":
+            return self._event(None, _dumps({"message": payload}))
         if self.variant != "content-key":
             return self._typed("message", payload)
         usage = self._event(None, _dumps({"event": "usage", "outputTokens": len(payload["text"])}))
@@ -78,6 +85,8 @@ class Wire:
         return usage + self._event(None, body[:cut], body[cut:]) + done
 
     def error(self, message: str, code: str) -> str:
+        if self.variant == "shape-only":
+            return self._event(None, _dumps({"error": {"message": message, "code": code}}))
         key = "error" if self.variant == "content-key" else "message"
         return self._typed("error", {key: message, "code": code})
 

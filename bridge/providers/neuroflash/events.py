@@ -54,8 +54,7 @@ def parse_event(sse_event: str, data: str) -> ReplyEvent | None:
     if kind in _FINAL:
         return _final(payload)
     if kind in _ERROR:
-        code = payload.get("code")
-        code = str(code) if code is not None else None
+        code = error_code(payload)
         detail = error_text(payload) or "no details"
         message = "neuroflash could not finish the answer."
         return ReplyFailed(message, retryable=retryable_code(code), code=code, detail=detail)
@@ -76,11 +75,22 @@ def event_kind(sse_event: str, payload: Mapping[str, Any]) -> str:
         return name
     if "delta" in payload or "content" in payload:
         return "delta"
+    nested = payload.get("message")
+    if "text" not in payload and isinstance(nested, Mapping) and "text" in nested:
+        return "message"
     if "error" in payload or ("message" in payload and "text" not in payload):
         return "error"
     if "text" in payload:
-        return "message" if "id" in payload or "source" in payload else "delta"
+        return "message" if "source" in payload or "createdAt" in payload else "delta"
     return ""
+
+
+def error_code(payload: Mapping[str, Any]) -> str | None:
+    """An error's `code`, at the top or inside an `error` object."""
+    for where in (payload, payload.get("error")):
+        if isinstance(where, Mapping) and where.get("code") is not None:
+            return str(where["code"])
+    return None
 
 
 def text_in(payload: Mapping[str, Any]) -> str | None:
@@ -107,9 +117,9 @@ def reply_after(messages: Sequence[Mapping[str, Any]], message_id: str) -> Reply
     for message in messages:
         if not found:
             found = message.get("id") == message_id
-        elif message.get("source") == "user":
+        elif _normal(str(message.get("source") or "")) == "user":
             return None
-        elif message.get("source") == "assistant" and isinstance(message.get("text"), str):
+        elif isinstance(message.get("text"), str):
             return ReplyDone(text=message["text"], message_id=_str_or_none(message.get("id")))
     return None
 
@@ -118,7 +128,7 @@ def _final(payload: Mapping[str, Any]) -> ReplyDone | None:
     nested = payload.get("message")
     if "text" not in payload and isinstance(nested, Mapping):
         payload = nested
-    if payload.get("source") == "user":
+    if _normal(str(payload.get("source") or "")) == "user":
         return None
     text = payload.get("text")
     return ReplyDone(

@@ -75,12 +75,13 @@ def steering_body(settings: Settings, steering: Mapping[str, str]) -> dict[str, 
 
 
 def message_body(post: UserPost, context_size: int | None) -> dict[str, Any]:
-    """The message for `post`; its id is stable, so sending it twice replays the first answer."""
-    created = datetime.fromtimestamp(post.ts, UTC).isoformat(timespec="milliseconds")
+    """The message for `post`; its id is stable, so sending it twice replays the first answer.
+    `createdAt` is UTC in the seed's own form (`2026-05-01T09:01:30`, no zone)."""
+    created = datetime.fromtimestamp(post.ts, UTC).replace(tzinfo=None)
     body: dict[str, Any] = {
         "id": post.message_uuid,
         "text": post.text or "\n".join(post.attachments),
-        "createdAt": created.replace("+00:00", "Z"),
+        "createdAt": created.isoformat(timespec="seconds"),
     }
     if context_size:
         body["contextSize"] = context_size
