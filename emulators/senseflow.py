@@ -168,6 +168,10 @@ class SenseflowEmulator(ChatEmulator):
         if admitted.refused is not None:
             return admitted.refused
         query = admitted.call.query
+        missing = [name for name in ("model", "user") if not query.get(name)]
+        if missing:  # seed 004 marks only last_id, limit and sort_by "(Optional)"
+            message = f"{', '.join(missing)} is required"
+            return json_response({"code": "invalid_param", "message": message}, status=400)
         sort = query.get("sort_by") or "-updated_at"
         mine = [c for c in self.conversations.values() if c.user == query.get("user")]
         mine.sort(key=lambda c: getattr(c, sort.lstrip("-")), reverse=sort.startswith("-"))

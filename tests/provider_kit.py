@@ -47,7 +47,7 @@ from emulators.neuroflash_prototype import (
 from emulators.openai_compat import OpenAIEmulator
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
 
-CASES = ("http_4xx", "http_5xx", "cut", "eof", "malformed", "unknown", "error_event")
+CASES = ("http_4xx", "http_5xx", "http_429", "cut", "eof", "malformed", "unknown", "error_event")
 DETAIL = "text too long for this model"
 GAVE_UP = "The model gave up"
 MYSTERY = '{"type":"mystery","event":"mystery","object":"mystery","note":"ignore me"}'
@@ -97,7 +97,8 @@ class Kit:
     no_delete: ClassVar[str] = ""
     """Why `forget` cannot remove the conversation at the provider ("" when it can)."""
     not_applicable: ClassVar[dict[str, str]] = {}
-    recovers: ClassVar[frozenset[str]] = frozenset({"malformed", "unknown"})
+    recovers: ClassVar[frozenset[str]] = frozenset({"malformed", "unknown", "http_429"})
+    """Cases after which the reply still arrives whole (a 429 is waited out and retried)."""
     """Fault cases whose documented outcome is the exact text rather than a ReplyFailed."""
     reply_path: ClassVar[str] = ""
     """The reply request's path: each POST to it is one attempt at a reply."""
@@ -130,6 +131,7 @@ class Kit:
         return {
             "http_4xx": (Fault("status", 400, body=self.error_body), 1),
             "http_5xx": (Fault("status", 503, body={"message": "overloaded"}), 1),
+            "http_429": (Fault("status", 429, headers={"Retry-After": "0.2"}), 2),
             "cut": (Fault("disconnect", after=3), 1),
             "eof": (Fault("cut", after=3), 1),
             "malformed": (Fault("malformed", after=2), 1),
@@ -194,7 +196,7 @@ class NeuroflashKit(Kit):
         "eof": "the neuroflash emulator ends a stream early only by dropping the connection "
         "(the cut case); both end in the same history reconciliation",
     }
-    recovers = frozenset({"cut", "malformed", "unknown"})
+    recovers = frozenset({"cut", "malformed", "unknown", "http_429"})
     full_speed = 1000.0
 
     def emulator(self) -> NeuroflashEmulator:
@@ -245,7 +247,7 @@ class PrototypeKit(Kit):
         "to miss (a truncated body is the cut case)",
         "unknown": "the prototype API has no event stream, so no event types",
     }
-    recovers = frozenset()
+    recovers = frozenset({"http_429"})
 
     def emulator(self) -> NeuroflashPrototypeEmulator:
         return NeuroflashPrototypeEmulator()

@@ -155,10 +155,20 @@ async def test_forget_deletes_the_conversation(
     assert emu.conversations == {}
     deleted = emu.calls_to("/agent/conversations/", "DELETE")
     assert deleted[0].body == {"user": user_post(1, "x").author_ref, "model": AGENT}
-    await provider.forget(conv)
+    await provider.forget(conv)  # the owner is gone with the conversation: nothing to send
+    assert len(emu.calls_to("/agent/conversations/", "DELETE")) == 1
     events = await collect(provider, conv, user_post(3, "still there?"))
     failed = events[-1]
     assert isinstance(failed, ReplyFailed) and "no longer knows" in failed.message
+
+
+async def test_check_lists_the_agents_conversations(
+    provider: SenseflowProvider, emu: SenseflowEmulator
+) -> None:
+    """Seed 004 lists conversations per `model` (the agent) and `user`."""
+    assert "accepted" in await provider.check()
+    (listed,) = emu.calls_to("/agent/conversations", "GET")
+    assert listed.query["model"] == AGENT and listed.query["user"]
 
 
 async def test_rename(provider: SenseflowProvider, emu: SenseflowEmulator) -> None:

@@ -21,7 +21,7 @@ from httpx_sse import EventSource, SSEError
 from bridge.contracts import ReplyEvent, ReplyFailed
 from bridge.providers.auth import TokenCache
 from bridge.sse import ProviderHTTPError, error_text, is_done_marker, open_sse, parse_data
-from bridge.waits import WaitBudgetSpent
+from bridge.waits import WaitBudgetSpent, asked_wait
 
 log = logging.getLogger("bridge.providers")
 
@@ -96,6 +96,30 @@ async def guarded(
             failure = describe(label, exc, credentials)
             log.info("%s reply failed: %s (%s)", label, failure.message, failure.detail)
             yield failure
+
+
+BUSY_DELAYS = (1.0, 2.0, 4.0)
+"""Waits between attempts when the provider answers 429 and names no Retry-After."""
+
+
+async def retry_when_busy(
+    attempt: Callable[[], AsyncGenerator[ReplyEvent, None]],
+) -> AsyncGenerator[ReplyEvent, None]:
+    """Run `attempt` again while the provider answers 429 before any event, waiting what it
+    asks (capped and charged to the reply's wait budget): a rate limit is waited out, not
+    reported. Once an event has been relayed, errors go on to the caller."""
+    for delay in (*BUSY_DELAYS, None):
+        relayed = False
+        try:
+            async with aclosing(attempt()) as events:
+                async for event in events:
+                    relayed = True
+                    yield event
+            return
+        except ProviderHTTPError as exc:
+            if relayed or delay is None or exc.status != 429:
+                raise
+            await asked_wait(exc.retry_after, delay)
 
 
 def closing(exc: BaseException) -> bool:

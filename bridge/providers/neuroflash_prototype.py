@@ -29,6 +29,7 @@ from bridge.providers.common import (
     guarded,
     oauth_client_credentials,
     request_authed,
+    retry_when_busy,
     segment,
 )
 from bridge.sse import ProviderHTTPError
@@ -79,7 +80,8 @@ class NeuroflashPrototypeProvider:
         return str(data["uuid"])
 
     def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
-        return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
+        attempts = retry_when_busy(lambda: self._reply(conversation, post))
+        return guarded(LABEL, attempts, CREDENTIALS)
 
     async def _reply(
         self, conversation: Conversation, post: UserPost

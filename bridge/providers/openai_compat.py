@@ -27,7 +27,14 @@ from bridge.contracts import (
     UserPost,
 )
 from bridge.http import provider_client
-from bridge.providers.common import JsonEvents, ProviderError, StreamCut, bearer, guarded
+from bridge.providers.common import (
+    JsonEvents,
+    ProviderError,
+    StreamCut,
+    bearer,
+    guarded,
+    retry_when_busy,
+)
 from bridge.sse import ProviderHTTPError, open_sse
 
 LABEL = "The model server"
@@ -104,7 +111,8 @@ class OpenAICompatProvider:
         return messages
 
     def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
-        return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
+        attempts = retry_when_busy(lambda: self._reply(conversation, post))
+        return guarded(LABEL, attempts, CREDENTIALS)
 
     async def _reply(
         self, conversation: Conversation, post: UserPost

@@ -36,6 +36,7 @@ from bridge.providers.common import (
     StreamCut,
     bearer,
     guarded,
+    retry_when_busy,
     segment,
 )
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
@@ -88,7 +89,8 @@ class SenseflowProvider:
         return await self._state.get(conversation.thread, OWNER) or fallback
 
     def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
-        return guarded(LABEL, self._reply(conversation, post), CREDENTIALS)
+        attempts = retry_when_busy(lambda: self._reply(conversation, post))
+        return guarded(LABEL, attempts, CREDENTIALS)
 
     async def _reply(
         self, conversation: Conversation, post: UserPost
@@ -152,6 +154,13 @@ class SenseflowProvider:
         if conversation.id is None:
             return
         user = await self._owner(conversation, "")
+        if not user:
+            # SenseFlow deletes only for the owning end user, whom nobody recorded.
+            log.warning(
+                "SenseFlow conversation %s has no known owner; not deleted", conversation.id
+            )
+            await self._state.delete(conversation.thread, OWNER)
+            return
         body = {"user": user, "model": conversation.steering.get("agent") or self._agent}
         response = await self._client.request(
             "DELETE", f"{CONVERSATIONS}/{segment(conversation.id)}", json=body
@@ -178,7 +187,11 @@ class SenseflowProvider:
 
     async def check(self) -> str:
         """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
-        params: dict[str, str | int] = {"user": "threadbridge-doctor", "limit": 1}
+        params: dict[str, str | int] = {
+            "user": "threadbridge-doctor",
+            "model": self._agent,
+            "limit": 1,
+        }
         raise_for_status(await self._client.get("agent/conversations", params=params))
         return "API key accepted (conversations listed)"
 
