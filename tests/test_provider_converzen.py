@@ -60,10 +60,8 @@ async def test_three_posts_one_session_exact_texts(
     assert len(emu.sessions[str(conv.id)].messages) == 6
     token_bodies = [c.body for c in emu.calls_to("/get_token")]
     assert token_bodies[0]["persona"] == {"persona_id": 47, "version_type": "next"}
-    assert {b["user_id"] for b in token_bodies} == {
-        user_post(1, "x", author="U1").author_ref,
-        user_post(1, "x", author="U0").author_ref,
-    }
+    # U0's post continues the session U1 started, with U1's token (the session's owner).
+    assert {b["user_id"] for b in token_bodies} == {user_post(1, "x", author="U1").author_ref}
 
 
 async def test_auth_failed_event_refreshes_once(

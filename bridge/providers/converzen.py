@@ -4,8 +4,9 @@ Auth is the token flow: `POST /chat/get_token {user_id, persona?}` with the API 
 Bearer token per end user (`user_id` = the post's `author_ref`), cached per user and refreshed
 before `expires_at`, and once when a stream answers 401/403 or an `auth_failed` error event.
 The token already selects the persona, so stream bodies carry only the message (and session).
-The seed does not say whether a session is bound to the user whose token started it; we
-assume not, so anyone in the thread continues it with their own token.
+The seed does not say whether a session is bound to the user whose token started it, so the
+safe reading is kept: the poster who started the session is its owner (thread state
+`converzen:user`), and every continuation in the thread uses the owner's token.
 
 Before any text has been shown, `rate_limited` (event or HTTP 429) is retried after a backoff
 and `auth_failed` once with a fresh token; once text is out, trouble ends the reply instead,
@@ -35,6 +36,7 @@ from bridge.contracts import (
     ReplyEvent,
     TextDelta,
     ThreadKey,
+    ThreadState,
     UserPost,
 )
 from bridge.http import provider_client
@@ -84,6 +86,8 @@ def persona_selector(value: str) -> dict[str, Any] | None:
 
 
 DOCTOR_USER = "threadbridge-doctor"
+OWNER = "converzen:user"
+"""The thread-state field holding the end user whose token started the session."""
 
 
 class ConverzenProvider:
@@ -100,6 +104,7 @@ class ConverzenProvider:
         self._api_key = secret(settings.converzen_api_key)
         self._persona = settings.converzen_persona
         self._client = provider_client(settings, settings.converzen_api_url)
+        self._state: ThreadState = context.state
         self._tokens: OrderedDict[str, TokenCache] = OrderedDict()
 
     def tokens(self, user: str, persona: str | None = None) -> TokenCache:
@@ -141,7 +146,8 @@ class ConverzenProvider:
     ) -> AsyncGenerator[ReplyEvent, None]:
         """Run attempts until one completes; retry only while no text has been yielded."""
         session = conversation.id
-        tokens = self.tokens(post.author_ref, conversation.steering.get("persona"))
+        owner = await self._owner(conversation, post.author_ref)
+        tokens = self.tokens(owner, conversation.steering.get("persona"))
         delays = iter(self.rate_limit_delays)
         refreshed = restarted = False
         while True:
@@ -149,6 +155,8 @@ class ConverzenProvider:
             try:
                 async with aclosing(self._attempt(state, post.text, tokens)) as events:
                     async for event in events:
+                        if isinstance(event, ConversationStarted):
+                            await self._state.set(conversation.thread, OWNER, owner)
                         yield event
                 return
             except ConverzenError as exc:
@@ -164,6 +172,12 @@ class ConverzenProvider:
                     await asked_wait(exc.retry_after(delay))
                 else:
                     raise
+
+    async def _owner(self, conversation: Conversation, poster: str) -> str:
+        """Whose token continues the session: its starter's, else (a new session) the poster's."""
+        if conversation.id is None:
+            return poster
+        return await self._state.get(conversation.thread, OWNER) or poster
 
     async def _attempt(
         self, state: _Attempt, message: str, tokens: TokenCache
