@@ -18,7 +18,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from bridge.config import Settings
-from bridge.contracts import ThreadKey, UserPost
+from bridge.contracts import MERGED_WITH, ThreadKey, UserPost
 from bridge.control import Control
 from bridge.deadletters import DeadLetters
 from bridge.inbox import Entry, Inbox
@@ -329,9 +329,15 @@ class Dispatcher:
 
 
 def merge_posts(posts: list[UserPost]) -> UserPost:
-    """Posts that arrived while a reply ran, as one message (the first post's identity)."""
+    """Posts that arrived while a reply ran, as one message: the first post's identity (its
+    reply record), but its own provider message id, and every post's text and files."""
     if len(posts) == 1:
         return posts[0]
-    text = "\n\n".join(p.text for p in posts)
-    files = tuple(f for p in posts for f in p.attachments)
-    return replace(posts[0], text=text, attachments=files)
+    first = posts[0]
+    return replace(
+        first,
+        text="\n\n".join(p.text for p in posts),
+        attachments=tuple(name for p in posts for name in p.attachments),
+        files=tuple(f for p in posts for f in p.files),
+        extra={**first.extra, MERGED_WITH: ",".join(p.message_id for p in posts[1:])},
+    )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
-from bridge.contracts import ThreadKey, UserPost
+from bridge.contracts import Attachment, ThreadKey, UserPost
 from bridge.dispatch import ThreadQueue, merge_posts
 from bridge.inbox import Entry
 from bridge.lease import Lease, LeaseLost
@@ -57,6 +58,18 @@ def test_merge_joins_texts_and_files_under_the_first_posts_identity() -> None:
     assert merged.message_id == "1"
     assert merged.text == "first\n\nsecond"
     assert merged.attachments == ("a.png", "b.pdf")
+
+
+def test_merged_post_has_its_own_provider_message_id() -> None:
+    """The first post may have been sent alone before (a failed attempt): an idempotent
+    provider must not answer the merged message with that earlier reply."""
+    image = Attachment("b.png", "https://files/b.png", "image/png", "data:image/png;base64,AA")
+    second = replace(post("2", "second"), files=(image,))
+    merged = merge_posts([post("1", "first"), second])
+    assert merged.message_uuid != post("1", "first").message_uuid
+    assert merged.message_uuid == merge_posts([post("1", "first"), second]).message_uuid
+    assert merged.message_uuid != merge_posts([post("1", "a"), second, post("3", "c")]).message_uuid
+    assert merged.files == (image,)
 
 
 def test_merge_of_one_post_is_that_post() -> None:

@@ -4,6 +4,7 @@ a messenger adapter and its surfaces implement. Plugins import from here, never 
 from bridge.contracts.adapter import Adapter, AdapterClass
 from bridge.contracts.core import Access, Core, Rate
 from bridge.contracts.data import (
+    MERGED_WITH,
     Attachment,
     Conversation,
     ConversationStarted,
@@ -41,6 +42,7 @@ __all__ = [
     "GIVE_UP",
     "GONE",
     "INVALID",
+    "MERGED_WITH",
     "RETRY",
     "TOO_LONG",
     "Access",

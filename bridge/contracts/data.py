@@ -50,6 +50,11 @@ class Attachment:
         return self.mimetype.startswith("image/")
 
 
+MERGED_WITH = "merged_with"
+"""`UserPost.extra` key: the ids of the posts merged into this one (comma-separated), so a
+merged message has its own idempotent id and is never answered with the first post's reply."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserPost:
     """One message a person wrote in a thread, as recorded in the inbox."""
@@ -72,6 +77,8 @@ class UserPost:
         """
         t = self.thread
         name = f"{t.platform}:{t.tenant}:{t.channel}:{self.message_id}"
+        if self.extra.get(MERGED_WITH):
+            name += f"+{self.extra[MERGED_WITH]}"
         return str(uuid.uuid5(_NAMESPACE, name))
 
     @property
