@@ -148,3 +148,15 @@ def json_response(
 def fault_response(fault: Fault) -> web.Response:
     body = fault.body if fault.body is not None else {"error": "injected", "status": fault.status}
     return json_response(body, status=fault.status, headers=fault.headers)
+
+
+WORKSPACES_PATH = "/api/workspace-service/v1/workspaces"
+"""neuroflash's workspace listing (seed 001, step 2), served by both neuroflash emulators."""
+
+
+def workspaces_listing(*workspace_ids: str) -> web.Response:
+    """The listing in the seed's HAL shape: `_embedded.workspaces[].id`."""
+    items = [{"id": wid, "name": f"Workspace {n + 1}"} for n, wid in enumerate(workspace_ids)]
+    return json_response(
+        {"_embedded": {"workspaces": items}, "page": {"totalElements": len(items)}}
+    )

@@ -3,7 +3,8 @@
 The server keeps each conversation's history; `chat/completions` answers in one JSON body
 after a delay that follows the token rate. Conversations belong to a workspace: GET and DELETE
 need `?workspace_id=` (missing or wrong → 403), and an `x-workspace-id` header, when sent, must
-match too. Routes for `fail_next`: "token", "create", "completion", "get", "messages", "delete";
+match too. `GET …/workspace-service/v1/workspaces` lists the workspaces (seed 001, step 2).
+Routes for `fail_next`: "token", "workspaces", "create", "completion", "get", "messages", "delete";
 kinds: status, slow, malformed, cut (truncated body), disconnect, error_event (a 200 whose body
 is an `error` object instead of choices).
 """
@@ -21,7 +22,13 @@ from typing import Any
 
 from aiohttp import web
 
-from emulators.base import Fault, fault_response, json_response
+from emulators.base import (
+    WORKSPACES_PATH,
+    Fault,
+    fault_response,
+    json_response,
+    workspaces_listing,
+)
 from emulators.chat import ChatEmulator, chunk_text, fault_code
 
 CLIENT_ID = "emulator-client"
@@ -68,6 +75,7 @@ class NeuroflashPrototypeEmulator(ChatEmulator):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/oauth/v2/token", self._token)
+        app.router.add_get(WORKSPACES_PATH, self._workspaces)
         app.router.add_post(BASE, self._create)
         app.router.add_post(BASE + "/{id}/chat/completions", self._completion)
         app.router.add_get(BASE + "/{id}", self._get)
@@ -108,6 +116,10 @@ class NeuroflashPrototypeEmulator(ChatEmulator):
         if self.tokens.get(auth, 0.0) <= time.time():
             return None, json_response({"detail": "Unauthorized"}, status=401)
         return call.body, None
+
+    async def _workspaces(self, request: web.Request) -> web.StreamResponse:
+        _, refused = await self._admit(request, "workspaces")
+        return refused or workspaces_listing(*sorted(self.workspaces))
 
     def _owned(self, request: web.Request, query: bool = True) -> web.Response | Conversation:
         """The addressed conversation, or 404, or 403 unless the workspace given owns it.

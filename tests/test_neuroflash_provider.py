@@ -344,8 +344,19 @@ async def test_leaving_a_reply_closes_its_connection(
 async def test_missing_settings_are_named(make_provider: MakeProvider) -> None:
     with pytest.raises(ConfigError, match="NEUROFLASH_CLIENT_SECRET"):
         make_provider(neuroflash_client_secret=None, neuroflash_workspace_id=None)
-    with pytest.raises(ConfigError, match="NEUROFLASH_WORKSPACE_ID"):
-        make_provider(neuroflash_workspace_id=None)
+
+
+async def test_workspace_is_the_first_listed_when_not_configured(
+    emu: NeuroflashEmulator, make_provider: MakeProvider
+) -> None:
+    """Seed 001, step 2: `_embedded.workspaces[0].id` of GET …/workspace-service/v1/workspaces."""
+    provider = make_provider(neuroflash_workspace_id=None)
+    conversation = await start(provider)
+    emu.script("found it")
+    assert done(await collect(provider, conversation, user_post(1))).text == "found it"
+    assert "ws-test" in await provider.check()
+    assert len(emu.calls_to("/workspace-service/v1/workspaces")) == 1  # asked once
+    assert emu.calls_to("/conversations", "POST")[0].path.startswith("/api/v1/workspaces/ws-test/")
 
 
 async def test_wrong_workspace_and_bad_secret_are_refused(

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from bridge.config import ConfigError
 from bridge.contracts import Conversation, ConversationStarted, ReplyDone, ReplyFailed, ThreadKey
 from bridge.providers.neuroflash_prototype import NeuroflashPrototypeProvider
 from bridge.sse import ProviderHTTPError
@@ -83,7 +82,7 @@ async def test_wrong_workspace_is_explained(
     ("fault", "retryable", "words"),
     [
         (Fault("status", status=500, body={"detail": "boom"}), True, "HTTP 500"),
-        (Fault("status", status=429, headers={"Retry-After": "1"}), True, "busy"),
+        (Fault("status", status=429, headers={"Retry-After": "0"}), True, "busy"),
         (Fault("status", status=422, body={"detail": "messages too long"}), False, "too long"),
         (
             Fault("error_event", body={"code": "upstream", "message": "model down"}),
@@ -100,7 +99,8 @@ async def test_faults_become_clear_failures(
     words: str,
 ) -> None:
     conv = await opened(provider)
-    emu.fail_next("completion", fault)
+    # A 429 is waited out and sent again three times (retry_when_busy) before it is reported.
+    emu.fail_next("completion", fault, times=4 if fault.status == 429 else 1)
     failed = (await collect(provider, conv, user_post(1, "trouble?")))[-1]
     assert isinstance(failed, ReplyFailed)
     assert failed.retryable is retryable and words in told(failed)
@@ -142,6 +142,22 @@ async def test_bad_client_secret_names_the_settings(make_provider: Callable[...,
     assert "NEUROFLASH_CLIENT_SECRET" in told(failed)
 
 
-async def test_missing_workspace_is_a_config_error(make_provider: Callable[..., Any]) -> None:
-    with pytest.raises(ConfigError, match="NEUROFLASH_WORKSPACE_ID"):
-        make_provider(neuroflash_workspace_id=None)
+async def test_workspace_is_discovered_when_not_configured(
+    make_provider: Callable[..., Any], emu: NeuroflashPrototypeEmulator
+) -> None:
+    """Seed 001, step 2: the first workspace the credentials list, asked once."""
+    provider = make_provider(neuroflash_workspace_id=None)
+    conv = await opened(provider)
+    assert emu.conversations[str(conv.id)].workspace_id == WORKSPACE
+    assert isinstance((await collect(provider, conv, user_post(2)))[-1], ReplyDone)
+    assert len(emu.calls_to("/workspace-service/v1/workspaces")) == 1
+
+
+async def test_no_workspace_listed_is_explained(
+    make_provider: Callable[..., Any], emu: NeuroflashPrototypeEmulator
+) -> None:
+    emu.workspaces.clear()
+    provider = make_provider(neuroflash_workspace_id=None)
+    failed = (await collect(provider, Conversation(provider.name, None, THREAD), user_post()))[-1]
+    assert isinstance(failed, ReplyFailed) and not failed.retryable
+    assert "NEUROFLASH_WORKSPACE_ID" in failed.message

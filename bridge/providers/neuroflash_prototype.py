@@ -32,6 +32,7 @@ from bridge.providers.common import (
     retry_when_busy,
     segment,
 )
+from bridge.providers.workspace import Workspace
 from bridge.sse import ProviderHTTPError
 
 LABEL = "neuroflash"
@@ -48,35 +49,33 @@ class NeuroflashPrototypeProvider:
 
     def __init__(self, context: ProviderContext) -> None:
         settings = context.settings
-        settings.require(
-            "neuroflash_client_id", "neuroflash_client_secret", "neuroflash_workspace_id"
-        )
-        self._workspace = str(settings.neuroflash_workspace_id)
+        settings.require("neuroflash_client_id", "neuroflash_client_secret")
         self._client_id = str(settings.neuroflash_client_id)
         self._client_secret = secret(settings.neuroflash_client_secret)
         self._token_url = settings.neuroflash_token_url
         self._client = provider_client(settings, settings.neuroflash_api_url)
         self.tokens = TokenCache(self._fetch_token, margin=0.0)
+        self._workspace = Workspace(settings.neuroflash_workspace_id, self._client, self.tokens)
 
     async def _fetch_token(self) -> tuple[str, float]:
         return await oauth_client_credentials(
             self._client, self._token_url, self._client_id, self._client_secret
         )
 
-    def _auth(self, token: str) -> dict[str, str]:
-        return {**bearer(token), "x-workspace-id": self._workspace}
-
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         """One API call with one token refresh on 401; the JSON answer, or ProviderHTTPError."""
-        response = await request_authed(
-            self._client, method, path, self.tokens, self._auth, **kwargs
-        )
+        workspace = await self._workspace.id()
+
+        def auth(token: str) -> dict[str, str]:
+            return {**bearer(token), "x-workspace-id": workspace}
+
+        response = await request_authed(self._client, method, path, self.tokens, auth, **kwargs)
         if response.status_code >= 400:
             raise ProviderHTTPError.from_response(response)
         return response.json() if response.content else None
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:
-        data = await self._call("POST", BASE, json={"workspace_id": self._workspace})
+        data = await self._call("POST", BASE, json={"workspace_id": await self._workspace.id()})
         return str(data["uuid"])
 
     def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
@@ -113,7 +112,7 @@ class NeuroflashPrototypeProvider:
         """Delete the conversation at neuroflash; one already gone is fine."""
         if conversation.id is None:
             return
-        query = {"workspace_id": self._workspace}
+        query = {"workspace_id": await self._workspace.id()}
         try:
             await self._call("DELETE", f"{BASE}/{segment(conversation.id)}", params=query)
         except ProviderHTTPError as exc:
@@ -123,7 +122,7 @@ class NeuroflashPrototypeProvider:
     async def check(self) -> str:
         """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
         await self.tokens.get()
-        return "token issued"
+        return f"token issued, workspace {await self._workspace.id()}"
 
     async def aclose(self) -> None:
         await self._client.aclose()

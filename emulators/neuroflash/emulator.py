@@ -19,7 +19,14 @@ from typing import Any
 
 from aiohttp import web
 
-from emulators.base import Emulator, Fault, fault_response, json_response
+from emulators.base import (
+    WORKSPACES_PATH,
+    Emulator,
+    Fault,
+    fault_response,
+    json_response,
+    workspaces_listing,
+)
 from emulators.neuroflash.state import (
     PATCH_KEYS,
     STEERING_KEYS,
@@ -75,6 +82,7 @@ class NeuroflashEmulator(Emulator):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/oauth/v2/token", self._token)
+        app.router.add_get(WORKSPACES_PATH, self._workspaces)
         app.router.add_post(BASE, self._create)
         app.router.add_get(BASE, self._list)
         app.router.add_patch(BASE + "/{cid}", self._patch)
@@ -127,8 +135,8 @@ class NeuroflashEmulator(Emulator):
         ttl = max(1, int(self.token_ttl))
         return json_response({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 
-    def _denied(self, request: web.Request) -> web.Response | None:
-        """401 for a missing, expired or revoked token; 403 for another workspace."""
+    def _denied_token(self, request: web.Request) -> web.Response | None:
+        """401 for a missing, expired or revoked token."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         expires = self._tokens.get(token) if scheme.lower() == "bearer" else None
         if expires is None or time.monotonic() >= expires:
@@ -136,6 +144,13 @@ class NeuroflashEmulator(Emulator):
             response = _error(401, "unauthorized", "The access token is missing or expired.")
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             return response
+        return None
+
+    def _denied(self, request: web.Request) -> web.Response | None:
+        """401 for a missing, expired or revoked token; 403 for another workspace."""
+        denied = self._denied_token(request)
+        if denied is not None:
+            return denied
         if request.match_info.get("ws") != self.workspace_id:
             return _error(403, "forbidden", "The token is not valid for this workspace.")
         return None
@@ -155,6 +170,10 @@ class NeuroflashEmulator(Emulator):
         if found is None:
             return _error(404, "conversationNotFound", "No such conversation in this workspace.")
         return found
+
+    async def _workspaces(self, request: web.Request) -> web.StreamResponse:
+        await self.record(request)
+        return self._denied_token(request) or workspaces_listing(self.workspace_id)
 
     # Conversations ----------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from bridge.providers.neuroflash.policy import (
     patch_body,
     steering_body,
 )
+from bridge.providers.workspace import Workspace
 from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
 from bridge.waits import asked_wait
 
@@ -65,14 +66,11 @@ class NeuroflashProvider:
 
     def __init__(self, context: ProviderContext) -> None:
         settings = context.settings
-        settings.require(
-            "neuroflash_client_id", "neuroflash_client_secret", "neuroflash_workspace_id"
-        )
+        settings.require("neuroflash_client_id", "neuroflash_client_secret")
         self._settings = settings
         self._client = provider_client(settings, settings.neuroflash_api_url)
         self._tokens = TokenCache(self._fetch_token, margin=0.0)
-        workspace = quote(settings.neuroflash_workspace_id or "", safe="")
-        self._conversations = f"v1/workspaces/{workspace}/conversations"
+        self._workspace = Workspace(settings.neuroflash_workspace_id, self._client, self._tokens)
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str:
         """Create the thread's conversation and return its id.
@@ -81,7 +79,7 @@ class NeuroflashProvider:
         Not retried: creating is not idempotent, and the thread's next post tries again.
         """
         body = steering_body(self._settings, steering)
-        response = await self._request("POST", self._conversations, json=body)
+        response = await self._request("POST", await self._conversations(), json=body)
         data = response.json()
         conversation_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(conversation_id, str | int) or conversation_id == "":
@@ -97,8 +95,8 @@ class NeuroflashProvider:
             yield ReplyFailed("This thread has no neuroflash conversation yet.", retryable=True)
             return
         body = message_body(post, self._settings.neuroflash_context_size)
-        path = f"{self._path(conversation.id)}/message-streams"
         try:
+            path = f"{await self._path(conversation.id)}/message-streams"
             async with AsyncExitStack() as stack:
                 source = await self._open_stream(stack, path, body)
                 async for event in self._read(source, conversation.id, body["id"]):
@@ -116,15 +114,15 @@ class NeuroflashProvider:
         body = patch_body(changes)
         if not conversation.id or not body:
             return False
-        await self._request("PATCH", self._path(conversation.id), json=body)
+        await self._request("PATCH", await self._path(conversation.id), json=body)
         return True
 
     async def cancel(self, conversation: Conversation) -> None:
         """Ask neuroflash to stop the running stream; errors are logged and ignored."""
         if not conversation.id:
             return
-        path = f"{self._path(conversation.id)}/message-streams"
         try:
+            path = f"{await self._path(conversation.id)}/message-streams"
             await self._request("DELETE", path, timeout=CANCEL_TIMEOUT)
         except Exception as exc:
             log.info("neuroflash cancel of %s failed (ignored): %r", conversation.id, exc)
@@ -134,16 +132,19 @@ class NeuroflashProvider:
 
     async def check(self) -> str:
         """One harmless call for `threadbridge doctor`; raises when the provider refuses it."""
-        await self._request("GET", self._conversations, params={"page": 1})
-        return "token issued, conversations listed"
+        await self._request("GET", await self._conversations(), params={"page": 1})
+        return f"token issued, conversations of workspace {await self._workspace.id()} listed"
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     # Internals ------------------------------------------------------------------------
 
-    def _path(self, conversation_id: str) -> str:
-        return f"{self._conversations}/{quote(conversation_id, safe='')}"
+    async def _conversations(self) -> str:
+        return f"v1/workspaces/{quote(await self._workspace.id(), safe='')}/conversations"
+
+    async def _path(self, conversation_id: str) -> str:
+        return f"{await self._conversations()}/{quote(conversation_id, safe='')}"
 
     async def _fetch_token(self) -> tuple[str, float]:
         settings = self._settings
@@ -232,7 +233,7 @@ class NeuroflashProvider:
 
     async def _history(self, conversation_id: str, message_id: str) -> list[Mapping[str, Any]]:
         """The conversation's last messages, pages read backwards until `message_id` is in them."""
-        path = f"{self._path(conversation_id)}/messages"
+        path = f"{await self._path(conversation_id)}/messages"
         first, pages = await self._page(path, 1)
         tail: list[Mapping[str, Any]] = []
         for number in range(pages, max(1, pages - MAX_PAGES), -1):
