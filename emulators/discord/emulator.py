@@ -20,7 +20,7 @@ from aiohttp import web
 from emulators.base import Emulator, Fault
 
 from . import payloads
-from .commands import CALLBACK, Interactions
+from .commands import CALLBACK, FOLLOWUP, Interactions
 from .gateway import (
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
@@ -87,6 +87,7 @@ class DiscordEmulator(Emulator):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(CALLBACK, self._interaction_callback)
+        app.router.add_post(FOLLOWUP, lambda request: self.interactions.followup(request))
         self.rest.register(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/resume", self.gateway.handle)
