@@ -202,3 +202,21 @@ async def test_thread_refused_for_good_ends_undeliverable_without_retries(
         assert len(emu.calls_to("/threads", "POST")) == 1
         assert emu.bot_messages(emu.channel.id) == []
         emu.clear_faults("start_thread")
+
+
+async def test_post_in_a_thread_the_client_never_cached_is_answered(
+    redis_url: str, prefix: str
+) -> None:
+    """With no THREAD_CREATE and no threads in GUILD_CREATE (as for archived threads after a
+    restart), discord.py gives a later post in the bridge's thread an uncached channel; the
+    bridge looks the channel up and answers in the thread, without a mention."""
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        emu.hide_threads = True
+        env.neuroflash.script("First.", "Second.")
+        post = await emu.user_message(emu.channel.id, "hello", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(post.id) == "First.")
+        await emu.user_message(post.id, "and more, no mention")
+        await env.wait(lambda: env.discord_text(post.id) == "First.Second.")
+        assert conversations(env) == 1
+        assert len(emu.calls_to(f"/channels/{post.id}", "GET")) == 1

@@ -69,6 +69,10 @@ class DiscordEmulator(Emulator):
         self.application_id = application_id or bot_id
         self.intents_required = intents_required
         self.refuse_intents = False
+        self.hide_threads = False
+        """Send no THREAD_CREATE and list no threads in GUILD_CREATE: the client meets threads
+        it has not cached, as after a restart with the threads archived (docs topics/threads:
+        "archived threads are not synced up-front via the gateway")."""
         self.heartbeat_interval = heartbeat_interval
         self.world = World(User(bot_id, "threadbridge", bot=True))
         self.limits = RateLimiter()
@@ -215,7 +219,7 @@ class DiscordEmulator(Emulator):
         self.world.join(guild, self.user)
         self.world.add_text_channel(guild, channel)
         if self.gateway.sessions:
-            data = payloads.guild_create(self.world, guild)
+            data = payloads.guild_create(self.world, guild, threads=not self.hide_threads)
             self._spawn(self.gateway.dispatch("GUILD_CREATE", data, Delivery(guild.id, GUILDS)))
         return guild
 
@@ -384,6 +388,8 @@ class DiscordEmulator(Emulator):
         await self.gateway.dispatch("MESSAGE_DELETE", data, self._delivery(message))
 
     async def announce_thread(self, thread: Channel) -> None:
+        if self.hide_threads:
+            return
         data = {**payloads.thread(thread), "newly_created": True}
         await self.gateway.dispatch("THREAD_CREATE", data, Delivery(thread.guild_id, GUILDS))
 
