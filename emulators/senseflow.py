@@ -205,6 +205,8 @@ class SenseflowEmulator(ChatEmulator):
         admitted = await self._admit(request, "delete")
         if admitted.refused is not None:
             return admitted.refused
+        if admitted.fault is not None and admitted.fault.kind == "slow":
+            await asyncio.sleep(admitted.fault.delay)  # a slow deletion, then the real answer
         body = admitted.body
         if self._owned(request.match_info["id"], body.get("user")) is None:
             return json_response(NOT_FOUND, status=404)

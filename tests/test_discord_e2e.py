@@ -9,6 +9,7 @@ import asyncio
 
 from adapters.discord.format import PAGE_LIMIT
 from bridge.split import open_fence
+from emulators.base import Fault
 from tests.harness import BARRIER, BARRIER_ANSWER, Env, bridge_env, discord_bridge, rate_for
 
 
@@ -148,3 +149,74 @@ async def test_slack_and_discord_side_by_side(redis_url: str, prefix: str) -> No
         post = await env.discord.user_message(env.discord.channel.id, "hello", mentions_bot=True)
         await env.wait(lambda: env.discord_text(post.id) == "Hi Discord.")
         assert conversations(env) == 2
+
+
+def thread_refused(code: int, message: str, status: int = 400) -> Fault:
+    return Fault("status", status, {"message": message, "code": code})
+
+
+async def answered_in_channel(env: Env, code: int, message: str) -> None:
+    """A mention whose thread creation is refused with `code` gets its answer in the channel,
+    as a reply to it, and the stop button is gone once the reply ends."""
+    emu = env.discord
+    emu.fail_next("start_thread", thread_refused(code, message))
+    answer = f"Answer despite {code}."
+    env.neuroflash.script(answer)
+    post = await emu.user_message(emu.channel.id, "hello", mentions_bot=True)
+    await env.wait(lambda: answer in env.discord_text(emu.channel.id))
+    reply = emu.bot_messages(emu.channel.id)[-1]
+    assert reply.content == answer and reply.message_reference is not None
+    assert reply.message_reference["message_id"] == str(post.id)
+    await env.wait(lambda: reply.components == [])
+
+
+async def test_mention_where_no_thread_can_be_opened_is_answered_in_the_channel(
+    redis_url: str, prefix: str
+) -> None:
+    """Thread limit reached (160006) or a channel type without threads (50024): the channel
+    can still be written, so the answer is a reply to the mention there, with no stop button
+    left on it; the next mention tries a thread again."""
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        await answered_in_channel(env, 160006, "Maximum number of active threads reached")
+        await answered_in_channel(env, 50024, "Cannot execute action on this channel type")
+        assert emu.threads_of(emu.channel.id) == []
+        env.neuroflash.script("In a thread again.")
+        post = await emu.user_message(emu.channel.id, "and now?", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(post.id) == "In a thread again.")
+
+
+async def test_thread_refused_for_good_ends_undeliverable_without_retries(
+    redis_url: str, prefix: str
+) -> None:
+    """A refusal that leaves nothing to write to (the message is gone) is classified like a
+    write: the reply ends undeliverable and counted, not retried as an unknown error."""
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        emu.fail_next("start_thread", thread_refused(10008, "Unknown Message", 404), times=50)
+        env.neuroflash.script("Never shown.")
+        await emu.user_message(emu.channel.id, "hello", mentions_bot=True)
+        metrics = env.runtime.metrics
+        await env.wait(lambda: metrics.value("replies_total", outcome="undeliverable") == 1)
+        assert metrics.value("messenger_write_failures_total", platform="discord") == 1
+        assert len(emu.calls_to("/threads", "POST")) == 1
+        assert emu.bot_messages(emu.channel.id) == []
+        emu.clear_faults("start_thread")
+
+
+async def test_post_in_a_thread_the_client_never_cached_is_answered(
+    redis_url: str, prefix: str
+) -> None:
+    """With no THREAD_CREATE and no threads in GUILD_CREATE (as for archived threads after a
+    restart), discord.py gives a later post in the bridge's thread an uncached channel; the
+    bridge looks the channel up and answers in the thread, without a mention."""
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        emu.hide_threads = True
+        env.neuroflash.script("First.", "Second.")
+        post = await emu.user_message(emu.channel.id, "hello", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(post.id) == "First.")
+        await emu.user_message(post.id, "and more, no mention")
+        await env.wait(lambda: env.discord_text(post.id) == "First.Second.")
+        assert conversations(env) == 1
+        assert len(emu.calls_to(f"/channels/{post.id}", "GET")) == 1

@@ -18,6 +18,7 @@ import yarl
 from discord import app_commands
 
 from emulators.discord import DiscordEmulator
+from emulators.discord.commands import RESPONSE_DEADLINE
 
 TOKEN = "test-token"
 MESSAGES_ROUTE = "POST /channels/{channel_id}/messages"
@@ -308,6 +309,54 @@ async def test_application_commands_sync(emu: DiscordEmulator) -> None:
     assert [c.name for c in synced] == ["bridge"]
     assert synced[0].id == again[0].id
     assert [c["name"] for c in emu.commands[None]] == ["bridge"]
+
+
+async def test_initial_response_after_the_deadline_is_unknown_interaction(
+    emu: DiscordEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord invalidates the token 3 s after the event: a late type 4 is 404/10062, a
+    followup before any initial response is 404/10015; a deferral in time opens the followup
+    webhook, which answers the message (wait is always true)."""
+    monkeypatch.setattr(discord.webhook.async_.Route, "BASE", emu.api_url)  # type: ignore[attr-defined]
+    bot = Bot()
+    tree = app_commands.CommandTree(bot)
+    group = app_commands.Group(name="t", description="Timing")
+    tree.add_command(group)
+    entered, release = asyncio.Event(), asyncio.Event()
+    outcome: list[object] = []
+
+    @group.command(name="late", description="Answers after the deadline")
+    async def late(interaction: discord.Interaction[Any]) -> None:
+        entered.set()
+        await release.wait()
+        for attempt in (
+            interaction.followup.send("too early"),
+            interaction.response.send_message("too late"),
+        ):
+            try:
+                await attempt
+            except discord.NotFound as exc:
+                outcome.append(exc.code)
+
+    @group.command(name="slow", description="Defers, then follows up")
+    async def slow(interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True)
+        sent = await interaction.followup.send("done", ephemeral=True, wait=True)
+        outcome.append(sent.content)
+
+    async with running(bot):
+        await tree.sync()
+        command = await emu.interactions.start(emu.channel, "t", "late")
+        await asyncio.wait_for(entered.wait(), 10)
+        command.created -= RESPONSE_DEADLINE  # as if the app had taken 3 s so far
+        release.set()
+        await emu.wait_for(lambda: len(outcome) == 2)
+        assert outcome == [10015, 10062] and len(command.late) == 1
+        deferred = await emu.interactions.run(emu.channel, "t", "slow")
+        assert deferred == {"type": 5, "data": {"flags": 64}}
+        await emu.wait_for(lambda: len(outcome) == 3)
+        assert outcome[2] == "done"
+        assert emu.interactions.history[-1].followups[0]["flags"] == 64
 
 
 class ShardedBot(discord.AutoShardedClient):

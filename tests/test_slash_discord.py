@@ -11,6 +11,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from emulators.base import Fault
+from emulators.discord.commands import RESPONSE_DEADLINE
 from emulators.discord.state import Channel
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
 from tests.harness import Env, discord_bridge
@@ -114,5 +116,44 @@ async def test_forget_deletes_the_conversation_and_every_key(
             assert "Forgotten" in await run(env, thread, "forget", confirm=True)
             assert senseflow.conversations == {}
             assert await thread_keys(redis, prefix, env, thread) == []
+    finally:
+        await senseflow.stop()
+
+
+async def test_slow_forget_is_deferred_then_answered_by_followup(
+    redis_url: str, prefix: str
+) -> None:
+    """A command whose provider call outlasts Discord's 3 s deadline is deferred in time (type 5,
+    ephemeral) and answered by the followup webhook when the work is done; without the deferral
+    the emulator would refuse the late answer with 10062 as Discord does."""
+    senseflow = SenseflowEmulator()
+    await senseflow.start()
+    try:
+        async with discord_bridge(
+            redis_url,
+            prefix,
+            senseflow_api_key=API_KEY,
+            senseflow_agent=AGENT,
+            senseflow_api_url=senseflow.api_url,
+            bridge_provider="senseflow",
+        ) as env:
+            emu = env.discord
+            senseflow.script("Hi from SenseFlow.")
+            post = await emu.user_message(emu.channel.id, "hello", mentions_bot=True)
+            await env.wait(lambda: env.discord_text(post.id) == "Hi from SenseFlow.")
+            thread = emu.world.channels[post.id]
+            senseflow.fail_next("delete", Fault("slow", delay=RESPONSE_DEADLINE + 0.5))
+
+            command = await emu.interactions.start(
+                thread, "threadbridge", "forget", {"confirm": True}
+            )
+            deferred = await asyncio.wait_for(asyncio.shield(command.answered), 10)
+            assert deferred["type"] == 5 and deferred["data"]["flags"] & EPHEMERAL, deferred
+            assert senseflow.conversations, "deferred before the provider finished"
+            await env.wait(lambda: bool(command.followups))
+            (followup,) = command.followups
+            assert "Forgotten" in followup["content"] and followup["flags"] & EPHEMERAL
+            assert senseflow.conversations == {}
+            assert command.late == [] and command.age() > RESPONSE_DEADLINE
     finally:
         await senseflow.stop()

@@ -75,24 +75,44 @@ TOO_LONG_BODY = {
 }
 
 
-@pytest.mark.parametrize(
-    ("status", "body", "kind"),
-    [
-        (403, {"message": "Missing Permissions", "code": 50013}, GONE),
-        (403, {"message": "Missing Access", "code": 50001}, GONE),
-        (404, {"message": "Unknown Channel", "code": 10003}, GONE),
-        (404, {"message": "Unknown Message", "code": 10008}, GONE),
-        (400, {"message": "Thread is archived", "code": 50083}, GONE),
-        (400, TOO_LONG_BODY, TOO_LONG),
-        (400, {"message": "Invalid Form Body", "code": 50035, "errors": {}}, INVALID),
-        (400, {"message": "Cannot send an empty message", "code": 50006}, INVALID),
-        (413, {"message": "Request entity too large", "code": 40005}, TOO_LONG),
-        (500, {"message": "Internal Server Error", "code": 0}, RETRY),
-    ],
-)
+DISCORD_CASES = [
+    (403, {"message": "Missing Permissions", "code": 50013}, GONE),
+    (403, {"message": "Missing Access", "code": 50001}, GONE),
+    (404, {"message": "Unknown Channel", "code": 10003}, GONE),
+    (404, {"message": "Unknown Message", "code": 10008}, GONE),
+    (400, {"message": "Thread is archived", "code": 50083}, GONE),
+    (400, TOO_LONG_BODY, TOO_LONG),
+    (400, {"message": "Invalid Form Body", "code": 50035, "errors": {}}, INVALID),
+    (400, {"message": "Cannot send an empty message", "code": 50006}, INVALID),
+    (413, {"message": "Request entity too large", "code": 40005}, TOO_LONG),
+    (404, {"message": "Unknown Guild", "code": 10004}, GONE),
+    (403, {"message": "Cannot edit a message authored by another user", "code": 50005}, GONE),
+    (403, {"message": "Cannot send messages to this user", "code": 50007}, GONE),
+    (400, {"message": "Cannot send messages in a non-text channel", "code": 50008}, GONE),
+    (400, {"message": "Cannot execute action on this channel type", "code": 50024}, GONE),
+    (400, {"message": "Cannot send a message in a forum channel", "code": 40058}, GONE),
+    (400, {"message": "Thread is locked", "code": 160005}, GONE),
+    (400, {"message": "Maximum number of active threads reached", "code": 160006}, GONE),
+    (
+        400,
+        {"message": "Maximum number of active announcement threads reached", "code": 160007},
+        GONE,
+    ),
+    (500, {"message": "Internal Server Error", "code": 0}, RETRY),
+    (400, {"message": "This channel has hit the write rate limit", "code": 20028}, RETRY),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "kind"), DISCORD_CASES)
 def test_discord_errors_are_classified(status: int, body: dict[str, Any], kind: str) -> None:
     rejected = discord_errors.classify(discord_error(status, body))
     assert rejected is not None and rejected.kind == kind
+
+
+def test_every_mapped_discord_code_is_checked() -> None:
+    """A code given an outcome in `adapters.discord.errors` has a case above."""
+    checked = {body["code"] for _, body, _ in DISCORD_CASES}
+    assert checked >= discord_errors.MAPPED, sorted(discord_errors.MAPPED - checked)
 
 
 def test_transport_errors_are_retried_and_others_left_alone() -> None:

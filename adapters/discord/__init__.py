@@ -40,6 +40,7 @@ class DiscordAdapter:
         self.client: BridgeClient | None = None
         self._budget: Permits | None = None
         self._task: asyncio.Task[None] | None = None
+        self._answers = slash.Answers()
 
     async def start(self, core: Core) -> None:
         point_at(self._settings.discord_api_url, self._settings.discord_gateway_url)
@@ -63,7 +64,7 @@ class DiscordAdapter:
             raise ConfigError("DISCORD_TOKEN was refused by Discord: check the bot token") from None
         assert client.user is not None
         ingest = DiscordIngest(core, client.user.id, client)
-        await slash.install(client, core)
+        await slash.install(client, core, self._answers)
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         await self._wait_ready(client, self._task)
         log.info("Discord: connected as %s", client.user)
@@ -92,6 +93,7 @@ class DiscordAdapter:
         return client.ws is not None and bool(client.ws.open)
 
     async def stop(self) -> None:
+        await self._answers.aclose()
         if self.client is not None:
             await self.client.close()
         if self._task is not None:

@@ -4,6 +4,11 @@ A mention in a text channel opens a public thread from that message (thread id =
 later posts in that thread need no mention. A DM channel is one conversation. A thread the
 bridge did not start is ignored unless the bot is mentioned there. Bots (the bridge included)
 and system messages are ignored; the inbox's dedupe absorbs messages a gateway resume replays.
+
+discord.py knows a thread only from its cache, and Discord does not sync archived threads
+up-front (docs topics/threads), so after a restart a post in such a thread comes with a
+`PartialMessageable` channel. Such a channel is looked up once (GET /channels/{id}) and a
+thread's parent remembered, so the post is still read as the thread's.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 
 import discord
 from redis.exceptions import RedisError
@@ -25,12 +31,19 @@ log = logging.getLogger(__name__)
 DM_TENANT = "@me"
 REDIS_RETRY_SECONDS = 600.0
 STOP_REACTIONS = {"⏹️", "⏹", "🛑"}
+PARENTS_KEPT = 4096
+"""Uncached channels remembered (thread id → parent id, or None for a non-thread)."""
 POSTS = (discord.MessageType.default, discord.MessageType.reply)
 """What a person writes; the rest are system messages (a pin, a join) under the person's name."""
 
 
-def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
-    """Work out the thread a message belongs to, or None if the bridge should not look at it."""
+def read_message(
+    message: discord.Message, bot_id: int, thread_parent: int | None = None
+) -> Incoming | None:
+    """Work out the thread a message belongs to, or None if the bridge should not look at it.
+
+    `thread_parent`: the parent channel, when the message's channel is a thread discord.py has
+    not cached (see `DiscordIngest.parent_of`)."""
     if message.type not in POSTS or message.author.bot or message.author.id == bot_id:
         return None
     channel = message.channel
@@ -40,8 +53,9 @@ def read_message(message: discord.Message, bot_id: int) -> Incoming | None:
     if message.guild is None:
         key = ThreadKey("discord", DM_TENANT, str(channel.id), str(channel.id))
         starts = True
-    elif isinstance(channel, discord.Thread):
-        parent = str(channel.parent_id or channel.id)
+    elif isinstance(channel, discord.Thread) or thread_parent is not None:
+        parent_id = thread_parent or getattr(channel, "parent_id", None)
+        parent = str(parent_id or channel.id)
         key = ThreadKey("discord", str(message.guild.id), parent, str(channel.id))
         starts = mentioned
     elif mentioned:
@@ -71,6 +85,28 @@ class DiscordIngest:
         self._hub = hub
         self._bot = bot_id
         self._client = client
+        self._parents: OrderedDict[int, int | None] = OrderedDict()
+
+    async def parent_of(self, message: discord.Message) -> int | None:
+        """The parent of the guild thread `message` was posted in when discord.py has not cached
+        the channel (it gives a `PartialMessageable`), else None."""
+        channel = message.channel
+        if message.guild is None or not isinstance(channel, discord.PartialMessageable):
+            return None
+        if channel.id in self._parents:
+            return self._parents[channel.id]
+        if self._client is None:
+            return None
+        try:
+            found = await self._client.fetch_channel(channel.id)
+        except discord.HTTPException as exc:
+            log.info("could not look up channel %s (not remembered): %s", channel.id, exc)
+            return None
+        parent = found.parent_id if isinstance(found, discord.Thread) else None
+        self._parents[channel.id] = parent
+        while len(self._parents) > PARENTS_KEPT:
+            self._parents.popitem(last=False)
+        return parent
 
     async def handle(self, message: discord.Message) -> None:
         """Accept durably; while Redis is down, keep retrying (Discord never redelivers)."""
@@ -87,7 +123,7 @@ class DiscordIngest:
                 delay = min(delay * 2, 10.0)
 
     async def _handle_once(self, message: discord.Message) -> None:
-        incoming = read_message(message, self._bot)
+        incoming = read_message(message, self._bot, await self.parent_of(message))
         if incoming is None:
             return
         await take(self._hub, incoming, discord_replies(message))

@@ -2,11 +2,22 @@
 
 The command tree is synced (bulk overwrite, global) at start-up; the interaction's channel is
 the thread the command was run in, and its `locale` chooses the language.
+
+Discord (interactions/receiving-and-responding): "you must send an initial response within 3
+seconds of receiving the event. If the 3 second deadline is exceeded, the token will be
+invalidated." Most commands finish well within that and are answered directly (one call);
+`new` and `forget` may wait on the provider, so a command still running after
+`ANSWER_WITHIN` is deferred (type 5, ephemeral: the user sees "thinking…") and its text is sent
+as a followup when it finishes (the token then lasts 15 minutes). The work is never cut short
+at the deadline; `Answers` owns every running command so shutdown can cancel them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable
 
 import discord
 from discord import app_commands
@@ -19,6 +30,9 @@ from bridge.slash import Invocation, run_slash
 log = logging.getLogger(__name__)
 
 NAME = "threadbridge"
+ANSWER_WITHIN = 2.0
+"""Seconds a command may run before it is deferred: a second short of Discord's 3 s deadline,
+for the callback's own round trip and a busy event loop."""
 
 
 def place(interaction: discord.Interaction) -> tuple[str, ThreadKey | None]:
@@ -36,7 +50,49 @@ def place(interaction: discord.Interaction) -> tuple[str, ThreadKey | None]:
     return f"discord:{guild}:{channel_id}", None
 
 
-def command_group(hub: Core) -> app_commands.Group:
+class Answers:
+    """The commands being answered: each one's work, its deferral and its followup run in a
+    task owned here, so `aclose` (adapter shutdown) cancels what discord.py would leave running."""
+
+    def __init__(self, within: float = ANSWER_WITHIN) -> None:
+        self.within = within
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def answer(self, interaction: discord.Interaction, work: Awaitable[str]) -> None:
+        """Show `work`'s text to the invoking user only, within Discord's deadline."""
+        task = asyncio.create_task(self._answer(interaction, work), name="discord-slash")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await task
+
+    async def _answer(self, interaction: discord.Interaction, work: Awaitable[str]) -> None:
+        job = asyncio.ensure_future(work)
+        try:
+            done, _ = await asyncio.wait({job}, timeout=self.within)
+            if job in done:
+                await interaction.response.send_message(
+                    job.result(), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+                return
+            await interaction.response.defer(ephemeral=True)
+            text = await job
+            await interaction.followup.send(
+                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+        finally:
+            job.cancel()  # a no-op once it finished; on shutdown it stops the work too
+
+    async def aclose(self) -> None:
+        """Cancel the commands still running (shutdown)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def command_group(hub: Core, answers: Answers) -> app_commands.Group:
     group = app_commands.Group(name=NAME, description="threadbridge: this thread's conversation")
 
     async def answer(interaction: discord.Interaction, *words: str) -> None:
@@ -54,10 +110,7 @@ def command_group(hub: Core) -> app_commands.Group:
             is_admin=admin,
             command=f"/{NAME}",
         )
-        text = await run_slash(hub, invocation)
-        await interaction.response.send_message(
-            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-        )
+        await answers.answer(interaction, run_slash(hub, invocation))
 
     @group.command(name="new", description="Start a fresh conversation in this thread")
     async def new(interaction: discord.Interaction) -> None:
@@ -84,10 +137,12 @@ def command_group(hub: Core) -> app_commands.Group:
     return group
 
 
-async def install(client: discord.Client, hub: Core) -> app_commands.CommandTree[discord.Client]:
+async def install(
+    client: discord.Client, hub: Core, answers: Answers
+) -> app_commands.CommandTree[discord.Client]:
     """Attach the command tree to `client` and register the commands with Discord."""
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-    tree.add_command(command_group(hub))
+    tree.add_command(command_group(hub, answers))
     try:
         await tree.sync()
     except discord.HTTPException as exc:

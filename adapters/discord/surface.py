@@ -7,6 +7,11 @@ sent only with global permits no first text, final or interim edit is waiting fo
 A mention in a channel gets its thread created here, from the user's message, so a worker
 that takes the post over after a crash creates it too; thread creation is paced on the parent
 channel, where Discord counts it, with a first text's priority (it is on that path).
+Where no thread can be opened but the channel can be written (`errors.NO_THREAD_HERE`: no
+Create Public Threads permission, a channel type without threads, the thread limit reached),
+the reply goes into the channel itself as a reply to the mention, as a person would answer;
+the next mention there tries a thread again. Any other refusal is classified like a write (a
+permanent one ends the reply as undeliverable, the rest are retried).
 
 Budgets follow Discord's per-route buckets: each route (create, edit, thread creation, typing)
 on each channel is its own scope, named by the `X-RateLimit-Bucket` hash discord.py learned for
@@ -25,7 +30,7 @@ import discord
 from discord.http import handle_message_parameters
 
 from adapters.discord.controls import BUTTON_ROW
-from adapters.discord.errors import classify
+from adapters.discord.errors import NO_THREAD_HERE, classify
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.contracts import Allowance, EditRate, Permits, Priority, Route, UserPost
 
@@ -92,6 +97,14 @@ class DiscordSurface:
         self._controls: set[str] = set()
         """Messages showing the stop button (their final write takes it away)."""
         self._typing: asyncio.Task[None] | None = None
+        self._in_channel = False
+        """No thread could be opened: the reply is written in the parent channel."""
+
+    @property
+    def _channel(self) -> str:
+        """Where the reply is written: the thread, or its channel when none could be opened."""
+        thread = self._post.thread
+        return thread.channel if self._in_channel else thread.thread
 
     async def start(self) -> None:
         name = self._post.extra.get("new_thread")
@@ -105,9 +118,7 @@ class DiscordSurface:
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         """An edit of a posted message, or a new message: each on its route's bucket."""
         route = EDIT if index < len(self.messages) else CREATE
-        return (
-            Route(route, allowances(self._client, route, self._post.thread.thread, self._global)),
-        )
+        return (Route(route, allowances(self._client, route, self._channel, self._global)),)
 
     async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         """Post or edit; a refusal leaves as `WriteRejected` (see `adapters.discord.errors`)."""
@@ -125,7 +136,12 @@ class DiscordSurface:
         params = handle_message_parameters(content=text, allowed_mentions=NO_MENTIONS)
         assert params.payload is not None
         params.payload["components"] = [] if final else BUTTON_ROW
-        channel = int(self._post.thread.thread)
+        if self._in_channel and not self.messages:
+            params.payload["message_reference"] = {
+                "message_id": self._post.message_id,
+                "fail_if_not_exists": False,
+            }
+        channel = int(self._channel)
         http = self._client.http
         with params:
             if index < len(self.messages):
@@ -149,7 +165,7 @@ class DiscordSurface:
                 await task
 
     async def _keep_typing(self) -> None:
-        channel = int(self._post.thread.thread)
+        channel = int(self._channel)
         while True:
             scopes = allowances(self._client, TYPING, str(channel), self._global)
             await self._budget.acquire(scopes, priority=Priority.STATUS)
@@ -171,5 +187,10 @@ class DiscordSurface:
                 auto_archive_duration=ARCHIVE_MINUTES,
             )
         except discord.HTTPException as exc:
-            if exc.code != THREAD_ALREADY_CREATED:
-                raise
+            if exc.code == THREAD_ALREADY_CREATED:
+                return
+            if exc.code in NO_THREAD_HERE:
+                log.info("no thread for %s (%s): answering in the channel", thread, exc)
+                self._in_channel = True
+                return
+            raise classify(exc) or exc from exc

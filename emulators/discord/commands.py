@@ -7,6 +7,15 @@ or `user` in DMs, the `channel`, and the user's `locale`; it answers within 3 s 
 `POST /interactions/{id}/{token}/callback` (type 4 CHANNEL_MESSAGE_WITH_SOURCE, `data.flags`
 64 = EPHEMERAL). With `?with_response=true` the answer is an interaction callback response
 object (200), otherwise 204.
+
+The same page: "you must send an initial response within 3 seconds of receiving the event. If
+the 3 second deadline is exceeded, the token will be invalidated" — a later callback is answered
+404 / 10062 Unknown interaction here. An app that needs longer answers type 5
+DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE (the user sees "thinking…"; `data.flags` 64 keeps it
+ephemeral) and then "Create Followup Message", `POST /webhooks/{application.id}/{token}`, which
+"functions the same as Execute Webhook, but `wait` is always true" (so it answers the message
+object, whatever `?wait` says); "interaction tokens are valid for 15 minutes". A followup for a
+token that was never acknowledged (or has expired) is 404 / 10015 Unknown Webhook.
 """
 
 from __future__ import annotations
@@ -22,12 +31,18 @@ from emulators.base import json_response
 
 from . import payloads
 from .gateway import Delivery
-from .state import Channel, User
+from .state import Channel, Message, User
 
 if TYPE_CHECKING:
     from .emulator import DiscordEmulator
 
 CALLBACK = "/api/v10/interactions/{interaction_id}/{token}/callback"
+FOLLOWUP = "/api/v10/webhooks/{application_id}/{token}"
+RESPONSE_DEADLINE = 3.0
+TOKEN_LIFETIME = 15 * 60.0
+UNKNOWN_INTERACTION = 10062
+UNKNOWN_WEBHOOK = 10015
+DEFERRED = 5
 SUB_COMMAND = 1
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 MANAGE_CHANNELS = 1 << 4
@@ -44,6 +59,14 @@ class Interaction:
     answered: asyncio.Future[dict[str, Any]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    created: float = field(default_factory=lambda: asyncio.get_running_loop().time())
+    """When INTERACTION_CREATE went out; the 3 s deadline and the token's 15 min run from it."""
+    late: list[dict[str, Any]] = field(default_factory=list)
+    """Initial responses refused because they came after the 3 s deadline."""
+    followups: list[dict[str, Any]] = field(default_factory=list)
+
+    def age(self) -> float:
+        return asyncio.get_running_loop().time() - self.created
 
 
 class Interactions:
@@ -52,6 +75,10 @@ class Interactions:
     def __init__(self, emu: DiscordEmulator) -> None:
         self.emu = emu
         self.pending: dict[int, Interaction] = {}
+        self.acknowledged: dict[str, Interaction] = {}
+        """Interactions answered in time, by token: their followup webhook works."""
+        self.history: list[Interaction] = []
+        """Every command run, in order."""
         self.answers: list[dict[str, Any]] = []
         self.granted: dict[tuple[int, int], int] = {}
         """The Manage Channels role `run(manage_channels=True)` gave, per (guild, user)."""
@@ -71,6 +98,23 @@ class Interactions:
         """`user` runs `/name sub [options]` in `channel`; returns the app's callback body.
         `manage_channels` first gives the user a role with Manage Channels (unless they hold it),
         so the interaction's resolved permissions and the guild's roles agree."""
+        interaction = await self.start(
+            channel, name, sub, options, user=user, manage_channels=manage_channels, locale=locale
+        )
+        return await asyncio.wait_for(asyncio.shield(interaction.answered), timeout)
+
+    async def start(
+        self,
+        channel: Channel,
+        name: str,
+        sub: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user: User | None = None,
+        manage_channels: bool = False,
+        locale: str = "en-US",
+    ) -> Interaction:
+        """Deliver the command and return at once: the test follows `answered` / `followups`."""
         emu = self.emu
         command = self._registered(name, channel.guild_id)
         who = user or emu.user
@@ -81,9 +125,11 @@ class Interactions:
             interaction, command, sub, options or {}, channel, who, manage_channels, locale
         )
         self.pending[interaction.id] = interaction
+        self.history.append(interaction)
         delivery = Delivery(channel.guild_id if not channel.is_dm else None, 0)
+        interaction.created = asyncio.get_running_loop().time()
         await emu.gateway.dispatch("INTERACTION_CREATE", interaction.payload, delivery)
-        return await asyncio.wait_for(asyncio.shield(interaction.answered), timeout)
+        return interaction
 
     async def _manager(self, who: User, guild_id: int, manage: bool) -> None:
         """Give `who` Manage Channels for this command through a role, or take back the role
@@ -159,9 +205,13 @@ class Interactions:
         call = await self.emu.record(request)
         found = self.pending.pop(int(request.match_info["interaction_id"]), None)
         if found is None or found.token != request.match_info["token"]:
-            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
+            return _unknown_interaction()
         body = call.body if isinstance(call.body, dict) else {}
+        if found.age() > RESPONSE_DEADLINE:
+            found.late.append(body)
+            return _unknown_interaction()
         self.answers.append(body)
+        self.acknowledged[found.token] = found
         if not found.answered.done():
             found.answered.set_result(body)
         if request.query.get("with_response") not in ("1", "true", "True"):
@@ -172,12 +222,47 @@ class Interactions:
                 "interaction": {
                     "id": str(found.id),
                     "type": 2,
-                    "response_message_loading": False,
+                    "response_message_loading": body.get("type") == DEFERRED,
                     "response_message_ephemeral": bool(flags & 64),
                 },
                 "resource": {"type": body.get("type", 4)},
             }
         )
+
+    async def followup(self, request: web.Request) -> web.StreamResponse:
+        """Create Followup Message: the message object (`wait` is always true), ephemeral if
+        `flags` has 64; not shown in the channel (tests read `Interaction.followups`)."""
+        call = await self.emu.record(request)
+        found = self.acknowledged.get(request.match_info["token"])
+        if (
+            found is None
+            or request.match_info["application_id"] != str(self.emu.application_id)
+            or found.age() > TOKEN_LIFETIME
+        ):
+            return json_response({"message": "Unknown Webhook", "code": UNKNOWN_WEBHOOK}, 404)
+        body = call.body if isinstance(call.body, dict) else {}
+        found.followups.append(body)
+        return json_response(self._followup_message(found, body))
+
+    def _followup_message(self, found: Interaction, body: dict[str, Any]) -> dict[str, Any]:
+        channel_id = int(found.payload["channel_id"])
+        guild = found.payload.get("guild_id")
+        message = Message(
+            self.emu.world.ids.next(),
+            channel_id,
+            int(guild) if guild else None,
+            self.emu.bot,
+            str(body.get("content") or ""),
+            flags=int(body.get("flags") or 0),
+        )
+        data = payloads.message(self.emu.world, message, gateway=False)
+        app = str(self.emu.application_id)
+        data |= {"webhook_id": app, "application_id": app}
+        return data
+
+
+def _unknown_interaction() -> web.Response:
+    return json_response({"message": "Unknown interaction", "code": UNKNOWN_INTERACTION}, 404)
 
 
 def _option_type(value: Any) -> int:

@@ -20,7 +20,7 @@ from aiohttp import web
 from emulators.base import Emulator, Fault
 
 from . import payloads
-from .commands import CALLBACK, Interactions
+from .commands import CALLBACK, FOLLOWUP, Interactions
 from .gateway import (
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
@@ -69,6 +69,10 @@ class DiscordEmulator(Emulator):
         self.application_id = application_id or bot_id
         self.intents_required = intents_required
         self.refuse_intents = False
+        self.hide_threads = False
+        """Send no THREAD_CREATE and list no threads in GUILD_CREATE: the client meets threads
+        it has not cached, as after a restart with the threads archived (docs topics/threads:
+        "archived threads are not synced up-front via the gateway")."""
         self.heartbeat_interval = heartbeat_interval
         self.world = World(User(bot_id, "threadbridge", bot=True))
         self.limits = RateLimiter()
@@ -87,6 +91,7 @@ class DiscordEmulator(Emulator):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(CALLBACK, self._interaction_callback)
+        app.router.add_post(FOLLOWUP, lambda request: self.interactions.followup(request))
         self.rest.register(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/resume", self.gateway.handle)
@@ -214,7 +219,7 @@ class DiscordEmulator(Emulator):
         self.world.join(guild, self.user)
         self.world.add_text_channel(guild, channel)
         if self.gateway.sessions:
-            data = payloads.guild_create(self.world, guild)
+            data = payloads.guild_create(self.world, guild, threads=not self.hide_threads)
             self._spawn(self.gateway.dispatch("GUILD_CREATE", data, Delivery(guild.id, GUILDS)))
         return guild
 
@@ -383,6 +388,8 @@ class DiscordEmulator(Emulator):
         await self.gateway.dispatch("MESSAGE_DELETE", data, self._delivery(message))
 
     async def announce_thread(self, thread: Channel) -> None:
+        if self.hide_threads:
+            return
         data = {**payloads.thread(thread), "newly_created": True}
         await self.gateway.dispatch("THREAD_CREATE", data, Delivery(thread.guild_id, GUILDS))
 

@@ -146,7 +146,9 @@ class Gateway:
             await _send(ws, {"op": 0, "t": "READY", "s": 1, "d": self._ready(session)})
         for guild in list(self.emu.world.guilds.values()):
             if session.owns(guild.id):
-                body = payloads.guild_create(self.emu.world, guild)
+                body = payloads.guild_create(
+                    self.emu.world, guild, threads=not self.emu.hide_threads
+                )
                 await self._emit(session, "GUILD_CREATE", body, Delivery(guild.id, GUILDS))
         return session
 

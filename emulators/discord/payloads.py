@@ -108,8 +108,10 @@ def thread(c: Channel) -> dict[str, Any]:
     }
 
 
-def guild_create(world: World, g: Guild) -> dict[str, Any]:
-    """The full GUILD_CREATE payload that follows READY (channels, threads, members)."""
+def guild_create(world: World, g: Guild, *, threads: bool = True) -> dict[str, Any]:
+    """The full GUILD_CREATE payload that follows READY (channels, threads, members); without
+    `threads`, as for threads archived by then ("archived threads are not synced up-front via
+    the gateway", docs topics/threads), none are listed."""
     channels = [world.channels[cid] for cid in g.channel_ids]
     plain = [channel(world, c) for c in channels if not c.is_thread]
     for data in plain:
@@ -128,7 +130,7 @@ def guild_create(world: World, g: Guild) -> dict[str, Any]:
         "emojis": [],
         "stickers": [],
         "channels": plain,
-        "threads": [thread(c) for c in channels if c.is_thread],
+        "threads": [thread(c) for c in channels if c.is_thread] if threads else [],
         "members": [member(world.users[uid], guild=g) for uid in g.member_ids],
         "presences": [],
         "voice_states": [],
