@@ -88,3 +88,18 @@ async def test_neuroflash_gets_every_file_named(redis_url: str, prefix: str) -> 
         assert text.startswith("files")
         assert f"[chart.png]({image['permalink']})" in text
         assert f"[report.pdf]({pdf['permalink']})" in text
+
+
+async def test_slack_image_without_files_read_stays_a_link(redis_url: str, prefix: str) -> None:
+    """Without `files:read` Slack answers the file URL with its HTML sign-in page (status
+    200): that page is not sent to the model as an image; the file stays its named link."""
+    async with with_openai(redis_url, prefix) as (env, openai):
+        env.slack.bot_scopes.remove("files:read")
+        openai.script("I see a link.")
+        image = env.slack.add_file("chart.png", "image/png", PNG)
+        root = await env.slack.user_post(CHANNEL, "<@UBOT> what is this?", files=[image])
+        await env.wait_reply(CHANNEL, root, "I see a link.")
+        assert env.slack.calls_to("/files-pri/"), "the download was tried"
+        text_part, image_part = last_user_content(openai)
+        assert f"[chart.png]({image['permalink']})" in text_part["text"]
+        assert image_part == {"type": "image_url", "image_url": {"url": image["permalink"]}}

@@ -1,5 +1,6 @@
 """Images on Slack posts, fetched with the workspace's token: Slack keeps files private, so a
-provider that accepts images gets small ones inline as `data:` URLs."""
+provider that accepts images gets small ones inline as `data:` URLs. Only an `image/*` answer
+is inlined: without `files:read` Slack answers 200 with its HTML sign-in page."""
 
 from __future__ import annotations
 
@@ -36,9 +37,12 @@ async def _inline(client: AsyncWebClient, file: Attachment, url: str) -> Attachm
             aiohttp.ClientSession(timeout=FETCH_TIMEOUT) as http,
             http.get(url, headers=headers) as response,
         ):
-            if response.status != 200:
+            if response.status != 200 or not response.content_type.startswith("image/"):
                 log.info(
-                    "Slack file %s answered %s; forwarded as a link", file.name, response.status
+                    "Slack file %s answered %s %s; forwarded as a link",
+                    file.name,
+                    response.status,
+                    response.content_type,
                 )
                 return file
             data = await response.content.read(INLINE_LIMIT + 1)

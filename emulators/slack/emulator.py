@@ -46,6 +46,7 @@ BOT_SCOPES = (
     "channels:history",
     "chat:write",
     "commands",
+    "files:read",
     "groups:history",
     "im:history",
     "mpim:history",
@@ -54,6 +55,9 @@ BOT_SCOPES = (
     "users:read",
 )
 """What an installed threadbridge app holds by default (deploy/slack-manifest.yml)."""
+
+SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+"""What a file URL shows a request that may not read it."""
 
 
 class SlackEmulator(Emulator):
@@ -172,11 +176,16 @@ class SlackEmulator(Emulator):
         }
 
     async def _file(self, request: web.Request) -> web.Response:
+        """A file's `url_private`: reading it needs a bot token with `files:read`
+        (https://api.slack.com/types/file#auth, "Authentication … requires the files:read
+        scope"). Without one Slack serves its sign-in page, HTML with status 200, not an error."""
         await self.record(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         known = self.files.get(request.match_info["file_id"])
-        if known is None or oauth.team_of_token(self, token) is None:
-            return web.Response(status=404 if known is None else 403)
+        if known is None:
+            return web.Response(status=404)
+        if oauth.team_of_token(self, token) is None or "files:read" not in self.bot_scopes:
+            return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
         return web.Response(body=known[1], content_type=known[0])
 
     def add_user(
