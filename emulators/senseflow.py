@@ -66,6 +66,8 @@ class SenseflowEmulator(ChatEmulator):
         self.conversations: dict[str, Conversation] = {}
         self.tasks: dict[str, tuple[str, asyncio.Event]] = {}
         self._replace: list[str] = []
+        self.hold_delete: asyncio.Event | None = None
+        """While set to an unset event, conversation deletes wait for it (a slow provider)."""
         super().__init__(host, port)
 
     @property
@@ -201,6 +203,8 @@ class SenseflowEmulator(ChatEmulator):
         admitted = await self._admit(request, "delete")
         if admitted.refused is not None:
             return admitted.refused
+        if self.hold_delete is not None:
+            await self.hold_delete.wait()
         body = admitted.body
         if self._owned(request.match_info["id"], body.get("user")) is None:
             return json_response(NOT_FOUND, status=404)

@@ -97,6 +97,9 @@ class SlackEmulator(Emulator):
         self.oauth_codes: dict[str, tuple[str, str | None]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}
+        self.command_hooks: set[str] = set()
+        self.command_responses: list[dict[str, Any]] = []
+        """JSON bodies POSTed to slash commands' `response_url`s (with the `hook` they used)."""
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
@@ -129,6 +132,7 @@ class SlackEmulator(Emulator):
         app.router.add_route("*", "/api/{method}", api)
         app.router.add_get("/oauth/v2/authorize", authorize)
         app.router.add_get("/files-pri/{file_id}/{name}", self._file)
+        app.router.add_post("/commands/{hook}", self._command_response)
         app.router.add_get("/link/", self.socket.handle)
 
     @property
@@ -174,6 +178,9 @@ class SlackEmulator(Emulator):
             "url_private": f"{self.url}/files-pri/{file_id}/{name}",
             "permalink": f"https://emulated.slack.com/files/U1/{file_id}/{name}",
         }
+
+    async def _command_response(self, request: web.Request) -> web.Response:
+        return await commands.response_url(self, request)
 
     async def _file(self, request: web.Request) -> web.Response:
         """A file's `url_private`: reading it needs a bot token with `files:read`
