@@ -7,7 +7,9 @@ bot token; Discord images by their CDN URL). Real slack-bolt / discord.py, real 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -103,3 +105,22 @@ async def test_slack_image_without_files_read_stays_a_link(redis_url: str, prefi
         text_part, image_part = last_user_content(openai)
         assert f"[chart.png]({image['permalink']})" in text_part["text"]
         assert image_part == {"type": "image_url", "image_url": {"url": image["permalink"]}}
+
+
+async def test_a_slow_slack_image_does_not_hold_the_events_ack(redis_url: str, prefix: str) -> None:
+    """The event's ack waits for the image downloads, and Slack wants it within 3 s: a file
+    server that does not answer costs at most the download deadline; the image stays a link."""
+    async with with_openai(redis_url, prefix) as (env, openai):
+        env.slack.hold_files = held = asyncio.Event()
+        try:
+            openai.script("Seen as a link.")
+            image = env.slack.add_file("chart.png", "image/png", PNG)
+            started = time.monotonic()
+            root = await env.slack.user_post(CHANNEL, "<@UBOT> look", files=[image], wait=True)
+            assert time.monotonic() - started < 3.0
+            await env.wait_reply(CHANNEL, root, "Seen as a link.")
+            assert env.slack.calls_to("/files-pri/"), "the download was tried"
+            _, image_part = last_user_content(openai)
+            assert image_part == {"type": "image_url", "image_url": {"url": image["permalink"]}}
+        finally:
+            held.set()

@@ -97,6 +97,8 @@ class SlackEmulator(Emulator):
         self.oauth_codes: dict[str, tuple[str, str | None]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}
+        self.hold_files: asyncio.Event | None = None
+        """While set to an unset event, file downloads wait for it (a slow file server)."""
         self.command_hooks: set[str] = set()
         self.command_responses: list[dict[str, Any]] = []
         """JSON bodies POSTed to slash commands' `response_url`s (with the `hook` they used)."""
@@ -191,6 +193,8 @@ class SlackEmulator(Emulator):
         known = self.files.get(request.match_info["file_id"])
         if known is None:
             return web.Response(status=404)
+        if self.hold_files is not None:
+            await self.hold_files.wait()
         if oauth.team_of_token(self, token) is None or "files:read" not in self.bot_scopes:
             return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
         return web.Response(body=known[1], content_type=known[0])
