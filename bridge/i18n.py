@@ -102,6 +102,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "de": "ℹ️ Die vorige Sitzung war abgelaufen; dies ist eine neue.",
     },
     "command_done": {"en": "Done.", "de": "Erledigt."},
+    "command_working": {"en": "Working on it…", "de": "Wird erledigt…"},
     "command_refused": {"en": "Not possible.", "de": "Nicht möglich."},
     "attachment": {"en": "[attachment: {name}]", "de": "[Anhang: {name}]"},
 }

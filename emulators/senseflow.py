@@ -66,6 +66,8 @@ class SenseflowEmulator(ChatEmulator):
         self.conversations: dict[str, Conversation] = {}
         self.tasks: dict[str, tuple[str, asyncio.Event]] = {}
         self._replace: list[str] = []
+        self.hold_delete: asyncio.Event | None = None
+        """While set to an unset event, conversation deletes wait for it (a slow provider)."""
         super().__init__(host, port)
 
     @property
@@ -207,6 +209,8 @@ class SenseflowEmulator(ChatEmulator):
             return admitted.refused
         if admitted.fault is not None and admitted.fault.kind == "slow":
             await asyncio.sleep(admitted.fault.delay)  # a slow deletion, then the real answer
+        if self.hold_delete is not None:
+            await self.hold_delete.wait()
         body = admitted.body
         if self._owned(request.match_info["id"], body.get("user")) is None:
             return json_response(NOT_FOUND, status=404)

@@ -7,6 +7,7 @@ bot token; Discord images by their CDN URL). Real slack-bolt / discord.py, real 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -88,3 +89,38 @@ async def test_neuroflash_gets_every_file_named(redis_url: str, prefix: str) -> 
         assert text.startswith("files")
         assert f"[chart.png]({image['permalink']})" in text
         assert f"[report.pdf]({pdf['permalink']})" in text
+
+
+async def test_slack_image_without_files_read_stays_a_link(redis_url: str, prefix: str) -> None:
+    """Without `files:read` Slack answers the file URL with its HTML sign-in page (status
+    200): that page is not sent to the model as an image; the file stays its named link."""
+    async with with_openai(redis_url, prefix) as (env, openai):
+        env.slack.bot_scopes.remove("files:read")
+        openai.script("I see a link.")
+        image = env.slack.add_file("chart.png", "image/png", PNG)
+        root = await env.slack.user_post(CHANNEL, "<@UBOT> what is this?", files=[image])
+        await env.wait_reply(CHANNEL, root, "I see a link.")
+        assert env.slack.calls_to("/files-pri/"), "the download was tried"
+        text_part, image_part = last_user_content(openai)
+        assert f"[chart.png]({image['permalink']})" in text_part["text"]
+        assert image_part == {"type": "image_url", "image_url": {"url": image["permalink"]}}
+
+
+async def test_a_slow_slack_image_does_not_hold_the_events_ack(redis_url: str, prefix: str) -> None:
+    """The event's ack waits for the image downloads, and Slack wants it within 3 s: a file
+    server that does not answer costs at most the download deadline; the image stays a link."""
+    async with with_openai(redis_url, prefix) as (env, openai):
+        env.slack.hold_files = held = asyncio.Event()
+        try:
+            openai.script("Seen as a link.")
+            image = env.slack.add_file("chart.png", "image/png", PNG)
+            acked = len(env.slack.socket.acks)
+            root = await env.slack.user_post(CHANNEL, "<@UBOT> look", files=[image], wait=True)
+            # Both events (app_mention, message) acked while the download is still held.
+            assert len(env.slack.socket.acks) - acked == 2 and not held.is_set()
+            await env.wait_reply(CHANNEL, root, "Seen as a link.")
+            assert env.slack.calls_to("/files-pri/"), "the download was tried"
+            _, image_part = last_user_content(openai)
+            assert image_part == {"type": "image_url", "image_url": {"url": image["permalink"]}}
+        finally:
+            held.set()

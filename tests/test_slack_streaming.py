@@ -87,6 +87,8 @@ STREAM_ERRORS = [
     ("chat.appendStream", "unknown_method"),
     ("chat.appendStream", "not_authed"),
     ("chat.appendStream", "internal_error"),
+    ("chat.appendStream", "message_not_owned_by_app"),
+    ("chat.stopStream", "streaming_mode_mismatch"),
     ("chat.stopStream", "message_not_in_streaming_state"),
     ("chat.stopStream", "unknown_method"),
     ("chat.stopStream", "not_authed"),

@@ -5,6 +5,7 @@ Real slack-bolt, real Redis; Slack, neuroflash and SenseFlow are emulators.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -133,6 +134,43 @@ async def test_new_starts_an_openai_thread_without_its_history(redis_url: str, p
         await env.slack.user_post(CHANNEL, "three", thread_ts=root)
         await env.wait_reply(CHANNEL, root, "First.Second.Fresh.")
         assert openai.sent[-1] == [{"role": "user", "content": "three"}]
+
+
+@MODES
+async def test_a_slow_command_is_acked_in_time_and_answered_by_response_url(
+    redis_url: str, prefix: str, socket_mode: bool
+) -> None:
+    """The provider's delete is held: the ack must not wait for it (Slack drops an ack after
+    3 s); the answer follows through the command's response_url once the delete is done."""
+    senseflow = SenseflowEmulator()
+    await senseflow.start()
+    senseflow.hold_delete = held = asyncio.Event()
+    try:
+        async with slack_bridge(
+            redis_url,
+            prefix,
+            socket_mode=socket_mode,
+            senseflow_api_key=API_KEY,
+            senseflow_agent=AGENT,
+            senseflow_api_url=senseflow.api_url,
+        ) as env:
+            env.slack.add_user("UADMIN", "Ada", admin=True)
+            await slash(env, "config provider senseflow", user="UADMIN")
+            senseflow.script("Hi from SenseFlow.")
+            root = await env.slack.user_post(CHANNEL, "<@UBOT> hello", user="UADMIN")
+            await env.wait_reply(CHANNEL, root, "Hi from SenseFlow.")
+            # Acked while the delete is still held: the ack did not wait for the work.
+            assert await slash(env, "forget confirm", user="UADMIN") == "Working on it…"
+            assert env.slack.command_responses == [] and len(senseflow.conversations) == 1
+            held.set()
+            await env.wait(lambda: bool(env.slack.command_responses))
+            (answer,) = env.slack.command_responses
+            assert answer["response_type"] == "ephemeral"
+            assert answer["text"].startswith("Forgotten")
+            assert senseflow.conversations == {}
+    finally:
+        held.set()
+        await senseflow.stop()
 
 
 def test_thread_of_link() -> None:

@@ -36,6 +36,11 @@ def shows_button(message: Message) -> bool:
     return find_action(message, STOP_ACTION) is not None
 
 
+def shows_only_text(message: Message) -> bool:
+    """The final page: one `markdown` block showing exactly the message's text, no button."""
+    return message.blocks in (None, [{"type": "markdown", "text": message.text}])
+
+
 async def test_slack_button_on_the_replica_that_is_not_streaming(
     redis_url: str, prefix: str, tmp_path: Path
 ) -> None:
@@ -56,6 +61,7 @@ async def test_slack_button_on_the_replica_that_is_not_streaming(
         assert acked is True
         await wait_until(lambda: stopped_text(message.text), 20, "the reply stopped")
         assert not shows_button(message)
+        assert shows_only_text(message)
         assert c.neuroflash.calls_to("message-streams", "DELETE")
         assert streaming.alive
         assert [m.ts for m in c.slack.bot_replies(CHANNEL, root)] == [message.ts]
@@ -73,6 +79,7 @@ async def test_slack_button_in_http_mode(redis_url: str, prefix: str) -> None:
         assert await env.slack.press_button(CHANNEL, message.ts, STOP_ACTION) == 200
         await env.wait(lambda: stopped_text(message.text))
         assert not shows_button(message)
+        assert shows_only_text(message)
 
 
 @pytest.mark.parametrize("socket_mode", [True, False], ids=["socket", "http"])

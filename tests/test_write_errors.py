@@ -42,6 +42,20 @@ def slack_error(status: int, body: dict[str, Any], headers: dict[str, str] | Non
         (200, "restricted_action", GONE),
         (200, "no_text", INVALID),
         (200, "invalid_blocks", INVALID),
+        # chat.update: frozen/archived channel, rich text vs other blocks, free-plan limit
+        (200, "is_inactive", GONE),
+        (200, "block_mismatch", INVALID),
+        (200, "message_limit_exceeded", GONE),
+        (200, "update_failed", RETRY),
+        # chat.postMessage: no thread on this message type, DMs closed, workspace gone
+        (200, "cannot_reply_to_message", GONE),
+        (200, "messages_tab_disabled", GONE),
+        (200, "team_not_found", GONE),
+        # chat.*Stream, should one escape the surface's fallback to post / chat.update
+        (200, "channel_type_not_supported", GONE),
+        (200, "message_not_owned_by_app", GONE),
+        (200, "streaming_mode_mismatch", INVALID),
+        (200, "msg_blocks_too_many", INVALID),
         (200, "something_new", RETRY),
         (500, "internal_error", RETRY),
         (503, "service_unavailable", RETRY),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -60,6 +61,8 @@ class SlackAdapter:
         self.limits = SlackLimits.from_settings(settings)
         self._budget: Permits | None = None
         self._no_streams: set[str] = set()
+        self._commands: set[asyncio.Task[Any]] = set()
+        """Slash commands still running after their ack; cancelled on stop."""
         self._socket: AsyncSocketModeHandler | None = None
         self._metrics: Metrics | None = None
         self._core: Core | None = None
@@ -95,7 +98,7 @@ class SlackAdapter:
         app.event("app_mention")(on_event)
         app.event("message")(on_event)
         app.event("reaction_added")(on_reaction)
-        slash.register(app, core, ingest)
+        slash.register(app, core, ingest, self._commands)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
         app.action(STOP_ACTION)(stop_pressed(core))
@@ -166,6 +169,9 @@ class SlackAdapter:
         )
 
     async def stop(self) -> None:
+        for task in list(self._commands):
+            task.cancel()
+        await asyncio.gather(*self._commands, return_exceptions=True)
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None

@@ -1,9 +1,10 @@
 """The stop control on a Slack reply: a Block Kit button under the text while the reply runs.
 
 A message on the edit path shows its page as a `markdown` block with an `actions` block holding
-the button; its final write is plain `markdown_text`, so the button disappears when the reply
-ends. A native stream carries no button: Slack's own stop on a streaming message answers the
-next append with `stopped_by_user`, which stops the reply the same way. A press reaches
+the button; its final write is a lone `markdown` block (with a `text` fallback), so the button
+disappears when the reply ends (an edit by `markdown_text` alone would keep the old blocks).
+A native stream carries no button: Slack's own stop on a streaming message answers the next
+append with `stopped_by_user`, which stops the reply the same way. A press reaches
 whichever replica holds the Socket Mode link or the HTTP request, which publishes the stop to
 the replica streaming the reply.
 """

@@ -2,6 +2,9 @@
 
 Error names from Slack's method reference (https://docs.slack.dev/reference/methods/chat.postMessage
 and …/chat.update). Unknown errors are retried: the core bounds retries and dead-letters the post.
+Errors of the streaming methods (chat.startStream / appendStream / stopStream) never get here
+on their own: the surface finishes such a message by post or `chat.update` instead; they are
+listed so that one escaping through that path is not retried in vain.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ KINDS: dict[str, str] = {
     "ratelimited": RETRY,
     "rate_limited": RETRY,
     "internal_error": RETRY,
+    "update_failed": RETRY,
     "fatal_error": RETRY,
     "service_unavailable": RETRY,
     "request_timeout": RETRY,
@@ -47,6 +51,13 @@ KINDS: dict[str, str] = {
     "access_denied": GONE,
     "ekm_access_denied": GONE,
     "not_allowed_token_type": GONE,
+    "is_inactive": GONE,
+    "message_limit_exceeded": GONE,
+    "cannot_reply_to_message": GONE,
+    "messages_tab_disabled": GONE,
+    "team_not_found": GONE,
+    "channel_type_not_supported": GONE,
+    "message_not_owned_by_app": GONE,
     "no_text": INVALID,
     "invalid_blocks": INVALID,
     "invalid_blocks_format": INVALID,
@@ -58,6 +69,9 @@ KINDS: dict[str, str] = {
     "invalid_metadata_schema": INVALID,
     "metadata_too_large": INVALID,
     "duplicate_message_not_found": INVALID,
+    "block_mismatch": INVALID,
+    "streaming_mode_mismatch": INVALID,
+    "msg_blocks_too_many": INVALID,
 }
 
 

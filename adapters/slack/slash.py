@@ -2,41 +2,79 @@
 
 Slack sends a slash command without the thread it was typed in, so thread subcommands act on
 the thread whose link (*Copy link* on a message) follows the subcommand, else on the thread the
-user last posted in, in this channel.
+user last posted in, in this channel. Slack wants the ack within 3 s (bolt: "call ack() right
+away before initiating any time-consuming processes"): an answer not ready within
+`ANSWER_WITHIN` is acked with a short notice and follows through the command's `response_url`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import is_slack_admin, note_user
 from adapters.slack.ingest import SlackIngest
 from bridge.contracts import Core, ThreadKey
+from bridge.i18n import text
 from bridge.slash import Invocation, run_slash
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/threadbridge"
 PERMALINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
+T = TypeVar("T")
+ANSWER_WITHIN = 2.0
+"""Seconds an answer may take to go out with the ack; Slack drops an ack after 3 s."""
 
 
-def register(app: AsyncApp, hub: Core, ingest: SlackIngest) -> None:
-    async def on_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+def register(app: AsyncApp, hub: Core, ingest: SlackIngest, tasks: set[asyncio.Task[Any]]) -> None:
+    """`tasks` owns the commands still running after their ack (the adapter cancels them)."""
+
+    async def on_command(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         if await ingest.tenant(body, {}) is None:
             await ack()
             return
-        answer = await answer_command(hub, body, ingest.web(client))
-        await ack(text=answer, response_type="ephemeral")
+        work = _owned(tasks, answer_command(hub, body, ingest.web(client)))
+        done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
+        if done:
+            await ack(text=work.result(), response_type="ephemeral")
+            return
+        working = text("command_working", None, hub.settings.bridge_locale)
+        await ack(text=working, response_type="ephemeral")
+        _owned(tasks, _respond_later(work, respond))
 
     app.command(COMMAND)(on_command)
+
+
+def _owned(tasks: set[asyncio.Task[Any]], work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Start `work` as a task held in `tasks` until it ends."""
+    task = asyncio.create_task(work)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return task
+
+
+async def _respond_later(work: asyncio.Task[str], respond: AsyncRespond) -> None:
+    """Send a slow command's answer through its `response_url`, ephemeral like the ack."""
+    try:
+        answer = await work
+        await respond(text=answer, response_type="ephemeral")
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("slash command answered after its ack failed")
 
 
 async def answer_command(hub: Core, body: dict[str, Any], client: AsyncWebClient) -> str:

@@ -102,9 +102,22 @@ def message_content(
         return markdown, markdown, None
     if text is not None and len(text) > TEXT_LIMIT:
         raise ApiError("msg_too_long")
+    if blocks is not None and _markdown_in(blocks) > markdown_limit:
+        raise ApiError("msg_too_long")
     if text is None and blocks is None and json_list(args, "attachments") is None:
         raise ApiError("no_text")
     return (text if text is not None else blocks_text(blocks or [])), None, blocks
+
+
+def _markdown_in(blocks: list[Any]) -> int:
+    """Characters in a payload's `markdown` blocks: "The cumulative limit for all markdown
+    blocks in a single payload is 12,000 characters" (Block Kit reference, markdown block);
+    held to `markdown_limit` like `markdown_text`, the same text rendered the same way."""
+    return sum(
+        len(str(b.get("text") or ""))
+        for b in blocks
+        if isinstance(b, dict) and b.get("type") == "markdown"
+    )
 
 
 def stream_text(args: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
+from aiohttp import web
 
 from emulators.slack.args import ApiError, required
 from emulators.slack.http_events import sign
@@ -56,6 +57,26 @@ def users_info(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     return {"user": user}
 
 
+async def response_url(emu: SlackEmulator, request: web.Request) -> web.Response:
+    """A command's `response_url`: a JSON message with `text` and `response_type` ("ephemeral"
+    by default), at most 5 times within 30 minutes
+    (https://api.slack.com/interactivity/handling#message_responses). Recorded, answered `ok`."""
+    await emu.record(request)
+    hook = request.match_info["hook"]
+    if hook not in emu.command_hooks:
+        return web.Response(status=404, text="no_such_hook")
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.Response(status=400, text="invalid_payload")
+    if sum(1 for r in emu.command_responses if r["hook"] == hook) >= 5:
+        return web.Response(status=404, text="used_up")
+    if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
+        return web.Response(status=400, text="no_text")
+    emu.command_responses.append({**body, "hook": hook})
+    return web.Response(text="ok")
+
+
 def command_payload(
     emu: SlackEmulator, command: str, text: str, user: str, channel: str, team_id: str
 ) -> dict[str, str]:
@@ -71,9 +92,15 @@ def command_payload(
         "text": text,
         "api_app_id": emu.app_id,
         "is_enterprise_install": "false",
-        "response_url": f"{emu.url}/commands/{uuid.uuid4().hex}",
+        "response_url": f"{emu.url}/commands/{_new_hook(emu)}",
         "trigger_id": uuid.uuid4().hex,
     }
+
+
+def _new_hook(emu: SlackEmulator) -> str:
+    hook = uuid.uuid4().hex
+    emu.command_hooks.add(hook)
+    return hook
 
 
 async def send_command(

@@ -46,6 +46,7 @@ BOT_SCOPES = (
     "channels:history",
     "chat:write",
     "commands",
+    "files:read",
     "groups:history",
     "im:history",
     "mpim:history",
@@ -54,6 +55,9 @@ BOT_SCOPES = (
     "users:read",
 )
 """What an installed threadbridge app holds by default (deploy/slack-manifest.yml)."""
+
+SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+"""What a file URL shows a request that may not read it."""
 
 
 class SlackEmulator(Emulator):
@@ -93,6 +97,11 @@ class SlackEmulator(Emulator):
         self.oauth_codes: dict[str, tuple[str, str | None]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}
+        self.hold_files: asyncio.Event | None = None
+        """While set to an unset event, file downloads wait for it (a slow file server)."""
+        self.command_hooks: set[str] = set()
+        self.command_responses: list[dict[str, Any]] = []
+        """JSON bodies POSTed to slash commands' `response_url`s (with the `hook` they used)."""
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
@@ -125,6 +134,7 @@ class SlackEmulator(Emulator):
         app.router.add_route("*", "/api/{method}", api)
         app.router.add_get("/oauth/v2/authorize", authorize)
         app.router.add_get("/files-pri/{file_id}/{name}", self._file)
+        app.router.add_post("/commands/{hook}", self._command_response)
         app.router.add_get("/link/", self.socket.handle)
 
     @property
@@ -171,12 +181,22 @@ class SlackEmulator(Emulator):
             "permalink": f"https://emulated.slack.com/files/U1/{file_id}/{name}",
         }
 
+    async def _command_response(self, request: web.Request) -> web.Response:
+        return await commands.response_url(self, request)
+
     async def _file(self, request: web.Request) -> web.Response:
+        """A file's `url_private`: reading it needs a bot token with `files:read`
+        (https://api.slack.com/types/file#auth, "Authentication … requires the files:read
+        scope"). Without one Slack serves its sign-in page, HTML with status 200, not an error."""
         await self.record(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         known = self.files.get(request.match_info["file_id"])
-        if known is None or oauth.team_of_token(self, token) is None:
-            return web.Response(status=404 if known is None else 403)
+        if known is None:
+            return web.Response(status=404)
+        if self.hold_files is not None:
+            await self.hold_files.wait()
+        if oauth.team_of_token(self, token) is None or "files:read" not in self.bot_scopes:
+            return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
         return web.Response(body=known[1], content_type=known[0])
 
     def add_user(

@@ -158,9 +158,15 @@ def chat_post_message(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any
 
 
 def chat_update(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    """Edit a message. Blocks follow the chat.update reference: "If you don't include `blocks`,
+    the message's previous `blocks` will only be retained if the `text` argument is not
+    provided" (https://docs.slack.dev/reference/methods/chat.update), so an edit by
+    `markdown_text` alone keeps the old blocks (and their buttons) on show."""
     message = own_message(emu, args, "cant_update_message")
     streams.refuse_update_while_streaming(emu, message)
     text, markdown, blocks = message_content(args, emu.markdown_limit)
+    if blocks is None and text_arg(args, "text") is None:
+        blocks = message.blocks
     previous = emu.message_object(message)
     message.set_text(text, markdown, blocks)
     message.edited_ts = emu.workspace.next_ts()
