@@ -77,8 +77,6 @@ class SlackSurface:
         self._stop_reply = stop
         self._controls: set[str] = set()
         """Messages showing the stop button (their final write takes it away)."""
-        self._blocks: set[str] = set()
-        """Messages ever written with blocks: every later edit of them sends blocks too."""
         self._stream = mode == "stream"
         self.messages = messages
         self.streaming: set[str] = set()
@@ -145,22 +143,20 @@ class SlackSurface:
     async def close(self) -> None:
         """Nothing to clear: no status or placeholder is left behind."""
 
-    def _content(self, text: str, *, final: bool, ts: str | None = None) -> dict[str, Any]:
-        """A final page is plain `markdown_text`; an interim one carries the stop button.
+    def _content(self, text: str, *, final: bool, edit: bool = False) -> dict[str, Any]:
+        """A final post is plain `markdown_text`; an interim page carries the stop button.
 
-        A message once shown with blocks is always rewritten with blocks plus a `text`
-        fallback: chat.update keeps the previous blocks (the stale page and its button) when
-        an edit names neither, and `markdown_text` may not be combined with them."""
+        Every edit sends blocks plus a `text` fallback: chat.update keeps the previous blocks
+        (a stale page and its button) when an edit names neither, and `markdown_text` may not
+        be combined with them. A message may have had blocks on another replica too."""
         if not final:
             return {**with_stop_button(text), "text": text}
-        if ts is not None and ts in self._blocks:
+        if edit:
             return {"blocks": [{"type": "markdown", "text": text}], "text": text}
         return {"markdown_text": text}
 
     def _shown(self, ts: str, text: str, *, final: bool) -> None:
         self._sent[ts] = text
-        if not final:
-            self._blocks.add(ts)
         if final:
             self._controls.discard(ts)
         else:
@@ -249,7 +245,7 @@ class SlackSurface:
             log.debug("stopping stream %s: %s", ts, _code(exc))
 
     async def _update(self, ts: str, text: str, *, final: bool) -> None:
-        content = self._content(text, final=final, ts=ts)
+        content = self._content(text, final=final, edit=True)
         try:
             await self._call(UPDATE, channel=self._channel, ts=ts, **content)
         except SlackApiError as exc:
