@@ -113,14 +113,12 @@ class Hub:
 
     async def forget(self, thread: ThreadKey) -> None:
         """Stop the reply, delete the conversation at the provider where the API can, and
-        delete every key of the thread."""
+        delete every key of the thread. A provider that fails to delete raises, and the thread's
+        data stays, so the user is told and can ask again (a forget is not half done)."""
         await self.stop(thread)
         binding = await self._store.binding(thread)
         if binding is not None:
-            try:
-                await self._providers.get(binding.provider).forget(binding)
-            except Exception as exc:
-                log.warning("provider could not forget %s: %s", binding.id, exc)
+            await self._providers.get(binding.provider).forget(binding)
         await self._store.forget_thread(thread)
 
     async def steer(self, thread: ThreadKey, changes: dict[str, str]) -> bool:

@@ -104,6 +104,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "command_done": {"en": "Done.", "de": "Erledigt."},
     "command_working": {"en": "Working on it…", "de": "Wird erledigt…"},
     "command_refused": {"en": "Not possible.", "de": "Nicht möglich."},
+    "command_failed": {
+        "en": "⚠️ That did not work (ref {ref}); please try again in a moment.",
+        "de": "⚠️ Das hat nicht geklappt (ref {ref}); bitte versuche es gleich noch einmal.",
+    },
     "attachment": {"en": "[attachment: {name}]", "de": "[Anhang: {name}]"},
 }
 

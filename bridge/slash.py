@@ -10,12 +10,14 @@ status: provider, conversation id, posts so far, busy policy; config: this chann
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
 from bridge.contracts import Core, ThreadKey
 from bridge.i18n import text
+from bridge.refs import new_ref
 
 REPLY_MODES = ("every", "mentions")
 CONFIG_NAMES: dict[str, str] = {
@@ -32,6 +34,8 @@ CONFIG_NAMES: dict[str, str] = {
 }
 """What `config NAME VALUE` sets: channel settings; `steering.*` reach the provider on open."""
 CLEAR = ("-", "none", "default")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,16 @@ async def run_slash(hub: Core, inv: Invocation) -> str:
     thread = inv.thread
     if thread is None:
         return say("not_in_thread")
+    try:
+        return await _thread_command(hub, inv, thread, sub, say)
+    except Exception:
+        ref = new_ref()
+        log.exception("%s %s failed (ref %s)", inv.command, sub, ref)
+        return say("command_failed", ref=ref)
+
+
+async def _thread_command(hub: Core, inv: Invocation, thread: ThreadKey, sub: str, say: Say) -> str:
+    """A subcommand about one thread; provider or Redis trouble raises (the caller says so)."""
     if sub == "stop":
         await hub.stop(thread)
         return say("stop_done")

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 from redis.asyncio import Redis
 
+from emulators.base import Fault
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
 from tests.harness import Env, slack_bridge
 from tests.test_attachments import with_openai
@@ -213,3 +214,34 @@ async def test_deny_lists_and_listed_admins_apply_to_the_command(
         assert "merge" in await slash(env, "config busy_policy merge", user="U7")
         assert (await channel_settings(env))["busy_policy"] == "merge"
         assert "Only admins" in await slash(env, "config busy_policy queue", user="U1")
+
+
+async def test_a_failing_command_says_so_with_a_reference(
+    redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The provider refuses the delete: the user reads that it did not work (and a ref the
+    log carries with the details), not a silent or timed-out command."""
+    senseflow = SenseflowEmulator()
+    await senseflow.start()
+    try:
+        async with slack_bridge(
+            redis_url,
+            prefix,
+            senseflow_api_key=API_KEY,
+            senseflow_agent=AGENT,
+            senseflow_api_url=senseflow.api_url,
+        ) as env:
+            env.slack.add_user("UADMIN", "Ada", admin=True)
+            await slash(env, "config provider senseflow", user="UADMIN")
+            senseflow.script("Hi from SenseFlow.")
+            root = await env.slack.user_post(CHANNEL, "<@UBOT> hello", user="UADMIN")
+            await env.wait_reply(CHANNEL, root, "Hi from SenseFlow.")
+            senseflow.fail_next("delete", Fault("status", 500, body={"message": "db down"}))
+            answer = await slash(env, "forget confirm", user="UADMIN")
+            assert answer.startswith("⚠️ That did not work (ref ")
+            ref = answer.split("(ref ")[1].split(")")[0]
+            assert any(ref in r.getMessage() and "forget" in r.getMessage() for r in caplog.records)
+            assert "db down" not in answer
+            assert len(senseflow.conversations) == 1
+    finally:
+        await senseflow.stop()
