@@ -50,3 +50,11 @@ def test_files_are_named_and_linked() -> None:
     assert incoming is not None
     assert incoming.post.attachments == ("a.png",)
     assert incoming.post.files[0].url == "https://x/a"
+
+
+def test_an_author_from_another_team_is_noted_for_streaming() -> None:
+    """Slack Connect: chat.startStream wants the team the recipient belongs to."""
+    guest = read_event(event(type="app_mention", text=f"<@{BOT}> hi", user_team="T9"), "T1", BOT)
+    assert guest is not None and guest.post.extra == {"user_team": "T9"}
+    local = read_event(event(type="app_mention", text=f"<@{BOT}> hi", user_team="T1"), "T1", BOT)
+    assert local is not None and local.post.extra == {}

@@ -45,8 +45,20 @@ def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming |
     body = strip_mention(text, bot_user_id)
     attached = tuple(_attachment(f) for f in event.get("files") or [] if isinstance(f, dict))
     names = tuple(a.name for a in attached)
-    post = UserPost(key, str(ts), str(user), body, float(ts), attachments=names, files=attached)
+    extra = _author_team(event, team)
+    post = UserPost(
+        key, str(ts), str(user), body, float(ts), attachments=names, files=attached, extra=extra
+    )
     return Incoming(post, starts_thread=mentioned or direct, addressed=mentioned or direct)
+
+
+def _author_team(event: dict[str, Any], team: str) -> dict[str, str]:
+    """The author's own team when it is not the workspace (Slack Connect, Enterprise Grid):
+    chat.startStream's `recipient_team_id` is "the team the user … belongs to"."""
+    user_team = event.get("user_team")
+    if isinstance(user_team, str) and user_team and user_team != team:
+        return {"user_team": user_team}
+    return {}
 
 
 def _attachment(file: dict[str, Any]) -> Attachment:

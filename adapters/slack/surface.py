@@ -70,6 +70,7 @@ class SlackSurface:
         self._channel = post.thread.channel
         self._thread_ts = post.thread.thread
         self._recipient = post.author
+        self._recipient_team = post.extra.get("user_team") or self._team
         self._limits = limits
         self._budget = budget
         self._metrics = metrics
@@ -178,7 +179,7 @@ class SlackSurface:
                 channel=self._channel,
                 thread_ts=self._thread_ts,
                 recipient_user_id=self._recipient,
-                recipient_team_id=self._team,
+                recipient_team_id=self._recipient_team,
                 markdown_text=text,
             )
         except SlackApiError as exc:
