@@ -7,6 +7,8 @@ interaction callback), real Redis; Discord, neuroflash and SenseFlow are emulato
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from redis.asyncio import Redis
@@ -90,9 +92,11 @@ async def test_config_needs_manage_channels(redis_url: str, prefix: str) -> None
         assert "Nur Admins" in german
 
 
-async def test_forget_deletes_the_conversation_and_every_key(
-    redis_url: str, prefix: str, redis: Redis
-) -> None:
+@asynccontextmanager
+async def senseflow_thread(
+    redis_url: str, prefix: str
+) -> AsyncIterator[tuple[Env, SenseflowEmulator, Channel]]:
+    """A bridge on SenseFlow with one thread answered: (env, emulator, the thread)."""
     senseflow = SenseflowEmulator()
     await senseflow.start()
     try:
@@ -108,16 +112,22 @@ async def test_forget_deletes_the_conversation_and_every_key(
             senseflow.script("Hi from SenseFlow.")
             post = await emu.user_message(emu.channel.id, "hello", mentions_bot=True)
             await env.wait(lambda: env.discord_text(post.id) == "Hi from SenseFlow.")
-            thread = emu.world.channels[post.id]
-            assert len(senseflow.conversations) == 1
-            assert await thread_keys(redis, prefix, env, thread)
-            assert "forget confirm" in await run(env, thread, "forget")
-            assert len(senseflow.conversations) == 1
-            assert "Forgotten" in await run(env, thread, "forget", confirm=True)
-            assert senseflow.conversations == {}
-            assert await thread_keys(redis, prefix, env, thread) == []
+            yield env, senseflow, emu.world.channels[post.id]
     finally:
         await senseflow.stop()
+
+
+async def test_forget_deletes_the_conversation_and_every_key(
+    redis_url: str, prefix: str, redis: Redis
+) -> None:
+    async with senseflow_thread(redis_url, prefix) as (env, senseflow, thread):
+        assert len(senseflow.conversations) == 1
+        assert await thread_keys(redis, prefix, env, thread)
+        assert "forget confirm" in await run(env, thread, "forget")
+        assert len(senseflow.conversations) == 1
+        assert "Forgotten" in await run(env, thread, "forget", confirm=True)
+        assert senseflow.conversations == {}
+        assert await thread_keys(redis, prefix, env, thread) == []
 
 
 async def test_slow_forget_is_deferred_then_answered_by_followup(
@@ -126,34 +136,16 @@ async def test_slow_forget_is_deferred_then_answered_by_followup(
     """A command whose provider call outlasts Discord's 3 s deadline is deferred in time (type 5,
     ephemeral) and answered by the followup webhook when the work is done; without the deferral
     the emulator would refuse the late answer with 10062 as Discord does."""
-    senseflow = SenseflowEmulator()
-    await senseflow.start()
-    try:
-        async with discord_bridge(
-            redis_url,
-            prefix,
-            senseflow_api_key=API_KEY,
-            senseflow_agent=AGENT,
-            senseflow_api_url=senseflow.api_url,
-            bridge_provider="senseflow",
-        ) as env:
-            emu = env.discord
-            senseflow.script("Hi from SenseFlow.")
-            post = await emu.user_message(emu.channel.id, "hello", mentions_bot=True)
-            await env.wait(lambda: env.discord_text(post.id) == "Hi from SenseFlow.")
-            thread = emu.world.channels[post.id]
-            senseflow.fail_next("delete", Fault("slow", delay=RESPONSE_DEADLINE + 0.5))
-
-            command = await emu.interactions.start(
-                thread, "threadbridge", "forget", {"confirm": True}
-            )
-            deferred = await asyncio.wait_for(asyncio.shield(command.answered), 10)
-            assert deferred["type"] == 5 and deferred["data"]["flags"] & EPHEMERAL, deferred
-            assert senseflow.conversations, "deferred before the provider finished"
-            await env.wait(lambda: bool(command.followups))
-            (followup,) = command.followups
-            assert "Forgotten" in followup["content"] and followup["flags"] & EPHEMERAL
-            assert senseflow.conversations == {}
-            assert command.late == [] and command.age() > RESPONSE_DEADLINE
-    finally:
-        await senseflow.stop()
+    async with senseflow_thread(redis_url, prefix) as (env, senseflow, thread):
+        senseflow.fail_next("delete", Fault("slow", delay=RESPONSE_DEADLINE + 0.5))
+        command = await env.discord.interactions.start(
+            thread, "threadbridge", "forget", {"confirm": True}
+        )
+        deferred = await asyncio.wait_for(asyncio.shield(command.answered), 10)
+        assert deferred["type"] == 5 and deferred["data"]["flags"] & EPHEMERAL, deferred
+        assert senseflow.conversations, "deferred before the provider finished"
+        await env.wait(lambda: bool(command.followups))
+        (followup,) = command.followups
+        assert "Forgotten" in followup["content"] and followup["flags"] & EPHEMERAL
+        assert senseflow.conversations == {}
+        assert command.late == [] and command.age() > RESPONSE_DEADLINE

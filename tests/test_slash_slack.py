@@ -36,6 +36,34 @@ async def slash(env: Env, text: str, user: str = "U1") -> str:
     return str(answer["text"])
 
 
+@asynccontextmanager
+async def senseflow_thread(
+    redis_url: str, prefix: str, socket_mode: bool = True
+) -> AsyncIterator[tuple[Env, SenseflowEmulator, str]]:
+    """A channel an admin set to SenseFlow, with one thread answered: (env, emulator, root)."""
+    senseflow = SenseflowEmulator()
+    await senseflow.start()
+    try:
+        async with slack_bridge(
+            redis_url,
+            prefix,
+            socket_mode=socket_mode,
+            senseflow_api_key=API_KEY,
+            senseflow_agent=AGENT,
+            senseflow_api_url=senseflow.api_url,
+        ) as env:
+            env.slack.add_user("UADMIN", "Ada", admin=True)
+            await slash(env, "config provider senseflow", user="UADMIN")
+            senseflow.script("Hi from SenseFlow.")
+            root = await env.slack.user_post(CHANNEL, "<@UBOT> hello", user="UADMIN")
+            await env.wait_reply(CHANNEL, root, "Hi from SenseFlow.")
+            yield env, senseflow, root
+    finally:
+        if senseflow.hold_delete is not None:
+            senseflow.hold_delete.set()
+        await senseflow.stop()
+
+
 async def channel_settings(env: Env) -> dict[str, str]:
     assert env.runtime.store is not None
     return await env.runtime.store.channel_settings(f"slack:T1:{CHANNEL}")
@@ -87,31 +115,15 @@ async def test_config_is_for_admins(redis_url: str, prefix: str, socket_mode: bo
 async def test_forget_deletes_the_conversation_and_every_key(
     redis_url: str, prefix: str, redis: Redis
 ) -> None:
-    senseflow = SenseflowEmulator()
-    await senseflow.start()
-    try:
-        async with slack_bridge(
-            redis_url,
-            prefix,
-            senseflow_api_key=API_KEY,
-            senseflow_agent=AGENT,
-            senseflow_api_url=senseflow.api_url,
-        ) as env:
-            env.slack.add_user("UADMIN", "Ada", admin=True)
-            await slash(env, "config provider senseflow", user="UADMIN")
-            senseflow.script("Hi from SenseFlow.")
-            root = await env.slack.user_post(CHANNEL, "<@UBOT> hello", user="UADMIN")
-            await env.wait_reply(CHANNEL, root, "Hi from SenseFlow.")
-            assert len(senseflow.conversations) == 1
-            assert await thread_keys(redis, prefix, root)
+    async with senseflow_thread(redis_url, prefix) as (env, senseflow, root):
+        assert len(senseflow.conversations) == 1
+        assert await thread_keys(redis, prefix, root)
 
-            assert "forget confirm" in await slash(env, "forget", user="UADMIN")
-            assert len(senseflow.conversations) == 1
-            assert "Forgotten" in await slash(env, "forget confirm", user="UADMIN")
-            assert senseflow.conversations == {}
-            assert await thread_keys(redis, prefix, root) == []
-    finally:
-        await senseflow.stop()
+        assert "forget confirm" in await slash(env, "forget", user="UADMIN")
+        assert len(senseflow.conversations) == 1
+        assert "Forgotten" in await slash(env, "forget confirm", user="UADMIN")
+        assert senseflow.conversations == {}
+        assert await thread_keys(redis, prefix, root) == []
 
 
 async def test_german_locale_gets_german_texts(redis_url: str, prefix: str) -> None:
@@ -143,35 +155,17 @@ async def test_a_slow_command_is_acked_in_time_and_answered_by_response_url(
 ) -> None:
     """The provider's delete is held: the ack must not wait for it (Slack drops an ack after
     3 s); the answer follows through the command's response_url once the delete is done."""
-    senseflow = SenseflowEmulator()
-    await senseflow.start()
-    senseflow.hold_delete = held = asyncio.Event()
-    try:
-        async with slack_bridge(
-            redis_url,
-            prefix,
-            socket_mode=socket_mode,
-            senseflow_api_key=API_KEY,
-            senseflow_agent=AGENT,
-            senseflow_api_url=senseflow.api_url,
-        ) as env:
-            env.slack.add_user("UADMIN", "Ada", admin=True)
-            await slash(env, "config provider senseflow", user="UADMIN")
-            senseflow.script("Hi from SenseFlow.")
-            root = await env.slack.user_post(CHANNEL, "<@UBOT> hello", user="UADMIN")
-            await env.wait_reply(CHANNEL, root, "Hi from SenseFlow.")
-            # Acked while the delete is still held: the ack did not wait for the work.
-            assert await slash(env, "forget confirm", user="UADMIN") == "Working on it…"
-            assert env.slack.command_responses == [] and len(senseflow.conversations) == 1
-            held.set()
-            await env.wait(lambda: bool(env.slack.command_responses))
-            (answer,) = env.slack.command_responses
-            assert answer["response_type"] == "ephemeral"
-            assert answer["text"].startswith("Forgotten")
-            assert senseflow.conversations == {}
-    finally:
+    async with senseflow_thread(redis_url, prefix, socket_mode) as (env, senseflow, _):
+        senseflow.hold_delete = held = asyncio.Event()
+        # Acked while the delete is still held: the ack did not wait for the work.
+        assert await slash(env, "forget confirm", user="UADMIN") == "Working on it…"
+        assert env.slack.command_responses == [] and len(senseflow.conversations) == 1
         held.set()
-        await senseflow.stop()
+        await env.wait(lambda: bool(env.slack.command_responses))
+        (answer,) = env.slack.command_responses
+        assert answer["response_type"] == "ephemeral"
+        assert answer["text"].startswith("Forgotten")
+        assert senseflow.conversations == {}
 
 
 def test_thread_of_link() -> None:
@@ -221,27 +215,11 @@ async def test_a_failing_command_says_so_with_a_reference(
 ) -> None:
     """The provider refuses the delete: the user reads that it did not work (and a ref the
     log carries with the details), not a silent or timed-out command."""
-    senseflow = SenseflowEmulator()
-    await senseflow.start()
-    try:
-        async with slack_bridge(
-            redis_url,
-            prefix,
-            senseflow_api_key=API_KEY,
-            senseflow_agent=AGENT,
-            senseflow_api_url=senseflow.api_url,
-        ) as env:
-            env.slack.add_user("UADMIN", "Ada", admin=True)
-            await slash(env, "config provider senseflow", user="UADMIN")
-            senseflow.script("Hi from SenseFlow.")
-            root = await env.slack.user_post(CHANNEL, "<@UBOT> hello", user="UADMIN")
-            await env.wait_reply(CHANNEL, root, "Hi from SenseFlow.")
-            senseflow.fail_next("delete", Fault("status", 500, body={"message": "db down"}))
-            answer = await slash(env, "forget confirm", user="UADMIN")
-            assert answer.startswith("⚠️ That did not work (ref ")
-            ref = answer.split("(ref ")[1].split(")")[0]
-            assert any(ref in r.getMessage() and "forget" in r.getMessage() for r in caplog.records)
-            assert "db down" not in answer
-            assert len(senseflow.conversations) == 1
-    finally:
-        await senseflow.stop()
+    async with senseflow_thread(redis_url, prefix) as (env, senseflow, _):
+        senseflow.fail_next("delete", Fault("status", 500, body={"message": "db down"}))
+        answer = await slash(env, "forget confirm", user="UADMIN")
+        assert answer.startswith("⚠️ That did not work (ref ")
+        ref = answer.split("(ref ")[1].split(")")[0]
+        assert any(ref in r.getMessage() and "forget" in r.getMessage() for r in caplog.records)
+        assert "db down" not in answer
+        assert len(senseflow.conversations) == 1
