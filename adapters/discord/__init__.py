@@ -11,7 +11,7 @@ import discord
 from adapters.discord import slash
 from adapters.discord.client import BridgeClient, point_at, route_name
 from adapters.discord.controls import stop_pressed
-from adapters.discord.ingest import DiscordIngest
+from adapters.discord.ingest import DiscordIngest, ThreadParents
 from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.config import ConfigError, Settings, secret
 from bridge.contracts import Core, Permits, Surface, UserPost
@@ -46,6 +46,7 @@ class DiscordAdapter:
         point_at(self._settings.discord_api_url, self._settings.discord_gateway_url)
         self._budget = core.budget
         ingest: DiscordIngest | None = None
+        parents = ThreadParents()
 
         async def on_post(message: discord.Message) -> None:
             if ingest is not None:
@@ -56,14 +57,16 @@ class DiscordAdapter:
                 await ingest.handle_reaction(event)
 
         trace = fence_requests(http_trace(core.metrics, "discord", route_name))
-        self.client = client = BridgeClient(on_post, on_reaction, trace, stop_pressed(core))
+        self.client = client = BridgeClient(
+            on_post, on_reaction, trace, stop_pressed(core, parents)
+        )
         try:
             await client.login(secret(self._settings.discord_token))
         except discord.LoginFailure:
             await client.close()
             raise ConfigError("DISCORD_TOKEN was refused by Discord: check the bot token") from None
         assert client.user is not None
-        ingest = DiscordIngest(core, client.user.id, client)
+        ingest = DiscordIngest(core, client.user.id, client, parents)
         await slash.install(client, core, self._answers)
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         await self._wait_ready(client, self._task)

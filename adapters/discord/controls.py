@@ -15,7 +15,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.ingest import DM_TENANT, thread_channel
+from adapters.discord.ingest import DM_TENANT, ThreadParents
 from bridge.contracts import Core
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,9 @@ def is_stop(interaction: discord.Interaction) -> bool:
     )
 
 
-def stop_pressed(hub: Core) -> Callable[[discord.Interaction], Awaitable[None]]:
+def stop_pressed(
+    hub: Core, parents: ThreadParents
+) -> Callable[[discord.Interaction], Awaitable[None]]:
     """Acknowledge a press of the stop button, then stop the reply it sits on."""
 
     async def on_press(interaction: discord.Interaction) -> None:
@@ -49,7 +51,7 @@ def stop_pressed(hub: Core) -> Callable[[discord.Interaction], Awaitable[None]]:
             log.info("could not acknowledge a stop press: %s", exc)
         guild = interaction.guild_id
         tenant = str(guild) if guild is not None else DM_TENANT
-        channel = thread_channel(interaction.client, interaction.channel_id or 0)
+        channel = await parents.channel_part(interaction.client, guild, interaction.channel_id or 0)
         if not await hub.stop_by_reply("discord", tenant, channel, str(interaction.message.id)):
             log.info(
                 "stop pressed on %s, which is no reply the bridge knows", interaction.message.id

@@ -81,11 +81,17 @@ def read_message(
 class DiscordIngest:
     """Called for every MESSAGE_CREATE the client sees."""
 
-    def __init__(self, hub: Core, bot_id: int, client: discord.Client | None = None) -> None:
+    def __init__(
+        self,
+        hub: Core,
+        bot_id: int,
+        client: discord.Client | None = None,
+        parents: ThreadParents | None = None,
+    ) -> None:
         self._hub = hub
         self._bot = bot_id
         self._client = client
-        self._parents: OrderedDict[int, int | None] = OrderedDict()
+        self._parents = parents or ThreadParents()
 
     async def parent_of(self, message: discord.Message) -> int | None:
         """The parent of the guild thread `message` was posted in when discord.py has not cached
@@ -93,20 +99,7 @@ class DiscordIngest:
         channel = message.channel
         if message.guild is None or not isinstance(channel, discord.PartialMessageable):
             return None
-        if channel.id in self._parents:
-            return self._parents[channel.id]
-        if self._client is None:
-            return None
-        try:
-            found = await self._client.fetch_channel(channel.id)
-        except discord.HTTPException as exc:
-            log.info("could not look up channel %s (not remembered): %s", channel.id, exc)
-            return None
-        parent = found.parent_id if isinstance(found, discord.Thread) else None
-        self._parents[channel.id] = parent
-        while len(self._parents) > PARENTS_KEPT:
-            self._parents.popitem(last=False)
-        return parent
+        return await self._parents.parent(self._client, channel.id)
 
     async def handle(self, message: discord.Message) -> None:
         """Accept durably; while Redis is down, keep retrying (Discord never redelivers)."""
@@ -132,13 +125,44 @@ class DiscordIngest:
         """A stop reaction on one of the bot's replies stops that reply, on any replica."""
         if event.user_id == self._bot or str(event.emoji) not in STOP_REACTIONS:
             return
-        tenant = str(event.guild_id) if event.guild_id is not None else DM_TENANT
-        channel = thread_channel(self._client, event.channel_id)
+        guild = event.guild_id
+        tenant = str(guild) if guild is not None else DM_TENANT
+        channel = await self._parents.channel_part(self._client, guild, event.channel_id)
         await self._hub.stop_by_reply("discord", tenant, channel, str(event.message_id))
 
 
-def thread_channel(client: discord.Client | None, channel_id: int) -> str:
-    """The channel part of the thread key: a thread's parent, else the channel itself."""
-    found = client.get_channel(channel_id) if client is not None else None
-    parent = getattr(found, "parent_id", None) if isinstance(found, discord.Thread) else None
-    return str(parent or channel_id)
+class ThreadParents:
+    """The parent channel of a thread (the channel part of its thread key), from discord.py's
+    cache, else looked up once (GET /channels/{id}) and remembered: archived threads are not
+    synced over the gateway, so after a restart a post, reaction or button press may come from
+    a thread the cache does not hold."""
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[int, int | None] = OrderedDict()
+
+    async def parent(self, client: discord.Client | None, channel_id: int) -> int | None:
+        """The parent of thread `channel_id`, or None if it is no thread (or cannot be read)."""
+        cached = client.get_channel(channel_id) if client is not None else None
+        if cached is not None:
+            return cached.parent_id if isinstance(cached, discord.Thread) else None
+        if channel_id in self._known:
+            return self._known[channel_id]
+        if client is None:
+            return None
+        try:
+            found = await client.fetch_channel(channel_id)
+        except discord.HTTPException as exc:
+            log.info("could not look up channel %s (not remembered): %s", channel_id, exc)
+            return None
+        parent = found.parent_id if isinstance(found, discord.Thread) else None
+        self._known[channel_id] = parent
+        while len(self._known) > PARENTS_KEPT:
+            self._known.popitem(last=False)
+        return parent
+
+    async def channel_part(
+        self, client: discord.Client | None, guild: int | None, channel_id: int
+    ) -> str:
+        """The channel part of the thread key of `channel_id` (DMs have no threads)."""
+        parent = await self.parent(client, channel_id) if guild is not None else None
+        return str(parent or channel_id)
