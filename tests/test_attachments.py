@@ -2,7 +2,8 @@
 
 Every provider gets each file's name and link in the text; the OpenAI-compatible provider also
 gets images as `image_url` content parts (Slack images inline as data URLs, fetched with the
-bot token; Discord images by their CDN URL). Real slack-bolt / discord.py, real Redis.
+bot token, and none for a Slack image that could not be fetched: its link is private; Discord
+images by their CDN URL). Real slack-bolt / discord.py, real Redis.
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ async def test_slack_image_without_files_read_stays_a_link(redis_url: str, prefi
         root = await env.slack.user_post(CHANNEL, "<@UBOT> what is this?", files=[image])
         await env.wait_reply(CHANNEL, root, "I see a link.")
         assert env.slack.calls_to("/files-pri/"), "the download was tried"
-        text_part, image_part = last_user_content(openai)
-        assert f"[chart.png]({image['permalink']})" in text_part["text"]
-        assert image_part == {"type": "image_url", "image_url": {"url": image["permalink"]}}
+        # Only the named link: the model server could not fetch a private Slack permalink.
+        content = last_user_content(openai)
+        assert isinstance(content, str) and f"[chart.png]({image['permalink']})" in content
 
 
 async def test_a_slow_slack_image_does_not_hold_the_events_ack(redis_url: str, prefix: str) -> None:
@@ -120,7 +121,7 @@ async def test_a_slow_slack_image_does_not_hold_the_events_ack(redis_url: str, p
             assert len(env.slack.socket.acks) - acked == 2 and not held.is_set()
             await env.wait_reply(CHANNEL, root, "Seen as a link.")
             assert env.slack.calls_to("/files-pri/"), "the download was tried"
-            _, image_part = last_user_content(openai)
-            assert image_part == {"type": "image_url", "image_url": {"url": image["permalink"]}}
+            content = last_user_content(openai)
+            assert isinstance(content, str) and f"[chart.png]({image['permalink']})" in content
         finally:
             held.set()

@@ -65,7 +65,7 @@ def _attachment(file: dict[str, Any]) -> Attachment:
     """A Slack file as a named link (its permalink; Slack keeps the file itself private)."""
     name = str(file.get("name") or file.get("title") or file.get("id") or "file")
     url = str(file.get("permalink") or file.get("url_private") or "")
-    return Attachment(name, url, str(file.get("mimetype") or ""))
+    return Attachment(name, url, str(file.get("mimetype") or ""), private=True)
 
 
 class SlackIngest:

@@ -38,16 +38,25 @@ class ThreadKey:
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """A file on a post: its name, a link, its MIME type, and for images a messenger keeps
-    private (Slack), the image itself as a `data:` URL when small enough."""
+    private (Slack), the image itself as a `data:` URL when small enough. `private`: the link
+    opens only for the workspace's members (Slack), so nobody else can fetch the file by it."""
 
     name: str
     url: str = ""
     mimetype: str = ""
     data_url: str = ""
+    private: bool = False
 
     @property
     def is_image(self) -> bool:
         return self.mimetype.startswith("image/")
+
+    @property
+    def image_source(self) -> str:
+        """Where a model may fetch the image: its data URL, else a link anyone can open."""
+        if not self.is_image:
+            return ""
+        return self.data_url or ("" if self.private else self.url)
 
 
 MERGED_WITH = "merged_with"

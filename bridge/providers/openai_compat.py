@@ -176,9 +176,10 @@ class OpenAICompatProvider:
 
 
 def user_content(post: UserPost) -> str | list[dict[str, Any]]:
-    """The user message's content: its text, plus an `image_url` part per image on the post
-    (the history keeps the text only; the text already names and links every file)."""
-    images = [f.data_url or f.url for f in post.files if f.is_image and (f.data_url or f.url)]
+    """The user message's content: its text, plus an `image_url` part per image a model can
+    fetch (the history keeps the text only; the text already names and links every file; a
+    private link — a Slack image not inlined — would only make the model server fail)."""
+    images = [f.image_source for f in post.files if f.image_source]
     if not images:
         return post.text
     parts: list[dict[str, Any]] = [{"type": "text", "text": post.text}]
