@@ -220,21 +220,3 @@ async def test_post_in_a_thread_the_client_never_cached_is_answered(
         await env.wait(lambda: env.discord_text(post.id) == "First.Second.")
         assert conversations(env) == 1
         assert len(emu.calls_to(f"/channels/{post.id}", "GET")) == 1
-
-
-async def test_stop_reaction_in_a_thread_the_client_never_cached(
-    redis_url: str, prefix: str
-) -> None:
-    """A stop reaction's thread is looked up the same way, so its reply is found and stopped."""
-    async with discord_bridge(redis_url, prefix) as env:
-        emu = env.discord
-        emu.hide_threads = True
-        env.neuroflash.hold = asyncio.Event()  # still running when the reaction comes
-        env.neuroflash.script("A long answer that keeps streaming. " * 4)
-        post = await emu.user_message(emu.channel.id, "talk a lot", mentions_bot=True)
-        await env.wait(lambda: "A long" in env.discord_text(post.id), timeout=30)
-        (reply,) = emu.bot_messages(post.id)
-        await emu.user_reaction(reply.id, "🛑")
-        await env.wait(lambda: env.discord_text(post.id).endswith("⏹️ Stopped."), timeout=30)
-        assert len(env.neuroflash.calls_to("message-streams", "DELETE")) == 1
-        assert len(emu.calls_to(f"/channels/{post.id}", "GET")) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from redis.asyncio import Redis
 
 from bridge import keys
@@ -101,12 +102,15 @@ async def test_dead_consumers_are_removed(redis_url: str, prefix: str, redis: Re
     assert await consumers(redis, inbox) == set()
 
 
-async def test_discord_stop_reaction_in_a_thread(redis_url: str, prefix: str) -> None:
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "uncached"])
+async def test_discord_stop_reaction_in_a_thread(redis_url: str, prefix: str, cached: bool) -> None:
     """The reply index is keyed by the thread's channel: a reaction in a Discord thread is
-    resolved to its parent channel before the lookup."""
+    resolved to its parent channel before the lookup — from discord.py's cache, or, for a
+    thread the client never cached (archived threads are not synced), by one channel lookup."""
     slow = "A long answer that keeps streaming for quite a while, word by word. " * 8
     async with discord_bridge(redis_url, prefix, tokens_per_second=30) as env:
         emu = env.discord
+        emu.hide_threads = not cached
         env.neuroflash.hold = asyncio.Event()  # still running when the reaction comes
         env.neuroflash.script(slow)
         post = await emu.user_message(emu.channel.id, "talk a lot", mentions_bot=True)
@@ -115,3 +119,4 @@ async def test_discord_stop_reaction_in_a_thread(redis_url: str, prefix: str) ->
         await emu.user_reaction(reply.id, "🛑")
         await env.wait(lambda: env.discord_text(post.id).endswith("⏹️ Stopped."), timeout=30)
         assert len(env.neuroflash.calls_to("message-streams", "DELETE")) == 1
+        assert len(emu.calls_to(f"/channels/{post.id}", "GET")) == (0 if cached else 1)
