@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     # Operations (issue 10): log format; /metrics, /healthz and /readyz use BRIDGE_HTTP_PORT.
     bridge_log_format: Literal["plain", "json"] = "plain"
+    # Link previews under replies: off asks Slack and Discord to fetch none of the reply's links.
+    bridge_link_previews: Literal["off", "on"] = "off"
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -128,6 +130,11 @@ class Settings(BaseSettings):
         if value not in BUSY_POLICIES:
             raise ValueError(f"must be one of {', '.join(BUSY_POLICIES)}")
         return value
+
+    @property
+    def link_previews(self) -> bool:
+        """BRIDGE_LINK_PREVIEWS=on: replies keep the platforms' link previews."""
+        return self.bridge_link_previews == "on"
 
     @property
     def thread_ttl(self) -> int:

@@ -108,4 +108,11 @@ class DiscordAdapter:
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self.client is not None and self._budget is not None
         limit = global_allowance(self._settings.discord_requests_per_second)
-        return DiscordSurface(self.client, post, messages, self._budget, limit)
+        return DiscordSurface(
+            self.client,
+            post,
+            messages,
+            self._budget,
+            limit,
+            previews=self._settings.link_previews,
+        )

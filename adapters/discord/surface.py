@@ -28,6 +28,7 @@ from typing import Literal
 
 import discord
 from discord.http import handle_message_parameters
+from discord.utils import MISSING
 
 from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.errors import NO_THREAD_HERE, classify
@@ -86,9 +87,14 @@ class DiscordSurface:
         messages: list[str],
         budget: Permits,
         limit: Allowance = GLOBAL,
+        *,
+        previews: bool = False,
     ) -> None:
-        """`limit`: the bot's global allowance (Discord's 50 requests/s unless raised)."""
+        """`limit`: the bot's global allowance (Discord's 50 requests/s unless raised).
+        `previews`: BRIDGE_LINK_PREVIEWS=on; otherwise every create and edit sets
+        SUPPRESS_EMBEDS, so Discord fetches none of a reply's links unclicked."""
         self._client = client
+        self._flags = MISSING if previews else discord.MessageFlags(suppress_embeds=True)
         self._global = limit
         self._post = post
         self._budget = budget
@@ -133,7 +139,9 @@ class DiscordSurface:
 
     async def _write(self, index: int, text: str, *, final: bool) -> None:
         """Post or edit with the stop button while the reply runs, without it at the end."""
-        params = handle_message_parameters(content=text, allowed_mentions=NO_MENTIONS)
+        params = handle_message_parameters(
+            content=text, allowed_mentions=NO_MENTIONS, flags=self._flags
+        )
         assert params.payload is not None
         params.payload["components"] = [] if final else BUTTON_ROW
         if self._in_channel and not self.messages:

@@ -198,6 +198,7 @@ class SlackAdapter:
             self._metrics,
             self._no_streams,
             stop,
+            previews=self._settings.link_previews,
         )
 
     def client_for(self, team: str) -> AsyncWebClient:

@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import slack_replies
-from adapters.slack.files import inline_images
+from adapters.slack.files import FileHosts, inline_images
 from adapters.slack.format import mentions, strip_mention
 from adapters.slack.people import People
 from bridge.contracts import Attachment, Core, ThreadKey, UserPost
@@ -43,13 +43,18 @@ def read_event(event: dict[str, Any], team: str, bot_user_id: str) -> Incoming |
     thread_ts = event.get("thread_ts")
     key = ThreadKey("slack", team, str(channel), str(thread_ts or ts))
     body = strip_mention(text, bot_user_id)
-    attached = tuple(_attachment(f) for f in event.get("files") or [] if isinstance(f, dict))
+    attached = tuple(_attachment(f) for f in event_files(event))
     names = tuple(a.name for a in attached)
     extra = _author_team(event, team)
     post = UserPost(
         key, str(ts), str(user), body, float(ts), attachments=names, files=attached, extra=extra
     )
     return Incoming(post, starts_thread=mentioned or direct, addressed=mentioned or direct)
+
+
+def event_files(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event's file objects, in order (one `Attachment` each)."""
+    return [f for f in event.get("files") or [] if isinstance(f, dict)]
 
 
 def _author_team(event: dict[str, Any], team: str) -> dict[str, str]:
@@ -85,6 +90,7 @@ class SlackIngest:
         self._team = team
         self._installed = installed
         self._people = People()
+        self._file_hosts = FileHosts.for_api(client.base_url)
 
     async def tenant(self, body: dict[str, Any], event: dict[str, Any]) -> str | None:
         """The event's workspace, or None to drop it: with one bot token only the token's own
@@ -139,12 +145,7 @@ class SlackIngest:
         if locale:
             post = replace(post, extra={**post.extra, "locale": locale})
         if any(f.is_image for f in post.files):
-            urls = {
-                str(f.get("name")): str(f.get("url_private") or "")
-                for f in event.get("files") or []
-                if isinstance(f, dict)
-            }
-            post = await inline_images(web, post, urls)
+            post = await inline_images(web, post, event_files(event), self._file_hosts)
         return post
 
     async def handle_reaction(

@@ -38,6 +38,10 @@ UNSUPPORTED = frozenset({"unknown_method", "not_allowed_token_type", "missing_sc
 """Errors that say streaming is unavailable in the whole workspace, not just for this reply."""
 
 ReplyMode = Literal["stream", "edit"]
+NO_UNFURLS = {"unfurl_links": False, "unfurl_media": False}
+"""chat.postMessage asks Slack to preview none of the reply's links: Slack's crawler would
+fetch a model-chosen URL unclicked. chat.update and chat.startStream document no such
+argument (their method references), so posting is where it is sent."""
 
 
 class StreamAbandoned(Exception):
@@ -61,11 +65,14 @@ class SlackSurface:
         metrics: Metrics,
         no_streams: set[str],
         stop: Callable[[], Awaitable[None]],
+        *,
+        previews: bool = False,
     ) -> None:
         """`no_streams`: the adapter's workspaces where streaming answered one of
         `UNSUPPORTED`; replies there stop trying it. `stop` stops this reply (a person
-        pressed Slack's own stop on its stream)."""
+        pressed Slack's own stop on its stream). `previews`: BRIDGE_LINK_PREVIEWS=on."""
         self._client = client
+        self._unfurls: dict[str, Any] = {} if previews else NO_UNFURLS
         self._team = post.thread.tenant
         self._channel = post.thread.channel
         self._thread_ts = post.thread.thread
@@ -166,7 +173,7 @@ class SlackSurface:
     async def _post(self, text: str, *, final: bool) -> None:
         content = self._content(text, final=final)
         response = await self._call(
-            POST, channel=self._channel, thread_ts=self._thread_ts, **content
+            POST, channel=self._channel, thread_ts=self._thread_ts, **content, **self._unfurls
         )
         ts = str(response["ts"])
         self.messages.append(ts)

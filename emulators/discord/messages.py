@@ -107,7 +107,7 @@ class MessageRoutes:
             return errors.error(400, errors.EMPTY_MESSAGE, "Cannot send an empty message")
         message.content, message.embeds, message.attachments = content, embeds, attachments
         if body.get("flags") is not None:
-            message.flags = int(body["flags"])
+            message.flags = edited_flags(message.flags, int(body["flags"]))
         if "allowed_mentions" in body:
             message.allowed_mentions = body["allowed_mentions"]
         if "components" in body:
@@ -274,6 +274,16 @@ class MessageRoutes:
             return message.attachments + self._attachments(body)
         keep = {str(a.get("id")) for a in body.get("attachments") or [] if isinstance(a, dict)}
         return [a for a in message.attachments if a["id"] in keep] + self._attachments(body)
+
+
+SUPPRESS_EMBEDS = 1 << 2
+"""Message flag: no link previews (https://discord.com/developers/docs/resources/message)."""
+
+
+def edited_flags(current: int, sent: int) -> int:
+    """An edit's `flags`: "only SUPPRESS_EMBEDS can currently be set/unset" (Edit Message,
+    https://discord.com/developers/docs/resources/message#edit-message); the rest stay."""
+    return (current & ~SUPPRESS_EMBEDS) | (sent & SUPPRESS_EMBEDS)
 
 
 def _embeds(raw: Any) -> list[dict[str, Any]]:

@@ -48,6 +48,17 @@ def text_arg(args: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def bool_arg(args: dict[str, Any], key: str) -> bool | None:
+    """A boolean argument as Slack reads one from JSON, a form or a query (`true`/`1`,
+    `false`/`0`), or None when it was not sent."""
+    value = args.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1")
+
+
 def required(args: dict[str, Any], key: str, error: str = "invalid_arguments") -> str:
     value = text_arg(args, key)
     if value is None:

@@ -98,6 +98,8 @@ class SlackEmulator(Emulator):
         self.users: dict[str, dict[str, Any]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}
         self.hold_files: asyncio.Event | None = None
+        self.file_redirects: dict[str, str] = {}
+        """File id → a URL its download answers with `302 Found` (a file host that redirects)."""
         """While set to an unset event, file downloads wait for it (a slow file server)."""
         self.command_hooks: set[str] = set()
         self.command_responses: list[dict[str, Any]] = []
@@ -177,7 +179,30 @@ class SlackEmulator(Emulator):
             "mimetype": mimetype,
             "filetype": name.rsplit(".", 1)[-1],
             "size": len(content),
+            "mode": "hosted",
+            "is_external": False,
             "url_private": f"{self.url}/files-pri/{file_id}/{name}",
+            "permalink": f"https://emulated.slack.com/files/U1/{file_id}/{name}",
+        }
+
+    def add_remote_file(self, name: str, mimetype: str, external_url: str) -> dict[str, Any]:
+        """A remote file another app added (`files.remote.add`): a file object whose
+        `url_private` is the external URL, with `is_external` true, `external_type` "app" and
+        `mode` "external" (https://docs.slack.dev/reference/objects/file-object and
+        https://docs.slack.dev/messaging/working-with-remote-files)."""
+        file_id = f"F{len(self.files) + 1:08d}"
+        self.files[file_id] = (mimetype, b"")
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1],
+            "mode": "external",
+            "is_external": True,
+            "external_type": "app",
+            "external_url": external_url,
+            "url_private": external_url,
             "permalink": f"https://emulated.slack.com/files/U1/{file_id}/{name}",
         }
 
@@ -195,6 +220,9 @@ class SlackEmulator(Emulator):
             return web.Response(status=404)
         if self.hold_files is not None:
             await self.hold_files.wait()
+        redirect = self.file_redirects.get(request.match_info["file_id"])
+        if redirect is not None:
+            raise web.HTTPFound(redirect)
         if oauth.team_of_token(self, token) is None or "files:read" not in self.bot_scopes:
             return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
         return web.Response(body=known[1], content_type=known[0])

@@ -38,6 +38,9 @@ class Message:
     stream_stopped: bool = False
     stream_stopped_by_user: bool = False
     stream_mode: str | None = None
+    unfurl_links: bool | None = None
+    unfurl_media: bool | None = None
+    """chat.postMessage's `unfurl_links` / `unfurl_media` as sent (None: not sent)."""
 
     def __post_init__(self) -> None:
         if not self.edits:

@@ -15,6 +15,7 @@ from emulators.base import Fault, json_response
 from emulators.slack import streams
 from emulators.slack.args import (
     ApiError,
+    bool_arg,
     call_args,
     call_token,
     message_content,
@@ -151,6 +152,8 @@ def chat_post_message(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any
             thread_ts=text_arg(args, "thread_ts"),
             bot_id=team.bot_id,
             blocks=blocks,
+            unfurl_links=bool_arg(args, "unfurl_links"),
+            unfurl_media=bool_arg(args, "unfurl_media"),
         )
     )
     emu.echo_posted(message)
