@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     bridge_idle_timeout_seconds: float = Field(default=120.0, gt=0)
     bridge_max_reply_chars: int = Field(default=40_000, ge=100)
     bridge_max_reply_tokens: int = Field(default=8192, ge=0)
+    # The deployment's system prompt, for providers whose API takes one; a channel's wins.
+    bridge_system_prompt: str = ""
     bridge_wait_budget_seconds: float = Field(default=60.0, ge=0)
     # Trust: who may use the bridge, what a post may be, how long thread data lives (issue 8).
     bridge_allow_tenants: str = ""
