@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     bridge_shutdown_seconds: float = Field(default=20.0, ge=0)
     bridge_log_level: str = "INFO"
 
-    # Operations (issue 10): log format; /metrics, /healthz and /readyz use BRIDGE_HTTP_PORT.
+    # Operations: log format; /metrics, /healthz and /readyz use BRIDGE_HTTP_PORT.
     bridge_log_format: Literal["plain", "json"] = "plain"
     # Link previews under replies: off asks Slack and Discord to fetch none of the reply's links.
     bridge_link_previews: Literal["off", "on"] = "off"
@@ -46,14 +46,14 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_edits_per_minute: float = Field(default=50.0, gt=0)
-    # Slack replies (issue 9): native streaming or post + chat.update, and each method's limit
+    # Slack replies: native streaming or post + chat.update, and each method's limit
     slack_reply_mode: Literal["stream", "edit"] = "stream"
     slack_stream_starts_per_minute: float = Field(default=20.0, gt=0)
     slack_stream_appends_per_minute: float = Field(default=100.0, gt=0)
     slack_stream_stops_per_minute: float = Field(default=20.0, gt=0)
     slack_posts_per_channel_per_minute: float = Field(default=60.0, gt=0)
 
-    # Slack distribution and commands (issue 11)
+    # Slack distribution and commands
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_state_secret: SecretStr | None = None
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
-    # Discord budgets (issue 9): the bot's global request limit, shared by every replica
+    # Discord budgets: the bot's global request limit, shared by every replica
     discord_requests_per_second: float = Field(default=50.0, gt=0)
 
     neuroflash_client_id: str | None = None
@@ -96,19 +96,21 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
     openai_history_tokens: int = Field(default=8000, gt=0)
-    # Azure OpenAI through the OpenAI-compatible provider (issue 11)
+    # Azure OpenAI through the OpenAI-compatible provider
     openai_api_style: str = Field(default="openai", pattern="^(openai|azure)$")
     openai_azure_api_version: str | None = None
 
-    # Reliability (issue 8 part A): retries, dead letters, reply deadlines and caps
+    # Reliability: retries, dead letters, reply deadlines and caps
     bridge_max_attempts: int = Field(default=5, ge=1)
     bridge_retry_base_seconds: float = Field(default=1.0, gt=0)
     bridge_reply_timeout_seconds: float = Field(default=600.0, gt=0)
     bridge_idle_timeout_seconds: float = Field(default=120.0, gt=0)
     bridge_max_reply_chars: int = Field(default=40_000, ge=100)
     bridge_max_reply_tokens: int = Field(default=8192, ge=0)
+    # The deployment's system prompt, for providers whose API takes one; a channel's wins.
+    bridge_system_prompt: str = ""
     bridge_wait_budget_seconds: float = Field(default=60.0, ge=0)
-    # Trust: who may use the bridge, what a post may be, how long thread data lives (issue 8).
+    # Trust: who may use the bridge, what a post may be, how long thread data lives.
     bridge_allow_tenants: str = ""
     bridge_deny_tenants: str = ""
     bridge_allow_channels: str = ""

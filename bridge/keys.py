@@ -29,6 +29,7 @@ with Slack OAuth distribution, a workspace's installation (deleted when the app 
 | `lastthread:<scope>:<user>` user's last thread| none              | thread TTL, rewritten    |
 | `slack:install:<enterprise>:<team>` tokens    | none              | kept until uninstalled   |
 | `slack:oauth-state:<nonce>` install state     | none              | STATE_TTL (10 min), once |
+| `discord:commands:<application>` synced hash  | none              | COMMANDS_TTL, rewritten  |
 | `deadletters` posts given up on (Stream)      | none              | kept until replayed      |
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
 """
@@ -51,6 +52,9 @@ STATE = "state"
 """The hash behind `ThreadState`: one field per provider value (`openai:history`, …)."""
 PEOPLE = "people"
 OAUTH_STATE_TTL = 600
+COMMANDS_TTL = 30 * DAY
+"""How long the hash of the last synced Discord commands lives; each start rewrites it, and
+a start after it lapsed only syncs once more."""
 
 LEGACY_STATE = {"openai:history": "history", "senseflow:user": "senseflow:user"}
 """State fields that had keys of their own before the state hash (a list of JSON turns, a
@@ -105,6 +109,10 @@ class Keys:
 
     def slack_oauth_state(self, nonce: str) -> str:
         return f"{self.prefix}slack:oauth-state:{nonce}"
+
+    def discord_commands(self, application: str) -> str:
+        """The hash of the application commands last synced to Discord for `application`."""
+        return f"{self.prefix}discord:commands:{application}"
 
     def inbox_tag(self, shard: int) -> str:
         return f"{self.prefix}{{inbox:{shard}}}"

@@ -4,16 +4,30 @@ Names follow Prometheus conventions: a `threadbridge_` prefix, units in names, c
 `_total`, labels come from small fixed sets (platform, method, provider, outcome, code) and never
 carry a user, channel or thread id. `inc(name, by, **labels)` stays for any counter a module
 wants without a typed method: it is declared on first use with the labels it was first given.
+Beside them: `threadbridge_build_info{version}`, prometheus_client's process and platform
+collectors, and no `_created` series (a start timestamp per series that doubles the series a
+scrape stores and that dashboards of counters do not use).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import Callable
 from types import SimpleNamespace
 
 from aiohttp import ClientSession, TraceConfig, TraceRequestEndParams
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from yarl import URL
 
 log = logging.getLogger(__name__)
@@ -22,6 +36,14 @@ PREFIX = "threadbridge_"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0)
 DURATION_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+def version() -> str:
+    """The installed threadbridge's version; "unknown" when run from a tree not installed."""
+    try:
+        return importlib.metadata.version("threadbridge")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _bare(name: str) -> str:
@@ -34,7 +56,12 @@ class Metrics:
     """Every metric of one process; typed methods for the core, `inc` for anything else."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated upstream
         self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        build = Info(f"{PREFIX}build", "The threadbridge version running.", registry=self.registry)
+        build.info({"version": version()})
         self._counters: dict[str, tuple[Counter, tuple[str, ...]]] = {}
         self._counter("posts_received", "Posts accepted into the inbox.", "platform")
         self._counter("replies", "Replies finished, by outcome.", "outcome")

@@ -1,4 +1,4 @@
-"""The provider test kit shared by the conformance suite and the per-provider tests (issue 12).
+"""The provider test kit shared by the conformance suite and the per-provider tests.
 
 A kit says how to start one provider's emulator, build its settings, script a reply, inject each
 fault, read its auth counters, and which conformance cases its API cannot have (with the reason).

@@ -1,4 +1,4 @@
-"""Issue 8: only who may. Allow/deny lists, admin-only channel commands that accept only
+"""Only who may. Allow/deny lists, admin-only channel commands that accept only
 configured providers, a per-user post rate, and foreign workspaces dropped.
 
 A refused post gets one short reply and never reaches the provider: each test ends with a

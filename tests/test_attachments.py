@@ -1,4 +1,4 @@
-"""Issue 11: files on posts are never dropped silently.
+"""Files on posts are never dropped silently.
 
 Every provider gets each file's name and link in the text; the OpenAI-compatible provider also
 gets images as `image_url` content parts (Slack images inline as data URLs, fetched with the

@@ -1,4 +1,4 @@
-"""Issue 5: what a thread does with posts that arrive while its reply streams, and stopping.
+"""What a thread does with posts that arrive while its reply streams, and stopping.
 
 Real runtime(s), real Redis, real slack-bolt; Slack and neuroflash are emulators.
 """
@@ -26,7 +26,7 @@ def cancels(env: Env) -> int:
 async def open_thread(env: Env, policy: str | None = None) -> str:
     """A thread with one quick exchange done, and the channel's policy set if given."""
     if policy:
-        # Channel settings are for workspace admins (issue 8); U1 is one from the start, as
+        # Channel settings are for workspace admins; U1 is one from the start, as
         # the bridge remembers a user's users.info answer (admin flags too) for a few minutes.
         env.slack.admins.add("U1")
     env.neuroflash.script("Ready.")

@@ -1,4 +1,4 @@
-"""Issue 8 part A: a post that cannot be answered goes to the dead-letter stream, is counted,
+"""A post that cannot be answered goes to the dead-letter stream, is counted,
 listed by `threadbridge dead-letters list` and answered after `replay`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 8 part A: nothing holds a thread. A reply that streams forever, sends only keep-alives or
+"""Nothing holds a thread. A reply that streams forever, sends only keep-alives or
 grows past the size cap is cut: the text shown is kept, a notice appended, the stream cancelled
 at the provider, and the next post in the same thread is answered."""
 

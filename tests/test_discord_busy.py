@@ -1,4 +1,4 @@
-"""Issue 9: 50 Discord mentions at once, with Discord's per-route buckets and its global limit
+"""50 Discord mentions at once, with Discord's per-route buckets and its global limit
 enforced by the emulator. Thread creation and first texts go before any interim edit can
 take the global budget from them: no reply's second interim edit comes before the last reply's
 first text, and no request is answered 429.

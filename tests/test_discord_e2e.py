@@ -1,4 +1,4 @@
-"""Issue 3 end to end: Discord threads become neuroflash conversations, streamed live.
+"""End to end: Discord threads become neuroflash conversations, streamed live.
 
 Real discord.py against the Discord emulator, real Redis, real httpx-sse, the bridge's runtime.
 """

@@ -1,4 +1,4 @@
-"""Issue 5: durability with real processes.
+"""Durability with real processes.
 
 Every bridge here is a separate `threadbridge run` process (tests/procs.py) on real Redis, killed
 with SIGKILL or SIGTERM for real; Slack, Discord and neuroflash are emulators in the test's loop.

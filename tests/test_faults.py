@@ -1,4 +1,4 @@
-"""Issue 8 part A: messenger faults during a reply lose nothing, and every refusal has an outcome.
+"""Messenger faults during a reply lose nothing, and every refusal has an outcome.
 
 Real Redis, real slack_sdk/slack-bolt and discord.py; Slack, Discord and neuroflash are emulators.
 """

@@ -1,4 +1,4 @@
-"""Issue 8: bad input has a defined outcome and never reaches a provider.
+"""Bad input has a defined outcome and never reaches a provider.
 
 An empty or mention-only post gets a one-line hint; a post over BRIDGE_MAX_POST_CHARS gets a
 short reply naming the limit. The barrier for "nothing reached the provider" is a later,

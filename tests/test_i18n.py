@@ -1,4 +1,4 @@
-"""Issue 11: the bot's own texts in English and German, from the user's locale or BRIDGE_LOCALE."""
+"""The bot's own texts in English and German, from the user's locale or BRIDGE_LOCALE."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 8: one key map. Every key the bridge writes expires (only the inbox streams do not);
+"""One key map. Every key the bridge writes expires (only the inbox streams do not);
 thread data lives BRIDGE_THREAD_TTL_DAYS after the last post, each accepted post refreshes it;
 the stop-reaction index is per channel; inbox consumers of dead processes are removed."""
 

@@ -1,4 +1,4 @@
-"""Issue 8: model text never pings anyone on Slack; code stays byte-exact.
+"""Model text never pings anyone on Slack; code stays byte-exact.
 
 Slack has no `allowed_mentions`: every `<!channel>`, `<!here>`, `<!everyone>`, `<@U…>` /
 `<@W…>` and `<!subteam^…>` outside code is made inert (still reads `@name`). Discord's

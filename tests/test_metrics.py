@@ -3,6 +3,7 @@ counters and histogram sample counts match what happened on the emulators."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 
 import httpx
@@ -129,3 +130,24 @@ async def test_discord_calls_are_counted_by_route(redis_url: str, prefix: str) -
         assert value(samples, "messenger_rate_limited_total", **limited) == 1
         assert len(methods) >= 3
         assert not [labels for labels in methods if re.search(r"\d{5,}", str(labels))]
+
+
+async def test_scrape_has_build_info_process_and_platform_and_no_created_series(
+    redis_url: str, prefix: str
+) -> None:
+    """The version a replica runs, its CPU/memory/file descriptors and Python build are on
+    /metrics; `_created` series (a timestamp per series, doubling the series count) are not."""
+    async with slack_bridge(redis_url, prefix) as env:
+        env.neuroflash.script("Counted.")
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} count me")
+        await env.wait_reply(CHANNEL, root, "Counted.")
+        await env.wait(lambda: env.runtime.metrics.value("replies_total", outcome="done") == 1)
+        samples = await scrape(env)
+    names = {name for name, _ in samples}
+    version = importlib.metadata.version("threadbridge")
+    assert value(samples, "build_info", version=version) == 1
+    assert [n for n in names if n.startswith("threadbridge_build")] == ["threadbridge_build_info"]
+    for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "python_info"):
+        assert name in names, name
+    assert value(samples, "replies_total", outcome="done") == 1
+    assert not [n for n in names if n.endswith("_created")]

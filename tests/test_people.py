@@ -1,4 +1,4 @@
-"""Issue 11: threads with several people, and channels that answer only mentions.
+"""Threads with several people, and channels that answer only mentions.
 
 Real slack-bolt / discord.py, real Redis; the messengers and neuroflash are emulators.
 """

@@ -1,4 +1,4 @@
-"""Issue 4: a thread keeps the provider it was bound to when the deployment default changes.
+"""A thread keeps the provider it was bound to when the deployment default changes.
 
 End to end through the real runtime: Slack emulator (HTTP mode), Redis, neuroflash and an
 OpenAI-compatible emulator. One runtime binds a thread under one default; a new runtime on the

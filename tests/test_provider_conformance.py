@@ -1,4 +1,4 @@
-"""Issue 4: every provider passes one conformance suite, against its emulator.
+"""Every provider passes one conformance suite, against its emulator.
 
 Real httpx / httpx-sse over loopback, real Redis store; each provider is loaded by its entry
 point and driven through the Provider protocol as bridge/turn.py drives it. What a case cannot

@@ -1,4 +1,4 @@
-"""Issue 8 part A: provider-asked waits are capped and charged to the reply's budget, and
+"""Provider-asked waits are capped and charged to the reply's budget, and
 `max_tokens` is sent where the API has it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 8: `reset` while a thread's first converzen reply streams must not break the thread.
+"""`reset` while a thread's first converzen reply streams must not break the thread.
 
 The conversation id arrives in the first stream; if the thread was reset meanwhile, the late
 id must not recreate a binding without a provider (every later post then failed forever).

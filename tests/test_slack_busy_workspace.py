@@ -1,4 +1,4 @@
-"""Issue 9: a busy workspace. 20 replies at once on two replicas, with Slack's documented
+"""A busy workspace. 20 replies at once on two replicas, with Slack's documented
 per-method limits enforced by the emulator: budgets shared through Redis keep every call under
 its limit, and each reply's first text goes out on its own path (a stream start or a post in its
 channel), never queued behind other replies' interim updates on the shared Tier 3/4 budgets.

@@ -1,4 +1,4 @@
-"""Issue 11: one deployment serves many Slack workspaces installed through OAuth v2.
+"""One deployment serves many Slack workspaces installed through OAuth v2.
 
 Real slack-bolt (OAuth flow, authorize, signed HTTP events), real Redis; Slack and neuroflash
 are the emulators. The "browser" is an aiohttp client that carries the state cookie by hand.

@@ -1,4 +1,4 @@
-"""Issue 2 end to end: Slack threads become neuroflash conversations, streamed live.
+"""End to end: Slack threads become neuroflash conversations, streamed live.
 
 Real Redis, real slack-bolt/slack_sdk (Socket Mode and signed HTTP), real httpx-sse, the
 bridge's own runtime; Slack and neuroflash are the emulators on loopback.

@@ -1,4 +1,4 @@
-"""Issue 8: Slack HTTP mode checks the signature on the raw bytes before parsing anything.
+"""Slack HTTP mode checks the signature on the raw bytes before parsing anything.
 
 Every malformed request, signed or not, is answered 4xx: never a 5xx, never a traceback.
 """

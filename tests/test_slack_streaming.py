@@ -1,4 +1,4 @@
-"""Issue 9: Slack replies stream natively (chat.startStream / appendStream / stopStream).
+"""Slack replies stream natively (chat.startStream / appendStream / stopStream).
 
 Real Redis, real slack-bolt/slack_sdk in Socket Mode and HTTP mode, the bridge's runtime; Slack
 and neuroflash are the emulators. Every failure of a streaming method must end with the exact

@@ -1,4 +1,4 @@
-"""Issue 11: `/threadbridge` as a Discord application command, answered ephemerally.
+"""`/threadbridge` as a Discord application command, answered ephemerally.
 
 Real discord.py (CommandTree synced to the emulator, INTERACTION_CREATE on the gateway, the
 interaction callback), real Redis; Discord, neuroflash and SenseFlow are emulators.

@@ -1,4 +1,4 @@
-"""Issue 11: `/threadbridge` on Slack, Socket Mode and HTTP mode, answered ephemerally.
+"""`/threadbridge` on Slack, Socket Mode and HTTP mode, answered ephemerally.
 
 Real slack-bolt, real Redis; Slack, neuroflash and SenseFlow are emulators.
 """
@@ -197,7 +197,7 @@ async def test_a_thread_link_picks_the_thread(redis_url: str, prefix: str) -> No
 async def test_deny_lists_and_listed_admins_apply_to_the_command(
     redis_url: str, prefix: str
 ) -> None:
-    """Merge of issues 8 and 11: /threadbridge obeys BRIDGE_DENY_USERS like posts do, and its
+    """Access lists meet commands: /threadbridge obeys BRIDGE_DENY_USERS like posts do, and its
     `config` takes the same admins as thread commands (BRIDGE_ADMIN_USERS included)."""
     settings = {"bridge_deny_users": "U2", "bridge_admin_users": "U7"}
     async with slack_bridge(redis_url, prefix, **settings) as env:

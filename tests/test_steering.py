@@ -1,4 +1,4 @@
-"""Issue 11: per-channel steering reaches every provider as its seed describes, and Azure
+"""Per-channel steering reaches every provider as its seed describes, and Azure
 OpenAI works through the OpenAI-compatible provider.
 
 neuroflash end to end (Slack `/threadbridge config` → create body, then PATCH on the live

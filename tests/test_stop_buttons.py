@@ -1,4 +1,4 @@
-"""Issue 9: the stop control on a streaming reply.
+"""The stop control on a streaming reply.
 
 Slack: a Block Kit button (edit path) in Socket Mode and HTTP mode, and Slack's own stop on a
 native stream (`stopped_by_user`). Discord: a button component, pressed through the gateway's

@@ -1,4 +1,4 @@
-"""Issue 12: providers keep per-thread values through `ThreadState`, one hash per thread whose
+"""Providers keep per-thread values through `ThreadState`, one hash per thread whose
 retention is the core's (thread TTL, refreshed by posts, dropped by /fresh and forget), and
 never reach Redis themselves."""
 

@@ -1,4 +1,4 @@
-"""Issue 8 part A: every messenger write error the bridge can meet has one chosen outcome."""
+"""Every messenger write error the bridge can meet has one chosen outcome."""
 
 from __future__ import annotations
 

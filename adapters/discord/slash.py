@@ -1,7 +1,10 @@
 """`/threadbridge <sub>` as a Discord application command, answered ephemerally (flag 64).
 
-The command tree is synced (bulk overwrite, global) at start-up; the interaction's channel is
-the thread the command was run in, and its `locale` chooses the language.
+The command tree is synced (bulk overwrite, global) at start-up when its definition differs
+from the one last synced (a hash in Redis, shared by every replica): Discord keeps an
+application's commands, so re-sending the same ones on every start of every replica only
+spends the bot's request budget. The interaction's channel is the thread the command was run
+in, and its `locale` chooses the language.
 
 Discord (interactions/receiving-and-responding): "you must send an initial response within 3
 seconds of receiving the event. If the 3 second deadline is exceeded, the token will be
@@ -16,15 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable
 
 import discord
 from discord import app_commands
+from redis.exceptions import RedisError
 
 from adapters.discord.access import is_discord_admin
 from adapters.discord.ingest import DM_TENANT
 from bridge.contracts import Core, ThreadKey
+from bridge.keys import COMMANDS_TTL, Keys
 from bridge.slash import Invocation, run_slash
 
 log = logging.getLogger(__name__)
@@ -140,11 +147,39 @@ def command_group(hub: Core, answers: Answers) -> app_commands.Group:
 async def install(
     client: discord.Client, hub: Core, answers: Answers
 ) -> app_commands.CommandTree[discord.Client]:
-    """Attach the command tree to `client` and register the commands with Discord."""
+    """Attach the command tree to `client` and register the commands with Discord if changed."""
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
     tree.add_command(command_group(hub, answers))
+    await sync_if_changed(tree, hub)
+    return tree
+
+
+def definition_hash(tree: app_commands.CommandTree[discord.Client]) -> str:
+    """A digest of the global commands exactly as `tree.sync` would send them."""
+    payload = [command.to_dict(tree) for command in tree.get_commands()]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+async def sync_if_changed(tree: app_commands.CommandTree[discord.Client], hub: Core) -> None:
+    """Sync unless the stored hash matches; claim the new hash first (SET … GET, atomic) so
+    replicas starting together sync once, and drop the claim if the sync fails so the next
+    start tries again. Redis trouble only costs a sync."""
+    application = tree.client.application_id
+    key = Keys(hub.prefix).discord_commands(str(application))
+    digest = definition_hash(tree)
+    try:
+        previous = await hub.redis.set(key, digest, ex=COMMANDS_TTL, get=True)
+    except RedisError as exc:
+        log.warning("Discord: could not read the registered commands' hash (%s); syncing", exc)
+        previous = None
+    if previous in (digest, digest.encode()):
+        log.info("Discord: /%s is registered as defined; not synced", NAME)
+        return
     try:
         await tree.sync()
-    except discord.HTTPException as exc:
+    except Exception as exc:
+        with contextlib.suppress(RedisError):
+            await hub.redis.delete(key)
+        if not isinstance(exc, discord.HTTPException):
+            raise
         log.warning("Discord: could not register /%s (%s); thread commands still work", NAME, exc)
-    return tree

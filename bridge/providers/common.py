@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from bridge.config import Settings
 from bridge.contracts import ReplyEvent, ReplyFailed
 from bridge.providers.auth import TokenCache
 from bridge.sse import ProviderHTTPError, error_text, is_done_marker, open_sse, parse_data
@@ -234,6 +235,17 @@ async def request_authed(
         token = await tokens.refresh(token)
         response = await client.request(method, url, headers=dict(auth(token)), **kwargs)
     return response
+
+
+def no_system_prompt(settings: Settings, provider: str, instead: str) -> None:
+    """Warn that BRIDGE_SYSTEM_PROMPT does not reach `provider`, whose API has no field for it
+    (`instead` names what steers it), rather than drop the setting without a word."""
+    if settings.bridge_system_prompt:
+        log.warning(
+            "BRIDGE_SYSTEM_PROMPT is not sent to %s: its API takes no system prompt (%s)",
+            provider,
+            instead,
+        )
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -47,6 +47,7 @@ from bridge.providers.common import (
     StreamCut,
     bearer,
     guarded,
+    no_system_prompt,
     open_sse_authed,
     renew_at,
 )
@@ -101,6 +102,7 @@ class ConverzenProvider:
     def __init__(self, context: ProviderContext) -> None:
         settings = context.settings
         settings.require("converzen_api_key")
+        no_system_prompt(settings, "converzen", "the persona, CONVERZEN_PERSONA, carries it")
         self._api_key = secret(settings.converzen_api_key)
         self._persona = settings.converzen_persona
         self._client = provider_client(settings, settings.converzen_api_url)

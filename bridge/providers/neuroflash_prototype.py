@@ -27,6 +27,7 @@ from bridge.providers.common import (
     ProviderError,
     bearer,
     guarded,
+    no_system_prompt,
     oauth_client_credentials,
     request_authed,
     retry_when_busy,
@@ -50,6 +51,7 @@ class NeuroflashPrototypeProvider:
     def __init__(self, context: ProviderContext) -> None:
         settings = context.settings
         settings.require("neuroflash_client_id", "neuroflash_client_secret")
+        no_system_prompt(settings, "neuroflash-prototype", "its messages are user messages only")
         self._client_id = str(settings.neuroflash_client_id)
         self._client_secret = secret(settings.neuroflash_client_secret)
         self._token_url = settings.neuroflash_token_url

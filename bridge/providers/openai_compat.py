@@ -2,10 +2,11 @@
 
 History is a JSON list of `{role, content}` in the thread's state (`openai:history`, kept and
 expired by the core with the thread). Each reply sends the system prompt (steering
-`system_prompt`, else `personality`) with the model (steering `model`, else OPENAI_MODEL), as
-many recent turns as fit `OPENAI_HISTORY_TOKENS` (approximated as len(text)//4 + 4 per
-message) and the new message; the user message and the final answer are appended only when the
-reply completes, and the stored list is trimmed to what was sent so it never grows without bound.
+`system_prompt`, else `personality`, else BRIDGE_SYSTEM_PROMPT) with the model (steering
+`model`, else OPENAI_MODEL), as many recent turns as fit `OPENAI_HISTORY_TOKENS` (approximated
+as len(text)//4 + 4 per message) and the new message; the user message and the final answer
+are appended only when the reply completes, and the stored list is trimmed to what was sent so
+it never grows without bound.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class OpenAICompatProvider:
         self._model = str(settings.openai_model)
         self._budget = settings.openai_history_tokens
         self._max_tokens = settings.bridge_max_reply_tokens
+        self._system = settings.bridge_system_prompt
         self._state: ThreadState = context.state
         key = secret(settings.openai_api_key)
         headers: dict[str, str] = bearer(key) if key else {}
@@ -121,7 +123,7 @@ class OpenAICompatProvider:
         user: Message = {"role": "user", "content": post.text}
         fixed = [user]
         steering = conversation.steering
-        system = steering.get("system_prompt") or steering.get("personality")
+        system = steering.get("system_prompt") or steering.get("personality") or self._system
         if system:
             fixed.insert(0, {"role": "system", "content": system})
         kept = fit_history(fixed, history, self._budget)

@@ -36,6 +36,7 @@ from bridge.providers.common import (
     StreamCut,
     bearer,
     guarded,
+    no_system_prompt,
     retry_when_busy,
     segment,
 )
@@ -65,6 +66,7 @@ class SenseflowProvider:
     def __init__(self, context: ProviderContext) -> None:
         settings = context.settings
         settings.require("senseflow_api_key", "senseflow_agent")
+        no_system_prompt(settings, "senseflow", "the agent, SENSEFLOW_AGENT, carries it")
         self._agent = settings.senseflow_agent
         self._state: ThreadState = context.state
         self._client = provider_client(

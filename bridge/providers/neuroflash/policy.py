@@ -45,23 +45,43 @@ def wire_steering(steering: Mapping[str, str]) -> dict[str, str]:
     return {WIRE_NAMES.get(key, key): value for key, value in steering.items()}
 
 
-def patch_body(changes: Mapping[str, str]) -> dict[str, Any]:
-    """The PATCH body for changed steering; an empty value clears the field (null)."""
+PROMPT_KEYS = ("system_prompt", "personality")
+"""Steering that sets the `personality` text, the API's one free-text field "woven into the
+system prompt" (seed 002), most specific first."""
+
+
+def personality(settings: Settings, steering: Mapping[str, str]) -> str | None:
+    """The conversation's personality text: the channel's `system_prompt`, else its
+    `personality`, else NEUROFLASH_PERSONALITY, else BRIDGE_SYSTEM_PROMPT."""
+    channel = [steering.get(key) for key in PROMPT_KEYS]
+    deployment = [settings.neuroflash_personality, settings.bridge_system_prompt]
+    return next((text for text in [*channel, *deployment] if text), None)
+
+
+def patch_body(
+    settings: Settings, steering: Mapping[str, str], changes: Mapping[str, str]
+) -> dict[str, Any]:
+    """The PATCH body for `changes` to a conversation steered by `steering`; an empty value
+    clears the field (null), and a changed prompt sends the personality now in force."""
     wire = wire_steering(changes)
-    return {key: (wire[key] or None) for key in PATCH_KEYS if key in wire}
+    body = {key: (wire[key] or None) for key in PATCH_KEYS if key in wire}
+    if any(key in changes for key in PROMPT_KEYS):
+        body["personality"] = personality(settings, {**steering, **changes})
+    return body
 
 
 def steering_body(settings: Settings, steering: Mapping[str, str]) -> dict[str, Any]:
     """The create-conversation body: the settings' steering, overridden by the thread's."""
+    prompt = personality(settings, steering)
     steering = wire_steering(steering)
     body: dict[str, Any] = {
-        "personality": settings.neuroflash_personality,
+        "personality": prompt,
         "personalityId": settings.neuroflash_personality_id,
         "brandVoiceId": settings.neuroflash_brand_voice_id,
         "targetAudienceId": settings.neuroflash_target_audience_id,
         "modelName": settings.neuroflash_model_name,
     }
-    for key in body:
+    for key in body.keys() - {"personality"}:
         if key in steering:
             body[key] = steering[key] or None
     if body["personalityId"] is not None:

@@ -111,7 +111,7 @@ class NeuroflashProvider:
     async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> bool:
         """Apply changed steering to the live conversation (PATCH, seed 002); the model is
         fixed at creation, so a model change alone applies to new threads only."""
-        body = patch_body(changes)
+        body = patch_body(self._settings, conversation.steering, changes)
         if not conversation.id or not body:
             return False
         await self._request("PATCH", await self._path(conversation.id), json=body)
