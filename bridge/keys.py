@@ -27,8 +27,7 @@ with Slack OAuth distribution, a workspace's installation (deleted when the app 
 | `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
 | `lastthread:<scope>:<user>` user's last thread| none              | thread TTL, rewritten    |
-| `slack:install:<enterprise>:<team>` tokens    | none              | kept until uninstalled   |
-| `slack:oauth-state:<nonce>` install state     | none              | STATE_TTL (10 min), once |
+| `slack:install:-:<team>` tokens (org: `<e>:-`)| none              | kept until uninstalled   |
 | `deadletters` posts given up on (Stream)      | none              | kept until replayed      |
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
 """
@@ -102,9 +101,6 @@ class Keys:
     def slack_installations(self) -> str:
         """A MATCH pattern for every stored Slack installation (key rotation)."""
         return f"{self.prefix}slack:install:*"
-
-    def slack_oauth_state(self, nonce: str) -> str:
-        return f"{self.prefix}slack:oauth-state:{nonce}"
 
     def inbox_tag(self, shard: int) -> str:
         return f"{self.prefix}{{inbox:{shard}}}"
