@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -21,6 +22,7 @@ from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.installations import RedisInstallationStore, cipher
+from adapters.slack.oauth_state import SignedStateStore, state_key, well_formed
 from tests.test_slack_distribution import (
     KEY,
     distributed_bridge,
@@ -192,3 +194,49 @@ async def test_rotation_never_overwrites_a_record_saved_meanwhile(
     only_new = RedisInstallationStore(redis, prefix, cipher(new))
     bot = await only_new.async_find_bot(enterprise_id=None, team_id="TR1")
     assert bot is not None and bot.bot_token == "xoxb-reinstalled"
+
+
+# the install state ------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_state_verifies_itself_until_it_expires() -> None:
+    clock = Clock()
+    store = SignedStateStore(b"key", ttl=600, clock=clock)
+    state = await store.async_issue()
+    assert well_formed(state) and state.isascii()
+    assert await store.async_consume(state)
+    clock.now += 600
+    assert await store.async_consume(state)
+    clock.now += 1
+    assert not await store.async_consume(state)
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda s: s[:-1] + ("0" if s[-1] != "0" else "1"),
+        lambda s: str(int(s.split(".")[0]) + 3600) + s[s.index(".") :],
+        lambda s: s.rpartition(".")[0] + "." + "é" * 64,
+        lambda s: s + "\n",
+        lambda s: "",
+    ],
+    ids=["mac", "expiry", "non-ascii", "trailing-newline", "empty"],
+)
+async def test_a_forged_state_is_refused(forge: Callable[[str], str]) -> None:
+    store = SignedStateStore(b"key")
+    assert not await store.async_consume(forge(await store.async_issue()))
+
+
+async def test_a_state_from_another_key_is_refused() -> None:
+    other = await SignedStateStore(state_key("", "another-client-secret")).async_issue()
+    assert not await SignedStateStore(state_key("", "client-secret")).async_consume(other)
+    assert state_key("", "client-secret") != b"client-secret"
+    assert state_key("s3cret", "client-secret") == b"s3cret"
