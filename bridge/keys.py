@@ -27,8 +27,7 @@ with Slack OAuth distribution, a workspace's installation (deleted when the app 
 | `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
 | `lastthread:<scope>:<user>` user's last thread| none              | thread TTL, rewritten    |
-| `slack:install:<enterprise>:<team>` tokens    | none              | kept until uninstalled   |
-| `slack:oauth-state:<nonce>` install state     | none              | STATE_TTL (10 min), once |
+| `slack:install:-:<team>` tokens (org: `<e>:-`)| none              | kept until uninstalled   |
 | `discord:commands:<application>` synced hash  | none              | COMMANDS_TTL, rewritten  |
 | `deadletters` posts given up on (Stream)      | none              | kept until replayed      |
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
@@ -106,9 +105,6 @@ class Keys:
     def slack_installations(self) -> str:
         """A MATCH pattern for every stored Slack installation (key rotation)."""
         return f"{self.prefix}slack:install:*"
-
-    def slack_oauth_state(self, nonce: str) -> str:
-        return f"{self.prefix}slack:oauth-state:{nonce}"
 
     def discord_commands(self, application: str) -> str:
         """The hash of the application commands last synced to Discord for `application`."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from adapters.slack.format import WORD_JOINER, defuse_mentions
 from tests.harness import slack_bridge
 
@@ -46,6 +48,62 @@ def test_every_form_is_defused_outside_code_and_kept_inside() -> None:
 
 def test_links_and_channel_references_are_untouched() -> None:
     text = "See <https://example.com|the docs>, <#C123|general>, <!date^1392734382^{date}|x>, a@b.c"
+    assert defuse_mentions(text) == text
+
+
+J = WORD_JOINER
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hey ``` <!channel>", f"hey ``` @{J}channel"),
+        ("``<!here>`", f"``@{J}here`"),
+        ("\\`<!everyone>\\`", f"\\`@{J}everyone\\`"),
+        ("a ``` b\n<!here>", f"a ``` b\n@{J}here"),
+        ("`a` <!here> `b`", f"`a` @{J}here `b`"),
+    ],
+    ids=[
+        "unclosed-fence-mid-line",
+        "unmatched-backticks",
+        "escaped-backticks",
+        "no-fence",
+        "between",
+    ],
+)
+def test_text_markdown_renders_as_text_is_defused(text: str, expected: str) -> None:
+    """CommonMark (https://spec.commonmark.org/0.31.2/#code-spans) renders these as text."""
+    assert defuse_mentions(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<!HERE>", f"@{J}HERE"),
+        ("<!Channel>", f"@{J}Channel"),
+        ("<!everyone|Everyone>", f"@{J}Everyone"),
+        ("<!EVERYONE>", f"@{J}EVERYONE"),
+        ("<!SubTeam^S99|@design>", f"@{J}design"),
+        ("<!SUBTEAM^S99>", f"@{J}S99"),
+    ],
+)
+def test_broadcast_names_match_in_any_case(text: str, expected: str) -> None:
+    assert defuse_mentions(f"Hi {text}!") == f"Hi {expected}!"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "``<!here>``",
+        "`` ` <!here> ` ``",
+        "```\n<!here>",
+        "    <!channel> in an indented block",
+        "> ```\n> <!channel>\n> ```",
+        "~~~\n<!HERE>\n~~~",
+        "- item\n\n      <@U024BE7LH>",
+    ],
+)
+def test_code_as_commonmark_finds_it_stays_byte_exact(text: str) -> None:
     assert defuse_mentions(text) == text
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import pytest
@@ -41,7 +42,7 @@ class Env:
 
 @asynccontextmanager
 async def distributed_bridge(
-    redis_url: str, prefix: str, *, socket_mode: bool = False
+    redis_url: str, prefix: str, *, socket_mode: bool = False, **overrides: Any
 ) -> AsyncIterator[Env]:
     async with AsyncExitStack() as stack:
         neuroflash = NeuroflashEmulator(
@@ -66,6 +67,7 @@ async def distributed_bridge(
             slack_oauth_authorize_url=slack.authorize_url,
             slack_app_token=slack.app_token if socket_mode else None,
             bridge_encryption_key=KEY,
+            **overrides,
         )
         runtime = Runtime(settings)
         stack.push_async_callback(runtime.stop, 3.0)
@@ -165,7 +167,7 @@ async def test_key_rotation_re_encrypts_with_the_new_key(redis: Redis, prefix: s
         Installation(user_id="U1", team_id="TR", bot_token="xoxb-rotate", bot_user_id="UB")
     )
     both = RedisInstallationStore(redis, prefix, cipher(f"{new},{old}"))
-    assert await both.rotate() == 1
+    assert (await both.rotate()).rotated == 1
     only_new = RedisInstallationStore(redis, prefix, cipher(new))
     bot = await only_new.async_find_bot(enterprise_id=None, team_id="TR")
     assert bot is not None and bot.bot_token == "xoxb-rotate"

@@ -132,9 +132,7 @@ class SlackAdapter:
             signing_secret=signing_secret,
             request_verification_enabled=verify,
             process_before_response=True,
-            oauth_settings=oauth.oauth_settings(
-                self._settings, core.redis, core.prefix, self.installations
-            ),
+            oauth_settings=oauth.oauth_settings(self._settings, self.installations),
         )
         assert app.oauth_flow is not None
         oauth.add_routes(core.web, app.oauth_flow)
@@ -160,7 +158,8 @@ class SlackAdapter:
         if not team or (event.get("type") == "tokens_revoked" and not bot_revoked):
             return
         if self.installations is not None:
-            await self.installations.async_delete_all(enterprise_id=None, team_id=team)
+            org = body.get("enterprise_id") or None
+            await self.installations.async_delete_all(enterprise_id=org, team_id=team)
         assert self._core is not None
         deleted = await self._core.forget_tenant(self.platform, team)
         self._core.metrics.inc("slack_uninstalls_total")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from bridge.commonmark import code_ranges
+
 PAGE_LIMIT = 3900
 """Characters of Markdown per message. `markdown_text` allows 12,000, but Slack collapses
 long messages and `text` is ~4,000 in practice; pages this size read well and fit both."""
@@ -26,7 +28,7 @@ WORD_JOINER = "\u2060"
 """Invisible, zero-width, and not a word character: `@\u2060here` reads as `@here` but is
 no mention to Slack, whose mention parsing needs `@` directly followed by the name."""
 
-_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
+_BROADCASTS = ("here", "channel", "everyone", "subteam^")
 _ESCAPED = re.compile(r"<([!@])([^<>|\s]*)(?:\|([^<>]*))?>")
 _PLAIN = re.compile(r"(?<![\w@])@(?=(?:here|channel|everyone)\b)", re.IGNORECASE)
 
@@ -36,16 +38,18 @@ def defuse_mentions(text: str) -> str:
 
     `<!channel>`, `<!here>`, `<!everyone>`, `<@U…>`/`<@W…>`, `<!subteam^…>` (with or without
     `|label`) become plain `@name` text with a word joiner after the `@`, so nobody is pinged
-    and the text still reads the same. Code spans and fenced blocks are left byte-exact.
+    and the text still reads the same. Broadcast names match in any case (`<!HERE>` too). Code
+    (spans, fenced and indented blocks, exactly where CommonMark finds them: Slack renders
+    `markdown_text` as standard Markdown) is left byte-exact.
     """
     if "<" not in text and "@" not in text:
         return text
     out: list[str] = []
     last = 0
-    for code in _CODE.finditer(text):
-        out.append(_defuse_prose(text[last : code.start()]))
-        out.append(code.group(0))
-        last = code.end()
+    for start, end in code_ranges(text):
+        out.append(_defuse_prose(text[last:start]))
+        out.append(text[start:end])
+        last = end
     out.append(_defuse_prose(text[last:]))
     return "".join(out)
 
@@ -57,7 +61,7 @@ def _defuse_prose(text: str) -> str:
 
 def _inert(match: re.Match[str]) -> str:
     sigil, target, label = match.group(1), match.group(2), match.group(3)
-    if sigil == "!" and not target.startswith(("here", "channel", "everyone", "subteam^")):
+    if sigil == "!" and not target.lower().startswith(_BROADCASTS):
         return match.group(0)
     name = (label or "").lstrip("@") or target.split("^", 1)[-1]
     return "@" + WORD_JOINER + name

@@ -1,32 +1,39 @@
 """Slack installations in Redis, encrypted: one deployment serves every workspace that installs it.
 
 Implements slack_sdk's `AsyncInstallationStore` (bolt's authorize picks a workspace's token
-through it) and `AsyncOAuthStateStore` (single-use install states). Tokens are Fernet-encrypted
+through it). Tokens are Fernet-encrypted
 with BRIDGE_ENCRYPTION_KEY; several comma-separated keys make a MultiFernet, so keys rotate
 without a migration (the first encrypts, all decrypt; `rotate` re-encrypts with the first).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from bridge.config import ConfigError
-from bridge.keys import OAUTH_STATE_TTL, Keys
+from bridge.keys import Keys
 
 log = logging.getLogger(__name__)
 
-STATE_TTL = OAUTH_STATE_TTL
+_REPLACE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+"""Write the re-encrypted record only over the very bytes it was made from (one step)."""
+
+ROTATE_ATTEMPTS = 5
+"""Tries per record when a reinstall keeps rewriting it during a rotation."""
 
 
 def cipher(keys: str) -> MultiFernet:
@@ -42,6 +49,15 @@ def cipher(keys: str) -> MultiFernet:
     return MultiFernet(fernets)
 
 
+@dataclass
+class Rotation:
+    """What a key rotation did: records re-encrypted, and the ids of those it left as they
+    were, each with the reason."""
+
+    rotated: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
 class RedisInstallationStore(AsyncInstallationStore):
     """The latest installation of each workspace, one encrypted value per workspace."""
 
@@ -49,22 +65,45 @@ class RedisInstallationStore(AsyncInstallationStore):
         self._redis = redis
         self._keys = Keys(prefix)
         self._fernet = fernet
+        self._replace = redis.register_script(_REPLACE)
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
-    def _key(self, enterprise_id: str | None, team_id: str | None) -> str:
-        return self._keys.slack_installation(enterprise_id, team_id)
+    def _key(
+        self, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+    ) -> str:
+        """A workspace install is keyed by its team id alone, an org-wide install by its org.
+
+        Team ids are unique across Slack and stay the same when a workspace moves into an
+        Enterprise Grid org, so an event (which names the org too), a reply and an uninstall
+        (which know the workspace) all reach the same record.
+        """
+        if is_enterprise_install or not team_id:
+            return self._keys.slack_installation(enterprise_id, None)
+        return self._keys.slack_installation(None, team_id)
+
+    def _keys_of(self, enterprise_id: str | None, team_id: str | None) -> list[str]:
+        """Every key a workspace's tokens may be under, the org-and-team one of earlier
+        releases included, so an uninstall leaves none behind."""
+        found = [self._key(enterprise_id, team_id, False)]
+        if enterprise_id and team_id:
+            found.append(self._keys.slack_installation(enterprise_id, team_id))
+        return found
 
     async def async_save(self, installation: Installation) -> None:
-        key = self._key(installation.enterprise_id, installation.team_id)
+        key = self._key(
+            installation.enterprise_id, installation.team_id, installation.is_enterprise_install
+        )
         data = json.dumps(installation.__dict__, default=str).encode()
         await self._redis.set(key, self._fernet.encrypt(data))
 
     async def async_save_bot(self, bot: Bot) -> None:
         installation = await self.async_find_installation(
-            enterprise_id=bot.enterprise_id, team_id=bot.team_id
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            is_enterprise_install=bot.is_enterprise_install,
         )
         if installation is None:
             return
@@ -81,7 +120,9 @@ class RedisInstallationStore(AsyncInstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
         installation = await self.async_find_installation(
-            enterprise_id=enterprise_id, team_id=team_id
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
         )
         return installation.to_bot() if installation and installation.bot_token else None
 
@@ -93,7 +134,7 @@ class RedisInstallationStore(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        raw = await self._redis.get(self._key(enterprise_id, team_id))
+        raw = await self._redis.get(self._key(enterprise_id, team_id, is_enterprise_install))
         if raw is None:
             return None
         try:
@@ -107,25 +148,44 @@ class RedisInstallationStore(AsyncInstallationStore):
         return installation
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        await self._redis.delete(self._key(enterprise_id, team_id))
+        await self._redis.delete(*self._keys_of(enterprise_id, team_id))
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
-        await self._redis.delete(self._key(enterprise_id, team_id))
+        await self._redis.delete(*self._keys_of(enterprise_id, team_id))
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        await self._redis.delete(self._key(enterprise_id, team_id))
+        await self._redis.delete(*self._keys_of(enterprise_id, team_id))
 
-    async def rotate(self) -> int:
-        """Re-encrypt every installation with the first key; returns how many were rewritten."""
-        count = 0
-        async for key in self._redis.scan_iter(match=self._keys.slack_installations()):
+    async def rotate(self) -> Rotation:
+        """Re-encrypt every installation with the first key, each in one write; a record no key
+        decrypts is left as it is and reported, and the others are still rotated."""
+        outcome = Rotation()
+        pattern = self._keys.slack_installations()
+        async for key in self._redis.scan_iter(match=pattern):
+            problem = await self._rotate_one(key)
+            if problem is None:
+                outcome.rotated += 1
+            elif problem:
+                record = (key.decode() if isinstance(key, bytes) else key)[len(pattern) - 1 :]
+                outcome.skipped.append((record, problem))
+        return outcome
+
+    async def _rotate_one(self, key: bytes | str) -> str | None:
+        """None once `key` holds its record under the first key; "" if it was deleted
+        meanwhile; else why it was left as it is."""
+        for _ in range(ROTATE_ATTEMPTS):
             raw = await self._redis.get(key)
-            if raw is not None:
-                await self._redis.set(key, self._fernet.rotate(raw))
-                count += 1
-        return count
+            if raw is None:
+                return ""
+            try:
+                fresh = self._fernet.rotate(raw)
+            except InvalidToken:
+                return "no key in BRIDGE_ENCRYPTION_KEY decrypts it"
+            if await self._replace(keys=[key], args=[raw, fresh]):
+                return None
+        return f"it was rewritten during each of {ROTATE_ATTEMPTS} attempts"
 
 
 _INSTALLATION_ARGS = frozenset(Installation.__init__.__code__.co_varnames)
@@ -134,37 +194,3 @@ _INSTALLATION_ARGS = frozenset(Installation.__init__.__code__.co_varnames)
 def _init_args(data: dict[str, Any]) -> dict[str, Any]:
     """The stored fields that `Installation(...)` takes (it stores a few derived ones too)."""
     return {k: v for k, v in data.items() if k in _INSTALLATION_ARGS}
-
-
-class RedisStateStore(AsyncOAuthStateStore):
-    """Single-use OAuth states with a ten-minute life, shared by every replica.
-
-    With SLACK_STATE_SECRET set, each state also carries an HMAC of its nonce, so a state
-    that did not come from this app is refused before Redis is asked.
-    """
-
-    def __init__(self, redis: Redis, prefix: str, secret: str = "") -> None:
-        self._redis = redis
-        self._keys = Keys(prefix)
-        self._secret = secret.encode()
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
-
-    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        nonce = secrets.token_urlsafe(24)
-        await self._redis.set(self._keys.slack_oauth_state(nonce), "1", ex=STATE_TTL)
-        return f"{nonce}.{self._sign(nonce)}" if self._secret else nonce
-
-    async def async_consume(self, state: str) -> bool:
-        nonce = state
-        if self._secret:
-            nonce, _, mac = state.partition(".")
-            if not hmac.compare_digest(mac, self._sign(nonce)):
-                return False
-        deleted = await self._redis.delete(self._keys.slack_oauth_state(nonce))
-        return bool(deleted)
-
-    def _sign(self, nonce: str) -> str:
-        return hmac.new(self._secret, nonce.encode(), hashlib.sha256).hexdigest()[:32]

@@ -1,13 +1,15 @@
 """Slack distribution: the OAuth v2 install flow and a Web API client per workspace.
 
-`/slack/install` sends the browser to Slack's consent page with a single-use state;
-`/slack/oauth_redirect` checks that state, exchanges the code at `oauth.v2.access` (on
-SLACK_API_URL) and saves the workspace's tokens, encrypted, in Redis. Bolt's authorize then
-picks the right token for every event; replies get theirs through `TeamClient`.
+`/slack/install` sends the browser to Slack's consent page with a signed, time-limited state
+(`oauth_state`: nothing is stored per hit); `/slack/oauth_redirect` checks that state,
+exchanges the code at `oauth.v2.access` (on SLACK_API_URL) and saves the workspace's tokens,
+encrypted, in Redis. Bolt's authorize then picks the right token for every event; replies get
+theirs through `TeamClient`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,11 +21,15 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack.installations import RedisInstallationStore, RedisStateStore, cipher
+from adapters.slack.installations import RedisInstallationStore, cipher
+from adapters.slack.oauth_state import SignedStateStore, state_key, well_formed
 from bridge.config import ConfigError, Settings, secret
+
+log = logging.getLogger(__name__)
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+BAD_STATE = "This install link is not valid. Please start again from /slack/install.\n"
 
 
 def distributed(settings: Settings) -> bool:
@@ -44,10 +50,8 @@ def installation_store(settings: Settings, redis: Redis, prefix: str) -> RedisIn
     return RedisInstallationStore(redis, prefix, fernet)
 
 
-def oauth_settings(
-    settings: Settings, redis: Redis, prefix: str, installations: RedisInstallationStore
-) -> AsyncOAuthSettings:
-    state = RedisStateStore(redis, prefix, secret(settings.slack_state_secret))
+def oauth_settings(settings: Settings, installations: RedisInstallationStore) -> AsyncOAuthSettings:
+    key = state_key(secret(settings.slack_state_secret), secret(settings.slack_client_secret))
     return AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=secret(settings.slack_client_secret),
@@ -60,7 +64,7 @@ def oauth_settings(
         authorization_url=settings.slack_oauth_authorize_url,
         installation_store=installations,
         installation_store_bot_only=True,
-        state_store=state,
+        state_store=SignedStateStore(key),
     )
 
 
@@ -73,6 +77,9 @@ def add_routes(app: web.Application, flow: AsyncOAuthFlow) -> None:
         )
 
     async def redirect(request: web.Request) -> web.Response:
+        if not well_formed(request.query.get("state")):
+            log.warning("Slack install refused: the OAuth redirect carried a malformed state")
+            return web.Response(status=400, text=BAD_STATE)
         bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 

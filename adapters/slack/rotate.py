@@ -1,17 +1,22 @@
 """`threadbridge rotate-slack-keys`: re-encrypt every stored Slack installation with the first
-key of BRIDGE_ENCRYPTION_KEY, so an old key can then be removed from the list."""
+key of BRIDGE_ENCRYPTION_KEY, so an old key can then be removed from the list.
+
+A record no key decrypts is named and left as it is, the others are still rotated, and the
+command ends non-zero so a script notices before it drops an old key."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 
-from adapters.slack.installations import RedisInstallationStore, cipher
+from adapters.slack.installations import RedisInstallationStore, Rotation, cipher
 from bridge.config import ConfigError, load_settings, secret
 from bridge.redis_conn import connect
 
+COMMAND = "threadbridge rotate-slack-keys"
 
-async def rotate() -> int:
+
+async def rotate() -> Rotation:
     settings = load_settings()
     fernet = cipher(secret(settings.bridge_encryption_key))
     handle = await connect(settings)
@@ -25,9 +30,17 @@ async def rotate() -> int:
 def main(argv: list[str] | None = None) -> int:
     del argv
     try:
-        count = asyncio.run(rotate())
+        outcome = asyncio.run(rotate())
     except ConfigError as exc:
-        print(f"threadbridge rotate-slack-keys: {exc}", file=sys.stderr)
+        print(f"{COMMAND}: {exc}", file=sys.stderr)
         return 2
-    print(f"re-encrypted {count} Slack installation(s) with the first key")
-    return 0
+    for record, reason in outcome.skipped:
+        print(
+            f"{COMMAND}: skipped installation {record} (enterprise:team): {reason}", file=sys.stderr
+        )
+    summary = f"re-encrypted {outcome.rotated} Slack installation(s) with the first key"
+    if not outcome.skipped:
+        print(summary)
+        return 0
+    print(f"{summary}; {len(outcome.skipped)} skipped, left as they were (see above)")
+    return 1

@@ -253,9 +253,19 @@ class SlackEmulator(Emulator):
         """What the app sends a browser to (SLACK_OAUTH_AUTHORIZE_URL)."""
         return f"{self.url}/oauth/v2/authorize"
 
-    def add_team(self, team_id: str, bot_token: str, bot_user_id: str, bot_id: str) -> Team:
-        """A workspace the app is not installed in yet (installing it runs the OAuth flow)."""
+    def add_team(
+        self,
+        team_id: str,
+        bot_token: str,
+        bot_user_id: str,
+        bot_id: str,
+        *,
+        enterprise_id: str | None = None,
+    ) -> Team:
+        """A workspace the app is not installed in yet (installing it runs the OAuth flow);
+        `enterprise_id` puts it in an Enterprise Grid org."""
         team = Team(team_id, bot_token, bot_user_id, bot_id, installed=False)
+        team.enterprise_id = enterprise_id
         self.teams[team_id] = team
         return team
 
@@ -299,6 +309,7 @@ class SlackEmulator(Emulator):
             app_id=self.app_id,
             bot_user_id=team.bot_user_id if team else self.bot_user_id,
             verification_token=self.verification_token,
+            enterprise_id=team.enterprise_id if team else None,
         )
         if self.http_events_url is not None:
             delivery.status = await self.http.post(

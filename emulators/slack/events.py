@@ -17,13 +17,18 @@ def event_callback(
     app_id: str,
     bot_user_id: str,
     verification_token: str,
+    enterprise_id: str | None = None,
 ) -> dict[str, Any]:
-    """The `event_callback` body that wraps `event` (HTTP body, or a Socket Mode payload)."""
+    """The `event_callback` body that wraps `event` (HTTP body, or a Socket Mode payload).
+
+    In an Enterprise Grid org the wrapper and its authorization also name the org
+    (`enterprise_id`, https://api.slack.com/apis/events-api#callback-field)."""
     return {
         "token": verification_token,
         "team_id": team_id,
+        **({"enterprise_id": enterprise_id} if enterprise_id else {}),
         "context_team_id": team_id,
-        "context_enterprise_id": None,
+        "context_enterprise_id": enterprise_id,
         "api_app_id": app_id,
         "event": event,
         "type": "event_callback",
@@ -31,7 +36,7 @@ def event_callback(
         "event_time": int(time.time()),
         "authorizations": [
             {
-                "enterprise_id": None,
+                "enterprise_id": enterprise_id,
                 "team_id": team_id,
                 "user_id": bot_user_id,
                 "is_bot": True,

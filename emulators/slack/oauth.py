@@ -34,6 +34,8 @@ class Team:
     installed: bool = True
     revoked: bool = False
     name: str = ""
+    enterprise_id: str | None = None
+    """The Enterprise Grid org the workspace belongs to, if any."""
 
 
 def team_of_token(emu: SlackEmulator, token: str) -> Team | None:
@@ -89,7 +91,11 @@ def oauth_v2_access(emu: SlackEmulator, args: dict[str, Any], auth_header: str) 
         "bot_user_id": team.bot_user_id,
         "app_id": emu.app_id,
         "team": {"id": team.team_id, "name": team.name or team.team_id},
-        "enterprise": None,
+        # https://api.slack.com/methods/oauth.v2.access: `enterprise` names the workspace's
+        # Enterprise Grid org (null outside one); a workspace-level install is not an org one.
+        "enterprise": {"id": team.enterprise_id, "name": team.enterprise_id}
+        if team.enterprise_id
+        else None,
         "is_enterprise_install": False,
         "authed_user": {"id": "UINSTALLER"},
     }
