@@ -339,10 +339,13 @@ class SlackEmulator(Emulator):
         wait: bool = False,
         team_id: str | None = None,
         files: list[dict[str, Any]] | None = None,
+        user_team: str | None = None,
     ) -> str:
         """Store a person's post and send the events Slack would (`app_mention` when the bot is
         mentioned outside a DM, and `message`); returns its `ts`. With `wait`, returns only once
-        every event was delivered or timed out; otherwise delivery runs in the background."""
+        every event was delivered or timed out; otherwise delivery runs in the background.
+        `user_team`: the author belongs to another workspace (a Slack Connect guest in a
+        shared channel); their events carry `user_team` and `source_team` naming it."""
         self.workspace.channel_types[channel] = channel_type
         message = self.workspace.add(
             Message(
@@ -358,6 +361,8 @@ class SlackEmulator(Emulator):
         mention = f"<@{team.bot_user_id}>"
         found = events.user_events(message, self.workspace, team.team_id, mention)
         for event in found:
+            if user_team is not None:
+                event.update(user_team=user_team, source_team=user_team)
             if files:
                 event["files"] = files
                 event["subtype"] = "file_share"
