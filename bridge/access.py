@@ -84,14 +84,17 @@ class AccessPolicy:
             keys=Keys(s.bridge_redis_prefix),
         )
 
-    def allows(self, thread: ThreadKey, user: str) -> bool:
+    def allows(self, thread: ThreadKey, user: str, home: str = "") -> bool:
         """Whether `user` may post in `thread` (tenant, channel and user lists)."""
-        return self.allows_in(thread.tenant, thread.channel, user)
+        return self.allows_in(thread.tenant, thread.channel, user, home)
 
-    def allows_in(self, tenant: str, channel: str, user: str) -> bool:
-        """Whether `user` may use the bridge in `channel` of `tenant` (posts and commands)."""
+    def allows_in(self, tenant: str, channel: str, user: str, home: str = "") -> bool:
+        """Whether `user` may use the bridge in `channel` of `tenant` (posts and commands).
+        `home`: the user's own tenant when it differs (a Slack Connect guest posting in a
+        shared channel): a denied or unlisted workspace stays out through a shared channel."""
         return (
             self.tenants.admits(tenant)
+            and (not home or self.tenants.admits(home))
             and self.channels.admits(channel)
             and self.users.admits(user)
         )

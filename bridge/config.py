@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     slack_redirect_uri: str | None = None
     slack_scopes: str = (
         "app_mentions:read,channels:history,groups:history,im:history,mpim:history,"
-        "chat:write,files:read,reactions:read,reactions:write,users:read,commands"
+        "chat:write,files:read,reactions:read,reactions:write,users:read,commands,"
+        "channels:read,groups:read,im:read,mpim:read"
     )
     bridge_encryption_key: SecretStr | None = None
     bridge_locale: str = Field(default="en", pattern="^(en|de)$")

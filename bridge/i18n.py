@@ -109,6 +109,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "de": "⚠️ Das hat nicht geklappt (ref {ref}); bitte versuche es gleich noch einmal.",
     },
     "attachment": {"en": "[attachment: {name}]", "de": "[Anhang: {name}]"},
+    "link_refused": {
+        "en": "🚫 You cannot use that thread: only people who can see it may.",
+        "de": "🚫 Diesen Thread kannst du nicht nutzen: Das dürfen nur Personen, die ihn "
+        "sehen können.",
+    },
+    "link_unknown": {
+        "en": "That link does not lead to a thread.",
+        "de": "Dieser Link führt zu keinem Thread.",
+    },
 }
 
 

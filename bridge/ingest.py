@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bridge.commands import ADMIN_COMMANDS, Command, parse_command, run_command
-from bridge.contracts import Core, Rate, UserPost
+from bridge.contracts import AUTHOR_TENANT, Core, Rate, UserPost
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ async def take(hub: Core, incoming: Incoming, replies: Replies) -> None:
     thread = post.thread
     if not incoming.starts_thread and not await hub.is_thread(thread):
         return
-    if not hub.access.allows(thread, post.author):
+    if not hub.access.allows(thread, post.author, post.extra.get(AUTHOR_TENANT, "")):
         hub.metrics.inc("posts_refused_total", platform=thread.platform, reason="access")
         await _say_once(hub, post, replies, REFUSED)
         return

@@ -6,6 +6,9 @@ new: a fresh conversation in this thread; stop: stop the running reply; forget: 
 conversation at the provider and all the thread's data (asks for `forget confirm` first);
 status: provider, conversation id, posts so far, busy policy; config: this channel's settings
 (admins only).
+
+A thread named by a link may lie in another channel: the command acts on it only if the caller
+may see it (`may_reach`, the one rule; the platform's part comes from the adapter as a `Link`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
-from bridge.contracts import Core, ThreadKey
+from bridge.contracts import Access, Core, ThreadKey
 from bridge.i18n import text
 from bridge.refs import new_ref
 
@@ -38,17 +41,49 @@ CLEAR = ("-", "none", "default")
 log = logging.getLogger(__name__)
 
 
+Check = Callable[[], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A thread the caller named by a link, and what the platform says about the caller there.
+
+    `member`: the caller is in the thread's conversation (channel member, DM participant, may
+    view it). `admin`: the caller is an admin the platform lets see every channel but DMs
+    (None where the platform's own view check already covers admins). `direct`: a DM, which
+    only its participants may reach."""
+
+    thread: ThreadKey
+    member: Check
+    direct: bool = False
+    admin: Check | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """One use of the command: where, by whom, with which words."""
+    """One use of the command: where (`scope`: the channel it was typed in), by whom, with
+    which words; `link` when the thread was named by a link rather than found from `scope`."""
 
     scope: str
     thread: ThreadKey | None
     user: str
     words: tuple[str, ...]
     locale: str | None
-    is_admin: Callable[[], Awaitable[bool]]
+    is_admin: Check
     command: str = "/threadbridge"
+    link: Link | None = None
+
+
+async def may_reach(access: Access, user: str, link: Link) -> bool:
+    """Whether `user` may act on a linked thread: the access lists admit them in its channel,
+    and they may see it there (a member; outside DMs also a platform admin). Listed admins
+    (BRIDGE_ADMIN_USERS) change settings; they do not see into others' conversations."""
+    thread = link.thread
+    if not access.allows_in(thread.tenant, thread.channel, user):
+        return False
+    if await link.member():
+        return True
+    return not link.direct and link.admin is not None and await link.admin()
 
 
 async def run_slash(hub: Core, inv: Invocation) -> str:
@@ -60,15 +95,17 @@ async def run_slash(hub: Core, inv: Invocation) -> str:
     if not hub.access.allows_in(tenant, channel, inv.user):
         hub.metrics.inc("commands_refused_total")
         return say("refused")
-    if sub == "config":
-        return await _config(hub, inv, say)
-    if sub not in ("new", "stop", "forget", "status"):
-        return say("usage", command=inv.command)
-    thread = inv.thread
-    if thread is None:
-        return say("not_in_thread")
     try:
-        return await _thread_command(hub, inv, thread, sub, say)
+        if inv.link is not None and not await may_reach(hub.access, inv.user, inv.link):
+            hub.metrics.inc("commands_refused_total")
+            return say("link_refused")
+        if sub == "config":
+            return await _config(hub, inv, say)
+        if sub not in ("new", "stop", "forget", "status"):
+            return say("usage", command=inv.command)
+        if inv.thread is None:
+            return say("not_in_thread")
+        return await _thread_command(hub, inv, inv.thread, sub, say)
     except Exception:
         ref = new_ref()
         log.exception("%s %s failed (ref %s)", inv.command, sub, ref)
@@ -134,7 +171,7 @@ async def _config(hub: Core, inv: Invocation, say: Say) -> str:
         await hub.set_channel_setting(inv.scope, key, value)
     answer = say("config_set", name=name, value=value)
     steering = key.removeprefix("steering.")
-    if steering != key and inv.thread is not None:
+    if steering != key and inv.thread is not None and inv.thread.scope == inv.scope:
         changes = {steering: "" if cleared else value}
         if await hub.steer(inv.thread, changes):
             answer += " " + say("config_live")

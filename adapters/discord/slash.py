@@ -4,7 +4,8 @@ The command tree is synced (bulk overwrite, global) at start-up when its definit
 from the one last synced (a hash in Redis, shared by every replica): Discord keeps an
 application's commands, so re-sending the same ones on every start of every replica only
 spends the bot's request budget. The interaction's channel is the thread the command was run
-in, and its `locale` chooses the language.
+in, unless a `link` option names another (acted on only for who may see it:
+`adapters.discord.links`), and its `locale` chooses the language.
 
 Discord (interactions/receiving-and-responding): "you must send an initial response within 3
 seconds of receiving the event. If the 3 second deadline is exceeded, the token will be
@@ -30,13 +31,16 @@ from redis.exceptions import RedisError
 
 from adapters.discord.access import is_discord_admin
 from adapters.discord.ingest import DM_TENANT
+from adapters.discord.links import link_to, parse_link
 from bridge.contracts import Core, ThreadKey
+from bridge.i18n import text
 from bridge.keys import COMMANDS_TTL, Keys
 from bridge.slash import Invocation, run_slash
 
 log = logging.getLogger(__name__)
 
 NAME = "threadbridge"
+LINK_HELP = "A message link (Copy Message Link) to act on that thread instead of this one"
 ANSWER_WITHIN = 2.0
 """Seconds a command may run before it is deferred: a second short of Discord's 3 s deadline,
 for the callback's own round trip and a busy event loop."""
@@ -102,8 +106,15 @@ class Answers:
 def command_group(hub: Core, answers: Answers) -> app_commands.Group:
     group = app_commands.Group(name=NAME, description="threadbridge: this thread's conversation")
 
-    async def answer(interaction: discord.Interaction, *words: str) -> None:
+    async def work(interaction: discord.Interaction, words: tuple[str, ...], link: str) -> str:
         scope, thread = place(interaction)
+        linked = None
+        if link:
+            found = parse_link(link)
+            linked = await link_to(interaction, found) if found is not None else None
+            if linked is None:
+                return text("link_unknown", interaction.locale.value, hub.settings.bridge_locale)
+            thread = linked.thread
 
         async def admin() -> bool:
             return is_discord_admin(interaction.user, interaction.channel)
@@ -116,25 +127,34 @@ def command_group(hub: Core, answers: Answers) -> app_commands.Group:
             locale=interaction.locale.value,
             is_admin=admin,
             command=f"/{NAME}",
+            link=linked,
         )
-        await answers.answer(interaction, run_slash(hub, invocation))
+        return await run_slash(hub, invocation)
+
+    async def answer(interaction: discord.Interaction, *words: str, link: str = "") -> None:
+        await answers.answer(interaction, work(interaction, words, link))
 
     @group.command(name="new", description="Start a fresh conversation in this thread")
-    async def new(interaction: discord.Interaction) -> None:
-        await answer(interaction, "new")
+    @app_commands.describe(link=LINK_HELP)
+    async def new(interaction: discord.Interaction, link: str = "") -> None:
+        await answer(interaction, "new", link=link)
 
     @group.command(name="stop", description="Stop the running reply")
-    async def stop(interaction: discord.Interaction) -> None:
-        await answer(interaction, "stop")
+    @app_commands.describe(link=LINK_HELP)
+    async def stop(interaction: discord.Interaction, link: str = "") -> None:
+        await answer(interaction, "stop", link=link)
 
     @group.command(name="forget", description="Delete this thread's conversation and data")
-    @app_commands.describe(confirm="Yes, delete it")
-    async def forget(interaction: discord.Interaction, confirm: bool = False) -> None:
-        await answer(interaction, "forget", "confirm" if confirm else "")
+    @app_commands.describe(confirm="Yes, delete it", link=LINK_HELP)
+    async def forget(
+        interaction: discord.Interaction, confirm: bool = False, link: str = ""
+    ) -> None:
+        await answer(interaction, "forget", "confirm" if confirm else "", link=link)
 
     @group.command(name="status", description="Provider, conversation, messages, busy policy")
-    async def status(interaction: discord.Interaction) -> None:
-        await answer(interaction, "status")
+    @app_commands.describe(link=LINK_HELP)
+    async def status(interaction: discord.Interaction, link: str = "") -> None:
+        await answer(interaction, "status", link=link)
 
     @group.command(name="config", description="This channel's settings (admins only)")
     @app_commands.describe(name="Setting to change", value="New value (- clears it)")

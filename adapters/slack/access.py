@@ -46,3 +46,38 @@ def note_user(client: AsyncWebClient, team: str, user: str, info: dict[str, Any]
     entries = _cache.setdefault(client, {})
     entries[(team, user)] = (time.monotonic() + CACHE_SECONDS, admin)
     return admin
+
+
+MEMBERS_PAGE = 200
+"""Members asked for per `conversations.members` page: "We recommend no more than 200 results
+at a time" (method reference)."""
+HIDDEN = frozenset({"channel_not_found", "method_not_supported_for_channel_type"})
+"""Answers meaning the app cannot see the conversation's members, so nobody is shown in it."""
+
+
+async def is_member(client: AsyncWebClient, channel: str, user: str) -> bool:
+    """Whether `user` is in conversation `channel` (conversations.members, page by page until
+    found or the last page). False when Slack will not show the app the conversation, or the
+    token lacks the read scope for its type (logged: the app needs reinstalling)."""
+    cursor: str | None = None
+    while True:
+        try:
+            page = await client.conversations_members(
+                channel=channel, limit=MEMBERS_PAGE, cursor=cursor
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error == "missing_scope":
+                log.warning(
+                    "conversations.members needs scope %s; add it and reinstall the app",
+                    exc.response.get("needed"),
+                )
+                return False
+            if error in HIDDEN:
+                return False
+            raise
+        if user in (page.get("members") or []):
+            return True
+        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "") or None
+        if cursor is None:
+            return False

@@ -18,7 +18,7 @@ from adapters.slack.commands import slack_replies
 from adapters.slack.files import FileHosts, inline_images
 from adapters.slack.format import mentions, strip_mention
 from adapters.slack.people import People
-from bridge.contracts import Attachment, Core, ThreadKey, UserPost
+from bridge.contracts import AUTHOR_TENANT, Attachment, Core, ThreadKey, UserPost
 from bridge.ingest import Incoming, take
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def _author_team(event: dict[str, Any], team: str) -> dict[str, str]:
     chat.startStream's `recipient_team_id` is "the team the user … belongs to"."""
     user_team = event.get("user_team")
     if isinstance(user_team, str) and user_team and user_team != team:
-        return {"user_team": user_team}
+        return {AUTHOR_TENANT: user_team}
     return {}
 
 

@@ -22,11 +22,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.access import is_slack_admin, note_user
+from adapters.slack.access import is_member, is_slack_admin, note_user
 from adapters.slack.ingest import SlackIngest
 from bridge.contracts import Core, ThreadKey
 from bridge.i18n import text
-from bridge.slash import Invocation, run_slash
+from bridge.slash import Check, Invocation, Link, run_slash
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +90,26 @@ async def answer_command(hub: Core, body: dict[str, Any], client: AsyncWebClient
         return await is_slack_admin(client, team, user)
 
     invocation = Invocation(
-        scope=thread.scope if thread else scope,
+        scope=scope,
         thread=thread or await hub.last_thread(scope, user),
         user=user,
         words=tuple(words),
         locale=await user_locale(client, team, user),
         is_admin=admin,
         command=str(body.get("command") or COMMAND),
+        link=None if thread is None else slack_link(client, thread, user, admin),
     )
     return await run_slash(hub, invocation)
+
+
+def slack_link(client: AsyncWebClient, thread: ThreadKey, user: str, admin: Check) -> Link:
+    """Who may reach a linked Slack thread: its conversation's members; workspace admins and
+    owners too, except in a DM (a `D…` conversation), which is only its two participants'."""
+
+    async def member() -> bool:
+        return await is_member(client, thread.channel, user)
+
+    return Link(thread, member, direct=thread.channel.startswith("D"), admin=admin)
 
 
 def thread_of_link(team: str, word: str) -> ThreadKey | None:

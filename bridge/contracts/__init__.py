@@ -4,6 +4,7 @@ a messenger adapter and its surfaces implement. Plugins import from here, never 
 from bridge.contracts.adapter import Adapter, AdapterClass
 from bridge.contracts.core import Access, Core, Rate
 from bridge.contracts.data import (
+    AUTHOR_TENANT,
     MERGED_WITH,
     Attachment,
     Conversation,
@@ -39,6 +40,7 @@ from bridge.contracts.surface import (
 )
 
 __all__ = [
+    "AUTHOR_TENANT",
     "GIVE_UP",
     "GONE",
     "INVALID",

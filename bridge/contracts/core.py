@@ -34,11 +34,12 @@ class Access(Protocol):
     @property
     def posts_per_minute(self) -> int: ...
 
-    def allows(self, thread: ThreadKey, user: str) -> bool:
-        """Whether `user` may post in `thread`."""
+    def allows(self, thread: ThreadKey, user: str, home: str = "") -> bool:
+        """Whether `user` may post in `thread`; `home`: the user's own tenant when it is not
+        the thread's (a Slack Connect guest), judged by the tenant lists too."""
         ...
 
-    def allows_in(self, tenant: str, channel: str, user: str) -> bool:
+    def allows_in(self, tenant: str, channel: str, user: str, home: str = "") -> bool:
         """Whether `user` may use the bridge in `channel` of `tenant` (posts and commands)."""
         ...
 

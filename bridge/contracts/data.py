@@ -62,6 +62,9 @@ class Attachment:
 MERGED_WITH = "merged_with"
 """`UserPost.extra` key: the ids of the posts merged into this one (comma-separated), so a
 merged message has its own idempotent id and is never answered with the first post's reply."""
+AUTHOR_TENANT = "user_team"
+"""`UserPost.extra` key: the author's own workspace when it is not the thread's (a Slack Connect
+guest), so the tenant access lists judge both."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from .rest import Rest
 from .state import DEFAULT_BOT_ID, Channel, Guild, Message, Role, User, World
 
 MENTION = re.compile(r"<@!?(\d{15,20})>")
+VIEW_CHANNEL = 1 << 10
 # GATEWAY_PRESENCE_LIMITED, GATEWAY_GUILD_MEMBERS_LIMITED, GATEWAY_MESSAGE_CONTENT_LIMITED.
 PRIVILEGED_APP_FLAGS = (1 << 13) | (1 << 15) | (1 << 19)
 
@@ -279,6 +280,35 @@ class DiscordEmulator(Emulator):
             delivery = Delivery(target.id, GUILDS)
             self._spawn(self.gateway.dispatch("CHANNEL_CREATE", data, delivery))
         return channel
+
+    async def create_private_channel(self, name: str, members: list[Author]) -> Channel:
+        """A text channel only `members` (and the bot) may view: @everyone is denied
+        VIEW_CHANNEL and each member is allowed it by a member overwrite (Discord's permission
+        overwrites, topics/permissions). Connected clients get CHANNEL_CREATE before this
+        returns."""
+        target = self.guild
+        channel = self.world.add_text_channel(target, name)
+        users = [self.bot, *(self.resolve_user(m) for m in members)]
+        channel.overwrites = [
+            {"id": str(target.id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)},
+            *({"id": str(u.id), "type": 1, "allow": str(VIEW_CHANNEL), "deny": "0"} for u in users),
+        ]
+        for user in users:
+            self.world.join(target, user)
+        if self.gateway.sessions:
+            data = payloads.channel(self.world, channel)
+            await self.gateway.dispatch("CHANNEL_CREATE", data, Delivery(target.id, GUILDS))
+        return channel
+
+    async def create_private_thread(
+        self, parent: Channel, name: str, members: list[Author]
+    ) -> Channel:
+        """A private thread in `parent` with `members` (the first is its owner) and the bot;
+        connected clients get THREAD_CREATE before this returns."""
+        users = [self.resolve_user(m) for m in members]
+        thread = self.world.add_private_thread(parent, name, [*users, self.bot])
+        await self.announce_thread(thread)
+        return thread
 
     async def create_thread(self, message_id: int, name: str, owner: Author = None) -> Channel:
         """A user starts a public thread from `message_id` (its id equals the message id)."""

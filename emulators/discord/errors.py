@@ -9,6 +9,7 @@ from aiohttp import web
 from emulators.base import json_response
 
 UNKNOWN_CHANNEL = 10003
+UNKNOWN_MEMBER = 10007
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_USER = 10013
 NOT_AUTHORIZED_APP = 20012

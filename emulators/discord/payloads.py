@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .state import Channel, Guild, Message, Role, User, World
+from .state import Channel, ChannelType, Guild, Message, Role, User, World
 
 # VIEW_CHANNEL, SEND_MESSAGES, EMBED_LINKS, ATTACH_FILES, READ_MESSAGE_HISTORY, ADD_REACTIONS,
 # USE_APPLICATION_COMMANDS, CREATE_PUBLIC_THREADS, SEND_MESSAGES_IN_THREADS.
@@ -76,7 +76,7 @@ def channel(world: World, c: Channel) -> dict[str, Any]:
         "parent_id": None,
         "topic": None,
         "nsfw": False,
-        "permission_overwrites": [],
+        "permission_overwrites": c.overwrites,
         "rate_limit_per_user": 0,
         "last_message_id": _opt(c.last_message_id),
         "flags": 0,
@@ -85,7 +85,7 @@ def channel(world: World, c: Channel) -> dict[str, Any]:
 
 def thread(c: Channel) -> dict[str, Any]:
     created = iso(c.created_at)
-    return {
+    data: dict[str, Any] = {
         "id": str(c.id),
         "type": int(c.type),
         "guild_id": str(c.guild_id),
@@ -105,6 +105,19 @@ def thread(c: Channel) -> dict[str, Any]:
             "locked": False,
             "create_timestamp": created,
         },
+    }
+    if c.type == ChannelType.PRIVATE_THREAD:
+        data["thread_metadata"]["invitable"] = False
+    return data
+
+
+def thread_member(c: Channel, user_id: int) -> dict[str, Any]:
+    """A thread member object (Discord's channel resource: id, user_id, join_timestamp, flags)."""
+    return {
+        "id": str(c.id),
+        "user_id": str(user_id),
+        "join_timestamp": iso(c.created_at),
+        "flags": 0,
     }
 
 

@@ -55,6 +55,12 @@ class Rest:
             # the same object, where `flags` tells which privileged intents are enabled.
             Endpoint("GET", "/applications/@me", "application", self.application),
             Endpoint("GET", "/channels/{channel_id}", "get_channel", self.get_channel),
+            Endpoint(
+                "GET",
+                "/channels/{channel_id}/thread-members/{user_id}",
+                "get_thread_member",
+                self.get_thread_member,
+            ),
             Endpoint("GET", cmds, "commands", self.list_commands),
             Endpoint("PUT", cmds, "commands", self.put_commands),
             Endpoint("POST", cmds, "commands", self.post_command),
@@ -155,6 +161,18 @@ class Rest:
         if channel is None:
             return errors.unknown_channel()
         return json_response(payloads.channel(self.emu.world, channel))
+
+    async def get_thread_member(self, request: web.Request, body: Any) -> web.StreamResponse:
+        """Get Thread Member: "Returns a thread member object for the specified user if they
+        are a member of the thread, returns a 404 response otherwise" (channel resource). A
+        public thread's members here are its owner and whoever posted in it."""
+        channel = self.emu.world.channels.get(_int(request.match_info["channel_id"]))
+        if channel is None or not channel.is_thread:
+            return errors.unknown_channel()
+        user_id = _int(request.match_info["user_id"])
+        if user_id not in self.emu.world.thread_members(channel):
+            return errors.error(404, errors.UNKNOWN_MEMBER, "Unknown Member")
+        return json_response(payloads.thread_member(channel, user_id))
 
     async def list_commands(self, request: web.Request, body: Any) -> web.StreamResponse:
         if (denied := self._foreign_app(request)) is not None:

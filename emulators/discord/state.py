@@ -24,6 +24,7 @@ class ChannelType(IntEnum):
     GUILD_TEXT = 0
     DM = 1
     PUBLIC_THREAD = 11
+    PRIVATE_THREAD = 12
 
 
 class Snowflakes:
@@ -70,7 +71,10 @@ class Role:
 
 @dataclass
 class Channel:
-    """A text channel, a public thread (parent_id set) or a DM (recipient_id set)."""
+    """A text channel, a thread (parent_id set; a private one lists its `thread_members`) or a
+    DM (recipient_id set). `overwrites`: the channel's permission overwrite objects
+    (`{id, type: 0 role / 1 member, allow, deny}`), from which Discord and discord.py work out
+    who may view it."""
 
     id: int
     type: ChannelType
@@ -84,10 +88,12 @@ class Channel:
     message_count: int = 0
     last_message_id: int | None = None
     created_at: float = field(default_factory=time.time)
+    overwrites: list[dict[str, Any]] = field(default_factory=list)
+    thread_members: list[int] = field(default_factory=list)
 
     @property
     def is_thread(self) -> bool:
-        return self.type == ChannelType.PUBLIC_THREAD
+        return self.type in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD)
 
     @property
     def is_dm(self) -> bool:
@@ -169,6 +175,21 @@ class World:
         self.messages[message_id].thread_id = thread.id
         return self._add_channel(thread, self.guilds[parent.guild_id])
 
+    def add_private_thread(self, parent: Channel, name: str, members: list[User]) -> Channel:
+        """A private thread in `parent`: only its members (and those who may manage threads)
+        see it; unlike a thread from a message it gets an id of its own."""
+        assert parent.guild_id is not None
+        thread = Channel(
+            self.ids.next(),
+            ChannelType.PRIVATE_THREAD,
+            name,
+            parent.guild_id,
+            parent.id,
+            members[0].id,
+            thread_members=[m.id for m in members],
+        )
+        return self._add_channel(thread, self.guilds[parent.guild_id])
+
     def dm_channel(self, user: User) -> Channel:
         """The bot's DM channel with `user`, created on first use."""
         for channel in self.channels.values():
@@ -201,6 +222,12 @@ class World:
     def messages_in(self, channel_id: int) -> list[Message]:
         """The channel's messages, oldest first."""
         return [self.messages[mid] for mid in self.by_channel.get(channel_id, [])]
+
+    def thread_members(self, thread: Channel) -> list[int]:
+        """Who is in `thread`: those added to it, its owner and everyone who posted there."""
+        posters = [self.messages[mid].author.id for mid in self.by_channel.get(thread.id, [])]
+        owner = [thread.owner_id] if thread.owner_id is not None else []
+        return list(dict.fromkeys([*thread.thread_members, *owner, *posters]))
 
     def threads_of(self, channel_id: int) -> list[Channel]:
         return [c for c in self.channels.values() if c.is_thread and c.parent_id == channel_id]

@@ -18,9 +18,11 @@ MARKDOWN_LIMIT = 12_000
 class ApiError(Exception):
     """A Slack error answer: HTTP 200 with `{"ok": false, "error": code}`."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, **fields: str) -> None:
         super().__init__(code)
         self.code = code
+        self.fields = fields
+        """More of the error answer (missing_scope names the `needed` and `provided` scopes)."""
 
 
 def call_args(call: Call) -> dict[str, Any]:

@@ -112,7 +112,9 @@ async def send_command(
     team_id: str | None = None,
     command: str = "/threadbridge",
 ) -> dict[str, Any]:
-    """Type `command text` in `channel`; return the app's immediate answer (its JSON)."""
+    """Type `command text` in `channel`; return the app's immediate answer (its JSON). The
+    user types it where they are a member, so they are one from then on."""
+    emu.workspace.join(channel, user)
     payload = command_payload(emu, command, text, user, channel, team_id or emu.team_id)
     if emu.http_events_url is not None:
         return await _over_http(emu, emu.http_events_url, payload)

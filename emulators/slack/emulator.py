@@ -44,12 +44,16 @@ class Delivery:
 BOT_SCOPES = (
     "app_mentions:read",
     "channels:history",
+    "channels:read",
     "chat:write",
     "commands",
     "files:read",
     "groups:history",
+    "groups:read",
     "im:history",
+    "im:read",
     "mpim:history",
+    "mpim:read",
     "reactions:read",
     "reactions:write",
     "users:read",
@@ -121,6 +125,9 @@ class SlackEmulator(Emulator):
         self.deliver_timeout = 5.0
         self.wait_timeout = 10.0
         self.stream_ttl = 300.0
+        self.members_page_size: int | None = None
+        """At most this many members per `conversations.members` page, whatever the `limit`
+        (Slack: "Fewer than the requested number of items may be returned")."""
         self.markdown_limit = MARKDOWN_LIMIT
         """Longest `markdown_text` accepted; lower it to make long pages meet `msg_too_long`."""
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -243,6 +250,13 @@ class SlackEmulator(Emulator):
             "locale": locale,
             "team_id": team_id or self.team_id,
         }
+
+    def add_channel(self, channel: str, members: list[str], channel_type: str = "group") -> None:
+        """A conversation of `channel_type` ("channel", "group" = private, "im", "mpim") whose
+        members are `members` (the bot only if listed; later posters join as they post)."""
+        self.workspace.channel_types[channel] = channel_type
+        self.workspace.channels.setdefault(channel, [])
+        self.workspace.join(channel, *members)
 
     async def slash(self, text: str, **kwargs: Any) -> dict[str, Any]:
         """Type `/threadbridge text` (see `commands.send_command`); the app's answer."""
@@ -373,16 +387,22 @@ class SlackEmulator(Emulator):
         text: str,
         user: str = "U1",
         thread_ts: str | None = None,
-        channel_type: str = "channel",
+        channel_type: str | None = None,
         *,
         wait: bool = False,
         team_id: str | None = None,
         files: list[dict[str, Any]] | None = None,
+        user_team: str | None = None,
     ) -> str:
         """Store a person's post and send the events Slack would (`app_mention` when the bot is
         mentioned outside a DM, and `message`); returns its `ts`. With `wait`, returns only once
-        every event was delivered or timed out; otherwise delivery runs in the background."""
-        self.workspace.channel_types[channel] = channel_type
+        every event was delivered or timed out; otherwise delivery runs in the background.
+        `user_team`: the author belongs to another workspace (a Slack Connect guest in a
+        shared channel); their events carry `user_team` and `source_team` naming it."""
+        known = self.workspace.channel_types.get(channel, "channel")
+        self.workspace.channel_types[channel] = channel_type or known
+        team = self.teams[team_id or self.team_id]
+        self.workspace.join(channel, user, team.bot_user_id)
         message = self.workspace.add(
             Message(
                 channel=channel,
@@ -393,10 +413,11 @@ class SlackEmulator(Emulator):
                 client_msg_id=str(uuid.uuid4()),
             )
         )
-        team = self.teams[team_id or self.team_id]
         mention = f"<@{team.bot_user_id}>"
         found = events.user_events(message, self.workspace, team.team_id, mention)
         for event in found:
+            if user_team is not None:
+                event.update(user_team=user_team, source_team=user_team)
             if files:
                 event["files"] = files
                 event["subtype"] = "file_share"

@@ -71,6 +71,8 @@ class Workspace:
     def __init__(self) -> None:
         self.channels: dict[str, list[Message]] = {}
         self.channel_types: dict[str, str] = {}
+        self.members: dict[str, list[str]] = {}
+        """Who is in each conversation, in the order they joined (conversations.members)."""
         self._last_micros = 0
 
     def next_ts(self) -> str:
@@ -84,6 +86,11 @@ class Workspace:
         if known is not None:
             return known
         return {"D": "im", "G": "group"}.get(channel[:1], "channel")
+
+    def join(self, channel: str, *users: str) -> None:
+        """Make `users` members of `channel` (one may only post where one is a member)."""
+        members = self.members.setdefault(channel, [])
+        members.extend(u for u in dict.fromkeys(users) if u not in members)
 
     def add(self, message: Message) -> Message:
         """Store `message`; a reply marks its parent as a thread root, as Slack does."""

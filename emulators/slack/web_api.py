@@ -23,6 +23,7 @@ from emulators.slack.args import (
     text_arg,
 )
 from emulators.slack.commands import users_info
+from emulators.slack.members import conversations_members
 from emulators.slack.oauth import caller, oauth_v2_access, team_of_token
 from emulators.slack.state import Message, message_object
 from emulators.slack.streams import own_message
@@ -65,7 +66,7 @@ async def handle(emu: SlackEmulator, request: web.Request) -> web.StreamResponse
     try:
         return json_response({"ok": True, **handler(emu, args)}, headers=scopes)
     except ApiError as exc:
-        return json_response({"ok": False, "error": exc.code}, headers=scopes)
+        return json_response({"ok": False, "error": exc.code, **exc.fields}, headers=scopes)
 
 
 def _scopes_header(emu: SlackEmulator, method: str) -> dict[str, str]:
@@ -232,6 +233,7 @@ HANDLERS: dict[str, Handler] = {
     "conversations.replies": conversations_replies,
     "assistant.threads.setStatus": assistant_threads_set_status,
     "users.info": users_info,
+    "conversations.members": conversations_members,
     "chat.startStream": streams.start_stream,
     "chat.appendStream": streams.append_stream,
     "chat.stopStream": streams.stop_stream,
