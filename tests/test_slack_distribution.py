@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import pytest
@@ -41,7 +42,7 @@ class Env:
 
 @asynccontextmanager
 async def distributed_bridge(
-    redis_url: str, prefix: str, *, socket_mode: bool = False
+    redis_url: str, prefix: str, *, socket_mode: bool = False, **overrides: Any
 ) -> AsyncIterator[Env]:
     async with AsyncExitStack() as stack:
         neuroflash = NeuroflashEmulator(
@@ -66,6 +67,7 @@ async def distributed_bridge(
             slack_oauth_authorize_url=slack.authorize_url,
             slack_app_token=slack.app_token if socket_mode else None,
             bridge_encryption_key=KEY,
+            **overrides,
         )
         runtime = Runtime(settings)
         stack.push_async_callback(runtime.stop, 3.0)

@@ -121,6 +121,8 @@ class RedisInstallationStore(AsyncInstallationStore):
         """Re-encrypt every installation with the first key; returns how many were rewritten."""
         count = 0
         async for key in self._redis.scan_iter(match=self._keys.slack_installations()):
+            if not self._keys.is_slack_installation(key):
+                continue
             raw = await self._redis.get(key)
             if raw is not None:
                 await self._redis.set(key, self._fernet.rotate(raw))
