@@ -117,7 +117,7 @@ class Hub:
         """Drop the thread's posts still waiting in the inbox (so no replica starts one), stop
         the reply, delete the conversation at the provider where the API can, then every key
         and dead letter of the thread. A provider that fails to delete raises, and the thread's
-        data stays, so the user is told and can ask again (a forget is not half done)."""
+        keys and dead letters stay, so the user is told and can ask again."""
         await self._inbox.purge(lambda owner: owner == thread, [self._inbox.shard_of(thread)])
         await self.stop(thread)
         binding = await self._store.binding(thread)

@@ -63,7 +63,8 @@ STATE = "state"
 PEOPLE = "people"
 POSTS = "posts"
 """The set of a thread's post ids: names its per-post keys (`reply:`, `notice:`, `attempts:`
-and the inbox's `seen:`), so forget deletes them by name."""
+and the inbox's `seen:`), so forget deletes them by name. Posts accepted before the index
+existed are not in it; their per-post keys expire within 7 days."""
 PER_POST = ("reply", "notice", "attempts")
 OAUTH_STATE_TTL = 600
 
