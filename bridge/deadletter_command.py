@@ -11,7 +11,7 @@ import asyncio
 import time
 
 from bridge.config import load_settings
-from bridge.deadletters import DeadLetter, DeadLetters
+from bridge.deadletters import DeadLetter, DeadLetters, ThreadForgotten
 from bridge.inbox import Inbox
 from bridge.redis_conn import connect
 
@@ -32,7 +32,7 @@ async def _run(action: str, entry_id: str | None, everything: bool) -> int:
     settings = load_settings()
     handle = await connect(settings)
     try:
-        dead = DeadLetters(handle.client, settings.bridge_redis_prefix)
+        dead = DeadLetters(handle.client, settings.bridge_redis_prefix, settings.thread_ttl)
         if action == "list":
             letters = await dead.list()
             for letter in letters:
@@ -56,10 +56,19 @@ async def _replay(dead: DeadLetters, inbox: Inbox, entry_id: str | None, everyth
             print(f"no dead letter {entry_id}")
             return 1
         letters = [found]
+    refused = 0
     for letter in letters:
-        await dead.replay(letter, inbox)
+        try:
+            await dead.replay(letter, inbox)
+        except ThreadForgotten:
+            refused += 1
+            print(
+                f"not replayed {letter.id}: its thread was forgotten (/threadbridge forget), "
+                "so its post is not answered again; the dead letter is deleted"
+            )
+            continue
         print(f"replayed {letter.id} ({letter.post.thread}, post {letter.post.message_id})")
-    return 0
+    return 1 if refused else 0
 
 
 def _line(letter: DeadLetter) -> str:

@@ -82,7 +82,7 @@ class Dispatcher:
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
-        self._dead = DeadLetters(store.redis, store.prefix)
+        self._dead = DeadLetters(store.redis, store.prefix, store.thread_ttl)
         self._metrics = metrics or Metrics()
         self._max_attempts = settings.bridge_max_attempts
         self._retry_base = settings.bridge_retry_base_seconds
@@ -261,15 +261,23 @@ class Dispatcher:
         return progressed
 
     async def _answer(self, batch: list[Entry], lease: Lease) -> None:
-        """Answer one post (or, under `merge`, several in one reply); ack once it is final."""
+        """Answer one post (or, under `merge`, several in one reply); ack once it is final.
+
+        Entries a forget or uninstall deleted meanwhile are dropped: checked after the reply
+        is registered as running, so a forget either deleted them first or its stop reaches
+        the reply."""
         first, last = batch[0], batch[-1]
-        assert first.post is not None and first.thread is not None
-        post = merge_posts([e.post for e in batch if e.post is not None])
+        assert first.thread is not None
         stop = asyncio.Event()
         self._running[first.thread] = (last.seq, stop)
         self._current[first.thread] = batch
         try:
-            if not await self._attempt(post, stop, lease):
+            live = await self._inbox.present(batch)
+            if not live:
+                log.info("posts in %s were forgotten before their turn", first.thread)
+                return
+            post = merge_posts([e.post for e in live if e.post is not None])
+            if not await self._attempt(post, stop, lease, live):
                 return
         finally:
             self._running.pop(first.thread, None)
@@ -278,12 +286,15 @@ class Dispatcher:
         for entry in batch:
             await self._inbox.ack(entry)
 
-    async def _attempt(self, post: UserPost, stop: asyncio.Event, lease: Lease) -> bool:
+    async def _attempt(
+        self, post: UserPost, stop: asyncio.Event, lease: Lease, entries: list[Entry]
+    ) -> bool:
         """Answer `post`, retrying errors with capped backoff; True once it may be acked.
 
         Attempts are counted in Redis per post, so a takeover continues the count; past the
-        limit the post goes to the dead-letter stream. A Redis error propagates: the entry
-        stays pending and the thread is tried again when Redis answers.
+        limit the post goes to the dead-letter stream, unless its entries were deleted by a
+        forget or uninstall meanwhile. A Redis error propagates: the entry stays pending and
+        the thread is tried again when Redis answers.
         """
         while True:
             try:
@@ -298,7 +309,8 @@ class Dispatcher:
                 attempts = await self._dead.count_attempt(post)
                 reason = f"{type(exc).__name__}: {exc}"
                 if attempts >= self._max_attempts:
-                    await self._bury(post, reason, attempts)
+                    if await self._inbox.present(entries):
+                        await self._bury(post, reason, attempts)
                     return True
                 wait = min(MAX_RETRY_WAIT, self._retry_base * 2 ** (attempts - 1))
                 log.warning(

@@ -12,6 +12,7 @@ from bridge.access import AccessPolicy
 from bridge.config import Settings
 from bridge.contracts import Conversation, Steerable, ThreadKey, UserPost
 from bridge.control import Control
+from bridge.deadletters import DeadLetters
 from bridge.inbox import Inbox
 from bridge.metrics import Metrics
 from bridge.outage import Outage
@@ -45,6 +46,7 @@ class Hub:
         self.metrics = metrics
         self._outage = outage
         self._inbox = inbox
+        self._dead = DeadLetters(store.redis, store.prefix, store.thread_ttl)
         self._providers = providers
         self._control = control
         self.access = AccessPolicy.from_settings(settings, store.redis)
@@ -112,14 +114,18 @@ class Hub:
         await self._store.start_over(thread)
 
     async def forget(self, thread: ThreadKey) -> None:
-        """Stop the reply, delete the conversation at the provider where the API can, and
-        delete every key of the thread. A provider that fails to delete raises, and the thread's
-        data stays, so the user is told and can ask again (a forget is not half done)."""
+        """Drop the thread's posts still waiting in the inbox (so no replica starts one), stop
+        the reply, delete the conversation at the provider where the API can, then every key
+        and dead letter of the thread. A provider that fails to delete raises, and the thread's
+        keys and dead letters stay, so the user is told and can ask again."""
+        await self._inbox.purge(lambda owner: owner == thread, [self._inbox.shard_of(thread)])
         await self.stop(thread)
         binding = await self._store.binding(thread)
         if binding is not None:
             await self._providers.get(binding.provider).forget(binding)
-        await self._store.forget_thread(thread)
+        posts = await self._store.forget_thread(thread)
+        await self._inbox.forget_thread(thread, posts)
+        await self._dead.forget(thread, posts)
 
     async def steer(self, thread: ThreadKey, changes: dict[str, str]) -> bool:
         """Apply changed steering to the thread's live conversation if its provider can;
@@ -174,4 +180,16 @@ class Hub:
         return await self._store.add_participant(thread, user)
 
     async def forget_tenant(self, platform: str, tenant: str) -> int:
-        return await self._store.forget_tenant(platform, tenant)
+        """Drop a workspace's or guild's posts still waiting, then its keys and dead letters;
+        returns how many keys were deleted."""
+
+        def owned(thread: ThreadKey) -> bool:
+            return thread.platform == platform and thread.tenant == tenant
+
+        waiting = await self._inbox.purge(owned)
+        deleted = await self._store.forget_tenant(platform, tenant)
+        dead = await self._dead.purge(owned)
+        log.info(
+            "%s %s: dropped %d waiting posts, %d dead letters", platform, tenant, waiting, dead
+        )
+        return deleted

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +17,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bridge.contracts import ThreadKey, UserPost
-from bridge.keys import DEDUPE_TTL, THREAD_TTL, Keys
+from bridge.keys import DEDUPE_TTL, THREAD_TTL, Keys, posts_ttl
 
 log = logging.getLogger(__name__)
 
 RELEASED_IDLE_MS = 24 * 3600 * 1000
 GROUP = "threadbridge"
+PURGE_PAGE = 500
 
 _ACCEPT = """
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) == false then
@@ -70,7 +72,15 @@ class Inbox:
                     raise
 
     async def accept(self, post: UserPost) -> int:
-        """Record `post` durably; return its sequence in the thread, or 0 if already seen."""
+        """Record `post` durably; return its sequence in the thread, or 0 if already seen.
+
+        The post's id goes into its thread's post index first (another hash slot, so not in
+        the script): every key named after the post is then found by forget."""
+        index = self._keys.posts(post.thread)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(index, post.message_id)
+            pipe.expire(index, posts_ttl(self._thread_ttl))
+            await pipe.execute()
         shard = self.shard_of(post.thread)
         keys = [
             self.stream(shard),
@@ -91,6 +101,51 @@ class Inbox:
         """How many posts of `thread` were accepted (its sequence counter)."""
         value = await self._redis.get(self._keys.inbox_seq(self.shard_of(thread), thread))
         return int(value) if value else 0
+
+    async def forget_thread(self, thread: ThreadKey, posts: Iterable[str]) -> int:
+        """Delete the thread's entries still waiting, its post counter and dedupe marks."""
+        shard = self.shard_of(thread)
+        dropped = await self.purge(lambda owner: owner == thread, [shard])
+        await self._redis.delete(*self._keys.inbox_thread_keys(shard, thread, posts))
+        return dropped
+
+    async def purge(
+        self, owned: Callable[[ThreadKey], bool], shards: Iterable[int] | None = None
+    ) -> int:
+        """Delete the entries not yet answered of the threads `owned` picks (a forgotten
+        thread, an uninstalled workspace); returns how many.
+
+        Each is XACKed (gone from the group's pending list, whichever consumer holds it) and
+        XDELed, in one transaction per page, by id: other threads' entries, pending or not,
+        are untouched. A replica answering a purged entry is stopped by the caller (forget
+        publishes a stop after this) and its final XACK/XDEL of the id is a no-op; a replica
+        that read one but has not started it drops it (`present`); XAUTOCLAIM skips deleted
+        ids. Entries added while this runs are posts made after the forget, and are kept."""
+        removed = 0
+        for shard in range(self.shards) if shards is None else shards:
+            stream, start = self.stream(shard), "-"
+            while True:
+                items: Any = await self._redis.xrange(stream, min=start, count=PURGE_PAGE)
+                ids = [_text(eid) for eid, fields in items or [] if _owned(fields, owned)]
+                if ids:
+                    async with self._redis.pipeline(transaction=True) as pipe:
+                        pipe.xack(stream, GROUP, *ids)
+                        pipe.xdel(stream, *ids)
+                        _, deleted = await pipe.execute()
+                    removed += int(deleted)
+                if len(items or []) < PURGE_PAGE:
+                    break
+                start = "(" + _text(items[-1][0])
+        return removed
+
+    async def present(self, entries: list[Entry]) -> list[Entry]:
+        """The entries still in their stream: forget and uninstall delete a thread's entries,
+        and a worker that read one before must not answer it."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry in entries:
+                pipe.xrange(self.stream(entry.shard), min=entry.id, max=entry.id, count=1)
+            found = await pipe.execute()
+        return [entry for entry, hit in zip(entries, found, strict=True) if hit]
 
     async def read(self, shard: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
         reply: Any = await self._redis.xreadgroup(
@@ -184,3 +239,12 @@ class Inbox:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _owned(fields: dict[bytes, bytes], owned: Callable[[ThreadKey], bool]) -> bool:
+    """The entry's post belongs to a thread `owned` picks (a malformed entry does not)."""
+    try:
+        post = UserPost.from_json(fields[b"post"])
+    except (KeyError, ValueError, TypeError):
+        return False
+    return owned(post.thread)

@@ -6,6 +6,12 @@ to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never 
 with Slack OAuth distribution, a workspace's installation (deleted when the app is uninstalled;
 `Store.forget_tenant` then deletes every key naming the workspace).
 
+Forget needs no SCAN: every key of a thread is named from the thread (`thread_keys`,
+`inbox_thread_keys`) and the ids in its `posts` index. Patterns for SCAN MATCH (uninstall, key
+rotation) begin with a literal key family after the prefix, never `*`, and what they find is
+checked against the family's exact shape (`owns`), so a deployment whose prefix extends ours
+(`tb:` and `tb:staging:`) is never touched.
+
 | key (after the prefix)                        | tag               | retention                |
 |-----------------------------------------------|-------------------|--------------------------|
 | `{<thread>}:active` thread marker             | thread            | thread TTL, refreshed    |
@@ -17,6 +23,7 @@ with Slack OAuth distribution, a workspace's installation (deleted when the app 
 | `{<thread>}:reply:<msg>` reply record (hash)  | thread            | RECORD_TTL (7 days)      |
 | `{<thread>}:notice:<msg>` refusal sent        | thread            | DEDUPE_TTL (7 days)      |
 | `{<thread>}:attempts:<msg>` failed attempts   | thread            | DEDUPE_TTL (7 days)      |
+| `{<thread>}:posts` the thread's post ids (set)| thread            | max(thread TTL, 7 days)  |
 | `replymsg:<platform>:<tenant>:<channel>:<msg>`| none              | RECORD_TTL (7 days)      |
 | `{inbox:<n>}:stream` inbox (Stream)           | inbox shard       | none: entries are acked  |
 | `{inbox:<n>}:seen:<thread>:<msg>` dedupe      | inbox shard       | DEDUPE_TTL (7 days)      |
@@ -30,10 +37,14 @@ with Slack OAuth distribution, a workspace's installation (deleted when the app 
 | `slack:install:-:<team>` tokens (org: `<e>:-`)| none              | kept until uninstalled   |
 | `discord:commands:<application>` synced hash  | none              | COMMANDS_TTL, rewritten  |
 | `deadletters` posts given up on (Stream)      | none              | kept until replayed      |
+| `forgotten` digests of forgotten posts (zset) | none              | thread TTL, pruned       |
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
 
 from bridge.contracts import ThreadKey
 
@@ -50,6 +61,11 @@ LEASE = "lease"
 STATE = "state"
 """The hash behind `ThreadState`: one field per provider value (`openai:history`, …)."""
 PEOPLE = "people"
+POSTS = "posts"
+"""The set of a thread's post ids: names its per-post keys (`reply:`, `notice:`, `attempts:`
+and the inbox's `seen:`), so forget deletes them by name. Posts accepted before the index
+existed are not in it; their per-post keys expire within 7 days."""
+PER_POST = ("reply", "notice", "attempts")
 OAUTH_STATE_TTL = 600
 COMMANDS_TTL = 30 * DAY
 """How long the hash of the last synced Discord commands lives; each start rewrites it, and
@@ -62,6 +78,17 @@ refreshed, so they are gone one BRIDGE_THREAD_TTL_DAYS after the upgrade; then d
 
 THREAD_DATA = (ACTIVE, CONV, DONE, STATE, PEOPLE)
 """A thread's keys that live while the thread is used; each accepted post refreshes them."""
+FIXED = (*THREAD_DATA, LEASE, POSTS, *LEGACY_STATE.values())
+"""Every key of a thread whose name needs nothing but the thread."""
+
+
+def posts_ttl(thread_ttl: int) -> int:
+    """The post index outlives every key it names: thread data and the 7-day records."""
+    return max(thread_ttl, RECORD_TTL, DEDUPE_TTL)
+
+
+_ID = r"[^:{}]+"
+"""One id segment of a key (a team, channel, user or message id): no colon, no brace."""
 
 
 class Keys:
@@ -85,8 +112,53 @@ class Keys:
         """Failed attempts at answering one post; they survive restarts and takeovers."""
         return self.thread(thread, f"attempts:{message_id}")
 
+    def posts(self, thread: ThreadKey) -> str:
+        return self.thread(thread, POSTS)
+
+    def thread_keys(self, thread: ThreadKey, message_ids: Iterable[str]) -> list[str]:
+        """Every key of `thread` under its hash tag, given its post ids (one DEL, one slot)."""
+        fixed = [self.thread(thread, suffix) for suffix in FIXED]
+        ids = sorted(set(message_ids))
+        return fixed + [self.thread(thread, f"{kind}:{m}") for m in ids for kind in PER_POST]
+
+    def inbox_thread_keys(
+        self, shard: int, thread: ThreadKey, message_ids: Iterable[str]
+    ) -> list[str]:
+        """The inbox's keys of `thread` in its shard: the post counter and dedupe marks."""
+        seen = [self.inbox_seen(shard, thread, m) for m in sorted(set(message_ids))]
+        return [self.inbox_seq(shard, thread), *seen]
+
+    def tenant_families(self, platform: str, tenant: str) -> list[tuple[str, re.Pattern[str]]]:
+        """Where keys naming one workspace or guild live: a SCAN MATCH pattern per key family
+        (the prefix, then a literal family name) and the exact shape a key it finds must have
+        after the prefix to be ours (`owns`)."""
+        owner = re.escape(f"{platform}:{tenant}:")
+        head, glob = _glob_escape(self.prefix), _glob_escape(f"{platform}:{tenant}:")
+        thread = rf"\{{{owner}{_ID}:[^{{}}]+\}}"
+        families = [
+            (f"{{{glob}*", rf"{thread}:[a-z_]+(:{_ID})?"),
+            (f"{{inbox:*}}:se*:{glob}*", rf"\{{inbox:\d+\}}:(seq|seen):{owner}{_ID}:[^{{}}]+"),
+            (f"replymsg:{glob}*", rf"replymsg:{owner}{_ID}:{_ID}"),
+            (f"channel:{glob}*", rf"channel:{owner}{_ID}"),
+            (f"lastthread:{glob}*", rf"lastthread:{owner}{_ID}:{_ID}"),
+            (f"budget:{{{glob}*", rf"budget:\{{{owner}[^{{}}]+\}}(:first)?"),
+            (f"rate:{{{glob}*", rf"rate:\{{{owner}{_ID}\}}(:post:{_ID})?"),
+        ]
+        return [(head + pattern, re.compile(shape)) for pattern, shape in families]
+
+    def owns(self, key: str | bytes, shape: re.Pattern[str]) -> bool:
+        """`key` (as SCAN returns it) is this deployment's and has `shape` after the prefix (a
+        key of a deployment whose prefix extends ours has that prefix's rest in front)."""
+        name = key.decode(errors="replace") if isinstance(key, bytes) else key
+        rest = name[len(self.prefix) :]
+        return name.startswith(self.prefix) and shape.fullmatch(rest) is not None
+
     def dead_letters(self) -> str:
         return f"{self.prefix}deadletters"
+
+    def forgotten(self) -> str:
+        """Digests of forgotten posts, so a dead letter filed during a forget is not replayed."""
+        return f"{self.prefix}forgotten"
 
     def reply_index(self, platform: str, tenant: str, channel: str, message_id: str) -> str:
         """A Slack `ts` is unique only within its channel, so the channel is part of the key."""
@@ -109,6 +181,10 @@ class Keys:
     def discord_commands(self, application: str) -> str:
         """The hash of the application commands last synced to Discord for `application`."""
         return f"{self.prefix}discord:commands:{application}"
+
+    def is_slack_installation(self, key: str | bytes) -> bool:
+        """A key `slack_installations` found is one of ours, not a nested deployment's."""
+        return self.owns(key, _INSTALLATION)
 
     def inbox_tag(self, shard: int) -> str:
         return f"{self.prefix}{{inbox:{shard}}}"
@@ -134,3 +210,11 @@ class Keys:
 
     def control(self) -> str:
         return f"{self.prefix}control"
+
+
+_INSTALLATION = re.compile(rf"slack:install:{_ID}:{_ID}")
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a literal inside a Redis MATCH pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

@@ -11,10 +11,13 @@ scrape stores and that dashboards of counters do not use).
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
+from typing import Generic, TypeVar
 
 from aiohttp import ClientSession, TraceConfig, TraceRequestEndParams
 from prometheus_client import (
@@ -36,6 +39,11 @@ PREFIX = "threadbridge_"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0)
 DURATION_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+REDIS_GAUGES_SECONDS = 5.0
+"""How long gauges read from Redis at scrape time (the inbox backlog) are reused: scrapes
+within it, from one Prometheus or several, cost Redis nothing."""
+
+T = TypeVar("T")
 
 
 def version() -> str:
@@ -152,6 +160,32 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class Cached(Generic[T]):
+    """The value `load` returned, loaded again only once it is `seconds` old; concurrent
+    callers share one load. A load that raises is not kept, so the next call tries again."""
+
+    def __init__(
+        self,
+        load: Callable[[], Awaitable[T]],
+        seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._seconds = seconds
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._kept: tuple[float, T] | None = None
+
+    async def get(self) -> T:
+        async with self._lock:
+            kept = self._kept
+            if kept is not None and self._clock() - kept[0] < self._seconds:
+                return kept[1]
+            value = await self._load()
+            self._kept = (self._clock(), value)
+            return value
 
 
 def http_trace(metrics: Metrics, platform: str, route: Callable[[str, URL], str]) -> TraceConfig:

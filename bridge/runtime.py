@@ -23,7 +23,7 @@ from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
 from bridge.hub import Hub
 from bridge.inbox import Inbox
-from bridge.metrics import Metrics
+from bridge.metrics import REDIS_GAUGES_SECONDS, Cached, Metrics
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
 from bridge.plugins import load_adapters
@@ -61,6 +61,7 @@ class Runtime:
         self.store: Store | None = None
         self.metrics = Metrics()
         self._inbox: Inbox | None = None
+        self._backlog: Cached[tuple[int, float | None]] | None = None
         self.draining = False
 
     async def start(self) -> None:
@@ -72,6 +73,7 @@ class Runtime:
             redis, s.bridge_redis_prefix, s.bridge_inbox_shards, s.thread_ttl
         )
         await inbox.ensure_groups()
+        self._backlog = Cached(inbox.backlog, REDIS_GAUGES_SECONDS)
         idle_ms = int(s.bridge_consumer_idle_hours * 3600 * 1000)
         removed = await inbox.prune_consumers(idle_ms, keep=self.consumer)
         if removed:
@@ -148,13 +150,14 @@ class Runtime:
         return None
 
     async def _refresh_metrics(self) -> None:
-        """Gauges read at scrape time: busy threads, the inbox backlog, Redis up."""
+        """Gauges read at scrape time: busy threads, the inbox backlog, Redis up (the last two
+        from Redis at most once per REDIS_GAUGES_SECONDS)."""
         self.metrics.busy_threads.set(self.dispatcher.busy if self.dispatcher else 0)
-        if self._inbox is None:
+        if self._backlog is None:
             return
         try:
             async with asyncio.timeout(READY_TIMEOUT):
-                pending, oldest = await self._inbox.backlog()
+                pending, oldest = await self._backlog.get()
         except (RedisError, OSError, TimeoutError):
             self.metrics.redis_up.set(0)
             return

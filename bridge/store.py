@@ -27,6 +27,7 @@ end
 return 0
 """
 _RELEASE = """
+-- delete KEYS[1] if it holds ARGV[1]: a lease, or a user's pointer to a forgotten thread
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -179,8 +180,13 @@ class Store:
     async def claim_notice(self, thread: ThreadKey, message_id: str) -> bool:
         """True once per post: the one delivery that may answer it with a notice (Slack sends
         a mention as both `app_mention` and `message`, and retries)."""
-        key = self.keys.notice(thread, message_id)
-        return bool(await self.redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL))
+        key, index = self.keys.notice(thread, message_id), self.keys.posts(thread)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, "1", nx=True, ex=keys.DEDUPE_TTL)
+            pipe.sadd(index, message_id)
+            pipe.expire(index, keys.posts_ttl(self.thread_ttl))
+            claimed, _, _ = await pipe.execute()
+        return bool(claimed)
 
     async def start_over(self, thread: ThreadKey) -> None:
         """Unbind the thread and drop what providers keep for it (OpenAI-compatible history),
@@ -293,31 +299,41 @@ class Store:
 
     async def forget_tenant(self, platform: str, tenant: str) -> int:
         """Delete every key of one workspace or guild (threads, replies, channel settings,
-        budgets); returns how many. Used when an app is uninstalled."""
-        head, tenant_id = _glob_escape(self.prefix), _glob_escape(f"{platform}:{tenant}")
-        patterns = (f"{head}*{tenant_id}:*", f"{head}*{tenant_id}", f"{head}*{tenant_id}}}*")
-        return await self._delete_matching(patterns)
-
-    async def forget_thread(self, thread: ThreadKey) -> int:
-        """Delete every key of one thread: conversation, reply records and their message
-        index, lease, sequence and dedupe marks, provider state. Stop its reply first."""
-        head, name = _glob_escape(self.prefix), _glob_escape(str(thread))
-        async for key in self.redis.scan_iter(match=f"{head}{{{name}}}:reply:*", count=500):
-            messages = json.loads(_text(await self.redis.hget(key, "messages") or b"[]"))
-            for message_id in messages:
-                index = self.keys.reply_index(
-                    thread.platform, thread.tenant, thread.channel, message_id
-                )
-                await self.redis.delete(index)
-        patterns = (f"{head}*{{{name}}}*", f"{head}*:{name}:*", f"{head}*:{name}")
-        return await self._delete_matching(patterns)
-
-    async def _delete_matching(self, patterns: tuple[str, ...]) -> int:
+        budgets); returns how many. Used when an app is uninstalled, so a SCAN is fine here;
+        each pattern begins with a key family and each key found is checked against its
+        shape (`Keys.tenant_families`), so a nested prefix's deployment is left alone."""
         deleted = 0
-        for pattern in patterns:
+        for pattern, shape in self.keys.tenant_families(platform, tenant):
             async for key in self.redis.scan_iter(match=pattern, count=500):
-                deleted += int(await self.redis.delete(key))
+                if self.keys.owns(key, shape):
+                    deleted += int(await self.redis.delete(key))
         return deleted
+
+    async def forget_thread(self, thread: ThreadKey) -> list[str]:
+        """Delete every key of one thread by name, no SCAN: its keys (`Keys.thread_keys`, from
+        its post index), its reply messages' index and the users' last-thread pointers to it.
+        Returns the post ids, which name its inbox keys and dead letters. Stop its reply first."""
+        posts = sorted(_text(m) for m in await self.redis.smembers(self.keys.posts(thread)))
+        people = await self.redis.smembers(self.thread_key(thread, keys.PEOPLE))
+        shown = await self._reply_messages(thread, posts)
+        await self.redis.delete(*self.keys.thread_keys(thread, posts))
+        t = thread
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message_id in shown:
+                pipe.delete(self.keys.reply_index(t.platform, t.tenant, t.channel, message_id))
+            await pipe.execute()
+        for user in people:
+            pointer = self.keys.last_thread(thread.scope, _text(user))
+            await self._release(keys=[pointer], args=[str(thread)])
+        return posts
+
+    async def _reply_messages(self, thread: ThreadKey, posts: list[str]) -> list[str]:
+        """The bot's messages that answered `posts` (their reply records name them)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message_id in posts:
+                pipe.hget(self.keys.reply(thread, message_id), "messages")
+            records = await pipe.execute()
+        return [m for raw in records if raw for m in json.loads(_text(raw))]
 
 
 class RedisThreadState:
@@ -372,8 +388,3 @@ def _json_or_none(raw: bytes | str) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
-
-
-def _glob_escape(text: str) -> str:
-    """`text` as a literal inside a Redis MATCH pattern."""
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

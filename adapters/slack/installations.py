@@ -164,6 +164,8 @@ class RedisInstallationStore(AsyncInstallationStore):
         outcome = Rotation()
         pattern = self._keys.slack_installations()
         async for key in self._redis.scan_iter(match=pattern):
+            if not self._keys.is_slack_installation(key):
+                continue
             problem = await self._rotate_one(key)
             if problem is None:
                 outcome.rotated += 1
