@@ -101,3 +101,31 @@ def test_env_example_as_is_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.neuroflash_personality_id is None
     assert settings.neuroflash_context_size is None
     assert settings.bridge_provider == "neuroflash"
+
+
+SECRET_URLS = [
+    "redis://user:secret@127.0.0.1:1/0",
+    "redis://:secret@127.0.0.1:1/0",
+    "redis://127.0.0.1:1/0?password=secret",
+    "redis+sentinel://user:secret@127.0.0.1:1/mymaster",
+    "redis+cluster://user:secret@127.0.0.1:1",
+]
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+@pytest.mark.parametrize("command", ["run", "doctor"])
+def test_redis_password_is_never_printed(command: str, url: str) -> None:
+    """`print` bypasses the log redaction: the URL must be shown masked wherever it is shown."""
+    env = {
+        "REDIS_URL": url,
+        "DISCORD_TOKEN": "t",
+        "DISCORD_API_URL": "http://127.0.0.1:1/api",
+        "NEUROFLASH_CLIENT_ID": "x",
+        "NEUROFLASH_CLIENT_SECRET": "y",
+    }
+    result = run_cli(command, env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "127.0.0.1:1" in output, output
+    assert "secret" not in output, output
+    assert "Traceback" not in output, output

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from bridge import logs
 from bridge.config import ConfigError, Settings, load_settings
 from bridge.contracts import ProviderContext
-from bridge.doctor.messengers import check_discord, check_slack
+from bridge.doctor.messengers import check_discord, check_slack, reaching
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
 from bridge.plugins import load_provider, provider_names
@@ -50,8 +50,8 @@ async def diagnose(settings: Settings, report: Report) -> None:
             "settings", FAIL, "no messenger configured", "set SLACK_BOT_TOKEN or DISCORD_TOKEN"
         )
     await check_redis(settings, report)
-    await check_slack(settings, report)
-    await check_discord(settings, report)
+    await reaching("slack", "SLACK_API_URL", check_slack(settings, report), report)
+    await reaching("discord", "DISCORD_API_URL", check_discord(settings, report), report)
     await check_providers(settings, report)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
@@ -13,6 +14,18 @@ from bridge.doctor.report import FAIL, OK, SKIP, WARN, Report
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)
 """GATEWAY_MESSAGE_CONTENT and GATEWAY_MESSAGE_CONTENT_LIMITED (Discord application flags)."""
 TIMEOUT = 15.0
+
+
+async def reaching(part: str, variable: str, check: Awaitable[None], report: Report) -> None:
+    """Run a messenger's `check`; a host that cannot be reached is a failed row naming it."""
+    try:
+        await check
+    except httpx.HTTPError as exc:
+        where = exc.request.url.host if isinstance(exc, httpx.RequestError) else part
+        reason = str(exc) or type(exc).__name__
+        report.add(
+            part, FAIL, f"cannot reach {where}: {reason}", f"check {variable} and the network"
+        )
 
 
 async def check_slack(settings: Settings, report: Report) -> None:
