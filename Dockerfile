@@ -24,6 +24,10 @@ USER threadbridge
 ENV BRIDGE_DATA_DIR=/data BRIDGE_HTTP_PORT=3000
 # Only used by the embedded Valkey (no REDIS_URL): keep it on a volume.
 VOLUME ["/data"]
+# `docker run --env-file` and `-e` override ENV, so a BRIDGE_DATA_DIR in .env beats the line
+# above (and an empty one means the code's default, `.data`). Running in /data makes such a
+# relative folder land on the volume, writable by this user, instead of the read-only /app.
+WORKDIR /data
 EXPOSE 3000
 # Liveness: the process answers. (/readyz adds Redis, messengers and draining: the compose file
 # and Kubernetes readiness probes use it.)

