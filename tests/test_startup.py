@@ -14,9 +14,20 @@ from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
 from tests.harness import bridge_settings
 
+CONFIGURATION = (
+    "SLACK_",
+    "DISCORD_",
+    "BRIDGE_",
+    "NEUROFLASH_",
+    "CONVERZEN_",
+    "SENSEFLOW_",
+    "OPENAI_",
+)
+"""Variables a test's child process must not inherit."""
+
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(CONFIGURATION)}
     return subprocess.run(
         [sys.executable, "-m", "bridge.cli", *args],
         env=clean | env,

@@ -46,6 +46,8 @@ class NeuroflashPrototypeProvider:
     name = "neuroflash-prototype"
     streams = False
     replays = False
+    variant_of = "neuroflash"
+    """Same credentials as the v1 API: chosen only by BRIDGE_PROVIDER, never on its own."""
 
     def __init__(self, context: ProviderContext) -> None:
         settings = context.settings
