@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from bridge.config import ConfigError, Settings
 from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
+from emulators.slack import SlackEmulator
 from tests.harness import bridge_settings
 
 CONFIGURATION = (
@@ -194,3 +196,48 @@ def test_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("threadbridge: BRIDGE_DATA_DIR"), result.stderr
     assert str(blocker / "data") in lines[0]
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single line a failed start printed (asserting it failed and printed only that)."""
+    assert result.returncode != 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+async def run_cli_async(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`run_cli` off the event loop, so emulators in this loop keep answering."""
+    return await asyncio.to_thread(run_cli, *args, env=env)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "expected"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-wrong"}, "SLACK_BOT_TOKEN was refused by Slack: invalid_auth"),
+        ({"SLACK_APP_TOKEN": "xapp-wrong"}, "SLACK_APP_TOKEN was refused by Slack: invalid_auth"),
+        ({"SLACK_APP_TOKEN": "xoxb-test"}, "SLACK_APP_TOKEN was refused by Slack: not_allowed"),
+        ({"SLACK_API_URL": "http://127.0.0.1:1/api/"}, "SLACK_API_URL: cannot reach 127.0.0.1:1"),
+    ],
+    ids=["bot token", "app token", "bot token as app token", "unreachable"],
+)
+async def test_refused_slack_token_is_one_line(
+    redis_url: str, prefix: str, wrong: dict[str, str], expected: str
+) -> None:
+    slack = SlackEmulator()
+    await slack.start()
+    try:
+        env = {
+            "REDIS_URL": redis_url,
+            "BRIDGE_REDIS_PREFIX": prefix,
+            "BRIDGE_PROVIDER": "openai",
+            "OPENAI_BASE_URL": "http://127.0.0.1:1/v1",
+            "OPENAI_MODEL": "m",
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_APP_TOKEN": slack.app_token,
+            "SLACK_API_URL": slack.api_url,
+        }
+        result = await run_cli_async("run", env=env | wrong)
+    finally:
+        await slack.stop()
+    assert one_line(result).startswith(f"threadbridge: {expected}"), result.stderr
