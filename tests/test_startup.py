@@ -13,6 +13,7 @@ import pytest
 from bridge.config import ConfigError, Settings
 from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
+from emulators.openai_compat import OpenAIEmulator
 from emulators.slack import SlackEmulator
 from tests.harness import bridge_settings
 
@@ -224,14 +225,14 @@ async def run_cli_async(*args: str, env: dict[str, str]) -> subprocess.Completed
 async def test_refused_slack_token_is_one_line(
     redis_url: str, prefix: str, wrong: dict[str, str], expected: str
 ) -> None:
-    slack = SlackEmulator()
+    slack, model_server = SlackEmulator(), OpenAIEmulator()
     await slack.start()
+    await model_server.start()
     try:
         env = {
             "REDIS_URL": redis_url,
             "BRIDGE_REDIS_PREFIX": prefix,
-            "BRIDGE_PROVIDER": "openai",
-            "OPENAI_BASE_URL": "http://127.0.0.1:1/v1",
+            "OPENAI_BASE_URL": model_server.base_url,
             "OPENAI_MODEL": "m",
             "SLACK_BOT_TOKEN": slack.bot_token,
             "SLACK_APP_TOKEN": slack.app_token,
@@ -240,4 +241,20 @@ async def test_refused_slack_token_is_one_line(
         result = await run_cli_async("run", env=env | wrong)
     finally:
         await slack.stop()
+        await model_server.stop()
     assert one_line(result).startswith(f"threadbridge: {expected}"), result.stderr
+
+
+def test_unreachable_discord_is_one_line(redis_url: str, prefix: str) -> None:
+    env = {
+        "REDIS_URL": redis_url,
+        "BRIDGE_REDIS_PREFIX": prefix,
+        "BRIDGE_PROVIDER": "openai",
+        "OPENAI_BASE_URL": "http://127.0.0.1:1/v1",
+        "OPENAI_MODEL": "m",
+        "DISCORD_TOKEN": "t",
+        "DISCORD_API_URL": "http://127.0.0.1:1/api/v10",
+        "BRIDGE_LOG_LEVEL": "ERROR",
+    }
+    line = one_line(run_cli("run", env=env))
+    assert line.startswith("threadbridge: DISCORD_API_URL: cannot reach 127.0.0.1:1"), line

@@ -44,6 +44,8 @@ class NeuroflashPrototypeProvider:
     """One neuroflash prototype conversation per thread; OAuth client-credentials auth."""
 
     name = "neuroflash-prototype"
+    credentials = "NEUROFLASH_CLIENT_ID/NEUROFLASH_CLIENT_SECRET"
+    """What a refused (401/403) start-up check names."""
     streams = False
     replays = False
     variant_of = "neuroflash"
