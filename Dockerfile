@@ -15,6 +15,7 @@ COPY README.md ./
 COPY bridge ./bridge
 COPY adapters ./adapters
 COPY emulators ./emulators
+# deploy/slack-manifest.yml is the package's bridge/doctor/slack-manifest.yml (a link to it).
 COPY deploy ./deploy
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 threadbridge \

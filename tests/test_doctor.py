@@ -4,6 +4,7 @@ naming the broken part for each fault an operator meets first."""
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -12,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from bridge.config import Settings
+from bridge.doctor.manifest import load_bot_scopes
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
 from tests.procs import redis_server, replica_env
+from tests.test_startup import ROOT, env_file
 
 TIMEOUT = 60.0
 
@@ -125,3 +129,18 @@ async def test_redis_that_evicts_is_refused(tmp_path: Path, prefix: str) -> None
     assert code == 1, output
     line = row(output, "redis eviction")
     assert " FAIL " in line and "allkeys-lru" in line and "noeviction" in line, output
+
+
+def test_the_manifest_ships_inside_the_package() -> None:
+    """An installed wheel or the Docker image has no deploy/ folder: the doctor reads the
+    package's copy, which is the documented deploy/slack-manifest.yml."""
+    shipped = importlib.resources.files("bridge.doctor") / "slack-manifest.yml"
+    documented = Path(__file__).resolve().parent.parent / "deploy" / "slack-manifest.yml"
+    assert shipped.read_bytes() == documented.read_bytes()
+    assert "files:read" in load_bot_scopes()
+
+
+def test_env_example_leaves_the_scopes_to_the_code() -> None:
+    """A copied .env.example must not ask for fewer scopes than the bridge uses."""
+    assert "SLACK_SCOPES" not in env_file(ROOT / ".env.example")
+    assert "files:read" in Settings.model_fields["slack_scopes"].default.split(",")
