@@ -15,31 +15,19 @@ import logging
 import secrets
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from bridge.config import ConfigError
+from bridge.encryption import cipher
 from bridge.keys import OAUTH_STATE_TTL, Keys
 
 log = logging.getLogger(__name__)
 
 STATE_TTL = OAUTH_STATE_TTL
-
-
-def cipher(keys: str) -> MultiFernet:
-    """The MultiFernet for comma-separated keys; ConfigError naming the variable if bad."""
-    try:
-        fernets = [Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()]
-    except ValueError:
-        raise ConfigError(
-            "BRIDGE_ENCRYPTION_KEY is invalid: each key must be 32 url-safe base64-encoded bytes"
-        ) from None
-    if not fernets:
-        raise ConfigError("BRIDGE_ENCRYPTION_KEY is not set (needed with SLACK_CLIENT_ID)")
-    return MultiFernet(fernets)
+__all__ = ["RedisInstallationStore", "RedisStateStore", "cipher"]
 
 
 class RedisInstallationStore(AsyncInstallationStore):

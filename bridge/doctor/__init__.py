@@ -43,11 +43,16 @@ async def diagnose(settings: Settings, report: Report) -> None:
         for n, t in (("slack", settings.slack_bot_token), ("discord", settings.discord_token))
         if t is not None
     ]
+    if settings.slack_client_id:
+        messengers = ["slack (many workspaces)", *(m for m in messengers if m != "slack")]
     if messengers:
         report.add("settings", OK, f"messengers: {', '.join(messengers)}")
     else:
         report.add(
-            "settings", FAIL, "no messenger configured", "set SLACK_BOT_TOKEN or DISCORD_TOKEN"
+            "settings",
+            FAIL,
+            "no messenger configured",
+            "set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) or DISCORD_TOKEN",
         )
     await check_redis(settings, report)
     await reaching("slack", "SLACK_API_URL", check_slack(settings, report), report)

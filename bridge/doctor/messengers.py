@@ -10,6 +10,7 @@ import httpx
 from bridge.config import Settings, secret
 from bridge.doctor.manifest import load_bot_scopes
 from bridge.doctor.report import FAIL, OK, SKIP, WARN, Report
+from bridge.doctor.slack_oauth import check_slack_oauth
 
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)
 """GATEWAY_MESSAGE_CONTENT and GATEWAY_MESSAGE_CONTENT_LIMITED (Discord application flags)."""
@@ -30,10 +31,15 @@ async def reaching(part: str, variable: str, check: Awaitable[None], report: Rep
 
 async def check_slack(settings: Settings, report: Report) -> None:
     token = secret(settings.slack_bot_token)
+    base = settings.slack_api_url.rstrip("/") + "/"
+    if settings.slack_client_id:
+        async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
+            await check_slack_oauth(settings, client, report)
+            await _connection(settings, client, report)
+        return
     if not token:
         report.add("slack", SKIP, "SLACK_BOT_TOKEN not set")
         return
-    base = settings.slack_api_url.rstrip("/") + "/"
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
         response = await _slack_call(client, "auth.test", token)
         data = response.json() if response.status_code < 500 else {}
