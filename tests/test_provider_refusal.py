@@ -36,11 +36,9 @@ def emulator(kit: Kit) -> Any:
 
 
 def settings_for(kit: Kit, root: str, redis_url: str, prefix: str, **extra: Any) -> Any:
-    values = kit.settings(root).model_dump(exclude_unset=True)
+    values = {"bridge_provider": kit.name, **kit.values(root)}
     right = {"openai_api_key": "right"} if kit.name == "openai" else {}
-    return bridge_settings(
-        redis_url, prefix, **(values | right | NO_MESSENGER_NEEDED | {"_env_file": None} | extra)
-    )
+    return bridge_settings(redis_url, prefix, **(values | right | NO_MESSENGER_NEEDED | extra))
 
 
 @pytest.mark.parametrize("kit", KITS, ids=[k.name for k in KITS])
