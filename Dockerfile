@@ -15,6 +15,7 @@ COPY README.md ./
 COPY bridge ./bridge
 COPY adapters ./adapters
 COPY emulators ./emulators
+# deploy/slack-manifest.yml is the package's bridge/doctor/slack-manifest.yml (a link to it).
 COPY deploy ./deploy
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 threadbridge \
@@ -24,6 +25,10 @@ USER threadbridge
 ENV BRIDGE_DATA_DIR=/data BRIDGE_HTTP_PORT=3000
 # Only used by the embedded Valkey (no REDIS_URL): keep it on a volume.
 VOLUME ["/data"]
+# `docker run --env-file` and `-e` override ENV, so a BRIDGE_DATA_DIR in .env beats the line
+# above (and an empty one means the code's default, `.data`). Running in /data makes such a
+# relative folder land on the volume, writable by this user, instead of the read-only /app.
+WORKDIR /data
 EXPOSE 3000
 # Liveness: the process answers. (/readyz adds Redis, messengers and draining: the compose file
 # and Kubernetes readiness probes use it.)

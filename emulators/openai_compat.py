@@ -72,7 +72,12 @@ class OpenAIEmulator(ChatEmulator):
         return None
 
     async def _models(self, request: web.Request) -> web.Response:
+        """GET /v1/models needs the key like every call (OpenAI's API reference, "List models":
+        `Authorization: Bearer $OPENAI_API_KEY`; a wrong key gets 401 `invalid_api_key`)."""
         await self.record(request)
+        refused = self._unauthorized(request)
+        if refused is not None:
+            return refused
         return json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:

@@ -4,6 +4,7 @@ naming the broken part for each fault an operator meets first."""
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -11,11 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
+from bridge.config import Settings
+from bridge.doctor.manifest import load_bot_scopes
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
 from tests.procs import redis_server, replica_env
+from tests.test_slack_distribution import KEY, distributed_bridge, install
+from tests.test_slack_distribution import Env as DistributedEnv
+from tests.test_startup import ROOT, env_file
 
 TIMEOUT = 60.0
 
@@ -49,14 +56,18 @@ async def deployment(tmp_path: Path, prefix: str, *redis_args: str) -> AsyncIter
 
 
 async def doctor(parts: Parts) -> tuple[int, str]:
+    return await run_doctor(parts.env, parts.workdir)
+
+
+async def run_doctor(env: dict[str, str], workdir: Path) -> tuple[int, str]:
     """Run the real command in a child process; the emulators keep serving meanwhile."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bridge.cli",
         "doctor",
-        env=parts.env,
-        cwd=parts.workdir,
+        env=env,
+        cwd=workdir,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -125,3 +136,86 @@ async def test_redis_that_evicts_is_refused(tmp_path: Path, prefix: str) -> None
     assert code == 1, output
     line = row(output, "redis eviction")
     assert " FAIL " in line and "allkeys-lru" in line and "noeviction" in line, output
+
+
+def test_the_manifest_ships_inside_the_package() -> None:
+    """An installed wheel or the Docker image has no deploy/ folder: the doctor reads the
+    package's copy, which is the documented deploy/slack-manifest.yml."""
+    shipped = importlib.resources.files("bridge.doctor") / "slack-manifest.yml"
+    documented = Path(__file__).resolve().parent.parent / "deploy" / "slack-manifest.yml"
+    assert shipped.read_bytes() == documented.read_bytes()
+    assert "files:read" in load_bot_scopes()
+
+
+def test_env_example_leaves_the_scopes_to_the_code() -> None:
+    """A copied .env.example must not ask for fewer scopes than the bridge uses."""
+    assert "SLACK_SCOPES" not in env_file(ROOT / ".env.example")
+    assert "files:read" in Settings.model_fields["slack_scopes"].default.split(",")
+
+
+OAUTH_ROWS = (
+    "slack oauth settings",
+    "slack oauth client",
+    "slack scopes",
+    "slack redirect",
+    "slack installations",
+    "slack events",
+)
+OAUTH_BROKEN = {
+    "another encryption key": ("slack installations", "1 of 1 cannot be decrypted"),
+    "wrong client secret": ("slack oauth client", "SLACK_CLIENT_SECRET refused"),
+    "wrong client id": ("slack oauth client", "SLACK_CLIENT_ID refused"),
+    "scopes without files:read": ("slack scopes", "lacks files:read"),
+    "redirect elsewhere": ("slack redirect", "is not …/slack/oauth_redirect"),
+}
+
+
+def oauth_env(env: DistributedEnv, redis_url: str, prefix: str) -> dict[str, str]:
+    """doctor's environment for a running many-workspace bridge (HTTP mode)."""
+    slack = env.slack
+    return replica_env(redis_url, prefix, env.neuroflash) | {
+        "SLACK_CLIENT_ID": slack.client_id,
+        "SLACK_CLIENT_SECRET": slack.client_secret,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_STATE_SECRET": "state-signing-secret",
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_REDIRECT_URI": f"{env.bridge_url}/slack/oauth_redirect",
+        "BRIDGE_ENCRYPTION_KEY": KEY,
+    }
+
+
+@pytest.mark.parametrize("fault", [None, *OAUTH_BROKEN])
+async def test_many_workspace_deployment_is_checked(
+    tmp_path: Path, prefix: str, fault: str | None
+) -> None:
+    """SLACK_CLIENT_ID instead of SLACK_BOT_TOKEN: a working deployment passes, and each
+    broken OAuth part is the one named."""
+    data = tmp_path / "redis"
+    data.mkdir()
+    async with redis_server(data) as server, distributed_bridge(server.url, prefix) as env:
+        assert await install(env, "TA") == 200
+        values = oauth_env(env, server.url, prefix)
+        if fault == "another encryption key":
+            values["BRIDGE_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
+        elif fault == "wrong client secret":
+            values["SLACK_CLIENT_SECRET"] = "not-the-secret"
+        elif fault == "wrong client id":
+            values["SLACK_CLIENT_ID"] = "not-the-id"
+        elif fault == "scopes without files:read":
+            default = Settings.model_fields["slack_scopes"].default.split(",")
+            values["SLACK_SCOPES"] = ",".join(s for s in default if s != "files:read")
+        elif fault == "redirect elsewhere":
+            values["SLACK_REDIRECT_URI"] = f"{env.bridge_url}/oauth"
+        code, output = await run_doctor(values, tmp_path)
+    if fault is None:
+        assert code == 0, output
+        for part in ("settings", *OAUTH_ROWS):
+            assert " ok " in row(output, part), output
+        assert "slack (many workspaces)" in row(output, "settings")
+        assert "1 stored" in row(output, "slack installations")
+        return
+    part, detail = OAUTH_BROKEN[fault]
+    assert code == 1, output
+    line = row(output, part)
+    assert " FAIL " in line and detail in line, output
+    assert all(r.startswith(part) for r in output.splitlines() if " FAIL " in r), output

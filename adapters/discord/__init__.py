@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from urllib.parse import urlsplit
 
+import aiohttp
 import discord
 
 from adapters.discord import slash
@@ -65,6 +67,10 @@ class DiscordAdapter:
         except discord.LoginFailure:
             await client.close()
             raise ConfigError("DISCORD_TOKEN was refused by Discord: check the bot token") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            await client.close()
+            host = urlsplit(self._settings.discord_api_url).netloc
+            raise ConfigError(f"DISCORD_API_URL: cannot reach {host} ({exc})") from None
         assert client.user is not None
         ingest = DiscordIngest(core, client.user.id, client, parents)
         await slash.install(client, core, self._answers)

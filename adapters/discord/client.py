@@ -46,6 +46,8 @@ class BridgeClient(discord.Client):
         trace: aiohttp.TraceConfig,
         on_interaction: Callable[[discord.Interaction], Awaitable[None]] | None = None,
     ) -> None:
+        # The bridge never joins voice: discord.py's warnings about voice libraries are noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=intents(), allowed_mentions=discord.AllowedMentions.none(), http_trace=trace
         )

@@ -15,7 +15,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
 
-from adapters.slack import oauth, slash
+from adapters.slack import oauth, slash, startup
 from adapters.slack.controls import STOP_ACTION, stop_pressed
 from adapters.slack.http import http_handler
 from adapters.slack.ingest import Installed, SlackIngest
@@ -79,10 +79,10 @@ class SlackAdapter:
             trace_configs=[fence_requests(http_trace(core.metrics, "slack", _method_name))],
         )
         if not self.distributed:
-            auth = await self.client.auth_test()
-            self.bot_user_id = str(auth["user_id"])
-            self.team_id = str(auth.get("team_id") or "")
-        socket_mode = bool(secret(self._settings.slack_app_token))
+            self.bot_user_id, self.team_id = await startup.who_am_i(self.client)
+        app_token = secret(self._settings.slack_app_token)
+        socket_mode = bool(app_token)
+        wss_url = await startup.socket_url(self.client, app_token) if socket_mode else None
         app = self._app(core, socket_mode)
         ingest = SlackIngest(core, self.client, self.bot_user_id, self.team_id, self._installed())
 
@@ -103,7 +103,8 @@ class SlackAdapter:
         app.event("tokens_revoked")(self._on_uninstalled)
         app.action(STOP_ACTION)(stop_pressed(core))
         if socket_mode:
-            self._socket = AsyncSocketModeHandler(app, secret(self._settings.slack_app_token))
+            self._socket = AsyncSocketModeHandler(app, app_token)
+            self._socket.client.wss_uri = wss_url
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack: connected in Socket Mode as %s", self.bot_user_id)
         else:

@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from bridge.config import ConfigError
+from bridge.encryption import cipher
 from bridge.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -35,18 +35,7 @@ return 0
 ROTATE_ATTEMPTS = 5
 """Tries per record when a reinstall keeps rewriting it during a rotation."""
 
-
-def cipher(keys: str) -> MultiFernet:
-    """The MultiFernet for comma-separated keys; ConfigError naming the variable if bad."""
-    try:
-        fernets = [Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()]
-    except ValueError:
-        raise ConfigError(
-            "BRIDGE_ENCRYPTION_KEY is invalid: each key must be 32 url-safe base64-encoded bytes"
-        ) from None
-    if not fernets:
-        raise ConfigError("BRIDGE_ENCRYPTION_KEY is not set (needed with SLACK_CLIENT_ID)")
-    return MultiFernet(fernets)
+__all__ = ["RedisInstallationStore", "Rotation", "cipher"]
 
 
 @dataclass

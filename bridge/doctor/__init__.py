@@ -14,11 +14,11 @@ from redis.asyncio import Redis
 
 from bridge import logs
 from bridge.config import ConfigError, Settings, load_settings
-from bridge.contracts import ProviderContext
-from bridge.doctor.messengers import check_discord, check_slack
+from bridge.contracts import Provider, ProviderContext
+from bridge.doctor.messengers import check_discord, check_slack, reaching
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
-from bridge.plugins import load_provider, provider_names
+from bridge.plugins import load_provider, provider_names, sole_provider
 from bridge.store import Store
 
 
@@ -43,15 +43,20 @@ async def diagnose(settings: Settings, report: Report) -> None:
         for n, t in (("slack", settings.slack_bot_token), ("discord", settings.discord_token))
         if t is not None
     ]
+    if settings.slack_client_id:
+        messengers = ["slack (many workspaces)", *(m for m in messengers if m != "slack")]
     if messengers:
         report.add("settings", OK, f"messengers: {', '.join(messengers)}")
     else:
         report.add(
-            "settings", FAIL, "no messenger configured", "set SLACK_BOT_TOKEN or DISCORD_TOKEN"
+            "settings",
+            FAIL,
+            "no messenger configured",
+            "set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) or DISCORD_TOKEN",
         )
     await check_redis(settings, report)
-    await check_slack(settings, report)
-    await check_discord(settings, report)
+    await reaching("slack", "SLACK_API_URL", check_slack(settings, report), report)
+    await reaching("discord", "DISCORD_API_URL", check_discord(settings, report), report)
     await check_providers(settings, report)
 
 
@@ -59,30 +64,52 @@ async def check_providers(settings: Settings, report: Report) -> None:
     """Each provider whose settings are present answers one harmless call; the default must."""
     offline: Any = Redis()
     context = ProviderContext(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
+    built: dict[str, Provider] = {}
     for name in provider_names():
-        part = f"provider {name}"
         try:
-            provider = load_provider(name, context)
+            built[name] = load_provider(name, context)
         except ConfigError as exc:
             if name == settings.bridge_provider:
                 report.add(
-                    part,
+                    f"provider {name}",
                     FAIL,
                     f"default provider not configured: {exc}",
                     "set its variables or change BRIDGE_PROVIDER",
                 )
             else:
-                report.add(part, SKIP, "not configured")
-            continue
-        check = getattr(provider, "check", None)
-        try:
-            if check is None:
-                report.add(part, SKIP, "offers no check")
-            else:
-                env = name.split("-")[0].upper()
-                await report.run(part, check, f"check {env}_* credentials and URLs")
-        finally:
+                report.add(f"provider {name}", SKIP, "not configured")
+    try:
+        _default_provider(settings, built, report)
+        for name, provider in built.items():
+            await _check_provider(name, provider, report)
+    finally:
+        for provider in built.values():
             await provider.aclose()
+
+
+def _default_provider(settings: Settings, built: dict[str, Provider], report: Report) -> None:
+    """A row for the default only when it is not simply the one BRIDGE_PROVIDER names."""
+    chosen = settings.bridge_provider
+    if chosen:
+        if chosen not in provider_names():
+            known = ", ".join(provider_names())
+            report.add("provider default", FAIL, f"BRIDGE_PROVIDER={chosen!r} is unknown", known)
+        return
+    try:
+        name = sole_provider(built)
+    except ConfigError as exc:
+        report.add("provider default", FAIL, str(exc), "set BRIDGE_PROVIDER")
+        return
+    report.add("provider default", OK, f"{name}, the only one configured (BRIDGE_PROVIDER unset)")
+
+
+async def _check_provider(name: str, provider: Provider, report: Report) -> None:
+    check = getattr(provider, "check", None)
+    if check is None:
+        report.add(f"provider {name}", SKIP, "offers no check")
+        return
+    env = name.split("-")[0].upper()
+    await report.run(f"provider {name}", check, f"check {env}_* credentials and URLs")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,16 @@
-"""The Slack app manifest the deployment is meant to use, read for its bot scopes."""
+"""The Slack app manifest the deployment is meant to use, read for its bot scopes.
+
+It ships inside the package (`slack-manifest.yml` here links to deploy/slack-manifest.yml, the
+copy users create the app from; the wheel holds the file itself), so an installed wheel or the
+Docker image reads the same list a checkout does.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
-MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "slack-manifest.yml"
+MANIFEST: Traversable = files("bridge.doctor") / "slack-manifest.yml"
 
 
 def bot_scopes(text: str) -> list[str]:
@@ -29,8 +35,6 @@ def bot_scopes(text: str) -> list[str]:
     return scopes
 
 
-def load_bot_scopes(path: Path = MANIFEST) -> list[str] | None:
-    """The manifest's bot scopes, or None when the file is not there (an installed wheel)."""
-    if not path.exists():
-        return None
-    return bot_scopes(path.read_text())
+def load_bot_scopes(manifest: Traversable = MANIFEST) -> list[str]:
+    """The manifest's bot scopes."""
+    return bot_scopes(manifest.read_text(encoding="utf-8"))

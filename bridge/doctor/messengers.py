@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
@@ -9,18 +10,36 @@ import httpx
 from bridge.config import Settings, secret
 from bridge.doctor.manifest import load_bot_scopes
 from bridge.doctor.report import FAIL, OK, SKIP, WARN, Report
+from bridge.doctor.slack_oauth import check_slack_oauth
 
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)
 """GATEWAY_MESSAGE_CONTENT and GATEWAY_MESSAGE_CONTENT_LIMITED (Discord application flags)."""
 TIMEOUT = 15.0
 
 
+async def reaching(part: str, variable: str, check: Awaitable[None], report: Report) -> None:
+    """Run a messenger's `check`; a host that cannot be reached is a failed row naming it."""
+    try:
+        await check
+    except httpx.HTTPError as exc:
+        where = exc.request.url.host if isinstance(exc, httpx.RequestError) else part
+        reason = str(exc) or type(exc).__name__
+        report.add(
+            part, FAIL, f"cannot reach {where}: {reason}", f"check {variable} and the network"
+        )
+
+
 async def check_slack(settings: Settings, report: Report) -> None:
     token = secret(settings.slack_bot_token)
+    base = settings.slack_api_url.rstrip("/") + "/"
+    if settings.slack_client_id:
+        async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
+            await check_slack_oauth(settings, client, report)
+            await _connection(settings, client, report)
+        return
     if not token:
         report.add("slack", SKIP, "SLACK_BOT_TOKEN not set")
         return
-    base = settings.slack_api_url.rstrip("/") + "/"
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
         response = await _slack_call(client, "auth.test", token)
         data = response.json() if response.status_code < 500 else {}
@@ -41,9 +60,6 @@ async def _slack_call(client: httpx.AsyncClient, method: str, token: str) -> htt
 
 def _scopes(report: Report, header: str | None) -> None:
     wanted = load_bot_scopes()
-    if wanted is None:
-        report.add("slack scopes", WARN, "deploy/slack-manifest.yml not found: not compared")
-        return
     if header is None:
         report.add("slack scopes", WARN, "Slack did not list the token's scopes")
         return

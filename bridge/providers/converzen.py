@@ -95,6 +95,8 @@ class ConverzenProvider:
     """One converzen session per thread, streamed; `open` has nothing to create."""
 
     name = "converzen"
+    credentials = "CONVERZEN_API_KEY"
+    """What a refused (401/403) start-up check names."""
     streams = True
     replays = False
     rate_limit_delays: tuple[float, ...] = (1.0, 2.0, 4.0)

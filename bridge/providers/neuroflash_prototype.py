@@ -45,8 +45,12 @@ class NeuroflashPrototypeProvider:
     """One neuroflash prototype conversation per thread; OAuth client-credentials auth."""
 
     name = "neuroflash-prototype"
+    credentials = "NEUROFLASH_CLIENT_ID/NEUROFLASH_CLIENT_SECRET"
+    """What a refused (401/403) start-up check names."""
     streams = False
     replays = False
+    variant_of = "neuroflash"
+    """Same credentials as the v1 API: chosen only by BRIDGE_PROVIDER, never on its own."""
 
     def __init__(self, context: ProviderContext) -> None:
         settings = context.settings

@@ -75,6 +75,8 @@ class OpenAICompatProvider:
     """Chat completions with a bridge-kept history; the conversation id is ours."""
 
     name = "openai"
+    credentials = "OPENAI_API_KEY"
+    """What a refused (401/403) start-up check names."""
     streams = True
     replays = False
 

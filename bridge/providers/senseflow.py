@@ -60,6 +60,8 @@ class SenseflowProvider:
     """One SenseFlow agent conversation per thread, streamed."""
 
     name = "senseflow"
+    credentials = "SENSEFLOW_API_KEY"
+    """What a refused (401/403) start-up check names."""
     streams = True
     replays = False
 

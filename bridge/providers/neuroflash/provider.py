@@ -61,6 +61,8 @@ class NeuroflashProvider:
     """The neuroflash v1 conversation API, authorised by OAuth client credentials."""
 
     name = "neuroflash"
+    credentials = "NEUROFLASH_CLIENT_ID/NEUROFLASH_CLIENT_SECRET"
+    """What a refused (401/403) start-up check names."""
     streams = True
     replays = True
 
