@@ -67,7 +67,9 @@ class Runtime:
         s = self.settings
         self._redis = await connect(s)
         redis = self._redis.client
-        self.store = store = Store(redis, s.bridge_redis_prefix, s.thread_ttl)
+        self.store = store = Store(
+            redis, s.bridge_redis_prefix, s.thread_ttl, self._redis.lease_client
+        )
         self._inbox = inbox = Inbox(
             redis, s.bridge_redis_prefix, s.bridge_inbox_shards, s.thread_ttl
         )

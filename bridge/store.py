@@ -98,16 +98,25 @@ class ReplyRecord:
 class Store:
     """The Redis state of one deployment, namespaced by `prefix`."""
 
-    def __init__(self, redis: Redis, prefix: str = "bridge:", thread_ttl: int = THREAD_TTL) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str = "bridge:",
+        thread_ttl: int = THREAD_TTL,
+        lease_redis: Redis | None = None,
+    ) -> None:
+        """`lease_redis`: where leases are taken and renewed (a pool of their own, so a busy
+        main pool never lets one lapse); `redis` when not given."""
         self.redis = redis
+        self._lease_redis = lease_redis or redis
         self.prefix = prefix
         self.keys = Keys(prefix)
         self.thread_ttl = thread_ttl
         self._bind = redis.register_script(_BIND)
         self._set_id = redis.register_script(_SET_ID)
         self._touch = redis.register_script(_TOUCH)
-        self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE)
+        self._renew = self._lease_redis.register_script(_RENEW)
+        self._release = self._lease_redis.register_script(_RELEASE)
         self._mark_done = redis.register_script(_MARK_DONE)
         self.thread_state = RedisThreadState(self)
 
@@ -243,7 +252,7 @@ class Store:
 
     async def acquire_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
         key = self.thread_key(thread, keys.LEASE)
-        return bool(await self.redis.set(key, token, nx=True, px=int(ttl * 1000)))
+        return bool(await self._lease_redis.set(key, token, nx=True, px=int(ttl * 1000)))
 
     async def renew_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
         key = self.thread_key(thread, keys.LEASE)
