@@ -287,7 +287,7 @@ class Dispatcher:
         """
         while True:
             try:
-                await self._turns.answer(post, stop=stop, fence=lease.check)
+                await self._turns.answer(post, stop=stop, lease=lease)
                 return True
             except LeaseLost:
                 log.warning("lost the lease on %s; another replica takes over", post.thread)

@@ -44,6 +44,16 @@ return 1
 """
 
 
+_SAVE_HELD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 _BIND = """
 if redis.call('HEXISTS', KEYS[1], 'provider') == 1 then
   return 0
@@ -118,6 +128,7 @@ class Store:
         self._renew = self._lease_redis.register_script(_RENEW)
         self._release = self._lease_redis.register_script(_RELEASE)
         self._mark_done = redis.register_script(_MARK_DONE)
+        self._save_held = redis.register_script(_SAVE_HELD)
         self.thread_state = RedisThreadState(self)
 
     def thread_key(self, thread: ThreadKey, suffix: str) -> str:
@@ -218,7 +229,10 @@ class Store:
         status: str | None = None,
         provider_message: str | None = None,
         streaming: list[str] | None = None,
-    ) -> None:
+        holder: str | None = None,
+    ) -> bool:
+        """Save these fields of the reply record; with `holder` (a lease token), only while
+        that token holds the thread's lease (False when it does not: nothing was saved)."""
         mapping: _Fields = {}
         if messages is not None:
             mapping["messages"] = json.dumps(messages)
@@ -229,10 +243,16 @@ class Store:
         if provider_message is not None:
             mapping["provider_message"] = provider_message
         key = self.keys.reply(thread, message_id)
+        if holder is not None:
+            lease = self.thread_key(thread, keys.LEASE)
+            fields = [item for pair in mapping.items() for item in pair]
+            args = [holder, RECORD_TTL, *fields]
+            return int(await self._save_held(keys=[lease, key], args=args)) == 1
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=mapping)
             pipe.expire(key, RECORD_TTL)
             await pipe.execute()
+        return True
 
     async def index_replies(self, thread: ThreadKey, message_ids: list[str]) -> None:
         """Remember which thread the bot's reply messages belong to (for stop reactions)."""

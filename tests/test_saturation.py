@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bridge.contracts import ThreadKey
 from bridge.keys import LEASE
+from bridge.runtime import Runtime
 from bridge.store import Store
+from emulators.base import Fault
 from tests.harness import Env, discord_bridge, rate_for
 
 LEASE_SECONDS = 3.0
@@ -24,22 +27,70 @@ ANSWER = "A slow answer, word by word, long enough to outlast a lease or two. " 
 
 @contextlib.asynccontextmanager
 async def exhausted(pool: ConnectionPool) -> AsyncIterator[int]:
-    """Hold every connection of `pool` (as a burst of commands would), then give them back."""
+    """Hold the connections of `pool` (as a burst of commands would), then give them back.
+
+    Takes them until none frees up for a while: the pub/sub listener keeps one for good."""
     held: list[AbstractConnection] = []
     try:
         while True:
             try:
                 held.append(await asyncio.wait_for(pool.get_connection(), 1.5))
-            except (TimeoutError, ConnectionError):
-                break
-            except Exception as exc:
-                if "No connection available" not in str(exc):
-                    raise
+            except (TimeoutError, RedisConnectionError):
                 break
         yield len(held)
     finally:
         for connection in held:
             await pool.release(connection)
+
+
+class Partition:
+    """A TCP relay to Redis that can stop carrying bytes for a while, as a network partition
+    does: what was sent meanwhile arrives late, once it heals."""
+
+    def __init__(self, target: str) -> None:
+        host, _, port = target.removeprefix("redis://").split("/")[0].rpartition(":")
+        self._target = (host, int(port))
+        self._open = asyncio.Event()
+        self._open.set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"redis://127.0.0.1:{port}/0"
+
+    def cut(self) -> None:
+        self._open.clear()
+
+    def heal(self) -> None:
+        self._open.set()
+
+    async def stop(self) -> None:
+        self.heal()
+        if self._server is not None:
+            self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                await self._open.wait()
+                sink.write(data)
+                await sink.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            sink.close()
 
 
 def lease_holder(redis: Redis, env: Env, thread: ThreadKey) -> str:
@@ -78,3 +129,39 @@ async def test_an_exhausted_redis_pool_never_costs_the_lease(
         assert seen == {token}, "the lease lapsed while the main pool was busy"
         await env.wait(lambda: env.discord_text(post.id) == ANSWER, timeout=60)
         assert len(emu.bot_messages(post.id)) == 1
+
+
+async def test_a_late_first_message_of_the_old_owner_is_not_shown_beside_the_takeover(
+    redis_url: str, prefix: str
+) -> None:
+    """The old owner's first message is in flight (Discord answers it late) when it is cut off
+    from Redis for longer than its lease; another replica takes the reply over and answers in
+    full; then the old message lands. The thread ends showing the answer once."""
+    partition = Partition(redis_url)
+    try:
+        async with discord_bridge(
+            await partition.start(),
+            prefix,
+            tokens_per_second=rate_for(ANSWER, LEASE_SECONDS),
+            bridge_lease_seconds=LEASE_SECONDS,
+        ) as env:
+            emu = env.discord
+            env.neuroflash.script(ANSWER)
+            emu.fail_next("create_message", Fault("slow", delay=3 * LEASE_SECONDS))
+            post = await emu.user_message(emu.channel.id, "slow please", mentions_bot=True)
+            await env.wait(lambda: bool(emu.calls_to(f"/channels/{post.id}/messages")), 30)
+            partition.cut()
+            new = Runtime(env.settings.model_copy(update={"redis_url": redis_url}))
+            try:
+                await new.start()
+                await env.wait(lambda: env.discord_text(post.id) == ANSWER, timeout=30)
+                await env.wait(lambda: len(emu.calls_to(f"/channels/{post.id}/messages")) > 2)
+            finally:
+                await new.stop(3.0)
+            partition.heal()
+            old = env.runtime.dispatcher
+            assert old is not None
+            await env.wait(lambda: old.busy == 0, 30)
+            assert [m.content for m in emu.bot_messages(post.id)] == [ANSWER]
+    finally:
+        await partition.stop()
