@@ -23,6 +23,7 @@ from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
 from bridge.hub import Hub
 from bridge.inbox import Inbox
+from bridge.lag import LagGate, sample
 from bridge.metrics import Metrics
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
@@ -86,8 +87,10 @@ class Runtime:
         turns = Turns(store, budget, self.providers, self._surfaces, self.metrics, limits)
         turns.locale = s.bridge_locale
         outage = Outage()
+        gate = LagGate(s.bridge_max_loop_lag_seconds)
+        self._tasks.append(asyncio.create_task(sample(gate, self.metrics), name="loop-lag"))
         self.dispatcher = Dispatcher(
-            store, inbox, turns, control, self.consumer, s, outage, self.metrics
+            store, inbox, turns, control, self.consumer, s, outage, self.metrics, gate
         )
         app = make_app(self.metrics, self.unready, self._refresh_metrics)
         hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics, outage)
