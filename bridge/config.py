@@ -123,6 +123,7 @@ class Settings(BaseSettings):
 
     provider_connect_timeout: float = Field(default=10.0, gt=0)
     provider_read_timeout: float = Field(default=120.0, gt=0)
+    provider_max_connections: int = Field(default=4096, ge=1)
 
     @field_validator("bridge_busy_policy")
     @classmethod
