@@ -41,8 +41,8 @@ POOL_WAIT = 20.0
 """A burst of replies waits for a free connection instead of failing with 'Too many
 connections' (redis-py's default pool raises at 100)."""
 LEASE_CONNECTIONS = 4
-"""Lease renewals have a pool of their own: one tiny script per held lease every third of its
-TTL, so they never queue behind the replies' commands when the main pool is exhausted."""
+"""Lease renewals have a pool of their own (`bridge.store.Renewals` sends them together, in a
+pipeline at a time), so they never queue behind the replies' commands."""
 RETRIES = 3
 """A command that meets a dead pooled connection (Redis restarted) is retried on a fresh one."""
 FAILOVER_BUDGET = 15.0

@@ -6,6 +6,7 @@ so the same code runs on Redis Cluster. Nothing secret is stored here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -115,18 +116,17 @@ class Store:
         thread_ttl: int = THREAD_TTL,
         lease_redis: Redis | None = None,
     ) -> None:
-        """`lease_redis`: where leases are taken and renewed (a pool of their own, so a busy
-        main pool never lets one lapse); `redis` when not given."""
+        """`lease_redis`: where leases are renewed, all pending renewals in one pipeline (a
+        pool of their own, so a busy main pool never lets one lapse); `redis` if not given."""
         self.redis = redis
-        self._lease_redis = lease_redis or redis
+        self._renewals = Renewals(lease_redis or redis)
         self.prefix = prefix
         self.keys = Keys(prefix)
         self.thread_ttl = thread_ttl
         self._bind = redis.register_script(_BIND)
         self._set_id = redis.register_script(_SET_ID)
         self._touch = redis.register_script(_TOUCH)
-        self._renew = self._lease_redis.register_script(_RENEW)
-        self._release = self._lease_redis.register_script(_RELEASE)
+        self._release = redis.register_script(_RELEASE)
         self._mark_done = redis.register_script(_MARK_DONE)
         self._save_held = redis.register_script(_SAVE_HELD)
         self.thread_state = RedisThreadState(self)
@@ -272,11 +272,11 @@ class Store:
 
     async def acquire_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
         key = self.thread_key(thread, keys.LEASE)
-        return bool(await self._lease_redis.set(key, token, nx=True, px=int(ttl * 1000)))
+        return bool(await self.redis.set(key, token, nx=True, px=int(ttl * 1000)))
 
     async def renew_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
         key = self.thread_key(thread, keys.LEASE)
-        return bool(await self._renew(keys=[key], args=[token, int(ttl * 1000)]))
+        return await self._renewals.renew(key, token, int(ttl * 1000))
 
     async def release_lease(self, thread: ThreadKey, token: str) -> None:
         await self._release(keys=[self.thread_key(thread, keys.LEASE)], args=[token])
@@ -347,6 +347,43 @@ class Store:
             async for key in self.redis.scan_iter(match=pattern, count=500):
                 deleted += int(await self.redis.delete(key))
         return deleted
+
+
+class Renewals:
+    """Lease renewals, sent together: whatever is asked while one pipeline is in flight goes
+    in the next, so a thousand leases cost a round trip or two per renewal period, on a
+    connection or two, however late a busy loop gets round to reading the answers."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._pending: list[tuple[str, str, int, asyncio.Future[bool]]] = []
+        self._sender: asyncio.Task[None] | None = None
+
+    async def renew(self, key: str, token: str, ttl_ms: int) -> bool:
+        """Extend `key` to `ttl_ms` if `token` still holds it; False if it does not."""
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((key, token, ttl_ms, answer))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send(), name="lease-renewals")
+        return await answer
+
+    async def _send(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, token, ttl_ms, _ in batch:
+                        pipe.eval(_RENEW, 1, key, token, ttl_ms)
+                    results = await pipe.execute(raise_on_error=False)
+            except Exception as exc:
+                results = [exc] * len(batch)
+            for (_, _, _, answer), result in zip(batch, results, strict=True):
+                if answer.done():
+                    continue
+                if isinstance(result, Exception):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(bool(result))
 
 
 class RedisThreadState:
