@@ -27,6 +27,8 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     bridge_redis_prefix: str = "bridge:"
+    redis_max_connections: int = Field(default=1024, ge=8)
+    bridge_max_loop_lag_seconds: float = Field(default=1.0, ge=0)
     bridge_data_dir: str = ".data"
     bridge_provider: str | None = None
     bridge_http_port: int = Field(default=3000, ge=0, le=65535)
@@ -126,6 +128,7 @@ class Settings(BaseSettings):
 
     provider_connect_timeout: float = Field(default=10.0, gt=0)
     provider_read_timeout: float = Field(default=120.0, gt=0)
+    provider_max_connections: int = Field(default=4096, ge=1)
 
     @field_validator("bridge_busy_policy")
     @classmethod

@@ -22,6 +22,7 @@ from bridge.contracts import MERGED_WITH, ThreadKey, UserPost
 from bridge.control import Control
 from bridge.deadletters import DeadLetters
 from bridge.inbox import Entry, Inbox
+from bridge.lag import LagGate
 from bridge.lease import Lease, LeaseLost
 from bridge.metrics import Metrics
 from bridge.outage import Outage
@@ -34,6 +35,7 @@ TURN_POLL = 0.25
 GAP_HEAL_LEASES = 6
 REDIS_RETRY = 1.0
 MAX_RETRY_WAIT = 30.0
+GATE_POLL = 0.25
 
 
 class ThreadQueue:
@@ -80,8 +82,11 @@ class Dispatcher:
         settings: Settings,
         outage: Outage,
         metrics: Metrics | None = None,
+        gate: LagGate | None = None,
     ) -> None:
+        """`gate`: closed while this process lags too much to take new posts."""
         self._store = store
+        self._gate = gate
         self._dead = DeadLetters(store.redis, store.prefix, store.thread_ttl)
         self._metrics = metrics or Metrics()
         self._max_attempts = settings.bridge_max_attempts
@@ -148,8 +153,14 @@ class Dispatcher:
         if leftover:
             log.info("handed %d unfinished posts over to other replicas", len(leftover))
 
+    def _lagging(self) -> bool:
+        return self._gate is not None and not self._gate.is_open(time.monotonic())
+
     async def _read_loop(self, shard: int) -> None:
         while True:
+            if self._lagging():
+                await asyncio.sleep(GATE_POLL)
+                continue
             try:
                 entries = await self._inbox.read(shard, self._consumer, count=100, block_ms=1000)
                 self._outage.recovered()
@@ -165,6 +176,8 @@ class Dispatcher:
         idle_ms = int(self._lease_seconds * 1000)
         while True:
             await asyncio.sleep(self._lease_seconds / 3)
+            if self._lagging():
+                continue
             for shard in range(self._inbox.shards):
                 try:
                     entries = await self._inbox.claim_stale(shard, self._consumer, idle_ms)
@@ -298,7 +311,7 @@ class Dispatcher:
         """
         while True:
             try:
-                await self._turns.answer(post, stop=stop, fence=lease.check)
+                await self._turns.answer(post, stop=stop, lease=lease)
                 return True
             except LeaseLost:
                 log.warning("lost the lease on %s; another replica takes over", post.thread)

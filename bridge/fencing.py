@@ -40,10 +40,15 @@ def check() -> None:
 
 
 def fence_requests(trace: TraceConfig) -> TraceConfig:
-    """Make `trace` check the current write's fence before each request it sees is sent."""
+    """Make `trace` check the current write's fence before each request it sees is sent, and
+    again once a request that queued for one of the session's connections gets it."""
 
     async def on_start(_: ClientSession, __: SimpleNamespace, ___: TraceRequestStartParams) -> None:
         check()
 
+    async def on_dequeued(_: ClientSession, __: SimpleNamespace, ___: object) -> None:
+        check()
+
     trace.on_request_start.append(on_start)
+    trace.on_connection_queued_end.append(on_dequeued)
     return trace

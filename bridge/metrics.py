@@ -107,6 +107,10 @@ class Metrics:
             "inbox_oldest_pending_age_seconds", "Age of the oldest pending inbox entry."
         )
         self.redis_up = self._gauge("redis_up", "1 if Redis answered the last check.")
+        self.loop_lag = self._gauge("event_loop_lag_seconds", "How late a short sleep woke.")
+        self.inbox_paused = self._gauge(
+            "inbox_paused", "1 while the loop lags too much to take new posts."
+        )
 
     def _counter(self, name: str, doc: str, *labels: str) -> Counter:
         counter = Counter(f"{PREFIX}{name}", doc, labels, registry=self.registry)

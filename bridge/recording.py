@@ -4,19 +4,32 @@ Every write is checked against the lease fence, once before it starts and again 
 messenger requests is sent (`bridge.fencing`). A write that posted a message or opened or closed
 a native stream is saved to the reply record and the reply index before it returns, so the
 renderer's next write cannot happen before a takeover would find the same messages.
+
+The record is saved only while this process's lease holds (one script checks the token). A
+message that could not be recorded so, because the lease was lost while it was being posted, is
+taken back: the replica that took the reply over never knew it and posts its own.
 """
 
 from __future__ import annotations
 
-from bridge.contracts import Route, Surface, ThreadKey
+import logging
+
+from redis.exceptions import RedisError
+
+from bridge.contracts import Retracts, Route, Surface, ThreadKey
 from bridge.fencing import Fence, fenced
+from bridge.lease import LeaseLost
+from bridge.redis_conn import outlast_failover
 from bridge.store import Store
+
+log = logging.getLogger(__name__)
 
 _State = tuple[tuple[str, ...], frozenset[str]]
 
 
 class RecordedSurface:
-    """A `Surface` that writes only while `fence` passes and keeps the reply record current."""
+    """A `Surface` that writes only while `fence` passes and keeps the reply record current
+    (only while `holder`, a lease token, holds the thread's lease, if given)."""
 
     def __init__(
         self,
@@ -25,12 +38,14 @@ class RecordedSurface:
         thread: ThreadKey,
         message_id: str,
         fence: Fence | None = None,
+        holder: str | None = None,
     ) -> None:
         self._surface = surface
         self._store = store
         self._thread = thread
         self._message_id = message_id
         self._fence = fence
+        self._holder = holder
         self._saved = self._state()
 
     @property
@@ -88,8 +103,34 @@ class RecordedSurface:
             return
         ids = list(self.messages)
         streaming = [i for i in ids if i in self.streaming]
-        await self._store.save_record(
-            self._thread, self._message_id, messages=ids, streaming=streaming
-        )
+        holder = self._holder
+        try:
+            saved = await outlast_failover(
+                lambda: self._store.save_record(
+                    self._thread, self._message_id, messages=ids, streaming=streaming, holder=holder
+                )
+            )
+        except RedisError:
+            await self._retract(state)
+            raise
+        if not saved:
+            await self._retract(state)
+            raise LeaseLost(str(self._thread))
         await self._store.index_replies(self._thread, ids[-1:])
         self._saved = state
+
+    async def _retract(self, state: tuple[tuple[str, ...], frozenset[str]]) -> None:
+        """Delete the messages of `state` no record holds (the write posting them outlived the
+        lease): whoever answers this post next cannot know them."""
+        unknown = [i for i in state[0] if i not in self._saved[0]]
+        if not unknown:
+            return
+        if not isinstance(self._surface, Retracts):
+            log.warning("%d reply messages in %s are not recorded", len(unknown), self._thread)
+            return
+        for message in unknown:
+            try:
+                await self._surface.retract(message)
+            except Exception as exc:
+                log.warning("could not take back message %s in %s: %s", message, self._thread, exc)
+        log.info("took back %d unrecorded messages in %s", len(unknown), self._thread)

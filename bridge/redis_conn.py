@@ -37,10 +37,15 @@ from bridge.logs import MASK, Redactor
 log = logging.getLogger(__name__)
 
 PING_TIMEOUT = 5.0
-MAX_CONNECTIONS = 256
+MAX_CONNECTIONS = 1024
+"""The default pool size (`REDIS_MAX_CONNECTIONS`): every live reply may have a command or two
+in flight at once, and a busy loop holds each connection until its task reads the answer."""
 POOL_WAIT = 20.0
 """A burst of replies waits for a free connection instead of failing with 'Too many
 connections' (redis-py's default pool raises at 100)."""
+LEASE_CONNECTIONS = 4
+"""Lease renewals have a pool of their own (`bridge.store.Renewals` sends them together, in a
+pipeline at a time), so they never queue behind the replies' commands."""
 RETRIES = 3
 """A command that meets a dead pooled connection (Redis restarted) is retried on a fresh one."""
 FAILOVER_BUDGET = 15.0
@@ -51,15 +56,21 @@ COMMAND_TIMEOUT = 15.0
 
 
 class RedisHandle:
-    """A Redis client and, for the embedded default, the server process it talks to."""
+    """A Redis client, the small one that keeps leases, and, for the embedded default, the
+    server process they talk to."""
 
-    def __init__(self, client: Redis, url: str, server: Any = None) -> None:
+    def __init__(
+        self, client: Redis, url: str, server: Any = None, lease_client: Redis | None = None
+    ) -> None:
         self.client = client
         self.url = url
         self._server = server
+        self.lease_client = lease_client or client
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self.lease_client is not self.client:
+            await self.lease_client.aclose()
         if self._server is not None:
             await asyncio.to_thread(self._server.stop)
 
@@ -72,7 +83,7 @@ async def connect(settings: Settings) -> RedisHandle:
     else:
         server, url = await asyncio.to_thread(_start_embedded, Path(settings.bridge_data_dir))
     try:
-        client = make_client(url)
+        client = make_client(url, settings.redis_max_connections)
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL is invalid: {exc}") from None
     try:
@@ -81,7 +92,7 @@ async def connect(settings: Settings) -> RedisHandle:
         await client.aclose()
         reason = _REDIS_REPR.sub("…", Redactor(url_secrets(url))(str(exc) or type(exc).__name__))
         raise ConfigError(f"REDIS_URL: cannot reach Redis at {shown_url(url)} ({reason})") from None
-    return RedisHandle(client, url, server)
+    return RedisHandle(client, url, server, make_client(url, LEASE_CONNECTIONS))
 
 
 _REDIS_REPR = re.compile(r"<redis\..*\)>")
@@ -169,22 +180,24 @@ def _node(text: str, default_port: int) -> tuple[str, int]:
     return text.strip("[]"), default_port
 
 
-def make_client(url: str) -> Redis:
-    """A client for `url`, with the bridge's timeouts, retries and pool size."""
+def make_client(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
+    """A client for `url`, with the bridge's timeouts and retries and a pool of
+    `max_connections` (per node on a cluster) that a busy moment waits for, briefly."""
     target = parse_target(url)
+    options = _connection_options(max_connections)
     if target is None:
-        pool = BlockingConnectionPool.from_url(url, timeout=POOL_WAIT, **_connection_options())
+        pool = BlockingConnectionPool.from_url(url, timeout=POOL_WAIT, **options)
         client = Redis(connection_pool=pool)
         honour_cancellation(client)
         return client
     if target.kind == "cluster":
-        return _cluster(target)
-    return _sentinel(target)
+        return _cluster(target, options)
+    return _sentinel(target, options)
 
 
-def _connection_options() -> dict[str, Any]:
+def _connection_options(max_connections: int) -> dict[str, Any]:
     return {
-        "max_connections": MAX_CONNECTIONS,
+        "max_connections": max_connections,
         "socket_connect_timeout": PING_TIMEOUT,
         "socket_timeout": COMMAND_TIMEOUT,
         "health_check_interval": 30,
@@ -192,10 +205,9 @@ def _connection_options() -> dict[str, Any]:
     }
 
 
-def _cluster(target: Target) -> Redis:
+def _cluster(target: Target, options: dict[str, Any]) -> Redis:
     """A cluster client: commands go to the node owning their slot; topology changes (a
     failover) are followed on MOVED answers and connection errors."""
-    options = _connection_options()
     options.pop("health_check_interval")
     cluster = RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
@@ -213,7 +225,7 @@ def _cluster(target: Target) -> Redis:
     return cast(Redis, cluster)
 
 
-def _sentinel(target: Target) -> Redis:
+def _sentinel(target: Target, options: dict[str, Any]) -> Redis:
     """The master of `target.service` as the Sentinels name it; after a failover the next
     connection asks them again. The URL's password is the master's (Sentinels without one)."""
     sentinel = Sentinel(
@@ -227,7 +239,7 @@ def _sentinel(target: Target) -> Redis:
         username=target.username,
         password=target.password,
         ssl=target.tls,
-        **_connection_options(),
+        **options,
     )
     honour_cancellation(client)
     return client

@@ -23,6 +23,7 @@ from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
 from bridge.hub import Hub
 from bridge.inbox import Inbox
+from bridge.lag import LagGate, sample
 from bridge.metrics import REDIS_GAUGES_SECONDS, Cached, Metrics
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
@@ -69,7 +70,9 @@ class Runtime:
         s = self.settings
         self._redis = await connect(s)
         redis = self._redis.client
-        self.store = store = Store(redis, s.bridge_redis_prefix, s.thread_ttl)
+        self.store = store = Store(
+            redis, s.bridge_redis_prefix, s.thread_ttl, self._redis.lease_client
+        )
         self._inbox = inbox = Inbox(
             redis, s.bridge_redis_prefix, s.bridge_inbox_shards, s.thread_ttl
         )
@@ -88,8 +91,10 @@ class Runtime:
         turns = Turns(store, budget, self.providers, self._surfaces, self.metrics, limits)
         turns.locale = s.bridge_locale
         outage = Outage()
+        gate = LagGate(s.bridge_max_loop_lag_seconds)
+        self._tasks.append(asyncio.create_task(sample(gate, self.metrics), name="loop-lag"))
         self.dispatcher = Dispatcher(
-            store, inbox, turns, control, self.consumer, s, outage, self.metrics
+            store, inbox, turns, control, self.consumer, s, outage, self.metrics, gate
         )
         app = make_app(self.metrics, self.unready, self._refresh_metrics)
         hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics, outage)

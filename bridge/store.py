@@ -6,6 +6,7 @@ so the same code runs on Redis Cluster. Nothing secret is stored here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -41,6 +42,16 @@ local done = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[2]) > done then
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 end
+return 1
+"""
+
+
+_SAVE_HELD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 """
 
@@ -99,17 +110,26 @@ class ReplyRecord:
 class Store:
     """The Redis state of one deployment, namespaced by `prefix`."""
 
-    def __init__(self, redis: Redis, prefix: str = "bridge:", thread_ttl: int = THREAD_TTL) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str = "bridge:",
+        thread_ttl: int = THREAD_TTL,
+        lease_redis: Redis | None = None,
+    ) -> None:
+        """`lease_redis`: where leases are renewed, all pending renewals in one pipeline (a
+        pool of their own, so a busy main pool never lets one lapse); `redis` if not given."""
         self.redis = redis
+        self._renewals = Renewals(lease_redis or redis)
         self.prefix = prefix
         self.keys = Keys(prefix)
         self.thread_ttl = thread_ttl
         self._bind = redis.register_script(_BIND)
         self._set_id = redis.register_script(_SET_ID)
         self._touch = redis.register_script(_TOUCH)
-        self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
         self._mark_done = redis.register_script(_MARK_DONE)
+        self._save_held = redis.register_script(_SAVE_HELD)
         self.thread_state = RedisThreadState(self)
 
     def thread_key(self, thread: ThreadKey, suffix: str) -> str:
@@ -215,7 +235,10 @@ class Store:
         status: str | None = None,
         provider_message: str | None = None,
         streaming: list[str] | None = None,
-    ) -> None:
+        holder: str | None = None,
+    ) -> bool:
+        """Save these fields of the reply record; with `holder` (a lease token), only while
+        that token holds the thread's lease (False when it does not: nothing was saved)."""
         mapping: _Fields = {}
         if messages is not None:
             mapping["messages"] = json.dumps(messages)
@@ -226,10 +249,16 @@ class Store:
         if provider_message is not None:
             mapping["provider_message"] = provider_message
         key = self.keys.reply(thread, message_id)
+        if holder is not None:
+            lease = self.thread_key(thread, keys.LEASE)
+            fields = [item for pair in mapping.items() for item in pair]
+            args = [holder, RECORD_TTL, *fields]
+            return int(await self._save_held(keys=[lease, key], args=args)) == 1
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=mapping)
             pipe.expire(key, RECORD_TTL)
             await pipe.execute()
+        return True
 
     async def index_replies(self, thread: ThreadKey, message_ids: list[str]) -> None:
         """Remember which thread the bot's reply messages belong to (for stop reactions)."""
@@ -253,7 +282,7 @@ class Store:
 
     async def renew_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
         key = self.thread_key(thread, keys.LEASE)
-        return bool(await self._renew(keys=[key], args=[token, int(ttl * 1000)]))
+        return await self._renewals.renew(key, token, int(ttl * 1000))
 
     async def release_lease(self, thread: ThreadKey, token: str) -> None:
         await self._release(keys=[self.thread_key(thread, keys.LEASE)], args=[token])
@@ -334,6 +363,43 @@ class Store:
                 pipe.hget(self.keys.reply(thread, message_id), "messages")
             records = await pipe.execute()
         return [m for raw in records if raw for m in json.loads(_text(raw))]
+
+
+class Renewals:
+    """Lease renewals, sent together: whatever is asked while one pipeline is in flight goes
+    in the next, so a thousand leases cost a round trip or two per renewal period, on a
+    connection or two, however late a busy loop gets round to reading the answers."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._pending: list[tuple[str, str, int, asyncio.Future[bool]]] = []
+        self._sender: asyncio.Task[None] | None = None
+
+    async def renew(self, key: str, token: str, ttl_ms: int) -> bool:
+        """Extend `key` to `ttl_ms` if `token` still holds it; False if it does not."""
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((key, token, ttl_ms, answer))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send(), name="lease-renewals")
+        return await answer
+
+    async def _send(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, token, ttl_ms, _ in batch:
+                        pipe.eval(_RENEW, 1, key, token, ttl_ms)
+                    results = await pipe.execute(raise_on_error=False)
+            except Exception as exc:
+                results = [exc] * len(batch)
+            for (_, _, _, answer), result in zip(batch, results, strict=True):
+                if answer.done():
+                    continue
+                if isinstance(result, Exception):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(bool(result))
 
 
 class RedisThreadState:

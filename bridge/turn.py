@@ -28,7 +28,7 @@ from bridge.contracts import (
     WriteRejected,
 )
 from bridge.deadlines import ReplyLimits, Watchdog
-from bridge.fencing import Fence
+from bridge.lease import Lease, LeaseLost
 from bridge.metrics import Metrics
 from bridge.pacing import EditBudget
 from bridge.recording import RecordedSurface
@@ -82,16 +82,17 @@ class Turns:
         self,
         post: UserPost,
         stop: asyncio.Event | None = None,
-        fence: Fence | None = None,
+        lease: Lease | None = None,
     ) -> Outcome:
         """Answer `post` once; a post whose record is final is not answered again.
 
-        `fence` raises when this process may no longer write to the thread (lease lost).
+        `lease`: this process's hold on the thread; once it is lost, nothing more is written
+        (`LeaseLost`).
         A write the messenger refuses for good (no permission, channel gone) ends the turn as
         `undeliverable`, logged and counted; other errors propagate, so the post is retried.
         """
         try:
-            return await self._answer(post, stop, fence)
+            return await self._answer(post, stop, lease)
         except WriteRejected as exc:
             if not exc.give_up:
                 raise
@@ -109,20 +110,27 @@ class Turns:
             return Outcome("undeliverable", "")
 
     async def _answer(
-        self, post: UserPost, stop: asyncio.Event | None, fence: Fence | None
+        self, post: UserPost, stop: asyncio.Event | None, lease: Lease | None
     ) -> Outcome:
         record = await self._store.record(post.thread, post.message_id) or ReplyRecord()
         if record.status in FINAL_STATUSES:
             return Outcome(record.status, "")
-        surface = self._surface(post, record, fence)
+        surface = self._surface(post, record, lease)
         takeover = bool(record.messages)
         if not takeover:
             await surface.start()
-        await outlast_failover(
+        holder = lease.token if lease is not None else None
+        if not await outlast_failover(
             lambda: self._store.save_record(
-                post.thread, post.message_id, messages=list(surface.messages), status="streaming"
+                post.thread,
+                post.message_id,
+                messages=list(surface.messages),
+                status="streaming",
+                holder=holder,
             )
-        )
+        ):
+            await surface.close()
+            raise LeaseLost(str(post.thread))
         await self._store.index_replies(post.thread, surface.messages)
         started = time.monotonic(), time.time()
         shown: list[str | None] = [None] * len(surface.messages) if takeover else []
@@ -141,11 +149,12 @@ class Turns:
         log.info("reply %s after %d writes", outcome.status, renderer.stats.writes)
         return outcome
 
-    def _surface(self, post: UserPost, record: ReplyRecord, fence: Fence | None) -> Surface:
+    def _surface(self, post: UserPost, record: ReplyRecord, lease: Lease | None) -> Surface:
         """The adapter's surface for `post`, restored from `record`, fenced and recorded."""
         surface = self._surfaces.for_post(post, list(record.messages))
         surface.streaming.update(record.streaming)
-        return RecordedSurface(surface, self._store, post.thread, post.message_id, fence)
+        fence, holder = (lease.check, lease.token) if lease is not None else (None, None)
+        return RecordedSurface(surface, self._store, post.thread, post.message_id, fence, holder)
 
     async def _run(
         self, post: UserPost, renderer: Renderer, stop: asyncio.Event, takeover: bool

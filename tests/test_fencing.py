@@ -99,3 +99,43 @@ async def test_discord_write_queued_behind_a_429_is_dropped_once_the_lease_lapse
     finally:
         with contextlib.suppress(Exception):
             await client.close()
+
+
+async def test_request_queued_for_a_connection_is_refused_if_its_fence_failed_meanwhile() -> None:
+    """The session's only connection is busy; the lease lapses while a write waits for it."""
+    seen: list[str] = []
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        arrived.set()
+        if request.path == "/busy":
+            await release.wait()
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/{name}", record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    trace = fence_requests(aiohttp.TraceConfig())
+    connector = aiohttp.TCPConnector(limit=1)
+    try:
+        async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
+            busy = asyncio.create_task(session.post(f"http://127.0.0.1:{port}/busy"))
+            await asyncio.wait_for(arrived.wait(), 10)
+            fence = LapsesAfter(1)
+            with fenced(fence):
+                stale = asyncio.create_task(session.post(f"http://127.0.0.1:{port}/stale"))
+            await asyncio.sleep(0)
+            assert fence.checks == 1, "the request has passed the fence and waits for a connection"
+            release.set()
+            with pytest.raises(LeaseLost):
+                await stale
+            (await busy).release()
+    finally:
+        await runner.cleanup()
+    assert seen == ["/busy"]
+    assert fence.checks == 2

@@ -164,6 +164,10 @@ class DiscordSurface:
         else:
             self._controls.add(message_id)
 
+    async def retract(self, message_id: str) -> None:
+        """Delete a message of this reply (a bot may always delete its own)."""
+        await self._client.http.delete_message(int(self._channel), int(message_id))
+
     async def close(self) -> None:
         """Stop renewing the typing indicator (posting a message clears it on Discord)."""
         task, self._typing = self._typing, None

@@ -106,6 +106,16 @@ class Surface(Protocol):
         """Clear any status left by `start` (typing indicators, thread status)."""
 
 
+@runtime_checkable
+class Retracts(Protocol):
+    """A surface that can take back a message it posted (optional for an adapter)."""
+
+    async def retract(self, message_id: str) -> None:
+        """Delete `message_id`, posted by this reply but never recorded: the lease was lost
+        meanwhile, so the replica that took the reply over posts its own and would not know
+        this one (shown beside it, the text would read twice)."""
+
+
 TOO_LONG = "too_long"
 RETRY = "retry"
 GONE = "gone"

@@ -1,0 +1,62 @@
+"""A reply never waits for a connection to its provider because of the bridge's own pool: as
+many streams as the pool allows are open at the same moment (real httpx over loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from bridge.config import load_settings
+from bridge.http import provider_client
+
+STREAMS = 600
+"""More than the 512 connections the pool once had: the 513th stream waited for one."""
+
+
+async def test_every_stream_gets_its_connection_at_once() -> None:
+    """Each stream stays open until all of them have reached the server, so any stream
+    queued behind the pool would never arrive; also reports the longest connection wait."""
+    arrived = 0
+    everyone = asyncio.Event()
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        nonlocal arrived
+        arrived += 1
+        if arrived == STREAMS:
+            everyone.set()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await everyone.wait()
+        await response.write(b"data: done\n\n")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/stream", stream)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=STREAMS)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    settings = load_settings(_env_file=None, slack_bot_token="xoxb-test")
+    waits: list[float] = []
+
+    async def one(client: Any) -> None:
+        started = time.monotonic()
+
+        async def trace(name: str, info: dict[str, Any]) -> None:
+            if name == "http11.send_request_headers.started":
+                waits.append(time.monotonic() - started)
+
+        async with client.stream("GET", "stream", extensions={"trace": trace}) as response:
+            assert await response.aread() == b"data: done\n\n"
+
+    try:
+        async with provider_client(settings, f"http://127.0.0.1:{port}") as client:
+            await asyncio.wait_for(asyncio.gather(*(one(client) for _ in range(STREAMS))), 60)
+    finally:
+        await runner.cleanup()
+    assert len(waits) == STREAMS
+    print(f"longest wait for a provider connection, {STREAMS} streams: {max(waits):.3f}s")
