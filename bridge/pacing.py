@@ -1,16 +1,18 @@
 """Edit budgets shared by every reply on one rate-limit scope, across all replicas.
 
 A token bucket per scope lives in Redis and is refilled by Redis's own clock, so every replica
-sees the same allowance. Lower priorities leave tokens in reserve (interim edits two, final
-edits one, where the burst allows), and while a reply's first text waits for a scope, nothing
-of lower priority is granted there: a first text never waits behind final or interim edits,
-and a final edit never waits behind a stream of interim ones. A 429 pauses the one scope
-it names for its Retry-After, for every replica.
+sees the same allowance. First texts and finals spend the whole burst; interim edits and
+status only a token the full bucket would otherwise waste, so a reply that completes finds the
+burst there. While a reply's first text waits for a scope, nothing of lower priority is granted
+there, and while a final waits, no interim edit or status: a first text never waits behind
+final or interim edits, and completing a reply never waits behind other replies' interim
+edits. A 429 pauses the one scope it names for its Retry-After, for every replica.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import uuid
 
@@ -31,27 +33,31 @@ local priority = tonumber(ARGV[4])
 local waiter = ARGV[5]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local waiting = KEYS[2]
+if priority == 1 then waiting = KEYS[3] end
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
 local wait = 0
 local ttl = math.ceil(burst / rate * 1000) + 60000
-if priority > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-  if redis.call('ZCARD', KEYS[2]) > 0 then
-    wait = math.max(50, math.ceil(1 / rate * 1000))
+for level = 0, 1 do
+  if priority > level and wait == 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[level + 2], '-inf', now)
+    if redis.call('ZCARD', KEYS[level + 2]) > 0 then
+      wait = math.max(50, math.ceil(1 / rate * 1000))
+    end
   end
 end
 if wait == 0 then
   if tokens >= 1 + reserve then
     tokens = tokens - 1
-    if priority == 0 then redis.call('ZREM', KEYS[2], waiter) end
+    if priority <= 1 then redis.call('ZREM', waiting, waiter) end
   else
     wait = math.ceil((1 + reserve - tokens) / rate * 1000)
-    if priority == 0 then
-      redis.call('ZADD', KEYS[2], now + wait + 1000, waiter)
-      redis.call('PEXPIRE', KEYS[2], ttl)
+    if priority <= 1 then
+      redis.call('ZADD', waiting, now + wait + 1000, waiter)
+      redis.call('PEXPIRE', waiting, ttl)
     end
   end
 end
@@ -72,8 +78,12 @@ return 1
 
 
 def reserve(priority: Priority, burst: float) -> int:
-    """Tokens a write of `priority` must leave for higher priorities on a scope of `burst`."""
-    return max(0, min(int(priority), int(burst) - 1))
+    """Tokens a write of `priority` must leave for higher priorities on a scope of `burst`:
+    none for first texts and finals (waiting ones hold lower priorities back instead), all
+    but the last of a full burst for interim edits and status."""
+    if priority <= Priority.FINAL:
+        return 0
+    return max(0, math.ceil(burst) - 1)
 
 
 class EditBudget:
@@ -103,8 +113,8 @@ class EditBudget:
     ) -> float:
         """Consume one permit in every scope and return 0, or the seconds to wait and retry.
 
-        A refused first text (`waiter` names it) holds lower priorities back on that scope
-        until it is granted or stops asking.
+        A refused first text or final (`waiter` names it) holds lower priorities back on that
+        scope until it is granted or stops asking.
 
         Scopes are asked one after the other (they may live on different cluster slots); a
         permit taken before a later scope refuses is simply spent.
@@ -122,8 +132,11 @@ class EditBudget:
                 int(priority),
                 waiter,
             ]
-            first = self._keys.budget_first(allowance.scope)
-            wait_ms = int(await self._script(keys=[key, first], args=args))
+            waiting = [
+                self._keys.budget_first(allowance.scope),
+                self._keys.budget_final(allowance.scope),
+            ]
+            wait_ms = int(await self._script(keys=[key, *waiting], args=args))
             if wait_ms > 0:
                 if self._metrics is not None:
                     self._metrics.budget_wait(allowance.scope)
