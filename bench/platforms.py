@@ -14,14 +14,16 @@ from typing import Protocol
 from bench import schedule
 from bench.provider import question
 from bridge.split import split
+from emulators.base import Call
 from emulators.discord import Channel, DiscordEmulator
 from emulators.discord import Message as DiscordMessage
 from emulators.slack import SlackEmulator
 from emulators.slack.ratelimit import DOCUMENTED, POST_PER_CHANNEL
 
 SLACK_PLACEHOLDER = "_…thinking_"
-NO_PLACEHOLDER = ""
-"""Discord replies start with typing, not a placeholder message: every write shows text."""
+FLOOR_PLACEHOLDER = "…"
+"""Discord: the bridge starts a reply with typing and posts the first text as the message;
+`floor.py` posts this placeholder first."""
 UNLIMITED_PER_SECOND = 100_000
 """What the bridge is told the global limit is when the emulator enforces none."""
 SLACK_EDITS_PER_MINUTE = 50
@@ -111,6 +113,8 @@ class DiscordMessenger:
         self._global = global_per_second
         self._channels: list[Channel] = []
         self._posts: dict[int, DiscordMessage] = {}
+        self._seen_calls: list[Call] = []
+        self._first_posts: dict[str, str] = {}
 
     async def start(self, threads: int) -> None:
         self._channels = [
@@ -144,17 +148,30 @@ class DiscordMessenger:
             return ""
         return "".join(m.content for m in self.emu.bot_messages(post.id))
 
+    def _created_content(self, message: DiscordMessage) -> str:
+        """The content a reply's first message was posted with (the emulator keeps only the
+        content after edits): the body of the first message POST to its thread."""
+        if not message.edits:
+            return message.content
+        if len(self._seen_calls) < len(self.emu.calls):
+            self._seen_calls = self.emu.calls[:]
+            self._first_posts = {}
+            for call in reversed(self._seen_calls):
+                parts = call.path.rstrip("/").split("/")
+                if call.method == "POST" and parts[-1] == "messages" and parts[-3] == "channels":
+                    body = call.body if isinstance(call.body, dict) else {}
+                    self._first_posts[parts[-2]] = str(body.get("content") or "")
+        return self._first_posts.get(str(message.channel_id), message.content)
+
     def observe(self, index: int) -> Observed:
         post = self._posts[index]
         messages = self.emu.bot_messages(post.id)
         writes: list[tuple[float, str | None]] = []
         for number, message in enumerate(messages):
-            if not message.edits:
-                writes.append((message.created_at, message.content))
-            elif number > 0:
-                writes.append((message.created_at, None))
+            created = self._created_content(message) if number == 0 else None
+            writes.append((message.created_at, created))
             writes += list(zip(message.edited_at, message.edits, strict=True))
-        first_text, last = _timeline(writes, None, NO_PLACEHOLDER)
+        first_text, last = _timeline(writes, None, FLOOR_PLACEHOLDER)
         return Observed(
             posted_at=post.created_at,
             text="".join(m.content for m in messages),
