@@ -24,6 +24,7 @@ with Slack OAuth distribution, a workspace's installation (deleted when the app 
 | `budget:{<scope>}` edit budget (hash)         | rate scope        | refill time + 60 s       |
 | `budget:{<scope>}:first` first texts waiting  | rate scope        | refill time + 60 s       |
 | `budget:{<scope>}:final` finals waiting       | rate scope        | refill time + 60 s       |
+| `budget:{<scope>}:log` sliding window grants  | rate scope        | window + 60 s            |
 | `rate:{<platform>:<tenant>:<user>}` post count| user              | one rate window (60 s)   |
 | `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
@@ -129,6 +130,10 @@ class Keys:
     def budget_final(self, scope: str) -> str:
         """Finals waiting on a scope (a sorted set): interim edits and status hold back."""
         return f"{self.budget(scope)}:final"
+
+    def budget_log(self, scope: str) -> str:
+        """A sliding-window scope's recent grants (a sorted set by time)."""
+        return f"{self.budget(scope)}:log"
 
     def user_rate(self, platform: str, tenant: str, user: str) -> str:
         return f"{self.prefix}rate:{{{platform}:{tenant}:{user}}}"

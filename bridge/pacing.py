@@ -1,7 +1,9 @@
 """Edit budgets shared by every reply on one rate-limit scope, across all replicas.
 
 A token bucket per scope lives in Redis and is refilled by Redis's own clock, so every replica
-sees the same allowance. First texts and finals spend the whole burst; interim edits and
+sees the same allowance; a scope counted in fixed windows whose alignment we cannot know
+(Discord's) is a sliding window instead: at most `burst` grants in any `window` seconds, which
+no fixed window of the platform's length can exceed, so the whole allowance is usable. First texts and finals spend the whole burst; interim edits and
 status only a token the full bucket would otherwise waste, so a reply that completes finds the
 burst there. While a reply's first text waits for a scope, nothing of lower priority is granted
 there, and while a final waits, no interim edit or status: a first text never waits behind
@@ -18,7 +20,7 @@ import uuid
 
 from redis.asyncio import Redis
 
-from bridge.contracts import Allowance, Priority
+from bridge.contracts import Allowance, EditRate, Priority
 from bridge.keys import Keys
 from bridge.metrics import Metrics
 
@@ -31,13 +33,15 @@ local burst = tonumber(ARGV[2])
 local reserve = tonumber(ARGV[3])
 local priority = tonumber(ARGV[4])
 local waiter = ARGV[5]
+local window = tonumber(ARGV[6])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local waiting = KEYS[2]
 if priority == 1 then waiting = KEYS[3] end
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'paused')
 local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
+local paused = tonumber(state[3]) or 0
 tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
 local wait = 0
 local ttl = math.ceil(burst / rate * 1000) + 60000
@@ -49,16 +53,33 @@ for level = 0, 1 do
     end
   end
 end
-if wait == 0 then
+if wait == 0 and now < paused then
+  wait = paused - now
+elseif wait == 0 and window > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+  local used = redis.call('ZCARD', KEYS[4])
+  local room = math.floor(burst) - reserve
+  if used < room then
+    local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    redis.call('ZADD', KEYS[4], now, seq)
+    redis.call('PEXPIRE', KEYS[4], window + 60000)
+  else
+    local freed = redis.call('ZRANGE', KEYS[4], used - room, used - room, 'WITHSCORES')
+    wait = math.max(1, tonumber(freed[2]) + window - now)
+  end
+elseif wait == 0 then
   if tokens >= 1 + reserve then
     tokens = tokens - 1
-    if priority <= 1 then redis.call('ZREM', waiting, waiter) end
   else
     wait = math.ceil((1 + reserve - tokens) / rate * 1000)
-    if priority <= 1 then
-      redis.call('ZADD', waiting, now + wait + 1000, waiter)
-      redis.call('PEXPIRE', waiting, ttl)
-    end
+  end
+end
+if priority <= 1 then
+  if wait == 0 then
+    redis.call('ZREM', waiting, waiter)
+  else
+    redis.call('ZADD', waiting, now + wait + 1000, waiter)
+    redis.call('PEXPIRE', waiting, ttl)
   end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
@@ -71,19 +92,28 @@ local rate = tonumber(ARGV[1])
 local seconds = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], 'tokens', tostring(-rate * seconds), 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(seconds * 1000) + 60000)
+local ms = math.ceil(seconds * 1000)
+redis.call('HSET', KEYS[1], 'tokens', tostring(-rate * seconds), 'ts', now, 'paused', now + ms)
+redis.call('PEXPIRE', KEYS[1], ms + 60000)
 return 1
 """
 
 
-def reserve(priority: Priority, burst: float) -> int:
-    """Tokens a write of `priority` must leave for higher priorities on a scope of `burst`:
-    none for first texts and finals (waiting ones hold lower priorities back instead), all
-    but the last of a full burst for interim edits and status."""
+WINDOW_RESERVE = 0.1
+"""The share of a sliding window's requests interim edits and status leave to first texts and
+finals: a window refills all at once, so "only a full window's surplus" would starve them."""
+
+
+def reserve(priority: Priority, rate: EditRate) -> int:
+    """Permits a write of `priority` must leave for higher priorities on a scope: none for
+    first texts and finals (waiting ones hold lower priorities back instead); for interim edits,
+    all but the last of a token bucket's burst, a tenth of a window's; for status (typing),
+    all but the last of either: it goes only where nothing else is asking."""
     if priority <= Priority.FINAL:
         return 0
-    return max(0, math.ceil(burst) - 1)
+    if rate.window > 0 and priority == Priority.INTERIM:
+        return max(1, math.ceil(rate.burst * WINDOW_RESERVE))
+    return max(0, math.ceil(rate.burst) - 1)
 
 
 class EditBudget:
@@ -128,13 +158,15 @@ class EditBudget:
             args: list[float | int | str] = [
                 rate.per_second,
                 rate.burst,
-                reserve(priority, rate.burst),
+                reserve(priority, rate),
                 int(priority),
                 waiter,
+                math.ceil(rate.window * 1000),
             ]
             waiting = [
                 self._keys.budget_first(allowance.scope),
                 self._keys.budget_final(allowance.scope),
+                self._keys.budget_log(allowance.scope),
             ]
             wait_ms = int(await self._script(keys=[key, *waiting], args=args))
             if wait_ms > 0:

@@ -11,11 +11,15 @@ from bridge.store import Store
 
 
 def test_first_texts_and_finals_spend_the_burst_interim_only_a_full_buckets_surplus() -> None:
-    assert reserve(Priority.FIRST, 5) == 0
-    assert reserve(Priority.FINAL, 5) == 0
-    assert reserve(Priority.INTERIM, 5) == 4
-    assert reserve(Priority.STATUS, 5) == 4
-    assert reserve(Priority.INTERIM, 1) == 0
+    tier3 = EditRate(per_second=50 / 60, burst=5.0)
+    assert reserve(Priority.FIRST, tier3) == 0
+    assert reserve(Priority.FINAL, tier3) == 0
+    assert reserve(Priority.INTERIM, tier3) == 4
+    assert reserve(Priority.STATUS, tier3) == 4
+    assert reserve(Priority.INTERIM, EditRate(per_second=1.0, burst=1.0)) == 0
+    window = EditRate(per_second=50 / 1.15, burst=50.0, window=1.15)
+    assert reserve(Priority.FINAL, window) == 0
+    assert reserve(Priority.INTERIM, window) == 5
 
 
 async def test_five_finals_go_at_once_on_a_burst_of_five(store: Store) -> None:
@@ -52,3 +56,26 @@ async def test_a_waiting_final_holds_interim_edits_back(store: Store) -> None:
     while await budget.take(scope, priority=Priority.INTERIM) > 0:
         assert time.monotonic() < deadline, "interim edits stayed held after the final"
         await asyncio.sleep(0.02)
+
+
+async def test_a_sliding_window_grants_its_whole_allowance_then_waits_for_the_oldest(
+    store: Store,
+) -> None:
+    """50 per 1.15 s: fifty at once, the 51st when the first grant leaves the window; interim
+    edits leave a tenth of the window to first texts and finals."""
+    budget = EditBudget(store.redis, store.prefix)
+    scope = (Allowance("global", EditRate(per_second=50 / 1.15, burst=50.0, window=1.15)),)
+    started = time.monotonic()
+    interim = [await budget.take(scope, priority=Priority.INTERIM) for _ in range(50)]
+    assert interim.count(0.0) == 45
+    firsts = [await budget.take(scope, priority=Priority.FIRST) for _ in range(5)]
+    assert firsts == [0.0] * 5
+    wait = await budget.take(scope, priority=Priority.FIRST)
+    assert 1.15 - (time.monotonic() - started) - 0.05 <= wait <= 1.15
+
+
+async def test_a_429_pauses_a_sliding_window_too(store: Store) -> None:
+    budget = EditBudget(store.redis, store.prefix)
+    allowance = Allowance("paused", EditRate(per_second=50.0, burst=50.0, window=1.0))
+    await budget.pause(allowance, 2.0)
+    assert 1.5 < await budget.take((allowance,), priority=Priority.FIRST) <= 2.0
