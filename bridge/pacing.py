@@ -3,12 +3,13 @@
 A token bucket per scope lives in Redis and is refilled by Redis's own clock, so every replica
 sees the same allowance; a scope counted in fixed windows whose alignment we cannot know
 (Discord's) is a sliding window instead: at most `burst` grants in any `window` seconds, which
-no fixed window of the platform's length can exceed, so the whole allowance is usable. First texts and finals spend the whole burst; interim edits and
-status only a token the full bucket would otherwise waste, so a reply that completes finds the
-burst there. While a reply's first text waits for a scope, nothing of lower priority is granted
-there, and while a final waits, no interim edit or status: a first text never waits behind
-final or interim edits, and completing a reply never waits behind other replies' interim
-edits. A 429 pauses the one scope it names for its Retry-After, for every replica.
+no fixed window of the platform's length can exceed, so the whole allowance is usable.
+First texts and finals spend the whole burst; interim edits and status only what a full bucket
+would otherwise waste (of a window, interim edits leave a tenth), so a reply that completes
+finds the burst there. While a reply's first text waits for a scope, nothing of lower priority
+is granted there, and while a final waits, no interim edit or status: a first text never waits
+behind final or interim edits, and completing a reply never waits behind other replies'
+interim edits. A 429 pauses the one scope it names for its Retry-After, for every replica.
 """
 
 from __future__ import annotations
