@@ -103,17 +103,20 @@ return 1
 WINDOW_RESERVE = 0.1
 """The share of a sliding window's requests interim edits and status leave to first texts and
 finals: a window refills all at once, so "only a full window's surplus" would starve them."""
+STATUS_WINDOW_RESERVE = 0.5
 
 
 def reserve(priority: Priority, rate: EditRate) -> int:
     """Permits a write of `priority` must leave for higher priorities on a scope: none for
-    first texts and finals (waiting ones hold lower priorities back instead); for interim edits,
-    all but the last of a token bucket's burst, a tenth of a window's; for status (typing),
-    all but the last of either: it goes only where nothing else is asking."""
+    first texts and finals (waiting ones hold lower priorities back instead); for interim edits
+    and status, all but the last of a token bucket's burst; of a window, interim edits leave a
+    tenth, status (typing) half: it goes while a window is quiet, not into a burst of first
+    texts."""
     if priority <= Priority.FINAL:
         return 0
-    if rate.window > 0 and priority == Priority.INTERIM:
-        return max(1, math.ceil(rate.burst * WINDOW_RESERVE))
+    if rate.window > 0:
+        share = WINDOW_RESERVE if priority == Priority.INTERIM else STATUS_WINDOW_RESERVE
+        return min(max(1, math.ceil(rate.burst * share)), max(0, math.ceil(rate.burst) - 1))
     return max(0, math.ceil(rate.burst) - 1)
 
 

@@ -20,6 +20,10 @@ def test_first_texts_and_finals_spend_the_burst_interim_only_a_full_buckets_surp
     window = EditRate(per_second=50 / 1.15, burst=50.0, window=1.15)
     assert reserve(Priority.FINAL, window) == 0
     assert reserve(Priority.INTERIM, window) == 5
+    assert reserve(Priority.STATUS, window) == 25
+    channel = EditRate(per_second=5 / 5.15, burst=5.0, window=5.15)
+    assert reserve(Priority.INTERIM, channel) == 1
+    assert reserve(Priority.STATUS, channel) == 3
 
 
 async def test_five_finals_go_at_once_on_a_burst_of_five(store: Store) -> None:
