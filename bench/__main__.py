@@ -80,14 +80,30 @@ def cell(result: dict[str, Any], key: str, extra: str | None) -> str:
     return text
 
 
+def over_best(result: dict[str, Any], key: str) -> str:
+    """`p50 / p99` of measured ÷ best for a latency figure ("—" where the best is 0)."""
+    ratios = (result.get("over_best") or {}).get(key)
+    if ratios is None:
+        return ""
+    return " / ".join("—" if ratios[q] is None else f"{ratios[q]:.2f}" for q in ("p50", "p99"))
+
+
 def table(report: dict[str, Any]) -> str:
+    """Each figure for the bridge, the best schedule of its load (latencies only), the floor
+    process (`floor.py`), and the ratios."""
     bridge, floor, ratios = report["bridge"], report["floor"], report["bridge_over_floor"]
-    lines = [f"{'':32} {'bridge':>22} {'floor':>22} {'bridge/floor':>12}"]
+    best = bridge.get("best") or {}
+    lines = [
+        f"{'':32} {'bridge':>22} {'best schedule':>22} {'bridge/best':>12} "
+        f"{'floor.py':>22} {'bridge/floor.py':>15}"
+    ]
     for label, key, extra in ROWS:
         ratio = ratios.get(key)
+        bound = cell(best, key, None) if key in best else ""
         lines.append(
-            f"{label:32} {cell(bridge, key, extra):>22} {cell(floor, key, extra):>22} "
-            f"{'' if ratio is None else ratio:>12}".rstrip()
+            f"{label:32} {cell(bridge, key, extra):>22} {bound:>22} "
+            f"{over_best(bridge, key):>12} {cell(floor, key, extra):>22} "
+            f"{'' if ratio is None else ratio:>15}".rstrip()
         )
     m, o = report["machine"], report["options"]
     lines.append(

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.platforms import Observed
+from bench.platforms import Messenger, Observed
 from bench.provider import Generation
 
 SAMPLE_SECONDS = 0.2
@@ -137,6 +137,57 @@ def latencies(seen: list[Observed], runs: list[Generation | None]) -> dict[str, 
         "final_lag_s": spread(lag),
         "provider_stream_s": spread(stream),
     }
+
+
+BEST_FIGURES = ("post_to_first_text_s", "first_visible_s", "final_lag_s")
+"""The latency figures the best schedule bounds."""
+
+
+def best_latencies(
+    chat: Messenger, seen: list[Observed], runs: list[Generation | None]
+) -> dict[str, Any]:
+    """The latency figures of the best schedule any bridge could achieve for this run's load
+    (the provider's timing as it was) under the limits the messenger enforced."""
+    timed = [
+        (i, obs, run)
+        for i, (obs, run) in enumerate(zip(seen, runs, strict=True))
+        if run is not None and run.done_at is not None
+    ]
+    if not timed:
+        return {key: spread([]) for key in BEST_FIGURES}
+    origin = min(obs.posted_at for _, obs, _ in timed)
+    loads = [
+        chat.load(
+            i,
+            obs.posted_at - origin,
+            run.first_token_at - origin,
+            (run.done_at or run.first_token_at) - origin,
+            run.text,
+        )
+        for i, obs, run in timed
+    ]
+    best = chat.best(loads)
+    return {
+        "post_to_first_text_s": spread(
+            [b.first_text - x.posted for b, x in zip(best, loads, strict=True)]
+        ),
+        "first_visible_s": spread(
+            [b.first_text - x.first_token for b, x in zip(best, loads, strict=True)]
+        ),
+        "final_lag_s": spread([b.final - x.done for b, x in zip(best, loads, strict=True)]),
+    }
+
+
+def over_best(measured: dict[str, Any], best: dict[str, Any]) -> dict[str, Any]:
+    """Each latency figure's p50 and p99 as measured ÷ best (None where the best is 0)."""
+    ratios: dict[str, Any] = {}
+    for key in BEST_FIGURES:
+        a, b = measured.get(key) or {}, best.get(key) or {}
+        ratios[key] = {
+            q: round(a[q] / b[q], 2) if a.get(q) is not None and b.get(q) else None
+            for q in ("p50", "p99")
+        }
+    return ratios
 
 
 def reply_counts(

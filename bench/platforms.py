@@ -11,18 +11,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bench import schedule
 from bench.provider import question
+from bridge.split import split
+from emulators.base import Call
 from emulators.discord import Channel, DiscordEmulator
 from emulators.discord import Message as DiscordMessage
 from emulators.slack import SlackEmulator
+from emulators.slack.ratelimit import DOCUMENTED, POST_PER_CHANNEL
 
 SLACK_PLACEHOLDER = "_…thinking_"
-NO_PLACEHOLDER = ""
-"""Discord replies start with typing, not a placeholder message: every write shows text."""
+FLOOR_PLACEHOLDER = "…"
+"""Discord: the bridge starts a reply with typing and posts the first text as the message;
+`floor.py` posts this placeholder first."""
 UNLIMITED_PER_SECOND = 100_000
 """What the bridge is told the global limit is when the emulator enforces none."""
 SLACK_EDITS_PER_MINUTE = 50
 SLACK_CHAT_UPDATE_BURST = 5
+DISCORD_PAGE = 2000
+SLACK_PAGE = 3900
+"""The page sizes the bridge splits replies at (adapters' `format.PAGE_LIMIT`)."""
+DISCORD_PER_CHANNEL, DISCORD_PER_SECONDS = 5, 5.0
 
 
 @dataclass
@@ -65,6 +74,20 @@ class Messenger(Protocol):
     @property
     def rate_limited(self) -> int: ...
 
+    def best(self, loads: list[schedule.Load]) -> list[schedule.Best]:
+        """The best schedule of `loads` under the limits this messenger enforces."""
+        ...
+
+    def load(
+        self, index: int, posted: float, first: float, done: float, text: str
+    ) -> schedule.Load:
+        """Thread `index`'s reply as the schedule sees it (its pages and channel)."""
+        ...
+
+
+def pages(text: str, limit: int) -> int:
+    return max(1, len(split(text, limit)))
+
 
 def _timeline(
     writes: list[tuple[float, str | None]], created: float | None, placeholder: str
@@ -82,10 +105,16 @@ class DiscordMessenger:
 
     def __init__(self, global_per_second: int | None = None) -> None:
         self.emu = DiscordEmulator()
-        self.emu.enforce_limits(per_channel=5, per_seconds=5.0, global_per_second=global_per_second)
+        self.emu.enforce_limits(
+            per_channel=DISCORD_PER_CHANNEL,
+            per_seconds=DISCORD_PER_SECONDS,
+            global_per_second=global_per_second,
+        )
         self._global = global_per_second
         self._channels: list[Channel] = []
         self._posts: dict[int, DiscordMessage] = {}
+        self._seen_calls: list[Call] = []
+        self._first_posts: dict[str, str] = {}
 
     async def start(self, threads: int) -> None:
         self._channels = [
@@ -119,17 +148,30 @@ class DiscordMessenger:
             return ""
         return "".join(m.content for m in self.emu.bot_messages(post.id))
 
+    def _created_content(self, message: DiscordMessage) -> str:
+        """The content a reply's first message was posted with (the emulator keeps only the
+        content after edits): the body of the first message POST to its thread."""
+        if not message.edits:
+            return message.content
+        if len(self._seen_calls) < len(self.emu.calls):
+            self._seen_calls = self.emu.calls[:]
+            self._first_posts = {}
+            for call in reversed(self._seen_calls):
+                parts = call.path.rstrip("/").split("/")
+                if call.method == "POST" and parts[-1] == "messages" and parts[-3] == "channels":
+                    body = call.body if isinstance(call.body, dict) else {}
+                    self._first_posts[parts[-2]] = str(body.get("content") or "")
+        return self._first_posts.get(str(message.channel_id), message.content)
+
     def observe(self, index: int) -> Observed:
         post = self._posts[index]
         messages = self.emu.bot_messages(post.id)
         writes: list[tuple[float, str | None]] = []
         for number, message in enumerate(messages):
-            if not message.edits:
-                writes.append((message.created_at, message.content))
-            elif number > 0:
-                writes.append((message.created_at, None))
+            created = self._created_content(message) if number == 0 else None
+            writes.append((message.created_at, created))
             writes += list(zip(message.edited_at, message.edits, strict=True))
-        first_text, last = _timeline(writes, None, NO_PLACEHOLDER)
+        first_text, last = _timeline(writes, None, FLOOR_PLACEHOLDER)
         return Observed(
             posted_at=post.created_at,
             text="".join(m.content for m in messages),
@@ -143,6 +185,17 @@ class DiscordMessenger:
     @property
     def rate_limited(self) -> int:
         return self.emu.rate_limited
+
+    def best(self, loads: list[schedule.Load]) -> list[schedule.Best]:
+        budgets = schedule.DiscordBudgets(
+            DISCORD_PER_CHANNEL, DISCORD_PER_SECONDS, self._global, new_threads=True
+        )
+        return schedule.discord(loads, budgets)
+
+    def load(
+        self, index: int, posted: float, first: float, done: float, text: str
+    ) -> schedule.Load:
+        return schedule.Load(posted, first, done, pages(text, DISCORD_PAGE), str(index))
 
 
 class SlackMessenger:
@@ -209,6 +262,20 @@ class SlackMessenger:
     @property
     def rate_limited(self) -> int:
         return sum(self.emu.rate_limited.values())
+
+    def best(self, loads: list[schedule.Load]) -> list[schedule.Best]:
+        budgets = schedule.SlackBudgets(
+            start=DOCUMENTED["chat.startStream"],
+            append=DOCUMENTED["chat.appendStream"],
+            update=(SLACK_EDITS_PER_MINUTE, SLACK_CHAT_UPDATE_BURST),
+            post_per_channel=POST_PER_CHANNEL,
+        )
+        return schedule.slack(loads, budgets)
+
+    def load(
+        self, index: int, posted: float, first: float, done: float, text: str
+    ) -> schedule.Load:
+        return schedule.Load(posted, first, done, pages(text, SLACK_PAGE), self.channel(index))
 
 
 def messenger(platform: str, global_per_second: int | None = None) -> Messenger:

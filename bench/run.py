@@ -22,7 +22,16 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bench.metrics import Sampler, cpu_seconds, latencies, machine, memory_kb, reply_counts
+from bench.metrics import (
+    Sampler,
+    best_latencies,
+    cpu_seconds,
+    latencies,
+    machine,
+    memory_kb,
+    over_best,
+    reply_counts,
+)
 from bench.platforms import Messenger, messenger
 from bench.process import Process
 from bench.provider import TimedNeuroflash
@@ -204,6 +213,8 @@ async def measure(
         **counts,
         **latencies(seen, runs),
     }
+    result["best"] = best_latencies(chat, seen, runs)
+    result["over_best"] = over_best(result, result["best"])
     result["log_problems"] = process.problems()
     result["log_problem_lines"] = sum(result["log_problems"].values())
     if pending:

@@ -30,6 +30,8 @@ checked against the family's exact shape (`owns`), so a deployment whose prefix 
 | `{inbox:<n>}:seq:<thread>` post counter       | inbox shard       | thread TTL, refreshed    |
 | `budget:{<scope>}` edit budget (hash)         | rate scope        | refill time + 60 s       |
 | `budget:{<scope>}:first` first texts waiting  | rate scope        | refill time + 60 s       |
+| `budget:{<scope>}:final` finals waiting       | rate scope        | refill time + 60 s       |
+| `budget:{<scope>}:log` sliding window grants  | rate scope        | window + 60 s            |
 | `rate:{<platform>:<tenant>:<user>}` post count| user              | one rate window (60 s)   |
 | `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
@@ -204,6 +206,14 @@ class Keys:
     def budget_first(self, scope: str) -> str:
         """First texts waiting on a scope (a sorted set): lower priorities hold back for them."""
         return f"{self.budget(scope)}:first"
+
+    def budget_final(self, scope: str) -> str:
+        """Finals waiting on a scope (a sorted set): interim edits and status hold back."""
+        return f"{self.budget(scope)}:final"
+
+    def budget_log(self, scope: str) -> str:
+        """A sliding-window scope's recent grants (a sorted set by time)."""
+        return f"{self.budget(scope)}:log"
 
     def user_rate(self, platform: str, tenant: str, user: str) -> str:
         return f"{self.prefix}rate:{{{platform}:{tenant}:{user}}}"

@@ -1,22 +1,27 @@
 """Edit budgets shared by every reply on one rate-limit scope, across all replicas.
 
 A token bucket per scope lives in Redis and is refilled by Redis's own clock, so every replica
-sees the same allowance. Lower priorities leave tokens in reserve (interim edits two, final
-edits one, where the burst allows), and while a reply's first text waits for a scope, nothing
-of lower priority is granted there: a first text never waits behind final or interim edits,
-and a final edit never waits behind a stream of interim ones. A 429 pauses the one scope
-it names for its Retry-After, for every replica.
+sees the same allowance; a scope counted in fixed windows whose alignment we cannot know
+(Discord's) is a sliding window instead: at most `burst` grants in any `window` seconds, which
+no fixed window of the platform's length can exceed, so the whole allowance is usable.
+First texts and finals spend the whole burst; interim edits and status only what a full bucket
+would otherwise waste (of a window, interim edits leave a tenth), so a reply that completes
+finds the burst there. While a reply's first text waits for a scope, nothing of lower priority
+is granted there, and while a final waits, no interim edit or status: a first text never waits
+behind final or interim edits, and completing a reply never waits behind other replies'
+interim edits. A 429 pauses the one scope it names for its Retry-After, for every replica.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import uuid
 
 from redis.asyncio import Redis
 
-from bridge.contracts import Allowance, Priority
+from bridge.contracts import Allowance, EditRate, Priority
 from bridge.keys import Keys
 from bridge.metrics import Metrics
 
@@ -29,30 +34,53 @@ local burst = tonumber(ARGV[2])
 local reserve = tonumber(ARGV[3])
 local priority = tonumber(ARGV[4])
 local waiter = ARGV[5]
+local window = tonumber(ARGV[6])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local waiting = KEYS[2]
+if priority == 1 then waiting = KEYS[3] end
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'paused')
 local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
+local paused = tonumber(state[3]) or 0
 tokens = math.min(burst, tokens + math.max(0, now - ts) / 1000 * rate)
 local wait = 0
 local ttl = math.ceil(burst / rate * 1000) + 60000
-if priority > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-  if redis.call('ZCARD', KEYS[2]) > 0 then
-    wait = math.max(50, math.ceil(1 / rate * 1000))
+for level = 0, 1 do
+  if priority > level and wait == 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[level + 2], '-inf', now)
+    if redis.call('ZCARD', KEYS[level + 2]) > 0 then
+      wait = math.max(50, math.ceil(1 / rate * 1000))
+    end
   end
 end
-if wait == 0 then
+if wait == 0 and now < paused then
+  wait = paused - now
+elseif wait == 0 and window > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+  local used = redis.call('ZCARD', KEYS[4])
+  local room = math.floor(burst) - reserve
+  if used < room then
+    local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    redis.call('ZADD', KEYS[4], now, seq)
+    redis.call('PEXPIRE', KEYS[4], window + 60000)
+  else
+    local freed = redis.call('ZRANGE', KEYS[4], used - room, used - room, 'WITHSCORES')
+    wait = math.max(1, tonumber(freed[2]) + window - now)
+  end
+elseif wait == 0 then
   if tokens >= 1 + reserve then
     tokens = tokens - 1
-    if priority == 0 then redis.call('ZREM', KEYS[2], waiter) end
   else
     wait = math.ceil((1 + reserve - tokens) / rate * 1000)
-    if priority == 0 then
-      redis.call('ZADD', KEYS[2], now + wait + 1000, waiter)
-      redis.call('PEXPIRE', KEYS[2], ttl)
-    end
+  end
+end
+if priority <= 1 then
+  if wait == 0 then
+    redis.call('ZREM', waiting, waiter)
+  else
+    redis.call('ZADD', waiting, now + wait + 1000, waiter)
+    redis.call('PEXPIRE', waiting, ttl)
   end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
@@ -65,15 +93,31 @@ local rate = tonumber(ARGV[1])
 local seconds = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], 'tokens', tostring(-rate * seconds), 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(seconds * 1000) + 60000)
+local ms = math.ceil(seconds * 1000)
+redis.call('HSET', KEYS[1], 'tokens', tostring(-rate * seconds), 'ts', now, 'paused', now + ms)
+redis.call('PEXPIRE', KEYS[1], ms + 60000)
 return 1
 """
 
 
-def reserve(priority: Priority, burst: float) -> int:
-    """Tokens a write of `priority` must leave for higher priorities on a scope of `burst`."""
-    return max(0, min(int(priority), int(burst) - 1))
+WINDOW_RESERVE = 0.1
+"""The share of a sliding window's requests interim edits and status leave to first texts and
+finals: a window refills all at once, so "only a full window's surplus" would starve them."""
+STATUS_WINDOW_RESERVE = 0.5
+
+
+def reserve(priority: Priority, rate: EditRate) -> int:
+    """Permits a write of `priority` must leave for higher priorities on a scope: none for
+    first texts and finals (waiting ones hold lower priorities back instead); for interim edits
+    and status, all but the last of a token bucket's burst; of a window, interim edits leave a
+    tenth, status (typing) half: it goes while a window is quiet, not into a burst of first
+    texts."""
+    if priority <= Priority.FINAL:
+        return 0
+    if rate.window > 0:
+        share = WINDOW_RESERVE if priority == Priority.INTERIM else STATUS_WINDOW_RESERVE
+        return min(max(1, math.ceil(rate.burst * share)), max(0, math.ceil(rate.burst) - 1))
+    return max(0, math.ceil(rate.burst) - 1)
 
 
 class EditBudget:
@@ -103,8 +147,8 @@ class EditBudget:
     ) -> float:
         """Consume one permit in every scope and return 0, or the seconds to wait and retry.
 
-        A refused first text (`waiter` names it) holds lower priorities back on that scope
-        until it is granted or stops asking.
+        A refused first text or final (`waiter` names it) holds lower priorities back on that
+        scope until it is granted or stops asking.
 
         Scopes are asked one after the other (they may live on different cluster slots); a
         permit taken before a later scope refuses is simply spent.
@@ -118,12 +162,17 @@ class EditBudget:
             args: list[float | int | str] = [
                 rate.per_second,
                 rate.burst,
-                reserve(priority, rate.burst),
+                reserve(priority, rate),
                 int(priority),
                 waiter,
+                math.ceil(rate.window * 1000),
             ]
-            first = self._keys.budget_first(allowance.scope)
-            wait_ms = int(await self._script(keys=[key, first], args=args))
+            waiting = [
+                self._keys.budget_first(allowance.scope),
+                self._keys.budget_final(allowance.scope),
+                self._keys.budget_log(allowance.scope),
+            ]
+            wait_ms = int(await self._script(keys=[key, *waiting], args=args))
             if wait_ms > 0:
                 if self._metrics is not None:
                     self._metrics.budget_wait(allowance.scope)

@@ -31,6 +31,8 @@ from bridge.waits import capped_wait
 log = logging.getLogger(__name__)
 
 FINAL_ATTEMPTS = 5
+FINAL_STEPS = 2
+"""Writes that may settle one final page: its text, then closing what stays open."""
 STOP_RETRY = 0.5
 MIN_PAGE = 256
 """The smallest page a refused-as-too-long reply is re-split into before giving up."""
@@ -110,10 +112,13 @@ class Renderer:
             self.stats.final_at = time.monotonic()
 
     async def _write_pages(self, text: str) -> None:
+        """Each page's final write; a page shown in full on a route that leaves it open (a
+        stream's last piece appended while its stop had to wait) gets one more to settle it."""
         for index, page in enumerate(split(text, self._limit)):
-            if self._settled(index, page):
-                continue
-            await self._write_final(index, page)
+            for _ in range(FINAL_STEPS):
+                if self._settled(index, page):
+                    break
+                await self._write_final(index, page)
 
     def _shrink(self, exc: WriteRejected) -> None:
         """The messenger refused a page as too long: use pages half the size from now on."""

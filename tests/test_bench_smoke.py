@@ -22,5 +22,9 @@ async def test_quick_bench_reports_sane_numbers(redis_url: str) -> None:
         assert result["final_lag_s"]["p99"] < 10
         assert result["edits_per_reply"] >= 1
         assert result["max_live_streams"] >= 1
+        best = result["best"]
+        for key in ("post_to_first_text_s", "first_visible_s", "final_lag_s"):
+            assert best[key]["n"] == 4
+            assert 0 <= best[key]["p99"] <= result[key]["p99"] + 0.01
     assert report["bridge_over_floor"]["cpu_s_per_1k_tokens"] is not None
-    assert "bridge/floor" in table(report)
+    assert "bridge/floor.py" in table(report) and "best schedule" in table(report)

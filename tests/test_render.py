@@ -179,3 +179,44 @@ async def test_a_record_save_that_failed_is_made_before_the_next_write(
     monkeypatch.setattr(surface, "write", checked)
     await recorded.write(0, "hello again", final=True, route=route)
     assert seen == [["m0"]]
+
+
+class StreamSurface(RecordingSurface):
+    """A message that grows by appends and must be closed (a native stream): its final text may
+    go with the close, or by an append while the close waits for its own budget."""
+
+    def __init__(self, stop: EditRate) -> None:
+        super().__init__()
+        self.stop = (Allowance("stops", stop),)
+        self.open = True
+
+    def needs_final(self, index: int) -> bool:
+        return self.open
+
+    def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
+        append = Route("append", self.allowances, appends=True)
+        if not final:
+            return (append,)
+        stop = Route("stop", self.stop)
+        return (stop, append) if text != self.texts[index] else (stop,)
+
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+        await super().write(index, text, final=final, route=route)
+        if route.name == "stop":
+            self.open = False
+
+
+async def test_a_streams_last_piece_is_appended_at_once_and_the_close_waits(store: Store) -> None:
+    """The close's budget is spent: the whole answer is shown by an append at once, and the
+    stream is closed (nothing more to write) when that budget allows."""
+    budget = EditBudget(store.redis, store.prefix)
+    surface = StreamSurface(EditRate(per_second=2.0, burst=1.0))
+    assert await budget.take(surface.stop, final=True) == 0
+    renderer = Renderer(surface, budget)
+    await surface.start()
+    asked = time.monotonic()
+    await renderer.finish("the whole answer")
+    (append, stop) = surface.writes
+    assert append[2] == stop[2] == surface.texts[0] == "the whole answer"
+    assert append[0] - asked < 0.3 <= stop[0] - asked
+    assert not surface.open

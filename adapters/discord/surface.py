@@ -36,22 +36,28 @@ from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.contracts import Allowance, EditRate, Permits, Priority, Route, UserPost
 
 THREAD_ALREADY_CREATED = 160004
-CHANNEL_RATE = EditRate(per_second=0.9, burst=1.0)
-"""A route's bucket on one channel allows 5 requests per 5 s; evenly spaced permits a little
-under 1/s never fill a fixed window, however it aligns."""
+CHANNEL_WINDOW = 5.15
+CHANNEL_RATE = EditRate(per_second=5 / CHANNEL_WINDOW, burst=5.0, window=CHANNEL_WINDOW)
+"""A route's bucket on one channel allows 5 requests per 5 s (a fixed window we learn only by
+its headers): at most 5 in any 5.15 s never fills one, however it aligns, and leaves the
+window's last permit to a first text or final (interim edits take at most 4), so a reply's
+final edit does not wait behind its own interim edits."""
 CREATE = "POST /channels/{channel_id}/messages"
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
 THREAD = "POST /channels/{channel_id}/messages/{message_id}/threads"
 TYPING = "POST /channels/{channel_id}/typing"
-GLOBAL_SHARE = 0.8
-"""Discord's global limit (50 requests/s per bot unless Discord raised it), shared by every
-replica: with a burst of a tenth of a second's worth, at most ~90% of it in any second, leaving
-room for the requests discord.py makes on its own."""
+GLOBAL_WINDOW = 1.15
+"""Discord's global limit (50 requests/s per bot unless Discord raised it) is counted in
+one-second windows whose start we cannot see. At most that many requests in any 1.15 s, shared
+by every replica, never puts more in one of Discord's windows, even when a request reaches it
+up to 0.15 s later than the one sent before it; and the whole allowance can go at once, as a
+burst of new threads needs it. discord.py's own requests outside the budget are rare (start-up,
+a channel lookup); a 429 pauses the scope."""
 
 
 def global_allowance(per_second: float) -> Allowance:
-    rate = per_second * GLOBAL_SHARE
-    return Allowance("discord:global", EditRate(per_second=rate, burst=max(1.0, rate / 8)))
+    rate = EditRate(per_second / GLOBAL_WINDOW, burst=max(1.0, per_second), window=GLOBAL_WINDOW)
+    return Allowance("discord:global", rate)
 
 
 GLOBAL = global_allowance(50.0)

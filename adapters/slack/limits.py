@@ -4,7 +4,9 @@ Slack counts every Web API method separately, per workspace and app (docs.slack.
 web-api/rate-limits): `chat.update` Tier 3 (~50/min), `chat.appendStream` Tier 4 (~100/min),
 `chat.startStream` and `chat.stopStream` Tier 2 (~20/min); `chat.postMessage` about one per
 second per channel plus a workspace-wide cap of several hundred a minute. Each is its own
-Redis budget, shared by every reply and replica; the bridge paces a little under each limit.
+Redis budget, shared by every reply and replica, spent as the tiers allow it: their "occasional
+bursts" at once (Slack publishes no number; the bursts below are the ones the emulator holds to),
+then a little under the sustained rate.
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ from dataclasses import dataclass
 from bridge.config import Settings
 from bridge.contracts import Allowance, EditRate
 
-RATE_MARGIN = 0.9
-"""Pace a little under each limit: a budget at the limit itself still meets 429s when Slack's
-window and ours do not line up."""
+RATE_MARGIN = 0.95
+"""Refill a little under each sustained rate: a budget at the limit itself still meets 429s when
+a request reaches Slack a moment sooner than the one before it."""
+UPDATE_BURST = 5.0
+STREAM_BURST = 5.0
+APPEND_BURST = 10.0
+POST_PER_CHANNEL_BURST = 3.0
+"""Bursts: Tier 2 "occasional bursts", Tier 3 "sporadic bursts", Tier 4 "generous burst
+behavior", posting "short bursts >1 allowed" (docs.slack.dev/apis/web-api/rate-limits).
+Completing many replies at once depends on them: a burst spent at once lets five replies end
+together instead of one every 1.3 s."""
 POSTS_PER_WORKSPACE_PER_MINUTE = 500.0
 POSTS_PER_WORKSPACE_BURST = 100.0
 """Slack documents "several hundred" posts a minute per workspace, without a number; posting
@@ -44,13 +54,15 @@ class SlackLimits:
     def from_settings(cls, settings: Settings) -> SlackLimits:
         return cls(
             methods={
-                UPDATE: _rate(settings.slack_edits_per_minute, 3.0),
-                START: _rate(settings.slack_stream_starts_per_minute, 3.0),
-                APPEND: _rate(settings.slack_stream_appends_per_minute, 5.0),
-                STOP: _rate(settings.slack_stream_stops_per_minute, 3.0),
+                UPDATE: _rate(settings.slack_edits_per_minute, UPDATE_BURST),
+                START: _rate(settings.slack_stream_starts_per_minute, STREAM_BURST),
+                APPEND: _rate(settings.slack_stream_appends_per_minute, APPEND_BURST),
+                STOP: _rate(settings.slack_stream_stops_per_minute, STREAM_BURST),
                 POST: _rate(POSTS_PER_WORKSPACE_PER_MINUTE, POSTS_PER_WORKSPACE_BURST),
             },
-            post_per_channel=_rate(settings.slack_posts_per_channel_per_minute, 2.0),
+            post_per_channel=_rate(
+                settings.slack_posts_per_channel_per_minute, POST_PER_CHANNEL_BURST
+            ),
         )
 
     def method(self, team: str, method: str) -> Allowance:

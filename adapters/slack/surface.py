@@ -1,7 +1,9 @@
 """One reply in a Slack thread: the first text is the message itself, then it grows.
 
 Stream mode (default) opens a native stream (`chat.startStream`) with the first text and grows
-it with `chat.appendStream`, finishing with `chat.stopStream`; when a stream cannot be opened
+it with `chat.appendStream`, finishing with `chat.stopStream`: the last piece goes with the stop
+when its Tier 2 budget allows it at once, else by `chat.appendStream` at once (the whole answer
+is visible) and the stop follows when its budget allows; when a stream cannot be opened
 now (its Tier 2 budget is spent) the reply is posted instead and grows by `chat.update`. Every
 error of the streaming methods (expiry's `message_not_in_streaming_state`, `missing_recipient_*`,
 `unknown_method`, `stopped_by_user`, …) finishes the same message on the edit path: the stream
@@ -115,9 +117,11 @@ class SlackSurface:
             return (Route(UPDATE, (self._allowance(UPDATE),)),)
         sent = self._sent.get(ts)
         if sent is not None and text.startswith(sent) and len(text) - len(sent) <= MARKDOWN_LIMIT:
-            if final:
-                return (Route(STOP, (self._allowance(STOP),)),)
-            return (Route(APPEND, (self._allowance(APPEND),), appends=True),)
+            append = Route(APPEND, (self._allowance(APPEND),), appends=True)
+            if not final:
+                return (append,)
+            stop = Route(STOP, (self._allowance(STOP),))
+            return (stop, append) if len(text) > len(sent) else (stop,)
         return (Route("rewrite", (self._allowance(STOP), self._allowance(UPDATE))),)
 
     async def start(self) -> None:

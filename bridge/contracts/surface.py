@@ -17,10 +17,14 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True, slots=True)
 class EditRate:
-    """A platform's edit allowance for one scope: `per_second` sustained, `burst` at once."""
+    """A platform's edit allowance for one scope: `per_second` sustained, `burst` at once.
+
+    With `window` > 0 it is a sliding window instead: at most `burst` in any `window` seconds
+    (`per_second` is then only the pace a waiter asks again at)."""
 
     per_second: float
     burst: float
+    window: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
