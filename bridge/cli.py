@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import inspect
 import logging
 import os
@@ -14,6 +13,7 @@ import sys
 
 from bridge import logs
 from bridge.config import ConfigError, load_settings
+from bridge.metrics import version
 from bridge.plugins import Command, command_names, load_command
 from bridge.runtime import Runtime
 
@@ -41,13 +41,6 @@ async def serve_forever() -> None:
         await runtime.stop(grace=settings.bridge_shutdown_seconds)
 
 
-def installed_version() -> str:
-    try:
-        return importlib.metadata.version("threadbridge")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown (not installed)"
-
-
 def describe(command: Command) -> str:
     """A command's help: its module's docstring (each command module opens with what it does)."""
     module = inspect.getmodule(command)
@@ -68,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
         prog="threadbridge",
         description="Bridge Slack and Discord threads to LLM conversations.",
     )
-    top.add_argument("--version", action="version", version=f"threadbridge {installed_version()}")
+    top.add_argument("--version", action="version", version=f"threadbridge {version()}")
     sub = top.add_subparsers(dest="command", required=True, metavar="command")
     _add(sub, "run", RUN_HELP)
     for name in command_names():

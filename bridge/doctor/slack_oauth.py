@@ -64,7 +64,8 @@ def _settings(settings: Settings, report: Report) -> MultiFernet | None:
         report.add(
             "slack oauth settings",
             WARN,
-            "SLACK_STATE_SECRET not set: install states are only single-use, not signed",
+            "SLACK_STATE_SECRET not set: install states are signed with a key derived from "
+            "SLACK_CLIENT_SECRET, so rotating that secret voids installs in progress",
             "set SLACK_STATE_SECRET",
         )
     return fernet
