@@ -109,7 +109,10 @@ class Metrics:
         self.redis_up = self._gauge("redis_up", "1 if Redis answered the last check.")
         self.loop_lag = self._gauge("event_loop_lag_seconds", "How late a short sleep woke.")
         self.inbox_paused = self._gauge(
-            "inbox_paused", "1 while the loop lags too much to take new posts."
+            "inbox_paused", "1 while the process lags too much to take new posts."
+        )
+        self.gateway_behind = self._gauge(
+            "gateway_behind_seconds", "How far the messengers' event connections run behind."
         )
 
     def _counter(self, name: str, doc: str, *labels: str) -> Counter:
