@@ -84,7 +84,8 @@ class Runtime:
         if removed:
             log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
-        self.providers = Providers(ProviderContext(s, store.thread_state))
+        waits = self.metrics.provider_connection_wait.observe
+        self.providers = Providers(ProviderContext(s, store.thread_state, waits))
         default = self.providers.default
         await confirm_credentials(default, self.providers.get(default))
         control = Control(redis, s.bridge_redis_prefix)
