@@ -147,7 +147,8 @@ def best_latencies(
     chat: Messenger, seen: list[Observed], runs: list[Generation | None]
 ) -> dict[str, Any]:
     """The latency figures of the best schedule any bridge could achieve for this run's load
-    (the provider's timing as it was) under the limits the messenger enforced."""
+    under the limits the messenger enforced: the provider asked at the post, its own timing
+    (request to first token, first to last token) as it was in the run."""
     timed = [
         (i, obs, run)
         for i, (obs, run) in enumerate(zip(seen, runs, strict=True))
@@ -157,13 +158,7 @@ def best_latencies(
         return {key: spread([]) for key in BEST_FIGURES}
     origin = min(obs.posted_at for _, obs, _ in timed)
     loads = [
-        chat.load(
-            i,
-            obs.posted_at - origin,
-            run.first_token_at - origin,
-            (run.done_at or run.first_token_at) - origin,
-            run.text,
-        )
+        chat.load(i, obs.posted_at - origin, *asked_at_post(obs.posted_at - origin, run), run.text)
         for i, obs, run in timed
     ]
     best = chat.best(loads)
@@ -176,6 +171,14 @@ def best_latencies(
         ),
         "final_lag_s": spread([b.final - x.done for b, x in zip(best, loads, strict=True)]),
     }
+
+
+def asked_at_post(posted: float, run: Generation) -> tuple[float, float]:
+    """(first token, last token) of `run`, on `posted`'s clock, had the provider been asked at
+    `posted`: any bridge may ask it at once, before opening a thread for the reply."""
+    asked = run.asked_at if run.asked_at is not None else run.first_token_at
+    first = posted + max(0.0, run.first_token_at - asked)
+    return first, first + ((run.done_at or run.first_token_at) - run.first_token_at)
 
 
 def over_best(measured: dict[str, Any], best: dict[str, Any]) -> dict[str, Any]:

@@ -56,12 +56,14 @@ def reply_text(index: int, tokens: int) -> str:
 
 @dataclass
 class Generation:
-    """One LLM run as the provider saw it (wall-clock seconds, `time.time()`)."""
+    """One LLM run as the provider saw it (wall-clock seconds, `time.time()`); `asked_at`:
+    its request arrived (the provider's own first-token time is `first_token_at` − that)."""
 
     text: str
     tokens: int
     first_token_at: float
     done_at: float | None = None
+    asked_at: float | None = None
 
 
 class TimedNeuroflash(NeuroflashEmulator):
@@ -71,19 +73,23 @@ class TimedNeuroflash(NeuroflashEmulator):
         super().__init__(CLIENT_ID, CLIENT_SECRET, WORKSPACE, tokens_per_second=tokens_per_second)
         self.reply_tokens = tokens
         self.generations: dict[int, Generation] = {}
+        self._asked: dict[int, float] = {}
 
     def generate(self, user_text: str) -> str:
         """Called once per real LLM run, just before the first delta is written."""
         self.llm_runs += 1
         index = _index(user_text)
         text = reply_text(index, self.reply_tokens)
-        self.generations[index] = Generation(text, len(split_tokens(text)), time.time())
+        now = time.time()
+        asked = self._asked.pop(index, now)
+        self.generations[index] = Generation(text, len(split_tokens(text)), now, asked_at=asked)
         return text
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         """The emulator's stream handler; on return the final payload has been written."""
-        response = await super()._stream(request)
         body = await request.json()
+        self._asked[_index(str(body.get("text", "")))] = time.time()
+        response = await super()._stream(request)
         generation = self.generations.get(_index(str(body.get("text", ""))))
         if generation is not None and response.status == 200:
             generation.done_at = time.time()

@@ -1,11 +1,12 @@
 """The best schedule any bridge could achieve for a load, under the budgets the emulators enforce.
 
 Given each thread's post time and the provider's token timing in a run (first token, last
-token), this plays out every write a reply needs on the messenger's budgets, exactly as the
-emulators count them, with no cost of our own: no processing time, no interim edits, and every
-write sent the moment its budget allows. First texts go first; a reply's completion comes
-next. What it gives is a floor for each latency figure, so a measurement can be read as
-"measured / floor" instead of against a guess.
+token; the bench places them as if the provider was asked at the post), this plays out every
+write a reply needs on the messenger's budgets, exactly as the emulators count them, with no
+cost of our own: no processing time, no interim edits, and every write sent the moment its
+budget allows. First texts go first; a reply's completion comes next. What it gives is a floor
+for each latency figure, so a measurement can be read as "measured / floor" instead of against
+a guess.
 
 Slack (one workspace, `emulators/slack/ratelimit.py`): a first text opens a native stream
 (`chat.startStream`, Tier 2) while that budget allows, else it is posted (`chat.postMessage`,

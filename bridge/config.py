@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     bridge_redis_prefix: str = "bridge:"
     redis_max_connections: int = Field(default=1024, ge=8)
     bridge_max_loop_lag_seconds: float = Field(default=1.0, ge=0)
+    bridge_max_gateway_lag_seconds: float = Field(default=3.0, ge=0)
     bridge_data_dir: str = ".data"
     bridge_provider: str | None = None
     bridge_http_port: int = Field(default=3000, ge=0, le=65535)

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 PREFIX = "threadbridge_"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0)
+WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+"""A connection is usually in hand within a millisecond; anything past that is a queue."""
 DURATION_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 REDIS_GAUGES_SECONDS = 5.0
 """How long gauges read from Redis at scrape time (the inbox backlog) are reused: scrapes
@@ -94,6 +96,12 @@ class Metrics:
         self.provider_first_token = self._histogram(
             "provider_first_token_seconds", "Request sent to the provider's first token."
         )
+        self.provider_connection_wait = Histogram(
+            f"{PREFIX}provider_connection_wait_seconds",
+            "A provider request's start to a connection in hand (pooled, or newly connected).",
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
         self.reply_duration = Histogram(
             f"{PREFIX}reply_duration_seconds",
             "A reply from start to final text.",
@@ -109,7 +117,10 @@ class Metrics:
         self.redis_up = self._gauge("redis_up", "1 if Redis answered the last check.")
         self.loop_lag = self._gauge("event_loop_lag_seconds", "How late a short sleep woke.")
         self.inbox_paused = self._gauge(
-            "inbox_paused", "1 while the loop lags too much to take new posts."
+            "inbox_paused", "1 while the process lags too much to take new posts."
+        )
+        self.gateway_behind = self._gauge(
+            "gateway_behind_seconds", "How far the messengers' event connections run behind."
         )
 
     def _counter(self, name: str, doc: str, *labels: str) -> Counter:

@@ -66,8 +66,12 @@ class Renderer:
         surface: Surface,
         budget: EditBudget,
         shown: list[str | None] | None = None,
+        opening: asyncio.Task[None] | None = None,
     ) -> None:
+        """`opening`: the surface's `start` still running (a thread being created); nothing is
+        written before it is done, and its error is raised by `finish`."""
         self.surface = surface
+        self._opening = opening
         self._budget = budget
         self._limit = surface.limit
         self._pages = Pages(self._limit)
@@ -101,6 +105,7 @@ class Renderer:
         """Write `text` as the reply's final form, with priority over interim edits."""
         async with self._lock:
             await self._stop_flushing()
+            await self._opened()
             while True:
                 try:
                     await self._write_pages(text)
@@ -172,7 +177,18 @@ class Renderer:
             if error is not None and not isinstance(error, Fenced):
                 log.error("interim edits stopped by an error", exc_info=error)
 
+    async def _opened(self) -> None:
+        """Wait until the surface is open; raise the error it failed with."""
+        opening = self._opening
+        if opening is not None:
+            await asyncio.wait({opening})
+            opening.result()
+
     async def _flush_loop(self) -> None:
+        try:
+            await self._opened()
+        except Exception:
+            return  # the turn ends with the same error
         while True:
             await self._dirty.wait()
             delay = self._retry_at - time.monotonic()

@@ -17,7 +17,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bridge.config import ConfigError, Settings
-from bridge.contracts import Adapter, ProviderContext
+from bridge.contracts import Adapter, Behind, ProviderContext
 from bridge.control import Control
 from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
@@ -65,6 +65,7 @@ class Runtime:
         self._inbox: Inbox | None = None
         self._backlog: Cached[tuple[int, float | None]] | None = None
         self.draining = False
+        self.gate: LagGate | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -83,7 +84,8 @@ class Runtime:
         if removed:
             log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
-        self.providers = Providers(ProviderContext(s, store.thread_state))
+        waits = self.metrics.provider_connection_wait.observe
+        self.providers = Providers(ProviderContext(s, store.thread_state, waits))
         default = self.providers.default
         await confirm_credentials(default, self.providers.get(default))
         control = Control(redis, s.bridge_redis_prefix)
@@ -91,8 +93,11 @@ class Runtime:
         turns = Turns(store, budget, self.providers, self._surfaces, self.metrics, limits)
         turns.locale = s.bridge_locale
         outage = Outage()
-        gate = LagGate(s.bridge_max_loop_lag_seconds)
-        self._tasks.append(asyncio.create_task(sample(gate, self.metrics), name="loop-lag"))
+        self.gate = gate = LagGate(
+            s.bridge_max_loop_lag_seconds, behind_limit=s.bridge_max_gateway_lag_seconds
+        )
+        behind = [a for a in self.adapters if isinstance(a, Behind)]
+        self._tasks.append(asyncio.create_task(sample(gate, self.metrics, behind), name="loop-lag"))
         self.dispatcher = Dispatcher(
             store, inbox, turns, control, self.consumer, s, outage, self.metrics, gate
         )

@@ -117,29 +117,36 @@ class Turns:
             return Outcome(record.status, "")
         surface = self._surface(post, record, lease)
         takeover = bool(record.messages)
-        if not takeover:
-            await surface.start()
+        opening = None if takeover else asyncio.create_task(surface.start(), name="reply-start")
         holder = lease.token if lease is not None else None
-        if not await outlast_failover(
-            lambda: self._store.save_record(
-                post.thread,
-                post.message_id,
-                messages=list(surface.messages),
-                status="streaming",
-                holder=holder,
+        try:
+            saved = await outlast_failover(
+                lambda: self._store.save_record(
+                    post.thread,
+                    post.message_id,
+                    messages=list(surface.messages),
+                    status="streaming",
+                    holder=holder,
+                )
             )
-        ):
+        except BaseException:
+            await _settle(opening)
+            await surface.close()
+            raise
+        if not saved:
+            await _settle(opening)
             await surface.close()
             raise LeaseLost(str(post.thread))
         await self._store.index_replies(post.thread, surface.messages)
         started = time.monotonic(), time.time()
         shown: list[str | None] = [None] * len(surface.messages) if takeover else []
-        renderer = Renderer(surface, self._budget, shown=shown)
+        renderer = Renderer(surface, self._budget, shown=shown, opening=opening)
         self._metrics.active_streams.inc()
         try:
-            outcome = await self._run(post, renderer, stop or asyncio.Event(), takeover)
+            outcome = await self._run(post, renderer, stop or asyncio.Event(), takeover, opening)
         finally:
             self._metrics.active_streams.dec()
+            await _settle(opening)
             await renderer.aclose()
             await surface.close()
         await self._store.save_record(post.thread, post.message_id, status=outcome.status)
@@ -157,8 +164,16 @@ class Turns:
         return RecordedSurface(surface, self._store, post.thread, post.message_id, fence, holder)
 
     async def _run(
-        self, post: UserPost, renderer: Renderer, stop: asyncio.Event, takeover: bool
+        self,
+        post: UserPost,
+        renderer: Renderer,
+        stop: asyncio.Event,
+        takeover: bool,
+        opening: asyncio.Task[None] | None,
     ) -> Outcome:
+        """Ask the provider while the surface opens (`opening`: the thread being created, say):
+        the renderer writes only once it is open, and a surface that cannot open ends the
+        reply with its error (the provider is asked to stop)."""
         try:
             conversation, provider = await self._conversation(post)
         except RedisError:
@@ -178,7 +193,7 @@ class Turns:
             return Outcome("failed", text)
         logs.note_conversation(conversation.id)
         renderer.start()
-        return await self._stream(post, conversation, provider, renderer, stop, takeover)
+        return await self._stream(post, conversation, provider, renderer, stop, takeover, opening)
 
     async def _stream(
         self,
@@ -188,8 +203,10 @@ class Turns:
         renderer: Renderer,
         stop: asyncio.Event,
         takeover: bool,
+        opening: asyncio.Task[None] | None = None,
     ) -> Outcome:
-        """Feed the provider's events to the renderer until done, failed or stopped."""
+        """Feed the provider's events to the renderer until done, failed or stopped (or the
+        surface failed to open: its error is raised)."""
         lead = ""
         if takeover and not provider.replays:
             lead = f"> {self._say(post, 'interrupted')}\n\n"
@@ -203,14 +220,18 @@ class Turns:
         )
         stopper = asyncio.create_task(stop.wait())
         watch = asyncio.create_task(watchdog.expired())
+        failed = asyncio.create_task(_failure(opening))
         try:
             done, _ = await asyncio.wait(
-                {consume, stopper, watch}, return_when=asyncio.FIRST_COMPLETED
+                {consume, stopper, watch, failed}, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
-            for task in (stopper, watch, consume):
+            for task in (stopper, watch, failed, consume):
                 task.cancel()
-            await asyncio.gather(stopper, watch, consume, return_exceptions=True)
+            await asyncio.gather(stopper, watch, failed, consume, return_exceptions=True)
+        if failed in done:
+            await self._cancel(provider, conversation)
+            raise failed.result()
         if consume in done:
             outcome = consume.result()
         elif stopper in done:
@@ -310,6 +331,28 @@ class Turns:
         conversation_id = await provider.open(post.thread, steering)
         binding = await self._store.bind(Conversation(name, conversation_id, post.thread, steering))
         return binding, self._providers.get(binding.provider)
+
+
+async def _settle(opening: asyncio.Task[None] | None) -> None:
+    """Let a surface's `start` end before the surface is closed (else typing it started after
+    the close would go on): cancelled if it still runs; its error was raised elsewhere."""
+    if opening is None:
+        return
+    opening.cancel()
+    await asyncio.wait({opening})
+    if not opening.cancelled():
+        opening.exception()
+
+
+async def _failure(opening: asyncio.Task[None] | None) -> BaseException:
+    """The error the surface's `start` ended with; never returns while it succeeds."""
+    if opening is not None:
+        await asyncio.wait({opening})
+        error = None if opening.cancelled() else opening.exception()
+        if error is not None:
+            return error
+    await asyncio.get_running_loop().create_future()
+    raise AssertionError("unreachable")
 
 
 def _steering(settings: dict[str, str]) -> dict[str, str]:

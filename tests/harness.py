@@ -124,9 +124,11 @@ async def bridge_env(
     discord: bool = False,
     socket_mode: bool = True,
     tokens_per_second: float = 400.0,
+    discord_heartbeat: float = 5.0,
     **overrides: Any,
 ) -> AsyncIterator[Env]:
-    """Emulators, then a bridge runtime wired to them; everything stopped on exit."""
+    """Emulators, then a bridge runtime wired to them; everything stopped on exit
+    (`discord_heartbeat`: the heartbeat interval the Discord emulator names)."""
     async with AsyncExitStack() as stack:
         neuroflash = NeuroflashEmulator(
             client_id="cid",
@@ -152,7 +154,7 @@ async def bridge_env(
                 "slack_api_url": slack_emu.api_url,
             }
         if discord:
-            discord_emu = DiscordEmulator(heartbeat_interval=5.0)
+            discord_emu = DiscordEmulator(heartbeat_interval=discord_heartbeat)
             await discord_emu.start()
             stack.push_async_callback(discord_emu.stop)
             values |= {

@@ -117,3 +117,18 @@ def test_discord_pages_beyond_the_first_are_posted_on_the_thread_bucket() -> Non
     loads = [Load(0.0, 0.5, 1.0, pages=7)]
     best = discord(loads, DiscordBudgets(global_per_second=None, new_threads=False))
     assert best[0].final == pytest.approx(5.5)
+
+
+def test_the_floor_asks_the_provider_at_the_post_not_when_the_bridge_did() -> None:
+    """A bridge that asked the provider 2 s after the post (it opened a thread first) does not
+    move the floor: the floor's first token is the post plus the provider's own 0.5 s, and
+    the answer takes as long as the provider took."""
+    from bench.metrics import best_latencies
+    from bench.platforms import DiscordMessenger, Observed
+    from bench.provider import Generation
+
+    seen = [Observed(100.0, "x", 1, 1, 103.0, 103.0, 106.0)]
+    run = Generation("x", 1, first_token_at=102.5, done_at=105.5, asked_at=102.0)
+    best = best_latencies(DiscordMessenger(global_per_second=50), seen, [run])
+    assert best["post_to_first_text_s"]["p50"] == pytest.approx(0.5)
+    assert best["final_lag_s"]["p50"] == pytest.approx(0.0)

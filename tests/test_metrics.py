@@ -151,3 +151,21 @@ async def test_scrape_has_build_info_process_and_platform_and_no_created_series(
         assert name in names, name
     assert value(samples, "replies_total", outcome="done") == 1
     assert not [n for n in names if n.endswith("_created")]
+
+
+async def test_the_wait_for_a_provider_connection_is_observed_per_request(
+    redis_url: str, prefix: str
+) -> None:
+    """Each provider request (the conversation, the stream; the token first) observes how long
+    it waited for a connection: /metrics carries the histogram after one reply."""
+    async with slack_bridge(redis_url, prefix) as env:
+        env.neuroflash.script("One.")
+        root = await env.slack.user_post(CHANNEL, f"{MENTION} first")
+        await env.wait_reply(CHANNEL, root, "One.")
+        await env.wait(lambda: env.runtime.metrics.value("replies_total", outcome="done") == 1)
+        samples = await scrape(env)
+        name = "provider_connection_wait_seconds"
+        asked = env.neuroflash.calls_to("message-streams", "POST")
+        assert len(asked) == 1 and value(samples, f"{name}_count") >= 2
+        assert value(samples, f"{name}_bucket", le="+Inf") == value(samples, f"{name}_count")
+        assert 0 < value(samples, f"{name}_sum") < 5.0

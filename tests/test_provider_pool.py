@@ -14,6 +14,8 @@ from bridge.http import provider_client
 
 STREAMS = 600
 """More than the 512 connections the pool once had: the 513th stream waited for one."""
+HOLD = 0.3
+"""How long the server takes to answer a request in the one-connection test."""
 
 
 async def test_every_stream_gets_its_connection_at_once() -> None:
@@ -60,3 +62,32 @@ async def test_every_stream_gets_its_connection_at_once() -> None:
         await runner.cleanup()
     assert len(waits) == STREAMS
     print(f"longest wait for a provider connection, {STREAMS} streams: {max(waits):.3f}s")
+
+
+async def test_a_request_queued_for_a_connection_reports_its_wait() -> None:
+    """With one connection, the second of two requests waits for the first (held 0.3 s): the
+    client's `connection_wait` gets that wait, and about none for the first."""
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(HOLD)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    settings = load_settings(
+        _env_file=None, slack_bot_token="xoxb-test", provider_max_connections=1
+    )
+    waits: list[float] = []
+    try:
+        url = f"http://127.0.0.1:{port}"
+        async with provider_client(settings, url, connection_wait=waits.append) as client:
+            await asyncio.gather(client.get("slow"), client.get("slow"))
+    finally:
+        await runner.cleanup()
+    assert len(waits) == 2
+    assert min(waits) < HOLD / 2 and max(waits) >= HOLD * 0.9, waits

@@ -1,7 +1,7 @@
 """Under saturation nothing is doubled: a lease survives an exhausted Redis pool, and a takeover
 never shows again what the old owner already showed, however late the old owner's writes land.
 
-Real bridges (in this loop) against real Redis and the Discord and neuroflash emulators.
+Real bridges (in this loop) against real Redis and the Discord, Slack and neuroflash emulators.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import pytest
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,7 +20,7 @@ from bridge.keys import LEASE
 from bridge.runtime import Runtime
 from bridge.store import Store
 from emulators.base import Fault
-from tests.harness import Env, discord_bridge, rate_for
+from tests.harness import Env, discord_bridge, rate_for, slack_bridge
 
 LEASE_SECONDS = 3.0
 ANSWER = "A slow answer, word by word, long enough to outlast a lease or two. " * 3
@@ -163,5 +164,47 @@ async def test_a_late_first_message_of_the_old_owner_is_not_shown_beside_the_tak
             assert old is not None
             await env.wait(lambda: old.busy == 0, 30)
             assert [m.content for m in emu.bot_messages(post.id)] == [ANSWER]
+    finally:
+        await partition.stop()
+
+
+@pytest.mark.parametrize(
+    ("mode", "first_call"), [("stream", "chat.startStream"), ("edit", "chat.postMessage")]
+)
+async def test_a_late_first_message_of_the_old_owner_is_not_shown_beside_the_takeover_on_slack(
+    redis_url: str, prefix: str, mode: str, first_call: str
+) -> None:
+    """As on Discord: the old owner's first text (a native stream it opened, or a post) lands
+    after another replica took the reply over and answered in full. The old owner deletes its
+    unrecorded message (a stream it stops first); the thread shows the answer once."""
+    partition = Partition(redis_url)
+    try:
+        async with slack_bridge(
+            await partition.start(),
+            prefix,
+            tokens_per_second=rate_for(ANSWER, LEASE_SECONDS),
+            bridge_lease_seconds=LEASE_SECONDS,
+            slack_reply_mode=mode,
+        ) as env:
+            emu = env.slack
+            env.neuroflash.script(ANSWER)
+            emu.fail_next(first_call, Fault("slow", delay=3 * LEASE_SECONDS))
+            root = await emu.user_post("C1", "<@UBOT> slow please")
+            await env.wait(lambda: bool(emu.calls_to(f"/api/{first_call}")), 30)
+            partition.cut()
+            new = Runtime(env.settings.model_copy(update={"redis_url": redis_url}))
+            try:
+                await new.start()
+                await env.wait(lambda: env.reply_text("C1", root) == ANSWER, timeout=30)
+            finally:
+                await new.stop(3.0)
+            await env.wait(lambda: len(emu.calls_to(f"/api/{first_call}")) > 1)
+            partition.heal()
+            old = env.runtime.dispatcher
+            assert old is not None
+            await env.wait(lambda: old.busy == 0, 30)
+            assert [m.text for m in env.replies("C1", root)] == [ANSWER]
+            assert len(emu.deleted) == 1
+            assert not any(m.stream_started and not m.stream_stopped for m in emu.deleted)
     finally:
         await partition.stop()

@@ -221,3 +221,61 @@ async def test_rate_limit_and_faults(emu: SlackEmulator, client: AsyncWebClient)
         await client.chat_postMessage(channel="C1", text="boom")
     assert failed.value.response.status_code == 500
     assert [m.text for m in emu.messages("C1")] == ["v2"]
+
+
+async def test_chat_delete_removes_the_bots_own_message_as_slack_documents(
+    emu: SlackEmulator, client: AsyncWebClient
+) -> None:
+    """chat.delete (docs.slack.dev/reference/methods/chat.delete): a bot token deletes only the
+    bot's messages; the message leaves conversations.replies; errors as the reference lists."""
+    emu.echo = False
+    parent = await emu.user_post("C1", "question", user="U7")
+    kept = await client.chat_postMessage(channel="C1", thread_ts=parent, text="kept")
+    gone = await client.chat_postMessage(channel="C1", thread_ts=parent, text="gone")
+    deleted = await client.chat_delete(channel="C1", ts=gone["ts"])
+    assert (deleted["channel"], deleted["ts"]) == ("C1", gone["ts"])
+    replies = await client.conversations_replies(channel="C1", ts=parent)
+    assert [m["ts"] for m in replies["messages"]] == [parent, kept["ts"]]
+    assert [m.text for m in emu.bot_replies("C1", parent)] == ["kept"]
+    assert [m.ts for m in emu.deleted] == [gone["ts"]]
+    for channel, ts, error in (
+        ("C1", gone["ts"], "message_not_found"),
+        ("C1", parent, "cant_delete_message"),
+        ("C404", kept["ts"], "channel_not_found"),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            await client.chat_delete(channel=channel, ts=ts)
+        assert refused.value.response["error"] == error
+
+
+async def test_a_deletion_is_echoed_as_message_deleted(
+    emu: SlackEmulator, client: AsyncWebClient, bolt: Bolt
+) -> None:
+    posted = await client.chat_postMessage(channel="C1", text="from the bot")
+    await client.chat_delete(channel="C1", ts=posted["ts"])
+    await emu.settle()
+    deletions = [d.event for d in emu.deliveries if d.event.get("subtype") == "message_deleted"]
+    assert [(e["deleted_ts"], e["previous_message"]["text"]) for e in deletions] == [
+        (posted["ts"], "from the bot")
+    ]
+
+
+async def test_chat_delete_is_tier_3_under_the_documented_limits(
+    emu: SlackEmulator, client: AsyncWebClient
+) -> None:
+    """Tier 3 (50+/min, the burst of five the emulator allows): the sixth at once is a 429."""
+    emu.echo = False
+    emu.enforce_documented_limits()
+    posted = [(await client.chat_postMessage(channel=f"C{i}", text="x"))["ts"] for i in range(6)]
+    for i, ts in enumerate(posted[:5]):
+        await client.chat_delete(channel=f"C{i}", ts=ts)
+    with pytest.raises(SlackApiError) as limited:
+        await client.chat_delete(channel="C5", ts=posted[5])
+    assert limited.value.response.status_code == 429
+    assert emu.rate_limited["chat.delete"] == 1
+
+
+async def test_a_slow_call_goes_through_late(emu: SlackEmulator, client: AsyncWebClient) -> None:
+    emu.fail_next("chat.postMessage", Fault("slow", delay=0.3))
+    posted = await client.chat_postMessage(channel="C1", text="late")
+    assert posted["ok"] and [m.text for m in emu.messages("C1")] == ["late"]

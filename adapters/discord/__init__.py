@@ -13,6 +13,7 @@ import discord
 from adapters.discord import slash
 from adapters.discord.client import BridgeClient, point_at, route_name
 from adapters.discord.controls import stop_pressed
+from adapters.discord.heartbeat import gateway_lateness
 from adapters.discord.ingest import DiscordIngest, ThreadParents
 from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.config import ConfigError, Settings, secret
@@ -100,6 +101,10 @@ class DiscordAdapter:
         if client is None or client.is_closed() or not client.is_ready():
             return False
         return client.ws is not None and bool(client.ws.open)
+
+    def behind(self) -> float:
+        """How far behind the gateway runs: a late heartbeat ACK (the lag gate reads it)."""
+        return gateway_lateness(self.client)
 
     async def stop(self) -> None:
         await self._answers.aclose()

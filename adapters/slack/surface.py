@@ -9,6 +9,8 @@ error of the streaming methods (expiry's `message_not_in_streaming_state`, `miss
 `unknown_method`, `stopped_by_user`, …) finishes the same message on the edit path: the stream
 is stopped where it still runs, then `chat.update` writes the whole page. No placeholder: the
 first text goes out on the cheapest path, never through the shared `chat.update` budget.
+A message this reply posted but could not record (its lease was lost meanwhile) is deleted by
+`chat.delete`, a stream stopped first: the replica that took over answers in its own.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.controls import with_stop_button
 from adapters.slack.errors import classify
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, defuse_mentions
-from adapters.slack.limits import APPEND, POST, START, STOP, UPDATE, SlackLimits
+from adapters.slack.limits import APPEND, DELETE, POST, START, STOP, UPDATE, SlackLimits
 from bridge.contracts import Allowance, Permits, Priority, Route, UserPost
 from bridge.metrics import Metrics
 from bridge.split import close_for_display
@@ -154,6 +156,13 @@ class SlackSurface:
 
     async def close(self) -> None:
         """Nothing to clear: no status or placeholder is left behind."""
+
+    async def retract(self, message_id: str) -> None:
+        """Delete a message of this reply (`chat.delete`: a bot token deletes its own); a
+        stream still open is stopped first, so nothing keeps writing to it."""
+        if message_id in self.streaming:
+            await self._end_stream(message_id, quiet=False)
+        await self._call(DELETE, channel=self._channel, ts=message_id)
 
     def _content(self, text: str, *, final: bool, edit: bool = False) -> dict[str, Any]:
         """A final post is plain `markdown_text`; an interim page carries the stop button.
@@ -298,6 +307,8 @@ class SlackSurface:
 
     async def _rate_limited(self, method: str, wait: float) -> None:
         log.warning("Slack rate-limited %s for %.1fs", method, wait)
+        if method == DELETE:
+            return
         scope = self._limits.channel_posts(self._team, self._channel)
         await self._budget.pause(scope if method == POST else self._allowance(method), wait)
 

@@ -1,7 +1,7 @@
 """The core's seams in one place: the data every part shares, and the protocols a provider,
 a messenger adapter and its surfaces implement. Plugins import from here, never the reverse."""
 
-from bridge.contracts.adapter import Adapter, AdapterClass
+from bridge.contracts.adapter import Adapter, AdapterClass, Behind
 from bridge.contracts.core import Access, Core, Rate
 from bridge.contracts.data import (
     AUTHOR_TENANT,
@@ -53,6 +53,7 @@ __all__ = [
     "AdapterClass",
     "Allowance",
     "Attachment",
+    "Behind",
     "Conversation",
     "ConversationStarted",
     "Core",

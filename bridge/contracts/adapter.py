@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bridge.config import Settings
 from bridge.contracts.core import Core
@@ -23,6 +23,16 @@ class Adapter(Protocol):
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         """The surface for the reply to `post`, restored with already posted `messages`."""
+        ...
+
+
+@runtime_checkable
+class Behind(Protocol):
+    """An adapter whose events come over a connection that can fall behind (optional)."""
+
+    def behind(self) -> float:
+        """Seconds its event connection runs behind the platform (0 while it keeps up): a
+        process that cannot keep up with its events stops taking new posts (`bridge.lag`)."""
         ...
 
 

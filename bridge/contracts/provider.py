@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -27,10 +27,12 @@ class ThreadState(Protocol):
 
 @dataclass(slots=True)
 class ProviderContext:
-    """What a provider may use besides its settings: per-thread state it keeps itself."""
+    """What a provider may use besides its settings: per-thread state it keeps itself, and
+    where its HTTP client reports each request's wait for a connection (`bridge.http`)."""
 
     settings: Settings
     state: ThreadState
+    connection_wait: Callable[[float], None] | None = None
 
 
 @runtime_checkable

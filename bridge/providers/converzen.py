@@ -107,7 +107,9 @@ class ConverzenProvider:
         no_system_prompt(settings, "converzen", "the persona, CONVERZEN_PERSONA, carries it")
         self._api_key = secret(settings.converzen_api_key)
         self._persona = settings.converzen_persona
-        self._client = provider_client(settings, settings.converzen_api_url)
+        self._client = provider_client(
+            settings, settings.converzen_api_url, connection_wait=context.connection_wait
+        )
         self._state: ThreadState = context.state
         self._tokens: OrderedDict[str, TokenCache] = OrderedDict()
 

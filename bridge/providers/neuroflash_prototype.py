@@ -59,7 +59,9 @@ class NeuroflashPrototypeProvider:
         self._client_id = str(settings.neuroflash_client_id)
         self._client_secret = secret(settings.neuroflash_client_secret)
         self._token_url = settings.neuroflash_token_url
-        self._client = provider_client(settings, settings.neuroflash_api_url)
+        self._client = provider_client(
+            settings, settings.neuroflash_api_url, connection_wait=context.connection_wait
+        )
         self.tokens = TokenCache(self._fetch_token, margin=0.0)
         self._workspace = Workspace(settings.neuroflash_workspace_id, self._client, self.tokens)
 

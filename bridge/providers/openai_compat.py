@@ -95,7 +95,11 @@ class OpenAICompatProvider:
             headers = {"api-key": key} if key else {}
             params = {"api-version": settings.openai_azure_api_version or AZURE_API_VERSION}
         self._client = provider_client(
-            settings, str(settings.openai_base_url), headers=headers, params=params
+            settings,
+            str(settings.openai_base_url),
+            connection_wait=context.connection_wait,
+            headers=headers,
+            params=params,
         )
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:

@@ -72,7 +72,10 @@ class SenseflowProvider:
         self._agent = settings.senseflow_agent
         self._state: ThreadState = context.state
         self._client = provider_client(
-            settings, settings.senseflow_api_url, headers=bearer(secret(settings.senseflow_api_key))
+            settings,
+            settings.senseflow_api_url,
+            connection_wait=context.connection_wait,
+            headers=bearer(secret(settings.senseflow_api_key)),
         )
         self._tasks: dict[ThreadKey, tuple[str, str]] = {}
         self._background: set[asyncio.Task[Any]] = set()

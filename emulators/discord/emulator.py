@@ -50,6 +50,7 @@ class DiscordEmulator(Emulator):
     messages need GUILD_MESSAGES; without MESSAGE_CONTENT their text is blanked unless the bot
     is mentioned or it is a DM). False delivers every event in full.
     heartbeat_interval: seconds announced in HELLO; tests shorten it.
+    heartbeat_ack_delay: seconds each HEARTBEAT_ACK is sent late (0: at once).
     """
 
     name = "discord"
@@ -75,6 +76,7 @@ class DiscordEmulator(Emulator):
         it has not cached, as after a restart with the threads archived (docs topics/threads:
         "archived threads are not synced up-front via the gateway")."""
         self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_ack_delay = 0.0
         self.world = World(User(bot_id, "threadbridge", bot=True))
         self.limits = RateLimiter()
         self.gateway = Gateway(self)

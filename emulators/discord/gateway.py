@@ -74,6 +74,8 @@ class Gateway:
         self.sockets: set[web.WebSocketResponse] = set()
         self.identifies = 0
         self.resumes = 0
+        self.acks = 0
+        """HEARTBEAT_ACKs sent."""
         self.replay_extra = 0
         self.connections: list[tuple[str, dict[str, str]]] = []
 
@@ -105,7 +107,7 @@ class Gateway:
     ) -> Session | None:
         op, data = frame.get("op"), frame.get("d")
         if op == 1:
-            await _send(ws, {"op": 11, "d": None, "s": None, "t": None})
+            await self._ack(ws)
         elif op == 2:
             if session is not None:
                 await ws.close(code=4005, message=b"Already authenticated.")
@@ -121,6 +123,23 @@ class Gateway:
         elif op not in (3, 4):
             await ws.close(code=4001, message=b"Unknown opcode.")
         return session
+
+    async def _ack(self, ws: web.WebSocketResponse) -> None:
+        """HEARTBEAT_ACK, `heartbeat_ack_delay` seconds late if set (a gateway the client
+        reads late looks the same to it); frames read meanwhile are answered as usual."""
+        ack = {"op": 11, "d": None, "s": None, "t": None}
+        delay = self.emu.heartbeat_ack_delay
+        if delay <= 0:
+            await _send(ws, ack)
+            self.acks += 1
+            return
+
+        async def late() -> None:
+            await asyncio.sleep(delay)
+            await _send(ws, ack)
+            self.acks += 1
+
+        self.emu._spawn(late())
 
     async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
         if data.get("token") != self.emu.token:

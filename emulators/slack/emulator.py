@@ -111,6 +111,8 @@ class SlackEmulator(Emulator):
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
+        self.deleted: list[Message] = []
+        """Messages `chat.delete` removed, in order (no query shows them any more)."""
         self.statuses: dict[tuple[str, str], list[str]] = {}
         self.admins: set[str] = set()
         """User ids that `users.info` reports as workspace admins (`is_admin`)."""
@@ -451,6 +453,15 @@ class SlackEmulator(Emulator):
                 message.channel,
                 channel_type,
                 self.workspace.next_ts(),
+            )
+            self.spawn(self.deliver(event, team_id=self._team_of_bot(message.bot_id)))
+
+    def echo_deleted(self, previous: dict[str, Any], message: Message) -> None:
+        """Send the `message_deleted` event of a deletion, in the background."""
+        if self.echo:
+            channel_type = self.workspace.channel_type(message.channel)
+            event = events.deleted_event(
+                previous, message.channel, channel_type, message.ts, self.workspace.next_ts()
             )
             self.spawn(self.deliver(event, team_id=self._team_of_bot(message.bot_id)))
 

@@ -112,3 +112,20 @@ def changed_event(
         "event_ts": ts,
         "channel_type": channel_type,
     }
+
+
+def deleted_event(
+    previous: dict[str, Any], channel: str, channel_type: str, deleted_ts: str, ts: str
+) -> dict[str, Any]:
+    """The `message_deleted` event a deletion sends (hidden, naming the deleted `ts`)."""
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": channel,
+        "ts": ts,
+        "deleted_ts": deleted_ts,
+        "event_ts": ts,
+        "previous_message": previous,
+        "channel_type": channel_type,
+    }

@@ -101,6 +101,12 @@ class Workspace:
                 parent.thread_ts = parent.ts
         return message
 
+    def remove(self, message: Message) -> None:
+        """Take `message` out of its channel (deleted: no query shows it any more)."""
+        self.channels[message.channel] = [
+            m for m in self.channels.get(message.channel, []) if m is not message
+        ]
+
     def find(self, channel: str, ts: str) -> Message | None:
         for message in self.channels.get(channel, []):
             if message.ts == ts:

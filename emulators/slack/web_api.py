@@ -42,7 +42,9 @@ async def handle(emu: SlackEmulator, request: web.Request) -> web.StreamResponse
     call = await emu.record(request)
     fault = emu.take_fault(method)
     if fault is not None:
-        return await _apply_fault(emu, method, fault, request)
+        answer = await _apply_fault(emu, method, fault, request)
+        if answer is not None:
+            return answer
     if method == "oauth.v2.access":
         try:
             body = oauth_v2_access(emu, call_args(call), call.headers.get("Authorization", ""))
@@ -103,10 +105,13 @@ def _ratelimited(emu: SlackEmulator, method: str, retry_after: int) -> web.Respo
 
 async def _apply_fault(
     emu: SlackEmulator, method: str, fault: Fault, request: web.Request
-) -> web.StreamResponse:
-    """Misbehave as queued: "status" (HTTP error), "error" (Slack error code), "disconnect"."""
+) -> web.StreamResponse | None:
+    """Misbehave as queued: "status" (HTTP error), "error" (Slack error code), "disconnect";
+    "slow" only delays the call, which then goes through (None): Slack answering it late."""
     if fault.delay:
         await asyncio.sleep(fault.delay)
+    if fault.kind == "slow":
+        return None
     if fault.kind == "disconnect":
         if request.transport is not None:
             request.transport.close()
@@ -183,6 +188,24 @@ def chat_update(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def chat_delete(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    """Delete a message (https://docs.slack.dev/reference/methods/chat.delete): `channel` and
+    `ts` required; "When used with a bot token, this method may delete only messages posted by
+    that bot" (else `cant_delete_message`); an unknown channel is `channel_not_found`, an
+    unknown `ts` `message_not_found`. The message is gone from conversations.replies and
+    history, and Slack sends a `message_deleted` event (https://docs.slack.dev/reference/
+    events/message/message_deleted)."""
+    channel = required(args, "channel", "channel_not_found")
+    if channel not in emu.workspace.channels:
+        raise ApiError("channel_not_found")
+    message = own_message(emu, args, "cant_delete_message")
+    previous = emu.message_object(message)
+    emu.workspace.remove(message)
+    emu.deleted.append(message)
+    emu.echo_deleted(previous, message)
+    return {"channel": channel, "ts": message.ts}
+
+
 def reactions_add(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     name = required(args, "name", "invalid_name").strip(":")
     channel = required(args, "channel", "channel_not_found")
@@ -229,6 +252,7 @@ HANDLERS: dict[str, Handler] = {
     "apps.connections.open": apps_connections_open,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
+    "chat.delete": chat_delete,
     "reactions.add": reactions_add,
     "conversations.replies": conversations_replies,
     "assistant.threads.setStatus": assistant_threads_set_status,

@@ -70,7 +70,9 @@ class NeuroflashProvider:
         settings = context.settings
         settings.require("neuroflash_client_id", "neuroflash_client_secret")
         self._settings = settings
-        self._client = provider_client(settings, settings.neuroflash_api_url)
+        self._client = provider_client(
+            settings, settings.neuroflash_api_url, connection_wait=context.connection_wait
+        )
         self._tokens = TokenCache(self._fetch_token, margin=0.0)
         self._workspace = Workspace(settings.neuroflash_workspace_id, self._client, self._tokens)
 
