@@ -15,6 +15,11 @@ from bridge.contracts.data import (
     TextDelta,
     ThreadKey,
     UserPost,
+    channel_scope,
+    escape_id,
+    join_ids,
+    split_ids,
+    unescape_id,
 )
 from bridge.contracts.provider import (
     Provider,
@@ -76,4 +81,9 @@ __all__ = [
     "ThreadState",
     "UserPost",
     "WriteRejected",
+    "channel_scope",
+    "escape_id",
+    "join_ids",
+    "split_ids",
+    "unescape_id",
 ]
