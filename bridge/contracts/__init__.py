@@ -42,6 +42,7 @@ from bridge.contracts.surface import (
     Retracts,
     Route,
     Surface,
+    WriteFailure,
     WriteRejected,
 )
 
@@ -80,6 +81,7 @@ __all__ = [
     "ThreadKey",
     "ThreadState",
     "UserPost",
+    "WriteFailure",
     "WriteRejected",
     "channel_scope",
     "escape_id",
