@@ -5,16 +5,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone: this layer changes only when they do.
+# Dependencies first, from pyproject.toml alone: this layer changes only when they do. The
+# image serves every messenger: the core's dependencies and every extra (`threadbridge[all]`).
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+COPY scripts/requirements.py ./scripts/
+RUN python scripts/requirements.py all > /tmp/requirements.txt \
     && pip install -c constraints.txt -r /tmp/requirements.txt && rm /tmp/requirements.txt
 
 # The code, installed without touching the dependencies above.
 COPY README.md ./
 COPY bridge ./bridge
 COPY adapters ./adapters
-COPY emulators ./emulators
 # deploy/slack-manifest.yml is the package's bridge/doctor/slack-manifest.yml (a link to it).
 COPY deploy ./deploy
 RUN pip install --no-deps . \

@@ -14,7 +14,7 @@ import sys
 from bridge import logs
 from bridge.config import ConfigError, load_settings
 from bridge.metrics import version
-from bridge.plugins import Command, command_names, load_command
+from bridge.plugins import Command, Unavailable, command_names, load_command
 from bridge.runtime import Runtime
 
 RUN_HELP = """Serve: connect the configured messengers and answer their threads.
@@ -43,6 +43,8 @@ async def serve_forever() -> None:
 
 def describe(command: Command) -> str:
     """A command's help: its module's docstring (each command module opens with what it does)."""
+    if isinstance(command, Unavailable):
+        return command.reason
     module = inspect.getmodule(command)
     return inspect.cleandoc((module.__doc__ if module else None) or command.__doc__ or "")
 

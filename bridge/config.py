@@ -5,6 +5,7 @@ A bad or missing setting becomes a `ConfigError` whose message is one line namin
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -15,7 +16,19 @@ class ConfigError(Exception):
     """A setting is missing or wrong; the message names the variable and is shown as is."""
 
 
-BUSY_POLICIES = ("queue", "interrupt", "merge")
+class BusyPolicy(StrEnum):
+    """What a post does to its thread's running reply (BRIDGE_BUSY_POLICY, a channel's
+    `busy_policy`); the value is what is stored and shown."""
+
+    QUEUE = "queue"
+    """Answered after it, in order."""
+    INTERRUPT = "interrupt"
+    """Stops it; the new post is answered next."""
+    MERGE = "merge"
+    """Waits; the posts waiting together are answered in one reply."""
+
+
+BUSY_POLICIES = tuple(BusyPolicy)
 
 
 class Settings(BaseSettings):
@@ -33,7 +46,7 @@ class Settings(BaseSettings):
     bridge_data_dir: str = ".data"
     bridge_provider: str | None = None
     bridge_http_port: int = Field(default=3000, ge=0, le=65535)
-    bridge_busy_policy: str = "queue"
+    bridge_busy_policy: BusyPolicy = BusyPolicy.QUEUE
     bridge_lease_seconds: float = Field(default=30.0, gt=1)
     bridge_inbox_shards: int = Field(default=4, ge=1, le=64)
     bridge_shutdown_seconds: float = Field(default=20.0, ge=0)
@@ -131,7 +144,7 @@ class Settings(BaseSettings):
     provider_read_timeout: float = Field(default=120.0, gt=0)
     provider_max_connections: int = Field(default=4096, ge=1)
 
-    @field_validator("bridge_busy_policy")
+    @field_validator("bridge_busy_policy", mode="before")
     @classmethod
     def _known_policy(cls, value: str) -> str:
         if value not in BUSY_POLICIES:

@@ -17,8 +17,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from bridge.config import Settings
+from bridge.config import BUSY_POLICIES, BusyPolicy, Settings
 from bridge.contracts import MERGED_WITH, ThreadKey, UserPost
+from bridge.contracts.backoff import exponential
 from bridge.control import Control
 from bridge.deadletters import DeadLetters
 from bridge.inbox import Entry, Inbox
@@ -187,13 +188,13 @@ class Dispatcher:
                 for entry in entries:
                     self._route(entry)
 
-    async def _policy(self, thread: ThreadKey) -> str:
-        settings = await self._store.channel_settings(thread.scope)
-        return settings.get("busy_policy") or self._default_policy
+    async def _policy(self, thread: ThreadKey) -> BusyPolicy:
+        stored = (await self._store.channel_settings(thread.scope)).get("busy_policy")
+        return BusyPolicy(stored) if stored in BUSY_POLICIES else self._default_policy
 
     async def _apply_policy(self, entry: Entry) -> None:
         """Under `interrupt`, a new post stops the reply running for an earlier one."""
-        if entry.thread is not None and await self._policy(entry.thread) == "interrupt":
+        if entry.thread is not None and await self._policy(entry.thread) == BusyPolicy.INTERRUPT:
             await self._control.publish_stop(entry.thread, before=entry.seq)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -266,7 +267,7 @@ class Dispatcher:
             if entry.seq > done + 1 and not gap:
                 return progressed
             batch = [queue.pop()]
-            if len(queue) and await self._policy(thread) == "merge":
+            if len(queue) and await self._policy(thread) == BusyPolicy.MERGE:
                 while len(queue) and queue.peek().seq == batch[-1].seq + 1:
                     batch.append(queue.pop())
             await self._answer(batch, lease)
@@ -325,7 +326,7 @@ class Dispatcher:
                     if await self._inbox.present(entries):
                         await self._bury(post, reason, attempts)
                     return True
-                wait = min(MAX_RETRY_WAIT, self._retry_base * 2 ** (attempts - 1))
+                wait = exponential(attempts - 1, base=self._retry_base, cap=MAX_RETRY_WAIT)
                 log.warning(
                     "answering %s in %s failed (attempt %d of %d), retrying in %.1fs: %s",
                     post.message_id,

@@ -48,7 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bridge.contracts import ThreadKey
+from bridge.contracts import ThreadKey, escape_id, join_ids
 
 DAY = 24 * 3600
 THREAD_TTL = 90 * DAY
@@ -90,7 +90,8 @@ def posts_ttl(thread_ttl: int) -> int:
 
 
 _ID = r"[^:{}]+"
-"""One id segment of a key (a team, channel, user or message id): no colon, no brace."""
+"""One id segment of a key (a team, channel, user or message id): every id is escaped
+(`escape_id`), so a segment holds no colon and no brace whatever the platform's ids hold."""
 
 
 class Keys:
@@ -104,15 +105,15 @@ class Keys:
         return f"{self.prefix}{{{thread}}}:{suffix}"
 
     def reply(self, thread: ThreadKey, message_id: str) -> str:
-        return self.thread(thread, f"reply:{message_id}")
+        return self.thread(thread, f"reply:{escape_id(message_id)}")
 
     def notice(self, thread: ThreadKey, message_id: str) -> str:
         """Marks that a post was answered with a notice (a refusal), so a redelivery is not."""
-        return self.thread(thread, f"notice:{message_id}")
+        return self.thread(thread, f"notice:{escape_id(message_id)}")
 
     def attempts(self, thread: ThreadKey, message_id: str) -> str:
         """Failed attempts at answering one post; they survive restarts and takeovers."""
-        return self.thread(thread, f"attempts:{message_id}")
+        return self.thread(thread, f"attempts:{escape_id(message_id)}")
 
     def posts(self, thread: ThreadKey) -> str:
         return self.thread(thread, POSTS)
@@ -121,7 +122,8 @@ class Keys:
         """Every key of `thread` under its hash tag, given its post ids (one DEL, one slot)."""
         fixed = [self.thread(thread, suffix) for suffix in FIXED]
         ids = sorted(set(message_ids))
-        return fixed + [self.thread(thread, f"{kind}:{m}") for m in ids for kind in PER_POST]
+        per_post = [self.thread(thread, f"{kind}:{escape_id(m)}") for m in ids for kind in PER_POST]
+        return fixed + per_post
 
     def inbox_thread_keys(
         self, shard: int, thread: ThreadKey, message_ids: Iterable[str]
@@ -134,8 +136,8 @@ class Keys:
         """Where keys naming one workspace or guild live: a SCAN MATCH pattern per key family
         (the prefix, then a literal family name) and the exact shape a key it finds must have
         after the prefix to be ours (`owns`)."""
-        owner = re.escape(f"{platform}:{tenant}:")
-        head, glob = _glob_escape(self.prefix), _glob_escape(f"{platform}:{tenant}:")
+        owner = re.escape(f"{join_ids(platform, tenant)}:")
+        head, glob = _glob_escape(self.prefix), _glob_escape(f"{join_ids(platform, tenant)}:")
         thread = rf"\{{{owner}{_ID}:[^{{}}]+\}}"
         families = [
             (f"{{{glob}*", rf"{thread}:[a-z_]+(:{_ID})?"),
@@ -164,17 +166,17 @@ class Keys:
 
     def reply_index(self, platform: str, tenant: str, channel: str, message_id: str) -> str:
         """A Slack `ts` is unique only within its channel, so the channel is part of the key."""
-        return f"{self.prefix}replymsg:{platform}:{tenant}:{channel}:{message_id}"
+        return f"{self.prefix}replymsg:{join_ids(platform, tenant, channel, message_id)}"
 
     def channel(self, scope: str) -> str:
-        return f"{self.prefix}channel:{scope}"
+        return f"{self.prefix}channel:{_untagged(scope)}"
 
     def last_thread(self, scope: str, user: str) -> str:
         """The thread a user last posted in, per channel (Slack slash commands name none)."""
-        return f"{self.prefix}lastthread:{scope}:{user}"
+        return f"{self.prefix}lastthread:{_untagged(scope)}:{escape_id(user)}"
 
     def slack_installation(self, enterprise: str | None, team: str | None) -> str:
-        return f"{self.prefix}slack:install:{enterprise or '-'}:{team or '-'}"
+        return f"{self.prefix}slack:install:{join_ids(enterprise or '-', team or '-')}"
 
     def slack_installations(self) -> str:
         """A MATCH pattern for every stored Slack installation (key rotation)."""
@@ -182,7 +184,7 @@ class Keys:
 
     def discord_commands(self, application: str) -> str:
         """The hash of the application commands last synced to Discord for `application`."""
-        return f"{self.prefix}discord:commands:{application}"
+        return f"{self.prefix}discord:commands:{escape_id(application)}"
 
     def is_slack_installation(self, key: str | bytes) -> bool:
         """A key `slack_installations` found is one of ours, not a nested deployment's."""
@@ -195,13 +197,13 @@ class Keys:
         return f"{self.inbox_tag(shard)}:stream"
 
     def inbox_seen(self, shard: int, thread: ThreadKey, message_id: str) -> str:
-        return f"{self.inbox_tag(shard)}:seen:{thread}:{message_id}"
+        return f"{self.inbox_tag(shard)}:seen:{thread}:{escape_id(message_id)}"
 
     def inbox_seq(self, shard: int, thread: ThreadKey) -> str:
         return f"{self.inbox_tag(shard)}:seq:{thread}"
 
     def budget(self, scope: str) -> str:
-        return f"{self.prefix}budget:{{{scope}}}"
+        return f"{self.prefix}budget:{{{_untagged(scope)}}}"
 
     def budget_first(self, scope: str) -> str:
         """First texts waiting on a scope (a sorted set): lower priorities hold back for them."""
@@ -216,13 +218,19 @@ class Keys:
         return f"{self.budget(scope)}:log"
 
     def user_rate(self, platform: str, tenant: str, user: str) -> str:
-        return f"{self.prefix}rate:{{{platform}:{tenant}:{user}}}"
+        return f"{self.prefix}rate:{{{join_ids(platform, tenant, user)}}}"
 
     def control(self) -> str:
         return f"{self.prefix}control"
 
 
 _INSTALLATION = re.compile(rf"slack:install:{_ID}:{_ID}")
+
+
+def _untagged(scope: str) -> str:
+    """`scope` with no brace, so a key naming it has exactly the hash tag the key map gives it
+    (a scope made by `join_ids` has none; a messenger's route template may have some)."""
+    return scope.replace("{", "%7B").replace("}", "%7D")
 
 
 def _glob_escape(text: str) -> str:

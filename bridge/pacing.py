@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import uuid
 
 from redis.asyncio import Redis
 
 from bridge.contracts import Allowance, EditRate, Priority
+from bridge.contracts.backoff import jitter
 from bridge.keys import Keys
 from bridge.metrics import Metrics
 
@@ -190,5 +190,5 @@ class EditBudget:
         waiter = uuid.uuid4().hex
         wait = await self.take(allowances, final=final, priority=priority, waiter=waiter)
         while wait > 0:
-            await asyncio.sleep(max(wait, MIN_RETRY) * (1.0 + random.random() / 3))
+            await asyncio.sleep(jitter(max(wait, MIN_RETRY)))
             wait = await self.take(allowances, final=final, priority=priority, waiter=waiter)

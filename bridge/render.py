@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from bridge.contracts import (
     Surface,
     WriteRejected,
 )
+from bridge.contracts.backoff import backoff, exponential, jitter
 from bridge.pacing import MIN_RETRY, EditBudget
 from bridge.split import Pages, close_for_display, split
 from bridge.waits import capped_wait
@@ -37,15 +37,6 @@ STOP_RETRY = 0.5
 MIN_PAGE = 256
 """The smallest page a refused-as-too-long reply is re-split into before giving up."""
 INTERIM_BACKOFF_CAP = 30.0
-
-
-def backoff(wait: float) -> float:
-    """`wait` spread by up to a third, so replies refused together do not all ask again at once.
-
-    An interim edit refused by a busy scope waits at least half its per-message interval:
-    it is not urgent, and asking every few milliseconds would only load Redis.
-    """
-    return wait * (1.0 + random.random() / 3)
 
 
 @dataclass(slots=True)
@@ -201,7 +192,8 @@ class Renderer:
                 wait = await self._flush()
             if wait > 0:
                 self._dirty.set()
-                await asyncio.sleep(backoff(max(wait, self.surface.min_interval / 2)))
+                # Not urgent: at least half the per-message interval, or it only loads Redis.
+                await asyncio.sleep(jitter(max(wait, self.surface.min_interval / 2)))
 
     async def _flush(self) -> float:
         """Write what changed; return 0, or how long to wait when a scope refused a permit."""
@@ -240,8 +232,8 @@ class Renderer:
         elif kind == RETRY:
             self._interim_failures += 1
             asked = exc.retry_after if isinstance(exc, WriteRejected) else None
-            wait = min(INTERIM_BACKOFF_CAP, 0.5 * 2**self._interim_failures)
-            self._retry_at = time.monotonic() + max(capped_wait(asked, 0.0), backoff(wait))
+            wait = backoff(self._interim_failures, base=0.5, cap=INTERIM_BACKOFF_CAP)
+            self._retry_at = time.monotonic() + max(capped_wait(asked, 0.0), wait)
             log.warning("interim edit failed, the next one will carry the text: %s", exc)
         else:
             log.warning("interim edits stopped, the messenger refused one: %s", exc)
@@ -255,7 +247,7 @@ class Renderer:
             priority = self._priority(index, True)
             route, wait = await self._try_route(routes, priority)
             while route is None:
-                await asyncio.sleep(max(wait, MIN_RETRY) * (1.0 + random.random() / 3))
+                await asyncio.sleep(jitter(max(wait, MIN_RETRY)))
                 route, wait = await self._try_route(routes, priority)
             try:
                 await self._write(index, page, final=True, route=route)
@@ -266,11 +258,11 @@ class Renderer:
                 if exc.kind != RETRY or attempt == FINAL_ATTEMPTS:
                     raise
                 error: Exception = exc
-                wait = capped_wait(exc.retry_after, min(8.0, 0.5 * 2**attempt))
+                wait = capped_wait(exc.retry_after, exponential(attempt, base=0.5, cap=8.0))
             except Exception as exc:
                 if attempt == FINAL_ATTEMPTS:
                     raise
-                error, wait = exc, min(8.0, 0.5 * 2**attempt)
+                error, wait = exc, exponential(attempt, base=0.5, cap=8.0)
             log.warning("final edit failed (attempt %d), retry in %.1fs: %s", attempt, wait, error)
             await asyncio.sleep(wait)
 

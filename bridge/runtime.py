@@ -46,7 +46,12 @@ class Runtime:
 
     def __init__(self, settings: Settings, adapters: list[Adapter] | None = None) -> None:
         self.settings = settings
-        self.adapters = adapters if adapters is not None else load_adapters(settings)
+        skipped: list[str] = []
+        self.adapters = adapters if adapters is not None else load_adapters(settings, skipped)
+        if not self.adapters and skipped:
+            raise ConfigError("; ".join(skipped))
+        for line in skipped:
+            log.warning("%s", line)
         if not self.adapters:
             raise ConfigError(
                 "SLACK_BOT_TOKEN or DISCORD_TOKEN must be set (no messenger; "

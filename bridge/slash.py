@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
-from bridge.contracts import Access, Core, ThreadKey
+from bridge.contracts import Access, Core, ThreadKey, split_ids
 from bridge.i18n import text
 from bridge.refs import new_ref
 
@@ -91,7 +91,7 @@ async def run_slash(hub: Core, inv: Invocation) -> str:
     say = _speaker(hub, inv)
     sub = inv.words[0].lower() if inv.words else ""
     hub.metrics.inc("slash_commands_total")
-    _, tenant, channel = inv.scope.split(":", 2)
+    _, tenant, channel = split_ids(inv.scope, 3)
     if not hub.access.allows_in(tenant, channel, inv.user):
         hub.metrics.inc("commands_refused_total")
         return say("refused")

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
@@ -96,12 +97,32 @@ def _decode(data: Mapping[Any, Any]) -> dict[str, str]:
     return {_text(k): _text(v) for k, v in data.items()}
 
 
+class ReplyStatus(StrEnum):
+    """Where the reply to one post stands; the value is stored in its record and is the
+    `outcome` label of the replies metric."""
+
+    NEW = "new"
+    STREAMING = "streaming"
+    DONE = "done"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    LIMITED = "limited"
+    """Cut short by a reply limit (time, size)."""
+    UNDELIVERABLE = "undeliverable"
+    """The messenger refused it for good (gone, or the content invalid)."""
+
+    @property
+    def final(self) -> bool:
+        """A redelivered post with this status is not answered again."""
+        return self not in (ReplyStatus.NEW, ReplyStatus.STREAMING)
+
+
 @dataclass(slots=True)
 class ReplyRecord:
     """What the bridge has shown for one post: written before streaming, read on takeover."""
 
     messages: list[str] = field(default_factory=list)
-    status: str = "new"
+    status: ReplyStatus = ReplyStatus.NEW
     provider_message: str | None = None
     streaming: list[str] = field(default_factory=list)
     """Messages still open as native streams (a takeover stops them, then edits)."""
@@ -221,7 +242,7 @@ class Store:
         fields = _decode(data)
         return ReplyRecord(
             messages=json.loads(fields.get("messages") or "[]"),
-            status=fields.get("status", "new"),
+            status=ReplyStatus(fields.get("status", ReplyStatus.NEW)),
             provider_message=fields.get("provider_message") or None,
             streaming=json.loads(fields.get("streaming") or "[]"),
         )
@@ -232,7 +253,7 @@ class Store:
         message_id: str,
         *,
         messages: list[str] | None = None,
-        status: str | None = None,
+        status: ReplyStatus | None = None,
         provider_message: str | None = None,
         streaming: list[str] | None = None,
         holder: str | None = None,

@@ -37,12 +37,11 @@ from bridge.refs import new_ref
 from bridge.registry import Providers, Surfaces
 from bridge.render import Renderer, RenderStats
 from bridge.sse import ProviderHTTPError, error_text
-from bridge.store import ReplyRecord, Store
+from bridge.store import ReplyRecord, ReplyStatus, Store
 from bridge.waits import WaitBudget, use_budget
 
 log = logging.getLogger(__name__)
 
-FINAL_STATUSES = ("done", "failed", "stopped", "limited", "undeliverable")
 CANCEL_TIMEOUT = 10.0
 
 
@@ -53,7 +52,7 @@ def notice(text: str, note: str) -> str:
 
 @dataclass(slots=True)
 class Outcome:
-    status: str
+    status: ReplyStatus
     text: str
 
 
@@ -105,15 +104,17 @@ class Turns:
                 exc,
             )
             self._metrics.inc("messenger_write_failures_total", platform=post.thread.platform)
-            self._metrics.reply("undeliverable")
-            await self._store.save_record(post.thread, post.message_id, status="undeliverable")
-            return Outcome("undeliverable", "")
+            self._metrics.reply(ReplyStatus.UNDELIVERABLE)
+            await self._store.save_record(
+                post.thread, post.message_id, status=ReplyStatus.UNDELIVERABLE
+            )
+            return Outcome(ReplyStatus.UNDELIVERABLE, "")
 
     async def _answer(
         self, post: UserPost, stop: asyncio.Event | None, lease: Lease | None
     ) -> Outcome:
         record = await self._store.record(post.thread, post.message_id) or ReplyRecord()
-        if record.status in FINAL_STATUSES:
+        if record.status.final:
             return Outcome(record.status, "")
         surface = self._surface(post, record, lease)
         takeover = bool(record.messages)
@@ -125,7 +126,7 @@ class Turns:
                     post.thread,
                     post.message_id,
                     messages=list(surface.messages),
-                    status="streaming",
+                    status=ReplyStatus.STREAMING,
                     holder=holder,
                 )
             )
@@ -190,7 +191,7 @@ class Turns:
             )
             text = notice("", self._say(post, "start_failed", ref=ref))
             await renderer.finish(text)
-            return Outcome("failed", text)
+            return Outcome(ReplyStatus.FAILED, text)
         logs.note_conversation(conversation.id)
         renderer.start()
         return await self._stream(post, conversation, provider, renderer, stop, takeover, opening)
@@ -236,13 +237,17 @@ class Turns:
             outcome = consume.result()
         elif stopper in done:
             await self._cancel(provider, conversation)
-            outcome = Outcome("stopped", notice(renderer.text, self._say(post, "stopped")))
+            outcome = Outcome(
+                ReplyStatus.STOPPED, notice(renderer.text, self._say(post, "stopped"))
+            )
         else:
             reason = watch.result()
             log.warning("cutting the reply in %s: %s limit reached", post.thread, reason)
             self._metrics.inc("replies_cut_total", reason=reason)
             await self._cancel(provider, conversation)
-            outcome = Outcome("limited", notice(renderer.text, self._say(post, f"cut_{reason}")))
+            outcome = Outcome(
+                ReplyStatus.LIMITED, notice(renderer.text, self._say(post, f"cut_{reason}"))
+            )
         await renderer.finish(outcome.text)
         return outcome
 
@@ -277,16 +282,22 @@ class Turns:
                     renderer.stats.done_at = time.monotonic()
                     final = lead + event.text if event.text is not None else renderer.text
                     if not final.strip():
-                        return Outcome("done", notice("", self._say(post, "empty_answer")))
+                        return Outcome(
+                            ReplyStatus.DONE, notice("", self._say(post, "empty_answer"))
+                        )
                     if len(final) > self._limits.max_chars:
                         clipped = final[: self._limits.max_chars]
-                        return Outcome("limited", notice(clipped, self._say(post, "cut_size")))
-                    return Outcome("done", final)
+                        return Outcome(
+                            ReplyStatus.LIMITED, notice(clipped, self._say(post, "cut_size"))
+                        )
+                    return Outcome(ReplyStatus.DONE, final)
                 elif isinstance(event, ReplyFailed):
                     return Outcome(
-                        "failed", notice(renderer.text, self._failed(conversation, event))
+                        ReplyStatus.FAILED, notice(renderer.text, self._failed(conversation, event))
                     )
-            return Outcome("failed", notice(renderer.text, self._say(post, "ended_early")))
+            return Outcome(
+                ReplyStatus.FAILED, notice(renderer.text, self._say(post, "ended_early"))
+            )
         finally:
             await events.aclose()
 

@@ -14,6 +14,7 @@ thread's parent remembered, so the post is still read as the thread's.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections import OrderedDict
@@ -24,6 +25,7 @@ from redis.exceptions import RedisError
 from adapters.discord.commands import discord_replies
 from adapters.discord.format import strip_mention, thread_name
 from bridge.contracts import Attachment, Core, ThreadKey, UserPost
+from bridge.contracts.backoff import exponential
 from bridge.ingest import Incoming, take
 
 log = logging.getLogger(__name__)
@@ -103,17 +105,15 @@ class DiscordIngest:
 
     async def handle(self, message: discord.Message) -> None:
         """Accept durably; while Redis is down, keep retrying (Discord never redelivers)."""
-        delay = 0.5
         deadline = time.monotonic() + REDIS_RETRY_SECONDS
-        while True:
+        for attempt in itertools.count():
             try:
                 await self._handle_once(message)
                 return
             except RedisError:
                 if time.monotonic() > deadline:
                     raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                await asyncio.sleep(exponential(attempt, base=0.5, cap=10.0))
 
     async def _handle_once(self, message: discord.Message) -> None:
         incoming = read_message(message, self._bot, await self.parent_of(message))

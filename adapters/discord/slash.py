@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from adapters.discord.access import is_discord_admin
 from adapters.discord.ingest import DM_TENANT
 from adapters.discord.links import link_to, parse_link
-from bridge.contracts import Core, ThreadKey
+from bridge.contracts import Core, ThreadKey, channel_scope
 from bridge.i18n import text
 from bridge.keys import COMMANDS_TTL, Keys
 from bridge.slash import Invocation, run_slash
@@ -51,14 +51,14 @@ def place(interaction: discord.Interaction) -> tuple[str, ThreadKey | None]:
     channel = interaction.channel
     channel_id = str(interaction.channel_id)
     if interaction.guild_id is None:
-        return f"discord:{DM_TENANT}:{channel_id}", ThreadKey(
+        return channel_scope("discord", DM_TENANT, channel_id), ThreadKey(
             "discord", DM_TENANT, channel_id, channel_id
         )
     guild = str(interaction.guild_id)
     if isinstance(channel, discord.Thread):
         thread = ThreadKey("discord", guild, str(channel.parent_id), channel_id)
         return thread.scope, thread
-    return f"discord:{guild}:{channel_id}", None
+    return channel_scope("discord", guild, channel_id), None
 
 
 class Answers:

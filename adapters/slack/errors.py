@@ -14,10 +14,10 @@ import asyncio
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bridge.contracts import GONE, INVALID, RETRY, TOO_LONG, WriteRejected
+from bridge.contracts import GONE, INVALID, RETRY, TOO_LONG, WriteFailure, WriteRejected
 from bridge.waits import capped_wait
 
-KINDS: dict[str, str] = {
+KINDS: dict[str, WriteFailure] = {
     "msg_too_long": TOO_LONG,
     "msg_blocks_too_long": TOO_LONG,
     "markdown_text_too_long": TOO_LONG,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.config import Settings
-from bridge.contracts import Allowance, EditRate
+from bridge.contracts import Allowance, EditRate, join_ids
 
 RATE_MARGIN = 0.95
 """Refill a little under each sustained rate: a budget at the limit itself still meets 429s when
@@ -70,10 +70,10 @@ class SlackLimits:
 
     def method(self, team: str, method: str) -> Allowance:
         """The workspace-wide scope of `method`."""
-        return Allowance(f"slack:{team}:{method}", self.methods[method])
+        return Allowance(join_ids("slack", team, method), self.methods[method])
 
     def channel_posts(self, team: str, channel: str) -> Allowance:
-        return Allowance(f"slack:{team}:{channel}:{POST}", self.post_per_channel)
+        return Allowance(join_ids("slack", team, channel, POST), self.post_per_channel)
 
     def posting(self, team: str, channel: str) -> tuple[Allowance, ...]:
         """A post counts on the workspace's cap (asked first: it is plentiful) and the channel's."""

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import is_member, is_slack_admin, note_user
 from adapters.slack.ingest import SlackIngest
-from bridge.contracts import Core, ThreadKey
+from bridge.contracts import Core, ThreadKey, channel_scope
 from bridge.i18n import text
 from bridge.slash import Check, Invocation, Link, run_slash
 
@@ -80,7 +80,7 @@ async def _respond_later(work: asyncio.Task[str], respond: AsyncRespond) -> None
 async def answer_command(hub: Core, body: dict[str, Any], client: AsyncWebClient) -> str:
     team, channel = str(body.get("team_id") or ""), str(body.get("channel_id") or "")
     user = str(body.get("user_id") or "")
-    scope = f"slack:{team}:{channel}"
+    scope = channel_scope("slack", team, channel)
     words = str(body.get("text") or "").split()
     linked = [thread_of_link(team, w.strip("<>").split("|")[0]) for w in words]
     thread = next((t for t in linked if t is not None), None)

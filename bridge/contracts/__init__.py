@@ -15,6 +15,11 @@ from bridge.contracts.data import (
     TextDelta,
     ThreadKey,
     UserPost,
+    channel_scope,
+    escape_id,
+    join_ids,
+    split_ids,
+    unescape_id,
 )
 from bridge.contracts.provider import (
     Provider,
@@ -37,6 +42,7 @@ from bridge.contracts.surface import (
     Retracts,
     Route,
     Surface,
+    WriteFailure,
     WriteRejected,
 )
 
@@ -76,5 +82,11 @@ __all__ = [
     "ThreadKey",
     "ThreadState",
     "UserPost",
+    "WriteFailure",
     "WriteRejected",
+    "channel_scope",
+    "escape_id",
+    "join_ids",
+    "split_ids",
+    "unescape_id",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -12,9 +13,47 @@ from typing import Any
 _NAMESPACE = uuid.UUID("6f1c8d2e-5b7a-4c19-9a0e-2d4b8f3e7c61")
 
 
+_ESCAPES = {"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"}
+_UNESCAPES = {code: char for char, code in _ESCAPES.items()}
+_ESCAPED = re.compile("|".join(_UNESCAPES))
+_SPECIAL = re.compile("[%:{}]")
+
+
+def escape_id(part: str) -> str:
+    """`part` safe as one segment of a key: ":" separates segments and "{" "}" mark a Redis
+    Cluster hash tag, so they (and "%", the escape itself) are percent-encoded. An id without
+    them is returned as it is, so the keys of Slack and Discord ids never change."""
+    return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], part)
+
+
+def unescape_id(part: str) -> str:
+    """The id `escape_id` made `part` from (a "%" that starts no escape is kept as it is)."""
+    return _ESCAPED.sub(lambda m: _UNESCAPES[m.group()], part)
+
+
+def join_ids(*parts: str) -> str:
+    """Ids as one string, each escaped, joined by ":" (`split_ids` gives them back)."""
+    return ":".join(escape_id(part) for part in parts)
+
+
+def split_ids(text: str, count: int) -> tuple[str, ...]:
+    """The `count` ids `join_ids` joined into `text`. The last takes whatever is left, so a
+    string written before ids were escaped (a thread id with a ":") still reads as it did."""
+    parts = text.split(":", count - 1)
+    if len(parts) != count:
+        raise ValueError(f"expected {count} ids separated by ':', got {text!r}")
+    return tuple(unescape_id(part) for part in parts)
+
+
+def channel_scope(platform: str, tenant: str, channel: str) -> str:
+    """The channel scope (platform, tenant, channel) per-channel settings are kept under."""
+    return join_ids(platform, tenant, channel)
+
+
 @dataclass(frozen=True, slots=True)
 class ThreadKey:
-    """One messenger thread. Its string form is the Redis key suffix, tenant always included."""
+    """One messenger thread. Its string form is the Redis key suffix, tenant always included;
+    each id is escaped in it (`join_ids`), so any id reads back exactly (`parse`)."""
 
     platform: str
     tenant: str
@@ -22,17 +61,17 @@ class ThreadKey:
     thread: str
 
     def __str__(self) -> str:
-        return f"{self.platform}:{self.tenant}:{self.channel}:{self.thread}"
+        return join_ids(self.platform, self.tenant, self.channel, self.thread)
 
     @classmethod
     def parse(cls, text: str) -> ThreadKey:
-        platform, tenant, channel, thread = text.split(":", 3)
+        platform, tenant, channel, thread = split_ids(text, 4)
         return cls(platform, tenant, channel, thread)
 
     @property
     def scope(self) -> str:
         """The channel scope (platform, tenant, channel) used for per-channel settings."""
-        return f"{self.platform}:{self.tenant}:{self.channel}"
+        return channel_scope(self.platform, self.tenant, self.channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +127,7 @@ class UserPost:
         so a replay never runs the LLM twice.
         """
         t = self.thread
-        name = f"{t.platform}:{t.tenant}:{t.channel}:{self.message_id}"
+        name = join_ids(t.platform, t.tenant, t.channel, self.message_id)
         if self.extra.get(MERGED_WITH):
             name += f"+{self.extra[MERGED_WITH]}"
         return str(uuid.uuid5(_NAMESPACE, name))
@@ -97,7 +136,7 @@ class UserPost:
     def author_ref(self) -> str:
         """A stable, non-reversible end-user id for providers that want one."""
         t = self.thread
-        raw = f"{t.platform}:{t.tenant}:{self.author}".encode()
+        raw = join_ids(t.platform, t.tenant, self.author).encode()
         return hashlib.sha256(raw).hexdigest()[:32]
 
     def to_json(self) -> str:

@@ -11,7 +11,7 @@ takeover and continue the same messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Protocol, runtime_checkable
 
 
@@ -120,10 +120,24 @@ class Retracts(Protocol):
         this one (shown beside it, the text would read twice)."""
 
 
-TOO_LONG = "too_long"
-RETRY = "retry"
-GONE = "gone"
-INVALID = "invalid"
+class WriteFailure(StrEnum):
+    """Why a messenger refused a write, as its adapter reads the platform's error; the value
+    is what logs and metrics show."""
+
+    TOO_LONG = "too_long"
+    """Write the text in smaller pages."""
+    RETRY = "retry"
+    """Try again after a capped wait."""
+    GONE = "gone"
+    """No permission, archived, channel or message gone: given up."""
+    INVALID = "invalid"
+    """The platform refuses the content itself: given up."""
+
+
+TOO_LONG = WriteFailure.TOO_LONG
+RETRY = WriteFailure.RETRY
+GONE = WriteFailure.GONE
+INVALID = WriteFailure.INVALID
 GIVE_UP = frozenset({GONE, INVALID})
 
 
@@ -134,15 +148,13 @@ class Fenced(Exception):
 class WriteRejected(Exception):
     """A messenger refused a write, classified by its adapter so the core can choose an outcome.
 
-    kind: `too_long` (write the text in smaller pages), `retry` (try again after a capped wait),
-    `gone` (no permission, archived, channel or message gone) or `invalid` (the platform refuses
-    the content itself): the last two are given up with a log line and a metric.
+    kind: a `WriteFailure`; `gone` and `invalid` are given up with a log line and a metric.
     `code` is the platform's own error name, for the log only.
     """
 
-    def __init__(self, kind: str, code: str, retry_after: float | None = None) -> None:
+    def __init__(self, kind: WriteFailure, code: str, retry_after: float | None = None) -> None:
         super().__init__(f"{kind}: {code}")
-        self.kind = kind
+        self.kind = WriteFailure(kind)
         self.code = code
         self.retry_after = retry_after
 

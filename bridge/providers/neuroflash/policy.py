@@ -13,6 +13,7 @@ import httpx
 
 from bridge.config import Settings
 from bridge.contracts import ReplyFailed, UserPost
+from bridge.contracts.backoff import exponential
 from bridge.sse import ProviderHTTPError, error_text
 from bridge.waits import WaitBudgetSpent
 
@@ -131,16 +132,17 @@ class OpenRetry:
             code = error.body.get("code") if isinstance(error.body, dict) else None
             if code not in (None, "conversationLocked"):
                 return None
-            return min(0.1 * 2.0 ** self._count("locked"), 1.0)
+            return exponential(self._count("locked"), base=0.1, cap=1.0)
         if isinstance(error, ProviderHTTPError) and error.status == 429:
             tries = self._count("limited")
             if tries >= RATE_LIMIT_RETRIES:
                 return None
-            return error.retry_after if error.retry_after is not None else min(2.0**tries, 10.0)
+            asked = error.retry_after
+            return asked if asked is not None else exponential(tries, base=1.0, cap=10.0)
         if isinstance(error, ProviderHTTPError) and error.status < 500:
             return None
         tries = self._count("transient")
-        return 0.25 * 2.0**tries if tries < TRANSIENT_RETRIES else None
+        return exponential(tries, base=0.25) if tries < TRANSIENT_RETRIES else None
 
     def _count(self, kind: str) -> int:
         self._tries[kind] += 1
