@@ -3,9 +3,12 @@ with explicit timeouts (httpx's 5 s default read timeout kills slow first tokens
 
 Each stream holds its connection for the whole reply, so the pool must be at least as large
 as the streams a process runs at once (`PROVIDER_MAX_CONNECTIONS`). A smaller pool queues
-replies for a connection; and httpcore walks every queued request at each pool event, so
-1,000 streams on 512 connections cost 15 s of CPU where 2,048 connections cost 2 s. Idle
-connections are all kept, so the next burst reuses them instead of connecting again.
+replies for a connection. httpcore's pool is one list: at every request and every response
+closed it walks all its connections (and asks each idle one's socket whether it is still
+open), so one pool of 1,000 busy connections spends most of the process's CPU on that walk.
+The client's connections are therefore spread over small pools (`ShardedTransport`, 32
+connections each), each request to the least busy one: the same capacity, a walk of 32.
+Idle connections are all kept, so the next burst reuses them instead of connecting again.
 
 Whether any request still waits for one is measured: httpcore's `trace` extension names the
 moment a request has its connection (a new one's TCP connect complete, or a pooled one's
@@ -14,8 +17,9 @@ request headers going out), and the time from the request's start to it is repor
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -30,6 +34,9 @@ CONNECTED = frozenset(
     }
 )
 """httpcore trace events, the first of which means the request has a connection."""
+SHARD_SIZE = 32
+"""Connections per pool: large enough that a pool is rarely idle, small enough that its
+per-event walk costs nothing next to the streams it serves."""
 
 
 def provider_client(
@@ -47,15 +54,11 @@ def provider_client(
         write=30.0,
         pool=30.0,
     )
-    size = settings.provider_max_connections
-    limits = httpx.Limits(
-        max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0
-    )
     hooks = {"request": [timed_connection(connection_wait)]} if connection_wait else {}
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/") + "/",
         timeout=timeout,
-        limits=limits,
+        transport=ShardedTransport(settings.provider_max_connections),
         trust_env=False,
         event_hooks=hooks,
         **kwargs,  # type: ignore[arg-type]
@@ -81,3 +84,59 @@ def timed_connection(
         request.extensions["trace"] = trace
 
     return on_request
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """`size` connections as small pools; a request goes to the pool with the fewest requests
+    in flight (a streamed response counts until it is closed), so no pool fills while another
+    has room and none queues before all `size` connections are busy."""
+
+    def __init__(self, size: int, shard_size: int = SHARD_SIZE) -> None:
+        count = math.ceil(size / shard_size)
+        per_pool = math.ceil(size / count)
+        limits = httpx.Limits(
+            max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=30.0
+        )
+        self._pools = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(count)]
+        self._busy = [0] * count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = min(range(len(self._pools)), key=self._busy.__getitem__)
+        self._busy[index] += 1
+        try:
+            response = await self._pools[index].handle_async_request(request)
+        except BaseException:
+            self._busy[index] -= 1
+            raise
+        response.stream = _Counted(response.stream, lambda: self._done(index))
+        return response
+
+    def _done(self, index: int) -> None:
+        self._busy[index] -= 1
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
+class _Counted(httpx.AsyncByteStream):
+    """A response body that tells its pool's counter, once, that the response is closed."""
+
+    def __init__(
+        self, stream: httpx.AsyncByteStream | httpx.SyncByteStream, done: Callable[[], None]
+    ) -> None:
+        assert isinstance(stream, httpx.AsyncByteStream)
+        self._stream = stream
+        self._done: Callable[[], None] | None = done
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            done, self._done = self._done, None
+            if done is not None:
+                done()

@@ -7,10 +7,11 @@ import asyncio
 import time
 from typing import Any
 
+import httpx
 from aiohttp import web
 
 from bridge.config import load_settings
-from bridge.http import provider_client
+from bridge.http import ShardedTransport, provider_client
 
 STREAMS = 600
 """More than the 512 connections the pool once had: the 513th stream waited for one."""
@@ -91,3 +92,50 @@ async def test_a_request_queued_for_a_connection_reports_its_wait() -> None:
         await runner.cleanup()
     assert len(waits) == 2
     assert min(waits) < HOLD / 2 and max(waits) >= HOLD * 0.9, waits
+
+
+async def test_streams_spread_over_small_pools_and_free_them_when_closed() -> None:
+    """Every request goes to the least busy of the small pools, so 100 open streams over four
+    pools of 25 fill them evenly (none queues, no pool walks more than 25), and closing the
+    responses gives every pool back its room."""
+
+    opened = 0
+    everyone = asyncio.Event()
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        nonlocal opened
+        opened += 1
+        if opened == 100:
+            everyone.set()
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await everyone.wait()
+        await response.write(b"done")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/stream", stream)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    transport = ShardedTransport(100, shard_size=32)
+    seen_busy: list[list[int]] = []
+
+    async def one(client: Any) -> None:
+        async with client.stream("GET", "stream") as response:
+            seen_busy.append(list(transport._busy))
+            assert await response.aread() == b"done"
+
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}/", transport=transport, timeout=30
+        ) as client:
+            await asyncio.wait_for(asyncio.gather(*(one(client) for _ in range(100))), 30)
+            assert len(transport._pools) == 4
+            fullest = max(seen_busy, key=sum)
+            assert sum(fullest) == 100 and max(fullest) - min(fullest) <= 1, fullest
+            assert transport._busy == [0, 0, 0, 0]
+    finally:
+        await runner.cleanup()
