@@ -81,7 +81,7 @@ def cell(result: dict[str, Any], key: str, extra: str | None) -> str:
 
 
 def over_best(result: dict[str, Any], key: str) -> str:
-    """`p50 / p99` of measured ÷ best for a latency figure ("—" where the best is 0)."""
+    """`p50 / p99` of measured ÷ best for a latency figure ("—" where the best is about 0)."""
     ratios = (result.get("over_best") or {}).get(key)
     if ratios is None:
         return ""

@@ -181,13 +181,21 @@ def asked_at_post(posted: float, run: Generation) -> tuple[float, float]:
     return first, first + ((run.done_at or run.first_token_at) - run.first_token_at)
 
 
+RATIO_FROM = 0.05
+"""Seconds a best figure must reach for a ratio to mean anything: below it the schedule's
+requests take no time at all (limits off, instant first token) and any bridge is "∞×"."""
+
+
 def over_best(measured: dict[str, Any], best: dict[str, Any]) -> dict[str, Any]:
-    """Each latency figure's p50 and p99 as measured ÷ best (None where the best is 0)."""
+    """Each latency figure's p50 and p99 as measured ÷ best (None where the best is below
+    `RATIO_FROM`: compare the seconds then)."""
     ratios: dict[str, Any] = {}
     for key in BEST_FIGURES:
         a, b = measured.get(key) or {}, best.get(key) or {}
         ratios[key] = {
-            q: round(a[q] / b[q], 2) if a.get(q) is not None and b.get(q) else None
+            q: round(a[q] / b[q], 2)
+            if a.get(q) is not None and (b.get(q) or 0) >= RATIO_FROM
+            else None
             for q in ("p50", "p99")
         }
     return ratios

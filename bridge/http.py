@@ -87,21 +87,33 @@ def timed_connection(
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
-    """`size` connections as small pools; a request goes to the pool with the fewest requests
-    in flight (a streamed response counts until it is closed), so no pool fills while another
-    has room and none queues before all `size` connections are busy."""
+    """`size` connections as small pools, opened as they are needed; a request goes to the
+    pool with the fewest requests in flight (a streamed response counts until it is closed),
+    so no pool queues while the client has room. The pools share one TLS context: each
+    would otherwise load the CA bundle again (about 1 MB a pool)."""
 
     def __init__(self, size: int, shard_size: int = SHARD_SIZE) -> None:
-        count = math.ceil(size / shard_size)
-        per_pool = math.ceil(size / count)
-        limits = httpx.Limits(
-            max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=30.0
+        self._most = math.ceil(size / shard_size)
+        self._per_pool = math.ceil(size / self._most)
+        self._limits = httpx.Limits(
+            max_connections=self._per_pool,
+            max_keepalive_connections=self._per_pool,
+            keepalive_expiry=30.0,
         )
-        self._pools = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(count)]
-        self._busy = [0] * count
+        self._tls = httpx.create_ssl_context()
+        self._pools: list[httpx.AsyncHTTPTransport] = []
+        self._busy: list[int] = []
+
+    def _least_busy(self) -> int:
+        index = min(range(len(self._pools)), key=self._busy.__getitem__, default=-1)
+        if (index < 0 or self._busy[index] >= self._per_pool) and len(self._pools) < self._most:
+            self._pools.append(httpx.AsyncHTTPTransport(verify=self._tls, limits=self._limits))
+            self._busy.append(0)
+            index = len(self._pools) - 1
+        return index
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        index = min(range(len(self._pools)), key=self._busy.__getitem__)
+        index = self._least_busy()
         self._busy[index] += 1
         try:
             response = await self._pools[index].handle_async_request(request)
