@@ -115,6 +115,13 @@ def test_gateway_lateness_is_a_late_ack_or_the_age_of_one_awaited() -> None:
     assert lateness(math.inf, last_send=1.0, last_ack=1.0, now=2.0) == 0.0
 
 
+def test_an_ack_read_before_its_send_was_noted_is_no_lateness() -> None:
+    """discord.py stamps a heartbeat's send in its keep-alive thread after the loop sent it;
+    a prompt ACK is often read first, and its `latency` spans the whole interval before."""
+    assert lateness(41.2, last_send=50.003, last_ack=50.001, now=58.0) == 0.0
+    assert lateness(41.2, last_send=50.0, last_ack=8.8, now=58.0) == 8.0
+
+
 class Stuck:
     def behind(self) -> float:
         raise RuntimeError("no connection yet")

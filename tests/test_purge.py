@@ -18,7 +18,7 @@ from bridge.deadletters import DeadLetters
 from bridge.inbox import Inbox
 from bridge.store import Store
 from emulators.base import Fault
-from tests.harness import Env, slack_bridge
+from tests.harness import Env, discord_bridge, slack_bridge
 from tests.test_slack_distribution import TEAMS, distributed_bridge, install
 from tests.test_slack_distribution import Env as DistributedEnv
 
@@ -271,3 +271,33 @@ def _of(key: bytes, prefix: str, inner: str) -> bool:
     if prefix == inner:
         return name.startswith(inner)
     return name.startswith(prefix) and not name.startswith(inner)
+
+
+async def test_a_guild_that_removes_the_bot_is_forgotten_and_no_other(
+    redis_url: str, prefix: str, redis: Redis
+) -> None:
+    """Removed from a guild (GUILD_DELETE without `unavailable`), the bridge deletes that
+    guild's keys — its threads' bindings, records and settings — and keeps every other guild's."""
+    async with discord_bridge(redis_url, prefix) as env:
+        emu = env.discord
+        other = emu.create_guild("Other Guild")
+        (adapter,) = env.runtime.adapters
+        client = adapter.client  # type: ignore[attr-defined]
+        await env.wait(lambda: client.get_guild(other.id) is not None, timeout=10)
+        env.neuroflash.script("An answer.", "An answer.")
+        here = await emu.user_message(emu.channel.id, "question A", mentions_bot=True)
+        there = await emu.user_message(other.channel_ids[0], "question B", mentions_bot=True)
+        await env.wait(lambda: env.discord_text(here.id) == "An answer.", timeout=30)
+        await env.wait(lambda: env.discord_text(there.id) == "An answer.", timeout=30)
+
+        async def keys_of(guild: int) -> list[str]:
+            found = [k.decode() async for k in redis.scan_iter(match=f"{prefix}*")]
+            return [k for k in found if f"discord:{guild}:" in k]
+
+        assert await keys_of(emu.guild.id) and await keys_of(other.id)
+        kept = await keys_of(other.id)
+        emu.remove_bot(emu.guild)
+        async with asyncio.timeout(30):
+            while await keys_of(emu.guild.id):  # noqa: ASYNC110 (polling Redis, no event to wait on)
+                await asyncio.sleep(0.05)
+        assert set(kept) <= set(await keys_of(other.id))

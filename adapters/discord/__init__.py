@@ -59,9 +59,13 @@ class DiscordAdapter:
             if ingest is not None:
                 await ingest.handle_reaction(event)
 
+        async def on_removed(guild: int) -> None:
+            deleted = await core.forget_tenant(self.platform, str(guild))
+            log.info("removed from guild %s: forgot it (%d keys)", guild, deleted)
+
         trace = fence_requests(http_trace(core.metrics, "discord", route_name))
         self.client = client = BridgeClient(
-            on_post, on_reaction, trace, stop_pressed(core, parents)
+            on_post, on_reaction, trace, stop_pressed(core, parents), on_removed
         )
         try:
             await client.login(secret(self._settings.discord_token))

@@ -45,6 +45,7 @@ class BridgeClient(discord.Client):
         on_reaction: Callable[[discord.RawReactionActionEvent], Awaitable[None]],
         trace: aiohttp.TraceConfig,
         on_interaction: Callable[[discord.Interaction], Awaitable[None]] | None = None,
+        on_removed: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         # The bridge never joins voice: discord.py's warnings about voice libraries are noise.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -54,6 +55,7 @@ class BridgeClient(discord.Client):
         self._on_post = on_post
         self._on_reaction = on_reaction
         self._on_interaction = on_interaction
+        self._on_removed = on_removed
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if self._on_interaction is None:
@@ -68,6 +70,16 @@ class BridgeClient(discord.Client):
             await self._on_post(message)
         except Exception:
             log.exception("could not accept Discord message %s", message.id)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot was removed from `guild` (GUILD_DELETE without `unavailable`; an outage
+        keeps `unavailable` and never comes here): the guild's data goes with it."""
+        if self._on_removed is None:
+            return
+        try:
+            await self._on_removed(guild.id)
+        except Exception:
+            log.exception("could not forget guild %s", guild.id)
 
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
         try:

@@ -13,11 +13,22 @@ import time
 
 import discord
 
+RACE = 1.0
+"""Seconds by which the newest ACK may precede the newest heartbeat's send time and still be
+its answer: discord.py notes the send in its keep-alive thread only after the event loop has
+sent it, so a prompt ACK (a busy GIL, a gateway on loopback) is often read before that."""
+
 
 def lateness(latency: float, last_send: float, last_ack: float, now: float) -> float:
-    """A heartbeat still unanswered: its age; else the last one's round trip (0 if none yet)."""
-    if last_send > last_ack:
+    """A heartbeat still unanswered: its age; else the last one's round trip (0 if none yet).
+
+    An ACK read just before its heartbeat's send was noted answered that heartbeat: then the
+    round trip was short, and discord.py's `latency` (measured from the send before) is not it.
+    """
+    if last_send - last_ack > RACE:
         return max(0.0, now - last_send)
+    if last_send > last_ack:
+        return 0.0
     return latency if math.isfinite(latency) else 0.0
 
 

@@ -226,6 +226,13 @@ class DiscordEmulator(Emulator):
             self._spawn(self.gateway.dispatch("GUILD_CREATE", data, Delivery(guild.id, GUILDS)))
         return guild
 
+    def remove_bot(self, guild: Guild) -> None:
+        """The bot is kicked from `guild`: GUILD_DELETE with no `unavailable` field, which
+        Discord's gateway docs (Guild Delete) say means "the user was removed from the guild"."""
+        if self.gateway.sessions:
+            data = {"id": str(guild.id)}
+            self._spawn(self.gateway.dispatch("GUILD_DELETE", data, Delivery(guild.id, GUILDS)))
+
     def grant_role(
         self, who: Author, permissions: int, name: str = "Moderators", guild: Guild | None = None
     ) -> Role:
