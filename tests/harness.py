@@ -16,6 +16,7 @@ from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.neuroflash.state import default_reply, split_tokens
+from emulators.openai_compat import OpenAIEmulator
 from emulators.slack import SlackEmulator
 
 BARRIER = "one more question"
@@ -177,3 +178,24 @@ def slack_bridge(redis_url: str, prefix: str, **kwargs: Any) -> Any:
 
 def discord_bridge(redis_url: str, prefix: str, **kwargs: Any) -> Any:
     return bridge_env(redis_url, prefix, slack=False, discord=True, **kwargs)
+
+
+@asynccontextmanager
+async def with_openai(
+    redis_url: str, prefix: str, model: str = "llama3", **kwargs: Any
+) -> AsyncIterator[tuple[Env, OpenAIEmulator]]:
+    """A bridge whose provider is the OpenAI-compatible emulator, serving `model`."""
+    openai = OpenAIEmulator()
+    await openai.start()
+    try:
+        async with bridge_env(
+            redis_url,
+            prefix,
+            bridge_provider="openai",
+            openai_base_url=openai.base_url,
+            openai_model=model,
+            **kwargs,
+        ) as env:
+            yield env, openai
+    finally:
+        await openai.stop()

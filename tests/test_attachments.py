@@ -10,35 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from emulators.openai_compat import OpenAIEmulator
-from tests.harness import Env, bridge_env
+from tests.harness import bridge_env, with_openai
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 CHANNEL = "C1"
-
-
-@asynccontextmanager
-async def with_openai(
-    redis_url: str, prefix: str, **kwargs: Any
-) -> AsyncIterator[tuple[Env, OpenAIEmulator]]:
-    openai = OpenAIEmulator()
-    await openai.start()
-    try:
-        async with bridge_env(
-            redis_url,
-            prefix,
-            bridge_provider="openai",
-            openai_base_url=openai.base_url,
-            openai_model="llava",
-            **kwargs,
-        ) as env:
-            yield env, openai
-    finally:
-        await openai.stop()
 
 
 def last_user_content(openai: OpenAIEmulator) -> Any:

@@ -16,6 +16,7 @@ from aiohttp import web
 from bridge.fencing import fence_requests, fenced
 from bridge.lease import LeaseLost
 from emulators.discord import DiscordEmulator
+from tests.loopback import serving
 
 TOKEN = "test-token"
 
@@ -42,23 +43,15 @@ async def test_request_is_refused_when_its_fence_fails_and_passes_outside_any_fe
 
     app = web.Application()
     app.router.add_post("/{name}", record)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     trace = fence_requests(aiohttp.TraceConfig())
-    try:
-        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
-            with fenced(LapsesAfter(0)), pytest.raises(LeaseLost):
-                await session.post(f"http://127.0.0.1:{port}/stale")
-            with fenced(LapsesAfter(1)):
-                async with session.post(f"http://127.0.0.1:{port}/current") as response:
-                    assert response.status == 200
-            async with session.post(f"http://127.0.0.1:{port}/unfenced") as response:
+    async with serving(app) as port, aiohttp.ClientSession(trace_configs=[trace]) as session:
+        with fenced(LapsesAfter(0)), pytest.raises(LeaseLost):
+            await session.post(f"http://127.0.0.1:{port}/stale")
+        with fenced(LapsesAfter(1)):
+            async with session.post(f"http://127.0.0.1:{port}/current") as response:
                 assert response.status == 200
-    finally:
-        await runner.cleanup()
+        async with session.post(f"http://127.0.0.1:{port}/unfenced") as response:
+            assert response.status == 200
     assert seen == ["/current", "/unfenced"]
 
 
@@ -115,27 +108,22 @@ async def test_request_queued_for_a_connection_is_refused_if_its_fence_failed_me
 
     app = web.Application()
     app.router.add_post("/{name}", record)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     trace = fence_requests(aiohttp.TraceConfig())
     connector = aiohttp.TCPConnector(limit=1)
-    try:
-        async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
-            busy = asyncio.create_task(session.post(f"http://127.0.0.1:{port}/busy"))
-            await asyncio.wait_for(arrived.wait(), 10)
-            fence = LapsesAfter(1)
-            with fenced(fence):
-                stale = asyncio.create_task(session.post(f"http://127.0.0.1:{port}/stale"))
-            await asyncio.sleep(0)
-            assert fence.checks == 1, "the request has passed the fence and waits for a connection"
-            release.set()
-            with pytest.raises(LeaseLost):
-                await stale
-            (await busy).release()
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(app) as port,
+        aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session,
+    ):
+        busy = asyncio.create_task(session.post(f"http://127.0.0.1:{port}/busy"))
+        await asyncio.wait_for(arrived.wait(), 10)
+        fence = LapsesAfter(1)
+        with fenced(fence):
+            stale = asyncio.create_task(session.post(f"http://127.0.0.1:{port}/stale"))
+        await asyncio.sleep(0)
+        assert fence.checks == 1, "the request has passed the fence and waits for a connection"
+        release.set()
+        with pytest.raises(LeaseLost):
+            await stale
+        (await busy).release()
     assert seen == ["/busy"]
     assert fence.checks == 2

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bridge.config import load_settings
 from bridge.http import ShardedTransport, provider_client
+from tests.loopback import serving
 
 STREAMS = 600
 """More than the 512 connections the pool once had: the 513th stream waited for one."""
@@ -38,11 +39,6 @@ async def test_every_stream_gets_its_connection_at_once() -> None:
 
     app = web.Application()
     app.router.add_get("/stream", stream)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=STREAMS)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     settings = load_settings(_env_file=None, slack_bot_token="xoxb-test")
     waits: list[float] = []
 
@@ -56,11 +52,11 @@ async def test_every_stream_gets_its_connection_at_once() -> None:
         async with client.stream("GET", "stream", extensions={"trace": trace}) as response:
             assert await response.aread() == b"data: done\n\n"
 
-    try:
-        async with provider_client(settings, f"http://127.0.0.1:{port}") as client:
-            await asyncio.wait_for(asyncio.gather(*(one(client) for _ in range(STREAMS))), 60)
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(app, backlog=STREAMS) as port,
+        provider_client(settings, f"http://127.0.0.1:{port}") as client,
+    ):
+        await asyncio.wait_for(asyncio.gather(*(one(client) for _ in range(STREAMS))), 60)
     assert len(waits) == STREAMS
     print(f"longest wait for a provider connection, {STREAMS} streams: {max(waits):.3f}s")
 
@@ -75,21 +71,14 @@ async def test_a_request_queued_for_a_connection_reports_its_wait() -> None:
 
     app = web.Application()
     app.router.add_get("/slow", slow)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     settings = load_settings(
         _env_file=None, slack_bot_token="xoxb-test", provider_max_connections=1
     )
     waits: list[float] = []
-    try:
+    async with serving(app) as port:
         url = f"http://127.0.0.1:{port}"
         async with provider_client(settings, url, connection_wait=waits.append) as client:
             await asyncio.gather(client.get("slow"), client.get("slow"))
-    finally:
-        await runner.cleanup()
     assert len(waits) == 2
     assert min(waits) < HOLD / 2 and max(waits) >= HOLD * 0.9, waits
 
@@ -115,11 +104,6 @@ async def test_streams_spread_over_small_pools_and_free_them_when_closed() -> No
 
     app = web.Application()
     app.router.add_get("/stream", stream)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     transport = ShardedTransport(100, shard_size=32)
     seen_busy: list[list[int]] = []
 
@@ -128,14 +112,14 @@ async def test_streams_spread_over_small_pools_and_free_them_when_closed() -> No
             seen_busy.append(list(transport._busy))
             assert await response.aread() == b"done"
 
-    try:
-        async with httpx.AsyncClient(
+    async with (
+        serving(app) as port,
+        httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}/", transport=transport, timeout=30
-        ) as client:
-            await asyncio.wait_for(asyncio.gather(*(one(client) for _ in range(100))), 30)
-            assert len(transport._pools) == 4
-            fullest = max(seen_busy, key=sum)
-            assert sum(fullest) == 100 and max(fullest) - min(fullest) <= 1, fullest
-            assert transport._busy == [0, 0, 0, 0]
-    finally:
-        await runner.cleanup()
+        ) as client,
+    ):
+        await asyncio.wait_for(asyncio.gather(*(one(client) for _ in range(100))), 30)
+        assert len(transport._pools) == 4
+        fullest = max(seen_busy, key=sum)
+        assert sum(fullest) == 100 and max(fullest) - min(fullest) <= 1, fullest
+        assert transport._busy == [0, 0, 0, 0]

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from bridge.contracts import Conversation
-from emulators.openai_compat import OpenAIEmulator
-from tests.harness import Env, bridge_env, slack_bridge
+from tests.harness import Env, slack_bridge, with_openai
 from tests.provider_kit import (
     THREAD,
     ConverzenKit,
@@ -41,26 +39,6 @@ DEPLOYMENT = "You answer for Example Corp. Be brief."
 CHANNEL_PROMPT = "You are the support desk of team blue."
 PLAIN, STEERED = "C1", "C2"
 ADMIN = "UADMIN"
-
-
-@asynccontextmanager
-async def with_openai(
-    redis_url: str, prefix: str, **kwargs: Any
-) -> AsyncIterator[tuple[Env, OpenAIEmulator]]:
-    openai = OpenAIEmulator()
-    await openai.start()
-    try:
-        async with bridge_env(
-            redis_url,
-            prefix,
-            bridge_provider="openai",
-            openai_base_url=openai.base_url,
-            openai_model="llama3",
-            **kwargs,
-        ) as env:
-            yield env, openai
-    finally:
-        await openai.stop()
 
 
 async def steer_channel(env: Env, channel: str, name: str, value: str) -> None:

@@ -93,6 +93,7 @@ class SlackSurface:
         self.messages = messages
         self.streaming: set[str] = set()
         self._sent: dict[str, str] = {}
+        self._defused = ("", "")
         """What each message is known to show (exactly, for a stream's appends)."""
 
     def _allowance(self, method: str) -> Allowance:
@@ -107,8 +108,15 @@ class SlackSurface:
         ts = self.messages[index]
         return ts in self.streaming or ts in self._controls
 
+    def _safe(self, text: str) -> str:
+        """`text` with mentions defused; the renderer asks `routes` then `write` with the same
+        text, so the last answer is kept rather than parsing the Markdown twice."""
+        if self._defused[0] != text:
+            self._defused = (text, defuse_mentions(text))
+        return self._defused[1]
+
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
-        text = defuse_mentions(text)
+        text = self._safe(text)
         if index >= len(self.messages):
             post = Route(POST, self._posting())
             if self._stream and not final and self._team not in self._no_streams:
@@ -133,7 +141,7 @@ class SlackSurface:
         """Nobody is pinged by the model's text; a failure leaves as the core's `WriteRejected`
         (classified by `adapters.slack.errors`), so the core chooses the outcome."""
         try:
-            await self._write(index, defuse_mentions(text), final=final, route=route)
+            await self._write(index, self._safe(text), final=final, route=route)
         except Exception as exc:
             rejected = classify(exc)
             if rejected is None:
