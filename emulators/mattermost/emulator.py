@@ -98,7 +98,8 @@ class MattermostEmulator(Emulator):
         self.limiter.max_burst = burst
 
     def storm(self, times: int, retry_after: int = 1) -> None:
-        """The next `times` post creations and edits answer 429 as the limiter does."""
+        """The next `times` post creations, and the next `times` edits, answer 429 as the
+        limiter does."""
         headers = {"Retry-After": str(retry_after), "X-RateLimit-Remaining": "0"}
         fault = Fault("status", 429, "limit exceeded", headers)
         for route in ("create_post", "patch_post"):
