@@ -2,7 +2,8 @@
 
 Per mention it opens a neuroflash conversation, streams the answer with httpx-sse, and edits
 the messenger message with the accumulated text at most once per second (and once more with
-the final text), through the same client libraries the bridge uses (discord.py, slack_sdk).
+the final text), through the same client libraries the bridge uses (discord.py, slack_sdk;
+aiohttp for Mattermost).
 One process-wide pacer keeps it inside the platform's shared limit (Discord's global requests
 per bot, Slack's chat.update per workspace), as the bridge's budget does; without it, 100
 threads on Discord meet 429s until discord.py gives up. No Redis, no inbox, no leases, no
@@ -229,6 +230,62 @@ async def run_slack(provider: Neuroflash, stop: asyncio.Event) -> None:
     await client.close()  # type: ignore[no-untyped-call]
 
 
+async def run_mattermost(provider: Neuroflash, stop: asyncio.Event) -> None:
+    """A mention gets a placeholder post in its thread, then patches; one pacer for the
+    server's per-token limiter (a little under MATTERMOST_REQUESTS_PER_SECOND)."""
+    import aiohttp
+
+    base = os.environ["MATTERMOST_URL"].rstrip("/")
+    auth = {"Authorization": f"Bearer {os.environ['MATTERMOST_TOKEN']}"}
+    pacer = Pacer(1.0 / (0.9 * float(os.environ.get("MATTERMOST_REQUESTS_PER_SECOND", "10"))))
+    tasks: set[asyncio.Task[None]] = set()
+    async with aiohttp.ClientSession(headers=auth) as http:
+        me = await (await http.get(f"{base}/api/v4/users/me")).json()
+        mention = f"@{me['username']}"
+
+        async def answer(post: dict[str, Any]) -> None:
+            root = post.get("root_id") or post["id"]
+            body = {"channel_id": post["channel_id"], "root_id": root, "message": "…"}
+            await pacer.wait()
+            created = await (await http.post(f"{base}/api/v4/posts", json=body)).json()
+
+            async def show(reply: str, final: bool) -> bool:
+                if final:
+                    await pacer.wait()
+                elif not pacer.take():
+                    return False
+                path = f"{base}/api/v4/posts/{created['id']}/patch"
+                await http.put(path, json={"message": reply})
+                return True
+
+            await provider.answer(post["message"].replace(mention, "").strip(), show)
+
+        async with http.ws_connect(base.replace("http", "ws", 1) + "/api/v4/websocket") as ws:
+            print(READY, flush=True)
+            reader = asyncio.create_task(_read_posts(ws, me["id"], mention, tasks, answer))
+            await stop.wait()
+            reader.cancel()
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(reader, *tasks, return_exceptions=True)
+
+
+async def _read_posts(
+    ws: Any,
+    bot: str,
+    mention: str,
+    tasks: set[asyncio.Task[None]],
+    answer: Callable[[dict[str, Any]], Coroutine[Any, Any, None]],
+) -> None:
+    async for message in ws:
+        event = json.loads(message.data)
+        if event.get("event") != "posted":
+            continue
+        post = json.loads(event["data"]["post"])
+        if post.get("user_id") != bot and mention in post.get("message", ""):
+            spawn(tasks, answer(post))
+
+
 async def main() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -238,6 +295,8 @@ async def main() -> None:
     try:
         if os.environ.get("BENCH_PLATFORM") == "slack":
             await run_slack(provider, stop)
+        elif os.environ.get("BENCH_PLATFORM") == "mattermost":
+            await run_mattermost(provider, stop)
         else:
             await run_discord(provider, stop)
     finally:

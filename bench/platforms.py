@@ -17,6 +17,8 @@ from bridge.split import split
 from emulators.base import Call
 from emulators.discord import Channel, DiscordEmulator
 from emulators.discord import Message as DiscordMessage
+from emulators.mattermost import MattermostEmulator
+from emulators.mattermost import Post as MattermostPost
 from emulators.slack import SlackEmulator
 from emulators.slack.ratelimit import DOCUMENTED, POST_PER_CHANNEL
 
@@ -278,7 +280,82 @@ class SlackMessenger:
         return schedule.Load(posted, first, done, pages(text, SLACK_PAGE), self.channel(index))
 
 
+MATTERMOST_PER_SECOND, MATTERMOST_BURST = 10.0, 100
+"""The server's limiter at its defaults (RateLimitSettings PerSec 10, MaxBurst 100), on."""
+MATTERMOST_PAGE = 16383 - 256
+"""The page size the bridge splits at (the server's MaxPostSize less room for defusing)."""
+
+
+class MattermostMessenger:
+    """The Mattermost emulator with its rate limiter on at the server's defaults: one bucket
+    per bot token, shared by every thread; each thread is a mention in its own channel."""
+
+    name = "mattermost"
+
+    def __init__(self) -> None:
+        self.emu = MattermostEmulator()
+        self.emu.limit(MATTERMOST_PER_SECOND, MATTERMOST_BURST)
+        self._posts: dict[int, MattermostPost] = {}
+        self._channels: list[str] = []
+
+    async def start(self, threads: int) -> None:
+        self._channels = [self.emu.new_channel(f"bench-{i:04d}").id for i in range(threads)]
+        await self.emu.start()
+
+    async def stop(self) -> None:
+        await self.emu.stop()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "MATTERMOST_URL": self.emu.api_url,
+            "MATTERMOST_TOKEN": self.emu.token,
+            "MATTERMOST_REQUESTS_PER_SECOND": str(MATTERMOST_PER_SECOND),
+            "MATTERMOST_BURST": str(MATTERMOST_BURST),
+        }
+
+    def connected(self) -> bool:
+        return bool(self.emu.sockets)
+
+    async def post(self, index: int) -> None:
+        self._posts[index] = await self.emu.mention(self._channels[index], question(index))
+
+    def text(self, index: int) -> str:
+        post = self._posts.get(index)
+        return self.emu.thread_text(post.id) if post is not None else ""
+
+    def observe(self, index: int) -> Observed:
+        post = self._posts[index]
+        messages = self.emu.bot_posts(post.id)
+        writes: list[tuple[float, str | None]] = []
+        for message in messages:
+            writes += message.edits
+        first_text, last = _timeline(writes, None, FLOOR_PLACEHOLDER)
+        return Observed(
+            posted_at=post.create_at / 1000.0,
+            text="".join(m.message for m in messages),
+            messages=len(messages),
+            edits=sum(len(m.edits) - 1 for m in messages),
+            placeholder_at=messages[0].edits[0][0] if messages else None,
+            first_text_at=first_text,
+            last_write_at=last,
+        )
+
+    @property
+    def rate_limited(self) -> int:
+        return self.emu.rate_limited
+
+    def best(self, loads: list[schedule.Load]) -> list[schedule.Best]:
+        return schedule.mattermost(loads, MATTERMOST_PER_SECOND, MATTERMOST_BURST)
+
+    def load(
+        self, index: int, posted: float, first: float, done: float, text: str
+    ) -> schedule.Load:
+        return schedule.Load(posted, first, done, pages(text, MATTERMOST_PAGE), str(index))
+
+
 def messenger(platform: str, global_per_second: int | None = None) -> Messenger:
     if platform == "slack":
         return SlackMessenger()
+    if platform == "mattermost":
+        return MattermostMessenger()
     return DiscordMessenger(global_per_second)

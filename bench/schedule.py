@@ -283,3 +283,35 @@ def discord(loads: list[Load], budgets: DiscordBudgets | None = None) -> list[Be
         reply(i, load)
     plan.run()
     return best
+
+
+def mattermost(loads: list[Load], per_second: float = 10.0, burst: float = 100.0) -> list[Best]:
+    """The earliest first text and whole answer of every reply of one bot token: the server's
+    limiter is one GCRA bucket per token (a token bucket of `burst` refilled at `per_second`),
+    whatever the channel; a reply's first text is its first post, its final one write per page."""
+    token = TokenBucket(per_second, burst)
+    plan = Scheduler()
+    best = [Best() for _ in loads]
+
+    def reply(i: int, load: Load) -> None:
+        def shown(at: float, _route: int) -> None:
+            best[i].first_text = at
+            if load.done <= at and load.pages == 1:
+                best[i].final = at
+                return
+            finals: list[float] = []
+
+            def finished(at: float, _route: int) -> None:
+                finals.append(at)
+                if len(finals) == load.pages:
+                    best[i].final = max(finals)
+
+            for _ in range(load.pages):
+                plan.add(max(load.done, at), FINAL, ((token,),), finished)
+
+        plan.add(load.first_token, FIRST, ((token,),), shown)
+
+    for i, load in enumerate(loads):
+        reply(i, load)
+    plan.run()
+    return best
