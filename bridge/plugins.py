@@ -105,6 +105,11 @@ def load_adapters(settings: Settings, skipped: list[str] | None = None) -> list[
     return adapters
 
 
+def enabled_adapter_classes(settings: Settings) -> list[AdapterClass]:
+    """The installed adapter classes whose settings are present (for `threadbridge doctor`)."""
+    return [cls for cls in _adapter_classes(settings, []) if cls.enabled(settings)]
+
+
 def missing_adapters(settings: Settings) -> list[str]:
     """One line per messenger whose settings are set but whose SDK is not installed."""
     missing: list[str] = []

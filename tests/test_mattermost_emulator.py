@@ -117,3 +117,22 @@ def test_bad_settings_name_the_variable() -> None:
     for values, variable in ((url, "MATTERMOST_URL"), (rate, "MATTERMOST_REQUESTS_PER_SECOND")):
         with environment(values), pytest.raises(ConfigError, match=rf"^{variable} is invalid"):
             MattermostAdapter(load_settings(_env_file=None))
+
+
+async def test_doctor_checks_url_token_permissions_and_socket() -> None:
+    from bridge.doctor import diagnose
+    from bridge.doctor.report import OK, Report
+
+    async with MattermostEmulator() as emu:
+        assert isinstance(emu, MattermostEmulator)
+        with environment({"MATTERMOST_URL": emu.url, "MATTERMOST_TOKEN": emu.token}):
+            report = Report()
+            await diagnose(load_settings(_env_file=None, bridge_provider=None), report)
+        rows = {r.part: r for r in report.rows if r.part.startswith("mattermost")}
+        assert [rows[p].status for p in sorted(rows)] == [OK] * 4, report.table()
+        assert "messengers: mattermost" in report.table()
+        with environment({"MATTERMOST_URL": emu.url, "MATTERMOST_TOKEN": "nope"}):
+            report = Report()
+            await diagnose(load_settings(_env_file=None, bridge_provider=None), report)
+        (row,) = [r for r in report.rows if r.part == "mattermost token"]
+        assert row.status == "FAIL" and "MATTERMOST_TOKEN" in row.fix

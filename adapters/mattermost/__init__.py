@@ -12,6 +12,7 @@ from yarl import URL
 
 from adapters.mattermost import settings as mm_settings
 from adapters.mattermost.api import TIMEOUT, ApiError, MattermostAPI, ServerLimits
+from adapters.mattermost.doctor import check_mattermost
 from adapters.mattermost.format import MAX_POST_SIZE
 from adapters.mattermost.ingest import Bot, MattermostIngest
 from adapters.mattermost.socket import Socket
@@ -19,6 +20,7 @@ from adapters.mattermost.state import AdapterState
 from adapters.mattermost.surface import MattermostSurface
 from bridge.config import ConfigError, Settings
 from bridge.contracts import Core, Surface, UserPost
+from bridge.doctor.report import Report
 from bridge.fencing import fence_requests
 from bridge.metrics import http_trace
 
@@ -34,6 +36,13 @@ class MattermostAdapter:
     @staticmethod
     def enabled(settings: Settings) -> bool:
         return mm_settings.load().configured
+
+    @staticmethod
+    async def doctor(report: Report) -> None:
+        """`threadbridge doctor`'s rows for Mattermost (URL, token, permissions, socket)."""
+        settings = mm_settings.load()
+        mm_settings.require(settings)
+        await check_mattermost(settings, report)
 
     def __init__(self, settings: Settings) -> None:
         self._settings = mm_settings.load()

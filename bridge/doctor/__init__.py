@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol, runtime_checkable
 
 from redis.asyncio import Redis
 
@@ -18,7 +19,13 @@ from bridge.contracts import Provider, ProviderContext
 from bridge.doctor.messengers import check_discord, check_slack, reaching
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
-from bridge.plugins import load_provider, missing_adapters, provider_names, sole_provider
+from bridge.plugins import (
+    enabled_adapter_classes,
+    load_provider,
+    missing_adapters,
+    provider_names,
+    sole_provider,
+)
 from bridge.store import Store
 
 
@@ -37,12 +44,26 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if report.broken else 0
 
 
+@runtime_checkable
+class Diagnosed(Protocol):
+    """An adapter class that checks its own messenger (the built-in ones are checked below)."""
+
+    platform: str
+
+    def doctor(self, report: Report) -> Awaitable[None]: ...
+
+
 async def diagnose(settings: Settings, report: Report) -> None:
+    try:
+        checked = [c for c in enabled_adapter_classes(settings) if isinstance(c, Diagnosed)]
+    except ConfigError as exc:
+        report.add("settings", FAIL, str(exc), "fix the variable named")
+        checked = []
     messengers = [
         n
         for n, t in (("slack", settings.slack_bot_token), ("discord", settings.discord_token))
         if t is not None
-    ]
+    ] + [c.platform for c in checked]
     if settings.slack_client_id:
         messengers = ["slack (many workspaces)", *(m for m in messengers if m != "slack")]
     if messengers:
@@ -59,6 +80,11 @@ async def diagnose(settings: Settings, report: Report) -> None:
     await check_redis(settings, report)
     await reaching("slack", "SLACK_API_URL", check_slack(settings, report), report)
     await reaching("discord", "DISCORD_API_URL", check_discord(settings, report), report)
+    for adapter in checked:
+        try:
+            await adapter.doctor(report)
+        except ConfigError as exc:
+            report.add(adapter.platform, FAIL, str(exc), "fix the variable named")
     await check_providers(settings, report)
 
 
