@@ -9,13 +9,24 @@ install when its settings are set.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from bridge.config import ConfigError, Settings
-from bridge.contracts import Adapter, AdapterClass, Provider, ProviderContext, ProviderFactory
+from dotenv import dotenv_values
+from pydantic_settings import BaseSettings
+
+from bridge.contracts import (
+    Adapter,
+    AdapterClass,
+    ConfigError,
+    Provider,
+    ProviderContext,
+    ProviderFactory,
+    load_settings,
+)
 
 ADAPTERS = "threadbridge.adapters"
 PROVIDERS = "threadbridge.providers"
@@ -90,13 +101,50 @@ def sole_provider(configured: Mapping[str, Provider]) -> str:
     )
 
 
-def load_adapters(settings: Settings, skipped: list[str] | None = None) -> list[Adapter]:
-    """Every installed adapter whose settings are present, in name order. One whose SDK is
+@dataclass(frozen=True, slots=True)
+class AdapterPlugin:
+    """An installed adapter class and its own settings, read from its `settings_class`."""
+
+    name: str
+    cls: AdapterClass
+    settings: BaseSettings
+
+    @property
+    def enabled(self) -> bool:
+        return self.cls.enabled(self.settings)
+
+    def build(self) -> Adapter:
+        return self.cls(self.settings)
+
+
+def adapter_plugins(
+    missing: list[str], overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[AdapterPlugin]:
+    """Every installed adapter with its settings read (`overrides`: values by adapter name,
+    over the environment's), in name order. A bad setting is a `ConfigError` naming it; one
+    whose library is absent while a variable of its prefix is set adds a line to `missing`."""
+    found: list[AdapterPlugin] = []
+    for name, ep in sorted(_group(ADAPTERS).items()):
+        try:
+            cls: AdapterClass = _load(ep, f"{name.capitalize()} support is not installed")
+        except NotInstalled as exc:
+            variable = _set_variable(name)
+            if variable is not None:
+                missing.append(f"{variable} is set but {exc}")
+            continue
+        values = dict((overrides or {}).get(name, {}))
+        found.append(AdapterPlugin(name, cls, load_settings(cls.settings_class, **values)))
+    return found
+
+
+def load_adapters(
+    skipped: list[str] | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Adapter]:
+    """Every installed adapter whose settings enable it, in name order. One whose SDK is
     missing is left out; when its settings are set, one line says what to install: appended
     to `skipped` when given (the caller shows it), else logged."""
     missing: list[str] = []
-    classes = _adapter_classes(settings, missing)
-    adapters = [cls(settings) for cls in classes if cls.enabled(settings)]
+    adapters = [p.build() for p in adapter_plugins(missing, overrides) if p.enabled]
     if skipped is None:
         for line in missing:
             log.warning("%s", line)
@@ -105,35 +153,40 @@ def load_adapters(settings: Settings, skipped: list[str] | None = None) -> list[
     return adapters
 
 
-def missing_adapters(settings: Settings) -> list[str]:
-    """One line per messenger whose settings are set but whose SDK is not installed."""
-    missing: list[str] = []
-    _adapter_classes(settings, missing)
-    return missing
+def messengers(found: list[AdapterPlugin], missing: list[str]) -> list[Adapter]:
+    """The adapters a process runs: the enabled ones, built. None enabled stops start-up in
+    one line: what to install when settings of an absent one are set, else what to set."""
+    adapters = [p.build() for p in found if p.enabled]
+    if not adapters and missing:
+        raise ConfigError("; ".join(missing))
+    for line in missing:
+        log.warning("%s", line)
+    if not adapters:
+        raise ConfigError(no_messenger(found))
+    return adapters
 
 
-def _adapter_classes(settings: Settings, missing: list[str]) -> list[AdapterClass]:
-    """The installed adapter classes in name order; a line in `missing` for each one whose
-    library is absent while its settings are set."""
-    classes: list[AdapterClass] = []
-    for name, ep in sorted(_group(ADAPTERS).items()):
-        try:
-            classes.append(_load(ep, f"{name.capitalize()} support is not installed"))
-        except NotInstalled as exc:
-            variable = _set_variable(settings, name)
-            if variable is not None:
-                missing.append(f"{variable} is set but {exc}")
-    return classes
+def no_messenger(found: list[AdapterPlugin]) -> str:
+    """Why no messenger runs, naming the variables the installed adapters declare."""
+    variables = enabling(found)
+    if variables:
+        return f"{' or '.join(variables)} must be set (no messenger is configured)"
+    extras = sorted({x for ep in _group(ADAPTERS).values() for x in ep.extras})
+    return f"no messenger is installed: pip install 'threadbridge[{','.join(extras)}]'"
 
 
-def _set_variable(settings: Settings, name: str) -> str | None:
-    """The first variable of plugin `name` (its settings begin with `<name>_`) set in this
-    environment, as it is spelled there; None when none is."""
-    chosen = settings.model_fields_set
-    for field in type(settings).model_fields:
-        if field.startswith(f"{name}_") and field in chosen and getattr(settings, field):
-            return field.upper()
-    return None
+def enabling(found: list[AdapterPlugin]) -> list[str]:
+    """The variables that turn the installed adapters on, as they declare them."""
+    return [variable for p in found for variable in p.cls.enabling]
+
+
+def _set_variable(name: str) -> str | None:
+    """The first (by name) variable of plugin `name` (its settings begin with `<NAME>_`) set
+    in the environment or `.env`, read without the plugin's code; None when none is."""
+    prefix = f"{name.upper()}_"
+    present = {**dotenv_values(".env"), **os.environ}
+    names = sorted(k.upper() for k, v in present.items() if v and k.upper().startswith(prefix))
+    return names[0] if names else None
 
 
 def command_names() -> list[str]:

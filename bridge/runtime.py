@@ -6,7 +6,6 @@ Adapters and providers are found by name through entry points; the core imports 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import socket
@@ -16,8 +15,9 @@ import uuid
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bridge.config import ConfigError, Settings
-from bridge.contracts import Adapter, Behind, ProviderContext
+from bridge import logs
+from bridge.config import Settings
+from bridge.contracts import Adapter, Behind, Connected, ProviderContext, Quiets
 from bridge.control import Control
 from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
@@ -27,7 +27,7 @@ from bridge.lag import LagGate, sample
 from bridge.metrics import REDIS_GAUGES_SECONDS, Cached, Metrics
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
-from bridge.plugins import load_adapters
+from bridge.plugins import adapter_plugins, messengers
 from bridge.provider_check import confirm_credentials
 from bridge.redis_conn import RedisHandle, connect
 from bridge.registry import Providers, Surfaces
@@ -45,18 +45,13 @@ class Runtime:
     """One process of the bridge; `start` brings it up, `stop` hands its work over cleanly."""
 
     def __init__(self, settings: Settings, adapters: list[Adapter] | None = None) -> None:
+        """`adapters`: the messengers to run, else the installed ones their settings enable."""
         self.settings = settings
-        skipped: list[str] = []
-        self.adapters = adapters if adapters is not None else load_adapters(settings, skipped)
-        if not self.adapters and skipped:
-            raise ConfigError("; ".join(skipped))
-        for line in skipped:
-            log.warning("%s", line)
-        if not self.adapters:
-            raise ConfigError(
-                "SLACK_BOT_TOKEN or DISCORD_TOKEN must be set (no messenger; "
-                "SLACK_CLIENT_ID for many Slack workspaces)"
-            )
+        if adapters is None:
+            missing: list[str] = []
+            adapters = messengers(adapter_plugins(missing), missing)
+        self.adapters = adapters
+        logs.hush(name for a in adapters if isinstance(a, Quiets) for name in a.quiet_loggers)
         self._surfaces = Surfaces(self.adapters)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.http_port = 0
@@ -151,11 +146,7 @@ class Runtime:
         if self.draining:
             return "draining"
         for adapter in self.adapters:
-            connected = getattr(adapter, "connected", None)
-            answer = connected() if callable(connected) else True
-            if inspect.isawaitable(answer):
-                answer = await answer
-            if not answer:
+            if isinstance(adapter, Connected) and not await adapter.connected():
                 return f"{adapter.platform} is not connected"
         if self._redis is None:
             return "starting"

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bridge.doctor.manifest import load_bot_scopes
 from cryptography.fernet import Fernet
 
 from bridge.config import Settings
-from bridge.doctor.manifest import load_bot_scopes
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator

@@ -23,7 +23,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.installations import RedisInstallationStore, cipher
 from adapters.slack.oauth_state import SignedStateStore, state_key, well_formed
-from bridge.config import ConfigError, Settings, secret
+from adapters.slack.settings import SlackSettings
+from bridge.contracts import ConfigError, require, secret
 
 log = logging.getLogger(__name__)
 
@@ -32,36 +33,40 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 BAD_STATE = "This install link is not valid. Please start again from /slack/install.\n"
 
 
-def distributed(settings: Settings) -> bool:
+def distributed(settings: SlackSettings) -> bool:
     """Many workspaces through OAuth (SLACK_CLIENT_ID) rather than one bot token."""
-    return bool(settings.slack_client_id)
+    return bool(settings.client_id)
 
 
-def check_settings(settings: Settings) -> None:
+def check_settings(settings: SlackSettings) -> None:
     """Fail start-up with one line naming what distribution mode still needs."""
-    settings.require("slack_client_secret")
-    if not secret(settings.bridge_encryption_key):
+    require(settings, "client_secret")
+    if not secret(settings.encryption_key):
         raise ConfigError("BRIDGE_ENCRYPTION_KEY is not set (needed with SLACK_CLIENT_ID)")
-    cipher(secret(settings.bridge_encryption_key))
+    cipher(secret(settings.encryption_key))
 
 
-def installation_store(settings: Settings, redis: Redis, prefix: str) -> RedisInstallationStore:
-    fernet = cipher(secret(settings.bridge_encryption_key))
+def installation_store(
+    settings: SlackSettings, redis: Redis, prefix: str
+) -> RedisInstallationStore:
+    fernet = cipher(secret(settings.encryption_key))
     return RedisInstallationStore(redis, prefix, fernet)
 
 
-def oauth_settings(settings: Settings, installations: RedisInstallationStore) -> AsyncOAuthSettings:
-    key = state_key(secret(settings.slack_state_secret), secret(settings.slack_client_secret))
+def oauth_settings(
+    settings: SlackSettings, installations: RedisInstallationStore
+) -> AsyncOAuthSettings:
+    key = state_key(secret(settings.state_secret), secret(settings.client_secret))
     return AsyncOAuthSettings(
-        client_id=settings.slack_client_id,
-        client_secret=secret(settings.slack_client_secret),
-        scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()],
+        client_id=settings.client_id,
+        client_secret=secret(settings.client_secret),
+        scopes=[s.strip() for s in settings.scopes.split(",") if s.strip()],
         user_scopes=[],
-        redirect_uri=settings.slack_redirect_uri or None,
+        redirect_uri=settings.redirect_uri or None,
         install_path=INSTALL_PATH,
         install_page_rendering_enabled=False,
         redirect_uri_path=REDIRECT_PATH,
-        authorization_url=settings.slack_oauth_authorize_url,
+        authorization_url=settings.oauth_authorize_url,
         installation_store=installations,
         installation_store_bot_only=True,
         state_store=SignedStateStore(key),

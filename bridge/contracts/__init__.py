@@ -1,7 +1,16 @@
 """The core's seams in one place: the data every part shares, and the protocols a provider,
 a messenger adapter and its surfaces implement. Plugins import from here, never the reverse."""
 
-from bridge.contracts.adapter import Adapter, AdapterClass, Behind
+from bridge.contracts.adapter import (
+    Adapter,
+    AdapterClass,
+    Behind,
+    Connected,
+    Doctored,
+    Finding,
+    Findings,
+    Quiets,
+)
 from bridge.contracts.core import Access, Core, Rate
 from bridge.contracts.data import (
     AUTHOR_TENANT,
@@ -28,6 +37,7 @@ from bridge.contracts.provider import (
     Steerable,
     ThreadState,
 )
+from bridge.contracts.settings import ConfigError, load_settings, plugin_config, require, secret
 from bridge.contracts.surface import (
     GIVE_UP,
     GONE,
@@ -60,16 +70,22 @@ __all__ = [
     "Allowance",
     "Attachment",
     "Behind",
+    "ConfigError",
+    "Connected",
     "Conversation",
     "ConversationStarted",
     "Core",
+    "Doctored",
     "EditRate",
     "Fenced",
+    "Finding",
+    "Findings",
     "Permits",
     "Priority",
     "Provider",
     "ProviderContext",
     "ProviderFactory",
+    "Quiets",
     "Rate",
     "ReplyDone",
     "ReplyEvent",
@@ -87,6 +103,10 @@ __all__ = [
     "channel_scope",
     "escape_id",
     "join_ids",
+    "load_settings",
+    "plugin_config",
+    "require",
+    "secret",
     "split_ids",
     "unescape_id",
 ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bridge.config import Settings
 from bridge.contracts.data import Conversation, ReplyEvent, ThreadKey, UserPost
+
+if TYPE_CHECKING:
+    from bridge.config import Settings
 
 
 class ThreadState(Protocol):
