@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from dotenv import dotenv_values
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, DotEnvSettingsSource
 
 from bridge.contracts import (
     Adapter,
@@ -184,7 +183,8 @@ def _set_variable(name: str) -> str | None:
     """The first (by name) variable of plugin `name` (its settings begin with `<NAME>_`) set
     in the environment or `.env`, read without the plugin's code; None when none is."""
     prefix = f"{name.upper()}_"
-    present = {**dotenv_values(".env"), **os.environ}
+    dotenv = DotEnvSettingsSource(BaseSettings, env_file=".env", case_sensitive=False)
+    present = {**dotenv.env_vars, **os.environ}
     names = sorted(k.upper() for k, v in present.items() if v and k.upper().startswith(prefix))
     return names[0] if names else None
 

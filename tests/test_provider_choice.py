@@ -11,11 +11,10 @@ from bridge.config import ConfigError
 from bridge.contracts import ProviderContext
 from bridge.plugins import provider_names
 from bridge.registry import Providers
-from bridge.runtime import Runtime
 from bridge.store import Store
 from emulators.openai_compat import OpenAIEmulator
 from emulators.slack import SlackEmulator
-from tests.harness import bridge_settings
+from tests.harness import bridge_runtime, bridge_settings
 from tests.test_startup import run_cli
 
 NO_PROVIDER: dict[str, Any] = {
@@ -81,7 +80,7 @@ async def test_an_openai_server_alone_runs_without_bridge_provider(
     slack, openai = SlackEmulator(), OpenAIEmulator()
     await slack.start()
     await openai.start()
-    settings = bridge_settings(
+    runtime = bridge_runtime(
         redis_url,
         prefix,
         **NO_PROVIDER,
@@ -91,7 +90,6 @@ async def test_an_openai_server_alone_runs_without_bridge_provider(
         slack_app_token=slack.app_token,
         slack_api_url=slack.api_url,
     )
-    runtime = Runtime(settings)
     try:
         await runtime.start()
         assert runtime.providers is not None and runtime.providers.default == "openai"

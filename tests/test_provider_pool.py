@@ -39,7 +39,7 @@ async def test_every_stream_gets_its_connection_at_once() -> None:
 
     app = web.Application()
     app.router.add_get("/stream", stream)
-    settings = load_settings(_env_file=None, slack_bot_token="xoxb-test")
+    settings = load_settings(_env_file=None)
     waits: list[float] = []
 
     async def one(client: Any) -> None:
@@ -71,9 +71,7 @@ async def test_a_request_queued_for_a_connection_reports_its_wait() -> None:
 
     app = web.Application()
     app.router.add_get("/slow", slow)
-    settings = load_settings(
-        _env_file=None, slack_bot_token="xoxb-test", provider_max_connections=1
-    )
+    settings = load_settings(_env_file=None, provider_max_connections=1)
     waits: list[float] = []
     async with serving(app) as port:
         url = f"http://127.0.0.1:{port}"

@@ -20,7 +20,7 @@ from bridge.runtime import Runtime
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
 from emulators.slack.args import call_args, call_token
-from tests.harness import bridge_settings
+from tests.harness import bridge_runtime
 
 KEY = Fernet.generate_key().decode()
 TEAMS = {"TA": ("xoxb-team-a", "UBOTA", "BBOTA"), "TB": ("xoxb-team-b", "UBOTB", "BBOTB")}
@@ -55,7 +55,7 @@ async def distributed_bridge(
             slack.add_team(team, token, user, bot)
         await slack.start()
         stack.push_async_callback(slack.stop)
-        settings = bridge_settings(
+        runtime = bridge_runtime(
             redis_url,
             prefix,
             neuroflash_api_url=f"{neuroflash.url}/api",
@@ -69,7 +69,6 @@ async def distributed_bridge(
             bridge_encryption_key=KEY,
             **overrides,
         )
-        runtime = Runtime(settings)
         stack.push_async_callback(runtime.stop, 3.0)
         await runtime.start()
         base = f"http://127.0.0.1:{runtime.http_port}"
@@ -177,17 +176,18 @@ async def test_key_rotation_re_encrypts_with_the_new_key(redis: Redis, prefix: s
 
 def test_distribution_needs_the_encryption_key() -> None:
     from adapters.slack import SlackAdapter
-    from bridge.config import ConfigError, load_settings
+    from adapters.slack.settings import SlackSettings
+    from bridge.contracts import ConfigError, load_settings
 
     base = {
         "_env_file": None,
-        "slack_client_id": "cid",
-        "slack_client_secret": "secret",
-        "slack_signing_secret": "s",
+        "client_id": "cid",
+        "client_secret": "secret",
+        "signing_secret": "s",
     }
     with pytest.raises(ConfigError, match=r"^BRIDGE_ENCRYPTION_KEY is not set"):
-        SlackAdapter(load_settings(**base))
+        SlackAdapter(load_settings(SlackSettings, **base))
     with pytest.raises(ConfigError, match=r"^BRIDGE_ENCRYPTION_KEY is invalid"):
-        SlackAdapter(load_settings(**base, bridge_encryption_key="not-a-key"))
+        SlackAdapter(load_settings(SlackSettings, **base, BRIDGE_ENCRYPTION_KEY="not-a-key"))
     with pytest.raises(ConfigError, match=r"^SLACK_CLIENT_SECRET is not set"):
-        SlackAdapter(load_settings(**(base | {"slack_client_secret": None})))
+        SlackAdapter(load_settings(SlackSettings, **(base | {"client_secret": None})))
