@@ -180,13 +180,15 @@ def enabling(found: list[AdapterPlugin]) -> list[str]:
 
 
 def _set_variable(name: str) -> str | None:
-    """The first (by name) variable of plugin `name` (its settings begin with `<NAME>_`) set
-    in the environment or `.env`, read without the plugin's code; None when none is."""
+    """The first variable of plugin `name` (its settings begin with `<NAME>_`) set in the
+    environment, else in `.env` (each in its own order), read without the plugin's code;
+    None when none is."""
     prefix = f"{name.upper()}_"
     dotenv = DotEnvSettingsSource(BaseSettings, env_file=".env", case_sensitive=False)
-    present = {**dotenv.env_vars, **os.environ}
-    names = sorted(k.upper() for k, v in present.items() if v and k.upper().startswith(prefix))
-    return names[0] if names else None
+    for key, value in [*os.environ.items(), *dotenv.env_vars.items()]:
+        if value and key.upper().startswith(prefix):
+            return key.upper()
+    return None
 
 
 def command_names() -> list[str]:
