@@ -61,6 +61,23 @@ def test_bad_setting_names_the_variable(redis_url: str) -> None:
     assert "BRIDGE_HTTP_PORT" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SLACK_EDITS_PER_MINUTE", "-1"), ("SLACK_REPLY_MODE", "fast"), ("DISCORD_API_URL", "")],
+)
+def test_bad_adapter_setting_names_the_variable(redis_url: str, variable: str, value: str) -> None:
+    """An adapter's own settings stop start-up in one line naming the variable, prefix and all
+    (an empty value means unset, so it is no error)."""
+    env = {"REDIS_URL": redis_url, "SLACK_BOT_TOKEN": "xoxb-1", variable: value}
+    result = run_cli("run", env=env)
+    assert result.returncode != 0
+    line = result.stderr.strip().splitlines()[-1]
+    if value:
+        assert line.startswith(f"threadbridge: {variable} is invalid"), result.stderr
+    else:
+        assert "SLACK_SIGNING_SECRET" in line, result.stderr
+
+
 def test_unreachable_redis_is_one_line() -> None:
     env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DISCORD_TOKEN": "t", "NEUROFLASH_CLIENT_ID": "x"}
     result = run_cli("run", env=env)
