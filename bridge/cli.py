@@ -14,7 +14,7 @@ import sys
 from bridge import logs
 from bridge.config import ConfigError, load_settings
 from bridge.metrics import version
-from bridge.plugins import Command, Unavailable, command_names, load_command
+from bridge.plugins import Command, Unavailable, command_names, load_command, provider_settings
 from bridge.runtime import Runtime
 
 RUN_HELP = """Serve: connect the configured messengers and answer their threads.
@@ -27,7 +27,8 @@ BRIDGE_SHUTDOWN_SECONDS and hands the rest to another replica."""
 async def serve_forever() -> None:
     """Run until SIGTERM or SIGINT, then hand over running replies and exit."""
     settings = load_settings()
-    logs.configure(settings.bridge_log_level, settings.bridge_log_format, logs.secrets_of(settings))
+    secrets = logs.secrets_of(settings, *provider_settings(settings).values())
+    logs.configure(settings.bridge_log_level, settings.bridge_log_format, secrets)
     runtime = Runtime(settings)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -168,10 +168,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def secrets_of(settings: object) -> list[str]:
-    """Every secret value in `settings` (SecretStr fields) and every URL's password."""
+def secrets_of(*settings: object) -> list[str]:
+    """Every secret value in `settings` (the core's and plugins' settings objects: SecretStr
+    fields) and every URL's password."""
     found: list[str] = []
-    for value in vars(settings).values():
+    for value in (v for each in settings for v in vars(each).values()):
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())
         elif isinstance(value, str) and "://" in value and "@" in value:

@@ -17,7 +17,7 @@ import logging
 from redis.exceptions import RedisError
 
 from bridge.contracts import Retracts, Route, Surface, ThreadKey
-from bridge.fencing import Fence, fenced
+from bridge.contracts.fencing import Fence, fenced
 from bridge.lease import LeaseLost
 from bridge.redis_conn import outlast_failover
 from bridge.store import Store

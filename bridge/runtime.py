@@ -17,7 +17,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bridge.config import ConfigError, Settings
-from bridge.contracts import Adapter, Behind, ProviderContext
+from bridge.contracts import Adapter, Behind
 from bridge.control import Control
 from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
@@ -90,7 +90,7 @@ class Runtime:
             log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
         waits = self.metrics.provider_connection_wait.observe
-        self.providers = Providers(ProviderContext(s, store.thread_state, waits))
+        self.providers = Providers(s, store.thread_state, waits)
         default = self.providers.default
         await confirm_credentials(default, self.providers.get(default))
         control = Control(redis, s.bridge_redis_prefix)

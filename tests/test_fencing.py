@@ -13,7 +13,7 @@ import pytest
 import yarl
 from aiohttp import web
 
-from bridge.fencing import fence_requests, fenced
+from bridge.contracts.fencing import fence_requests, fenced
 from bridge.lease import LeaseLost
 from emulators.discord import DiscordEmulator
 from tests.loopback import serving

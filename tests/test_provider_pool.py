@@ -11,7 +11,7 @@ import httpx
 from aiohttp import web
 
 from bridge.config import load_settings
-from bridge.http import ShardedTransport, provider_client
+from bridge.contracts.toolkit.http import ShardedTransport, provider_client
 from tests.loopback import serving
 
 STREAMS = 600

@@ -18,8 +18,8 @@ from adapters.discord.ingest import DiscordIngest, ThreadParents
 from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.config import ConfigError, Settings, secret
 from bridge.contracts import Core, Permits, Surface, UserPost
-from bridge.fencing import fence_requests
-from bridge.metrics import http_trace
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.metering import http_trace
 
 log = logging.getLogger(__name__)
 

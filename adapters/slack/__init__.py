@@ -24,8 +24,9 @@ from adapters.slack.limits import SlackLimits
 from adapters.slack.surface import SlackSurface
 from bridge.config import ConfigError, Settings, secret
 from bridge.contracts import Core, Permits, Surface, UserPost
-from bridge.fencing import fence_requests
-from bridge.metrics import Metrics, http_trace
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.metering import http_trace
+from bridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,12 @@ from bridge.contracts.data import (
 )
 from bridge.contracts.provider import (
     Provider,
+    ProviderClass,
     ProviderContext,
-    ProviderFactory,
+    ProviderOptions,
     Steerable,
     ThreadState,
+    Variant,
 )
 from bridge.contracts.surface import (
     GIVE_UP,
@@ -68,8 +70,9 @@ __all__ = [
     "Permits",
     "Priority",
     "Provider",
+    "ProviderClass",
     "ProviderContext",
-    "ProviderFactory",
+    "ProviderOptions",
     "Rate",
     "ReplyDone",
     "ReplyEvent",
@@ -82,6 +85,7 @@ __all__ = [
     "ThreadKey",
     "ThreadState",
     "UserPost",
+    "Variant",
     "WriteFailure",
     "WriteRejected",
     "channel_scope",

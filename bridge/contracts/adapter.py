@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bridge.config import Settings
 from bridge.contracts.core import Core
 from bridge.contracts.data import UserPost
 from bridge.contracts.surface import Surface
+
+if TYPE_CHECKING:
+    from bridge.config import Settings
 
 
 class Adapter(Protocol):

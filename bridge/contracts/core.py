@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bridge.config import Settings
 from bridge.contracts.data import Conversation, ThreadKey, UserPost
 from bridge.contracts.surface import Permits
 from bridge.metrics import Metrics
+
+if TYPE_CHECKING:
+    from bridge.config import Settings
 
 
 class Rate(Enum):

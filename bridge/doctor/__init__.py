@@ -14,11 +14,18 @@ from redis.asyncio import Redis
 
 from bridge import logs
 from bridge.config import ConfigError, Settings, load_settings
-from bridge.contracts import Provider, ProviderContext
+from bridge.contracts import Provider
 from bridge.doctor.messengers import check_discord, check_slack, reaching
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
-from bridge.plugins import load_provider, missing_adapters, provider_names, sole_provider
+from bridge.plugins import (
+    missing_adapters,
+    provider_class,
+    provider_names,
+    provider_settings,
+    sole_provider,
+)
+from bridge.registry import provider_context
 from bridge.store import Store
 
 
@@ -31,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         report.add("settings", FAIL, str(exc), "fix the variable named")
         print(report.table())
         return 1
-    logs.configure("WARNING", settings.bridge_log_format, logs.secrets_of(settings))
+    try:
+        own = provider_settings(settings)
+    except ConfigError as exc:
+        report.add("settings", FAIL, str(exc), "fix the variable named")
+        print(report.table())
+        return 1
+    logs.configure("WARNING", settings.bridge_log_format, logs.secrets_of(settings, *own.values()))
     asyncio.run(diagnose(settings, report))
     print(report.table())
     return 1 if report.broken else 0
@@ -65,11 +78,11 @@ async def diagnose(settings: Settings, report: Report) -> None:
 async def check_providers(settings: Settings, report: Report) -> None:
     """Each provider whose settings are present answers one harmless call; the default must."""
     offline: Any = Redis()
-    context = ProviderContext(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
+    context = provider_context(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
     built: dict[str, Provider] = {}
-    for name in provider_names():
+    for name, own in provider_settings(settings).items():
         try:
-            built[name] = load_provider(name, context)
+            built[name] = provider_class(name)(own, context)
         except ConfigError as exc:
             if name == settings.bridge_provider:
                 report.add(
