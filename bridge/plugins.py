@@ -109,13 +109,6 @@ def load_provider(name: str, settings: Settings, context: ProviderContext) -> Pr
     return cls(plugin_settings(cls.settings_class, settings), context)
 
 
-def configured_providers(settings: Settings) -> dict[str, ProviderClass]:
-    """The installed provider classes whose own settings have what they need, by name."""
-    own = provider_settings(settings)
-    classes = {name: provider_class(name) for name in own}
-    return {name: cls for name, cls in classes.items() if cls.configured(own[name])}
-
-
 def sole_provider(configured: Mapping[str, object]) -> str:
     """The default provider when BRIDGE_PROVIDER is unset: the only one configured (classes
     or built providers, by name). A provider that is another API of a configured one's account
