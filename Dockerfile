@@ -16,6 +16,7 @@ RUN python scripts/requirements.py all > /tmp/requirements.txt \
 COPY README.md ./
 COPY bridge ./bridge
 COPY adapters ./adapters
+COPY providers ./providers
 # deploy/slack-manifest.yml is the package's adapters/slack/slack-manifest.yml (a link to it).
 COPY deploy ./deploy
 RUN pip install --no-deps . \

@@ -21,6 +21,7 @@ from bridge.plugins import (
     command_names,
     load_command,
     messengers,
+    provider_settings,
 )
 from bridge.runtime import Runtime
 
@@ -36,7 +37,8 @@ async def serve_forever() -> None:
     settings = load_settings()
     missing: list[str] = []
     found = adapter_plugins(missing)
-    secrets = logs.secrets_of(settings, *(p.settings for p in found))
+    own = provider_settings(settings).values()
+    secrets = logs.secrets_of(settings, *(p.settings for p in found), *own)
     logs.configure(settings.bridge_log_level, settings.bridge_log_format, secrets)
     runtime = Runtime(settings, messengers(found, missing))
     stopping = asyncio.Event()

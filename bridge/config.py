@@ -6,9 +6,9 @@ A bad or missing setting becomes a `ConfigError` whose message is one line namin
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.contracts.settings import ConfigError, require, secret
@@ -61,34 +61,6 @@ class Settings(BaseSettings):
     bridge_encryption_key: SecretStr | None = None
     bridge_locale: str = Field(default="en", pattern="^(en|de)$")
 
-    neuroflash_client_id: str | None = None
-    neuroflash_client_secret: SecretStr | None = None
-    neuroflash_workspace_id: str | None = None
-    neuroflash_api_url: str = "https://app.neuroflash.com/api"
-    neuroflash_token_url: str = "https://id.neuroflash.com/oauth/v2/token"
-    neuroflash_personality: str | None = None
-    neuroflash_personality_id: int | None = None
-    neuroflash_brand_voice_id: str | None = None
-    neuroflash_target_audience_id: str | None = None
-    neuroflash_model_name: str | None = None
-    neuroflash_context_size: int | None = Field(default=None, gt=0)
-
-    converzen_api_key: SecretStr | None = None
-    converzen_persona: str = ""
-    converzen_api_url: str = "https://chat.converzen.de/api"
-
-    senseflow_api_key: SecretStr | None = None
-    senseflow_agent: str = ""
-    senseflow_api_url: str = "https://platform.llmprovider.ai/v1"
-
-    openai_base_url: str | None = None
-    openai_api_key: SecretStr | None = None
-    openai_model: str | None = None
-    openai_history_tokens: int = Field(default=8000, gt=0)
-    # Azure OpenAI through the OpenAI-compatible provider
-    openai_api_style: str = Field(default="openai", pattern="^(openai|azure)$")
-    openai_azure_api_version: str | None = None
-
     # Reliability: retries, dead letters, reply deadlines and caps
     bridge_max_attempts: int = Field(default=5, ge=1)
     bridge_retry_base_seconds: float = Field(default=1.0, gt=0)
@@ -115,6 +87,24 @@ class Settings(BaseSettings):
     provider_connect_timeout: float = Field(default=10.0, gt=0)
     provider_read_timeout: float = Field(default=120.0, gt=0)
     provider_max_connections: int = Field(default=4096, ge=1)
+
+    _plugin_values: dict[str, object] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        """Values named for a plugin's variables (`neuroflash_api_url=`, as tests and the demo
+        pass them) are kept for that plugin's own settings class (`plugin_values`)."""
+        super().__init__(**values)
+        fields = type(self).model_fields
+        self._plugin_values = {
+            name.lower(): value
+            for name, value in values.items()
+            if not name.startswith("_") and name not in fields
+        }
+
+    @property
+    def plugin_values(self) -> dict[str, object]:
+        """The values given for plugins' settings, by variable name in lower case."""
+        return self._plugin_values
 
     @field_validator("bridge_busy_policy", mode="before")
     @classmethod

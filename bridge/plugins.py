@@ -13,23 +13,27 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_settings import BaseSettings, DotEnvSettingsSource
 
+from bridge.config import Settings
 from bridge.contracts import (
     Adapter,
     AdapterClass,
     ConfigError,
     Provider,
+    ProviderClass,
     ProviderContext,
-    ProviderFactory,
+    Variant,
     load_settings,
 )
 
 ADAPTERS = "threadbridge.adapters"
 PROVIDERS = "threadbridge.providers"
 COMMANDS = "threadbridge.commands"
+
+S = TypeVar("S", bound=BaseSettings)
 
 Command = Callable[[list[str]], int]
 """A `threadbridge <name>` subcommand: takes the remaining arguments, returns the exit code."""
@@ -69,22 +73,52 @@ def provider_names() -> list[str]:
     return sorted(_group(PROVIDERS))
 
 
-def load_provider(name: str, context: ProviderContext) -> Provider:
-    """Build the provider registered under `name`; an unknown name names the setting."""
+def provider_class(name: str) -> ProviderClass:
+    """The provider class registered under `name`; an unknown name names the setting."""
     ep = _group(PROVIDERS).get(name)
     if ep is None:
         known = ", ".join(provider_names()) or "none installed"
         raise ConfigError(f"BRIDGE_PROVIDER={name!r} is not a known provider ({known})")
-    factory: ProviderFactory = ep.load()
-    return factory(context)
+    cls: ProviderClass = ep.load()
+    return cls
 
 
-def sole_provider(configured: Mapping[str, Provider]) -> str:
-    """The default provider when BRIDGE_PROVIDER is unset: the only one whose settings are
-    present. A provider that is another API of a configured one's account (`variant_of`, same
-    credentials) does not count as a second choice."""
+def plugin_settings(cls: type[S], settings: Settings) -> S:
+    """A plugin's settings class read from the environment, with the values `settings` was
+    given for its variables (`neuroflash_api_url=` for NEUROFLASH_API_URL); a bad value is a
+    `ConfigError` naming the variable."""
+    prefix = str(cls.model_config.get("env_prefix") or "").lower()
+    given = {
+        name[len(prefix) :]: value
+        for name, value in settings.plugin_values.items()
+        if prefix and name.startswith(prefix)
+    }
+    return load_settings(cls, **given)
+
+
+def provider_settings(settings: Settings) -> dict[str, BaseSettings]:
+    """Every installed provider's own settings, by provider name (read now: a bad value stops
+    start-up with one line, whichever provider is chosen)."""
+    return {
+        name: plugin_settings(provider_class(name).settings_class, settings)
+        for name in provider_names()
+    }
+
+
+def load_provider(name: str, settings: Settings, context: ProviderContext) -> Provider:
+    """Build the provider registered under `name` with its own settings and `context`."""
+    cls = provider_class(name)
+    return cls(plugin_settings(cls.settings_class, settings), context)
+
+
+def sole_provider(configured: Mapping[str, object]) -> str:
+    """The default provider when BRIDGE_PROVIDER is unset: the only one configured (classes
+    or built providers, by name). A provider that is another API of a configured one's account
+    (a `Variant`, same credentials) does not count as a second choice."""
     main = sorted(
-        n for n, p in configured.items() if getattr(p, "variant_of", None) not in configured
+        name
+        for name, provider in configured.items()
+        if not (isinstance(provider, Variant) and provider.variant_of in configured)
     )
     if len(main) == 1:
         return main[0]

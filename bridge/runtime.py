@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from bridge import logs
 from bridge.config import Settings
-from bridge.contracts import Adapter, Behind, Connected, ProviderContext, Quiets
+from bridge.contracts import Adapter, Behind, Connected, Quiets
 from bridge.control import Control
 from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
@@ -85,7 +85,7 @@ class Runtime:
             log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
         waits = self.metrics.provider_connection_wait.observe
-        self.providers = Providers(ProviderContext(s, store.thread_state, waits))
+        self.providers = Providers(s, store.thread_state, waits)
         default = self.providers.default
         await confirm_credentials(default, self.providers.get(default))
         control = Control(redis, s.bridge_redis_prefix)

@@ -147,6 +147,6 @@ def _http_mode(env: Env) -> dict[str, object]:
         "slack_bot_token": env.values["slack_bot_token"],
         "slack_signing_secret": env.values["slack_signing_secret"],
         "slack_api_url": env.values["slack_api_url"],
-        "neuroflash_api_url": s.neuroflash_api_url,
-        "neuroflash_token_url": s.neuroflash_token_url,
+        "neuroflash_api_url": s.plugin_values["neuroflash_api_url"],
+        "neuroflash_token_url": s.plugin_values["neuroflash_token_url"],
     }

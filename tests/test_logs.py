@@ -181,7 +181,7 @@ async def test_no_secret_reaches_the_log_at_debug(redis_url: str, prefix: str, f
             )
             logging.getLogger("tests").error(
                 "failed talking to %s",
-                runtime.settings.neuroflash_token_url,
+                f"{nf.url}/oauth/v2/token",
                 exc_info=RuntimeError(f"bad {hidden['bot']} at {runtime.settings.redis_url}"),
             )
     text = buffer.getvalue()

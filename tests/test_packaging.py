@@ -56,13 +56,13 @@ def test_the_docker_requirements_are_the_core_and_every_extra() -> None:
 
 def test_emulators_and_bench_are_not_in_the_wheel() -> None:
     build = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
-    assert build["targets"]["wheel"]["packages"] == ["bridge", "adapters"]
+    assert build["targets"]["wheel"]["packages"] == ["bridge", "adapters", "providers"]
 
 
 def third_party_imports(folder: Path, *, top_level_only: bool) -> dict[str, set[str]]:
     """Top-level module names imported by each file under `folder` that are neither the
     standard library nor this project's own packages."""
-    own = {"bridge", "adapters", "emulators", "bench", "tests"}
+    own = {"bridge", "adapters", "providers", "emulators", "bench", "tests"}
     found: dict[str, set[str]] = {}
     for path in sorted(folder.rglob("*.py")):
         tree = ast.parse(path.read_text())
@@ -104,6 +104,12 @@ def test_each_adapter_imports_the_core_dependencies_and_its_extra() -> None:
         extra = names(PROJECT["optional-dependencies"][adapter])
         used = third_party_imports(ROOT / "adapters" / adapter, top_level_only=False)
         assert distributions(set(used)) <= core | extra, (adapter, used)
+
+
+def test_the_providers_import_only_the_core_dependencies() -> None:
+    """Providers need no extra: httpx, httpx-sse and pydantic-settings are the core's."""
+    used = third_party_imports(ROOT / "providers", top_level_only=False)
+    assert distributions(set(used)) <= names(PROJECT["dependencies"]), used
 
 
 def run_python(

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from bridge.config import ConfigError
-from bridge.contracts import ProviderContext
 from bridge.plugins import provider_names
 from bridge.registry import Providers
 from bridge.store import Store
@@ -28,7 +27,7 @@ OPENAI = {"openai_base_url": "http://127.0.0.1:1/v1", "openai_model": "m"}
 
 async def default_of(store: Store, redis_url: str, prefix: str, **values: Any) -> str:
     settings = bridge_settings(redis_url, prefix, **(NO_PROVIDER | values))
-    providers = Providers(ProviderContext(settings, store.thread_state))
+    providers = Providers(settings, store.thread_state)
     try:
         return providers.default
     finally:

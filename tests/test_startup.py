@@ -16,6 +16,7 @@ from bridge.config import ConfigError, Settings
 from emulators.discord import DiscordEmulator
 from emulators.openai_compat import OpenAIEmulator
 from emulators.slack import SlackEmulator
+from providers.neuroflash.settings import NeuroflashSettings
 from tests.harness import bridge_runtime
 
 CONFIGURATION = (
@@ -129,8 +130,9 @@ def test_env_example_as_is_loads(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
     example = Path(__file__).resolve().parent.parent / ".env.example"
     settings = Settings(_env_file=example)  # type: ignore[call-arg]
-    assert settings.neuroflash_personality_id is None
-    assert settings.neuroflash_context_size is None
+    neuroflash = NeuroflashSettings(_env_file=example)  # type: ignore[call-arg]
+    assert neuroflash.personality_id is None
+    assert neuroflash.context_size is None
     assert settings.bridge_provider is None
     slack = SlackSettings(_env_file=example)  # type: ignore[call-arg]
     assert slack.bot_token is None and slack.reply_mode == "stream"

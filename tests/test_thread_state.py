@@ -14,7 +14,7 @@ from bridge.store import Store
 
 THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
 OTHER = ThreadKey("slack", "T1", "C1", "1700000000.000200")
-PROVIDERS = Path(__file__).resolve().parent.parent / "bridge" / "providers"
+PROVIDERS = Path(__file__).resolve().parent.parent / "providers"
 
 
 async def test_values_live_in_one_hash_per_thread(store: Store) -> None:

@@ -28,8 +28,8 @@ from bridge.contracts import (
     require,
     secret,
 )
-from bridge.fencing import fence_requests
-from bridge.metrics import http_trace
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.metering import http_trace
 
 log = logging.getLogger(__name__)
 

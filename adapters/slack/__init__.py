@@ -34,8 +34,9 @@ from bridge.contracts import (
     require,
     secret,
 )
-from bridge.fencing import fence_requests
-from bridge.metrics import Metrics, http_trace
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.metering import http_trace
+from bridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -32,10 +32,12 @@ from bridge.contracts.data import (
 )
 from bridge.contracts.provider import (
     Provider,
+    ProviderClass,
     ProviderContext,
-    ProviderFactory,
+    ProviderOptions,
     Steerable,
     ThreadState,
+    Variant,
 )
 from bridge.contracts.settings import ConfigError, load_settings, plugin_config, require, secret
 from bridge.contracts.surface import (
@@ -83,8 +85,9 @@ __all__ = [
     "Permits",
     "Priority",
     "Provider",
+    "ProviderClass",
     "ProviderContext",
-    "ProviderFactory",
+    "ProviderOptions",
     "Quiets",
     "Rate",
     "ReplyDone",
@@ -98,6 +101,7 @@ __all__ = [
     "ThreadKey",
     "ThreadState",
     "UserPost",
+    "Variant",
     "WriteFailure",
     "WriteRejected",
     "channel_scope",

@@ -15,17 +15,19 @@ from redis.asyncio import Redis
 
 from bridge import logs
 from bridge.config import ConfigError, Settings, load_settings
-from bridge.contracts import Doctored, Provider, ProviderContext
+from bridge.contracts import Doctored, Provider
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
 from bridge.plugins import (
     AdapterPlugin,
     adapter_plugins,
     enabling,
-    load_provider,
+    provider_class,
     provider_names,
+    provider_settings,
     sole_provider,
 )
+from bridge.registry import provider_context
 from bridge.store import Store
 
 
@@ -36,11 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         found = adapter_plugins(missing)
+        own = provider_settings(settings)
     except ConfigError as exc:
         report.add("settings", FAIL, str(exc), "fix the variable named")
         print(report.table())
         return 1
-    secrets = logs.secrets_of(settings, *(p.settings for p in found))
+    secrets = logs.secrets_of(settings, *(p.settings for p in found), *own.values())
     logs.configure("WARNING", settings.bridge_log_format, secrets)
     asyncio.run(diagnose(settings, report, (found, missing)))
     print(report.table())
@@ -97,11 +100,11 @@ async def _check_messenger(plugin: AdapterPlugin, report: Report) -> None:
 async def check_providers(settings: Settings, report: Report) -> None:
     """Each provider whose settings are present answers one harmless call; the default must."""
     offline: Any = Redis()
-    context = ProviderContext(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
+    context = provider_context(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
     built: dict[str, Provider] = {}
-    for name in provider_names():
+    for name, own in provider_settings(settings).items():
         try:
-            built[name] = load_provider(name, context)
+            built[name] = provider_class(name)(own, context)
         except ConfigError as exc:
             if name == settings.bridge_provider:
                 report.add(
