@@ -33,6 +33,8 @@ from prometheus_client import (
 )
 from yarl import URL
 
+from bridge.contracts import Meter
+
 log = logging.getLogger(__name__)
 
 PREFIX = "threadbridge_"
@@ -203,7 +205,7 @@ class Cached(Generic[T]):
             return value
 
 
-def http_trace(metrics: Metrics, platform: str, route: Callable[[str, URL], str]) -> TraceConfig:
+def http_trace(metrics: Meter, platform: str, route: Callable[[str, URL], str]) -> TraceConfig:
     """An aiohttp trace that counts every request a messenger client makes, and its 429s.
 
     `route` names a request by its method and URL with ids taken out, so labels stay bounded.

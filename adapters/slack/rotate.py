@@ -11,7 +11,7 @@ import sys
 
 from adapters.slack.installations import RedisInstallationStore, Rotation, cipher
 from bridge.config import ConfigError, load_settings, secret
-from bridge.redis_conn import connect
+from bridge.contracts import open_state
 
 COMMAND = "threadbridge rotate-slack-keys"
 
@@ -19,12 +19,8 @@ COMMAND = "threadbridge rotate-slack-keys"
 async def rotate() -> Rotation:
     settings = load_settings()
     fernet = cipher(secret(settings.bridge_encryption_key))
-    handle = await connect(settings)
-    try:
-        store = RedisInstallationStore(handle.client, settings.bridge_redis_prefix, fernet)
-        return await store.rotate()
-    finally:
-        await handle.aclose()
+    async with open_state("slack") as state:
+        return await RedisInstallationStore(state, fernet).rotate()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for record, reason in outcome.skipped:
         print(
-            f"{COMMAND}: skipped installation {record} (enterprise:team): {reason}", file=sys.stderr
+            f"{COMMAND}: skipped the installation of {record}: {reason}", file=sys.stderr
         )
     summary = f"re-encrypted {outcome.rotated} Slack installation(s) with the first key"
     if not outcome.skipped:

@@ -1,8 +1,8 @@
 """The core's seams in one place: the data every part shares, and the protocols a provider,
 a messenger adapter and its surfaces implement. Plugins import from here, never the reverse."""
 
-from bridge.contracts.adapter import Adapter, AdapterClass, Behind
-from bridge.contracts.core import Access, Core, Rate
+from bridge.contracts.adapter import Adapter, AdapterClass, Behind, Serves, WebRoute
+from bridge.contracts.core import Access, Core, Meter, Options, Rate
 from bridge.contracts.data import (
     AUTHOR_TENANT,
     MERGED_WITH,
@@ -21,6 +21,19 @@ from bridge.contracts.data import (
     split_ids,
     unescape_id,
 )
+from bridge.contracts.inbound import (
+    Check,
+    Command,
+    Confirm,
+    Enrich,
+    Incoming,
+    Invocation,
+    IsAdmin,
+    Link,
+    NameLookup,
+    Replies,
+    Say,
+)
 from bridge.contracts.provider import (
     Provider,
     ProviderContext,
@@ -28,6 +41,7 @@ from bridge.contracts.provider import (
     Steerable,
     ThreadState,
 )
+from bridge.contracts.state import PluginState, StateOpener, open_state
 from bridge.contracts.surface import (
     GIVE_UP,
     GONE,
@@ -60,33 +74,51 @@ __all__ = [
     "Allowance",
     "Attachment",
     "Behind",
+    "Check",
+    "Command",
+    "Confirm",
     "Conversation",
     "ConversationStarted",
     "Core",
     "EditRate",
+    "Enrich",
     "Fenced",
+    "Incoming",
+    "Invocation",
+    "IsAdmin",
+    "Link",
+    "Meter",
+    "NameLookup",
+    "Options",
     "Permits",
+    "PluginState",
     "Priority",
     "Provider",
     "ProviderContext",
     "ProviderFactory",
     "Rate",
+    "Replies",
     "ReplyDone",
     "ReplyEvent",
     "ReplyFailed",
     "Retracts",
     "Route",
+    "Say",
+    "Serves",
+    "StateOpener",
     "Steerable",
     "Surface",
     "TextDelta",
     "ThreadKey",
     "ThreadState",
     "UserPost",
+    "WebRoute",
     "WriteFailure",
     "WriteRejected",
     "channel_scope",
     "escape_id",
     "join_ids",
+    "open_state",
     "split_ids",
     "unescape_id",
 ]

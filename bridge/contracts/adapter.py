@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from aiohttp import web
 
 from bridge.config import Settings
 from bridge.contracts.core import Core
@@ -42,3 +46,24 @@ class AdapterClass(Protocol):
     def __call__(self, settings: Settings) -> Adapter: ...
 
     def enabled(self, settings: Settings) -> bool: ...
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""An aiohttp request handler."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebRoute:
+    """One HTTP route an adapter serves on BRIDGE_HTTP_PORT (Slack's events in HTTP mode, its
+    OAuth install and redirect)."""
+
+    method: str
+    path: str
+    handler: Handler
+
+
+@runtime_checkable
+class Serves(Protocol):
+    """An adapter that serves HTTP routes (optional): asked once, after `start(core)`."""
+
+    def routes(self) -> list[WebRoute]: ...

@@ -16,7 +16,11 @@ from bridge.doctor.manifest import load_bot_scopes
 from bridge.doctor.report import FAIL, OK, SKIP, WARN, Report
 from bridge.encryption import cipher
 from bridge.keys import Keys
+from bridge.plugin_state import RedisPluginState
 from bridge.redis_conn import connect
+
+INSTALLATION = "installation"
+"""The Slack adapter's plugin-state value holding a workspace's encrypted installation."""
 
 REDIRECT_PATH = "/slack/oauth_redirect"
 """Where the bridge serves Slack's redirect back after an install (the Slack adapter's route)."""
@@ -144,9 +148,9 @@ async def _installations(settings: Settings, fernet: MultiFernet, report: Report
         return
     unreadable = total = 0
     try:
-        pattern = Keys(settings.bridge_redis_prefix).slack_installations()
-        async for key in handle.client.scan_iter(match=pattern, count=500):
-            raw = await handle.client.get(key)
+        state = RedisPluginState(handle.client, Keys(settings.bridge_redis_prefix), "slack")
+        async for team in state.tenants(INSTALLATION):
+            raw = await state.get(team, INSTALLATION)
             if raw is None:
                 continue
             total += 1
