@@ -47,7 +47,8 @@ class RedisPluginState:
     async def getset(
         self, tenant: str, name: str, value: str, ttl: int | None = None
     ) -> str | None:
-        return _text(await self._redis.set(self._key(tenant, name), value, ex=ttl, get=True))
+        old = await self._redis.set(self._key(tenant, name), value, ex=ttl, get=True)
+        return _text(old) if isinstance(old, bytes | str) else None
 
     async def replace(self, tenant: str, name: str, old: str, new: str) -> bool:
         return bool(await self._replace(keys=[self._key(tenant, name)], args=[old, new]))

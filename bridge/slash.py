@@ -82,7 +82,9 @@ async def run_slash(hub: HubView, inv: Invocation) -> str:
         return say("command_failed", ref=ref)
 
 
-async def _thread_command(hub: HubView, inv: Invocation, thread: ThreadKey, sub: str, say: Say) -> str:
+async def _thread_command(
+    hub: HubView, inv: Invocation, thread: ThreadKey, sub: str, say: Say
+) -> str:
     """A subcommand about one thread; provider or Redis trouble raises (the caller says so)."""
     if sub == "stop":
         await hub.stop(thread)

@@ -1,10 +1,10 @@
 """`/threadbridge <sub>` as a Discord application command, answered ephemerally (flag 64).
 
 The command tree is synced (bulk overwrite, global) at start-up when its definition differs
-from the one last synced (a hash in the core's plugin state, shared by every replica): Discord keeps an
-application's commands, so re-sending the same ones on every start of every replica only
-spends the bot's request budget. The interaction's channel is the thread the command was run
-in, unless a `link` option names another (acted on only for who may see it:
+from the one last synced (a hash in the core's plugin state, shared by every replica):
+Discord keeps an application's commands, so re-sending the same ones on every start of every
+replica only spends the bot's request budget. The interaction's channel is the thread the
+command was run in, unless a `link` option names another (acted on only for who may see it:
 `adapters.discord.links`), and its `locale` chooses the language.
 
 Discord (interactions/receiving-and-responding): "you must send an initial response within 3

@@ -3,8 +3,8 @@
 `/slack/install` sends the browser to Slack's consent page with a signed, time-limited state
 (`oauth_state`: nothing is stored per hit); `/slack/oauth_redirect` checks that state,
 exchanges the code at `oauth.v2.access` (on SLACK_API_URL) and saves the workspace's tokens,
-encrypted, in the core's plugin state. Bolt's authorize then picks the right token for every event; replies get
-theirs through `TeamClient`.
+encrypted, in the core's plugin state. Bolt's authorize then picks the right token for every
+event; replies get theirs through `TeamClient`.
 """
 
 from __future__ import annotations

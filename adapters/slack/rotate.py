@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{COMMAND}: {exc}", file=sys.stderr)
         return 2
     for record, reason in outcome.skipped:
-        print(
-            f"{COMMAND}: skipped the installation of {record}: {reason}", file=sys.stderr
-        )
+        print(f"{COMMAND}: skipped the installation of {record}: {reason}", file=sys.stderr)
     summary = f"re-encrypted {outcome.rotated} Slack installation(s) with the first key"
     if not outcome.skipped:
         print(summary)
