@@ -53,3 +53,40 @@ def test_the_self_contained_contracts_import_nothing_of_the_core() -> None:
     edges = import_graph().graph(typing=True)
     for module in ("bridge.contracts.data", "bridge.contracts.backoff"):
         assert edges[module] == set(), (module, edges[module])
+
+
+NOT_YET_CONTRACTS = (
+    "bridge.config",
+    "bridge.fencing",
+    "bridge.metrics",
+    "bridge.text",
+    "bridge.split",
+    "bridge.waits",
+    "bridge.commonmark",
+    "bridge.encryption",
+    "bridge.contracts.",
+)
+"""Core modules adapters still import while their parts move into `bridge.contracts` (an entry
+ending in "." stands for the modules under it); empty once they have all moved."""
+
+
+def _not_yet(module: str) -> bool:
+    return any(
+        module.startswith(entry) if entry.endswith(".") else module == entry
+        for entry in NOT_YET_CONTRACTS
+    )
+
+
+def test_adapters_import_nothing_of_the_core_but_the_contracts() -> None:
+    """Adapters reach the core through `bridge.contracts` only: messages through `Core.post`,
+    `/threadbridge` through `Core.command`, their values through `Core.state`."""
+    edges = import_graph().graph(typing=True)
+    reached = {
+        (module, dep)
+        for module, deps in edges.items()
+        if module.startswith("adapters.")
+        for dep in deps
+        if dep == "bridge" or dep.startswith("bridge.")
+    }
+    beyond = {(m, d) for m, d in reached if d != "bridge.contracts" and not _not_yet(d)}
+    assert beyond == set()
