@@ -13,7 +13,9 @@ import sys
 
 from bridge import logs
 from bridge.config import ConfigError, load_settings
+from bridge.contracts.state import provide
 from bridge.metrics import version
+from bridge.plugin_state import opened
 from bridge.plugins import (
     Command,
     Unavailable,
@@ -107,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             asyncio.run(serve_forever())
             return 0
+        provide(opened)
         return load_command(args.command)([*args.args, *extra])
     except ConfigError as exc:
         print(f"threadbridge: {exc}", file=sys.stderr)

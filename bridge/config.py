@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.contracts.settings import ConfigError, require, secret
@@ -58,7 +58,6 @@ class Settings(BaseSettings):
     # Link previews under replies: off asks Slack and Discord to fetch none of the reply's links.
     bridge_link_previews: Literal["off", "on"] = "off"
 
-    bridge_encryption_key: SecretStr | None = None
     bridge_locale: str = Field(default="en", pattern="^(en|de)$")
 
     # Reliability: retries, dead letters, reply deadlines and caps

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from bridge import logs
 from bridge.config import Settings
-from bridge.contracts import Adapter, Behind, Connected, Quiets
+from bridge.contracts import Adapter, Behind, Connected, Quiets, Serves, WebRoute
 from bridge.control import Control
 from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
@@ -39,6 +39,16 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 2.0
 """A readiness probe or a scrape never waits longer than this on Redis."""
+
+
+def _add_routes(app: web.Application, routes: list[WebRoute]) -> None:
+    """An adapter's routes on the bridge's HTTP port (a GET answers HEAD too, as aiohttp's
+    `add_get` does)."""
+    for route in routes:
+        if route.method.upper() == "GET":
+            app.router.add_get(route.path, route.handler)
+        else:
+            app.router.add_route(route.method, route.path, route.handler)
 
 
 class Runtime:
@@ -102,9 +112,11 @@ class Runtime:
             store, inbox, turns, control, self.consumer, s, outage, self.metrics, gate
         )
         app = make_app(self.metrics, self.unready, self._refresh_metrics)
-        hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics, outage)
+        hub = Hub(s, store, inbox, budget, self.providers, control, self.metrics, outage)
         for adapter in self.adapters:
-            await adapter.start(hub)
+            await adapter.start(hub.for_adapter(adapter.platform))
+            if isinstance(adapter, Serves):
+                _add_routes(app, adapter.routes())
         self._runner, self.http_port = await serve(app, s.bridge_http_port)
         self.dispatcher.start()
         dispatcher = self.dispatcher

@@ -13,9 +13,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from redis.asyncio import Redis
 
+from adapters.slack.installations import RedisInstallationStore, cipher
+from bridge.keys import Keys
+from bridge.plugin_state import RedisPluginState
 from bridge.runtime import Runtime
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
@@ -99,6 +102,15 @@ def posted_tokens(env: Env, channel: str) -> set[str | None]:
     return {call_token(c, call_args(c)) for c in calls if call_args(c).get("channel") == channel}
 
 
+INSTALLS = "{prefix}plugin:slack:*:installation"
+"""Where the Slack adapter's installations are (its plugin state's value `installation`)."""
+
+
+def installs(redis: Redis, prefix: str, fernet: MultiFernet) -> RedisInstallationStore:
+    """The Slack adapter's installation store on the plugin state a bridge with `prefix` has."""
+    return RedisInstallationStore(RedisPluginState(redis, Keys(prefix), "slack"), fernet)
+
+
 async def keys(redis: Redis, pattern: str) -> list[bytes]:
     return [k async for k in redis.scan_iter(match=pattern, count=500)]
 
@@ -125,17 +137,17 @@ async def test_two_workspaces_install_answer_and_uninstall(
         assert await keys(redis, f"{prefix}*slack:TA:*")
 
         await env.slack.uninstall("TA")
-        assert await keys(redis, f"{prefix}slack:install:*TA") == []
+        assert await keys(redis, f"{prefix}plugin:slack:TA:installation") == []
         assert await keys(redis, f"{prefix}*slack:TA*") == []
 
         await converse(env, "TB", "CB", "Still here.")
-        assert await keys(redis, f"{prefix}slack:install:*TB")
+        assert await keys(redis, f"{prefix}plugin:slack:TB:installation")
 
 
 async def test_tokens_at_rest_need_the_key(redis_url: str, prefix: str, redis: Redis) -> None:
     async with distributed_bridge(redis_url, prefix) as env:
         assert await install(env, "TB") == 200
-        (key,) = await keys(redis, f"{prefix}slack:install:*")
+        (key,) = await keys(redis, INSTALLS.format(prefix=prefix))
         raw = await redis.get(key)
         assert raw is not None and b"xoxb-team-b" not in raw
         with pytest.raises(InvalidToken):
@@ -152,25 +164,23 @@ async def test_install_with_a_forged_state_is_refused(
 ) -> None:
     async with distributed_bridge(redis_url, prefix) as env:
         assert await install(env, "TA", tamper=True) >= 400
-        assert await keys(redis, f"{prefix}slack:install:*") == []
+        assert await keys(redis, INSTALLS.format(prefix=prefix)) == []
         assert env.slack.calls_to("/api/oauth.v2.access") == []
 
 
 async def test_key_rotation_re_encrypts_with_the_new_key(redis: Redis, prefix: str) -> None:
     from slack_sdk.oauth.installation_store import Installation
 
-    from adapters.slack.installations import RedisInstallationStore, cipher
-
     old, new = KEY, Fernet.generate_key().decode()
-    await RedisInstallationStore(redis, prefix, cipher(old)).async_save(
+    await installs(redis, prefix, cipher(old)).async_save(
         Installation(user_id="U1", team_id="TR", bot_token="xoxb-rotate", bot_user_id="UB")
     )
-    both = RedisInstallationStore(redis, prefix, cipher(f"{new},{old}"))
+    both = installs(redis, prefix, cipher(f"{new},{old}"))
     assert (await both.rotate()).rotated == 1
-    only_new = RedisInstallationStore(redis, prefix, cipher(new))
+    only_new = installs(redis, prefix, cipher(new))
     bot = await only_new.async_find_bot(enterprise_id=None, team_id="TR")
     assert bot is not None and bot.bot_token == "xoxb-rotate"
-    only_old = RedisInstallationStore(redis, prefix, cipher(old))
+    only_old = installs(redis, prefix, cipher(old))
     assert await only_old.async_find_bot(enterprise_id=None, team_id="TR") is None
 
 

@@ -65,6 +65,7 @@ class DiscordAdapter:
         self._core: Core | None = None
         self.client: BridgeClient | None = None
         self._budget: Permits | None = None
+        self._previews = False
         self._task: asyncio.Task[None] | None = None
         self._answers = slash.Answers()
 
@@ -72,6 +73,7 @@ class DiscordAdapter:
         point_at(self._settings.api_url, self._settings.gateway_url)
         self._core = core
         self._budget = core.budget
+        self._previews = core.options.link_previews
         ingest: DiscordIngest | None = None
         parents = ThreadParents()
 
@@ -87,7 +89,7 @@ class DiscordAdapter:
             deleted = await core.forget_tenant(self.platform, str(guild))
             log.info("removed from guild %s: forgot it (%d keys)", guild, deleted)
 
-        trace = fence_requests(http_trace(core.metrics, "discord", route_name))
+        trace = fence_requests(http_trace(core.meter, "discord", route_name))
         self.client = client = BridgeClient(
             on_post, on_reaction, trace, stop_pressed(core, parents), on_removed
         )
@@ -153,5 +155,5 @@ class DiscordAdapter:
             messages,
             self._budget,
             limit,
-            previews=self._core.settings.link_previews,
+            previews=self._previews,
         )

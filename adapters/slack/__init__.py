@@ -1,5 +1,5 @@
 """The Slack adapter: slack-bolt in Socket Mode (SLACK_APP_TOKEN) or HTTP mode
-(SLACK_SIGNING_SECRET, events at /slack/events on BRIDGE_HTTP_PORT)."""
+(SLACK_SIGNING_SECRET, events at /slack/events on BRIDGE_HTTP_PORT: one of its `routes`)."""
 
 from __future__ import annotations
 
@@ -28,15 +28,16 @@ from bridge.contracts import (
     ConfigError,
     Core,
     Findings,
+    Meter,
     Permits,
     Surface,
     UserPost,
+    WebRoute,
     require,
     secret,
 )
 from bridge.contracts.fencing import fence_requests
 from bridge.contracts.metering import http_trace
-from bridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -87,19 +88,20 @@ class SlackAdapter:
         self._commands: set[asyncio.Task[Any]] = set()
         """Slash commands still running after their ack; cancelled on stop."""
         self._socket: AsyncSocketModeHandler | None = None
-        self._metrics: Metrics | None = None
+        self._metrics: Meter | None = None
         self._core: Core | None = None
+        self._routes: list[WebRoute] = []
         self.bot_user_id = ""
         self.team_id = ""
 
     async def start(self, core: Core) -> None:
-        self._metrics = core.metrics
+        self._metrics = core.meter
         self._core = core
         self._budget = core.budget
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
-            trace_configs=[fence_requests(http_trace(core.metrics, "slack", _method_name))],
+            trace_configs=[fence_requests(http_trace(core.meter, "slack", _method_name))],
         )
         if not self.distributed:
             self.bot_user_id, self.team_id = await startup.who_am_i(self.client)
@@ -132,8 +134,12 @@ class SlackAdapter:
             log.info("Slack: connected in Socket Mode as %s", self.bot_user_id)
         else:
             signing = secret(self._settings.signing_secret)
-            core.web.router.add_post(EVENTS_PATH, http_handler(app, signing))
+            self._routes.append(WebRoute("POST", EVENTS_PATH, http_handler(app, signing)))
             log.info("Slack: HTTP mode, events at %s", EVENTS_PATH)
+
+    def routes(self) -> list[WebRoute]:
+        """Served on BRIDGE_HTTP_PORT: HTTP mode's events, OAuth's install and redirect."""
+        return list(self._routes)
 
     async def connected(self) -> bool:
         """For /readyz: the Socket Mode connection is up (HTTP mode needs none)."""
@@ -150,7 +156,7 @@ class SlackAdapter:
                 request_verification_enabled=verify,
                 process_before_response=True,
             )
-        self.installations = oauth.installation_store(self._settings, core.redis, core.prefix)
+        self.installations = oauth.installation_store(self._settings, core.state)
         app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -159,7 +165,7 @@ class SlackAdapter:
             oauth_settings=oauth.oauth_settings(self._settings, self.installations),
         )
         assert app.oauth_flow is not None
-        oauth.add_routes(core.web, app.oauth_flow)
+        self._routes += oauth.routes(app.oauth_flow)
         log.info("Slack: many workspaces; install at %s", oauth.INSTALL_PATH)
         return app
 
@@ -186,7 +192,7 @@ class SlackAdapter:
             await self.installations.async_delete_all(enterprise_id=org, team_id=team)
         assert self._core is not None
         deleted = await self._core.forget_tenant(self.platform, team)
-        self._core.metrics.inc("slack_uninstalls_total")
+        self._core.meter.inc("slack_uninstalls_total")
         log.info(
             "Slack: %s in %s; deleted its tokens and %d keys", event.get("type"), team, deleted
         )
@@ -221,7 +227,7 @@ class SlackAdapter:
             self._metrics,
             self._no_streams,
             stop,
-            previews=core.settings.link_previews,
+            previews=core.options.link_previews,
         )
 
     def client_for(self, team: str) -> AsyncWebClient:

@@ -1,7 +1,7 @@
 """Slack in many-workspace mode (SLACK_CLIENT_ID): the app's OAuth credentials, the scopes an
 install asks for, the redirect URL, and whether the stored installations can be decrypted.
 
-Asked over plain HTTP; the stored installations are read from the core's Redis as
+Asked over plain HTTP; the stored installations are read from the adapter's state as
 `threadbridge rotate-slack-keys` reads them.
 """
 
@@ -12,14 +12,12 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.fernet import InvalidToken, MultiFernet
 
+from adapters.slack.installations import NAME as INSTALLATION
 from adapters.slack.installations import cipher
 from adapters.slack.manifest import load_bot_scopes
 from adapters.slack.oauth import REDIRECT_PATH
 from adapters.slack.settings import SlackSettings
-from bridge.config import load_settings
-from bridge.contracts import ConfigError, Finding, Findings, secret
-from bridge.keys import Keys
-from bridge.redis_conn import connect
+from bridge.contracts import ConfigError, Finding, Findings, open_state, secret
 
 OK, WARN, FAIL, SKIP = Finding.OK, Finding.WARN, Finding.FAIL, Finding.SKIP
 
@@ -137,29 +135,21 @@ async def _redirect(settings: SlackSettings, report: Findings) -> None:
 
 async def _installations(fernet: MultiFernet, report: Findings) -> None:
     """Every stored installation decrypts with BRIDGE_ENCRYPTION_KEY."""
-    settings = load_settings()
-    if not settings.redis_url:
-        report.add("slack installations", SKIP, "REDIS_URL not set")
-        return
-    try:
-        handle = await connect(settings)
-    except ConfigError:
-        report.add("slack installations", SKIP, "Redis not reachable")
-        return
     unreadable = total = 0
     try:
-        pattern = Keys(settings.bridge_redis_prefix).slack_installations()
-        async for key in handle.client.scan_iter(match=pattern, count=500):
-            raw = await handle.client.get(key)
-            if raw is None:
-                continue
-            total += 1
-            try:
-                fernet.decrypt(raw)
-            except InvalidToken:
-                unreadable += 1
-    finally:
-        await handle.aclose()
+        async with open_state("slack") as state:
+            async for team in state.tenants(INSTALLATION):
+                raw = await state.get(team, INSTALLATION)
+                if raw is None:
+                    continue
+                total += 1
+                try:
+                    fernet.decrypt(raw)
+                except InvalidToken:
+                    unreadable += 1
+    except (ConfigError, LookupError) as exc:
+        report.add("slack installations", SKIP, f"state not readable: {exc}")
+        return
     if unreadable:
         report.add(
             "slack installations",

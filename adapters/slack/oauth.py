@@ -3,8 +3,8 @@
 `/slack/install` sends the browser to Slack's consent page with a signed, time-limited state
 (`oauth_state`: nothing is stored per hit); `/slack/oauth_redirect` checks that state,
 exchanges the code at `oauth.v2.access` (on SLACK_API_URL) and saves the workspace's tokens,
-encrypted, in Redis. Bolt's authorize then picks the right token for every event; replies get
-theirs through `TeamClient`.
+encrypted, in the core's plugin state. Bolt's authorize then picks the right token for every
+event; replies get theirs through `TeamClient`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -24,7 +23,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from adapters.slack.installations import RedisInstallationStore, cipher
 from adapters.slack.oauth_state import SignedStateStore, state_key, well_formed
 from adapters.slack.settings import SlackSettings
-from bridge.contracts import ConfigError, require, secret
+from bridge.contracts import ConfigError, PluginState, WebRoute, require, secret
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +45,9 @@ def check_settings(settings: SlackSettings) -> None:
     cipher(secret(settings.encryption_key))
 
 
-def installation_store(
-    settings: SlackSettings, redis: Redis, prefix: str
-) -> RedisInstallationStore:
+def installation_store(settings: SlackSettings, state: PluginState) -> RedisInstallationStore:
     fernet = cipher(secret(settings.encryption_key))
-    return RedisInstallationStore(redis, prefix, fernet)
+    return RedisInstallationStore(state, fernet)
 
 
 def oauth_settings(
@@ -73,7 +70,7 @@ def oauth_settings(
     )
 
 
-def add_routes(app: web.Application, flow: AsyncOAuthFlow) -> None:
+def routes(flow: AsyncOAuthFlow) -> list[WebRoute]:
     """Serve the install link and the redirect on the bridge's HTTP port."""
 
     async def install(request: web.Request) -> web.Response:
@@ -88,8 +85,7 @@ def add_routes(app: web.Application, flow: AsyncOAuthFlow) -> None:
         bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
-    app.router.add_get(INSTALL_PATH, install)
-    app.router.add_get(REDIRECT_PATH, redirect)
+    return [WebRoute("GET", INSTALL_PATH, install), WebRoute("GET", REDIRECT_PATH, redirect)]
 
 
 TokenLookup = Callable[[], Awaitable[str]]

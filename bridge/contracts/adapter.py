@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from aiohttp import web
 from pydantic_settings import BaseSettings
 
 from bridge.contracts.core import Core
@@ -99,3 +102,24 @@ class AdapterClass(Protocol):
     def __call__(self, settings: Any) -> Adapter: ...
 
     def enabled(self, settings: Any) -> bool: ...
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""An aiohttp request handler."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebRoute:
+    """One HTTP route an adapter serves on BRIDGE_HTTP_PORT (Slack's events in HTTP mode, its
+    OAuth install and redirect)."""
+
+    method: str
+    path: str
+    handler: Handler
+
+
+@runtime_checkable
+class Serves(Protocol):
+    """An adapter that serves HTTP routes (optional): asked once, after `start(core)`."""
+
+    def routes(self) -> list[WebRoute]: ...

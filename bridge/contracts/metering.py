@@ -13,12 +13,17 @@ from yarl import URL
 
 
 class Meter(Protocol):
-    """Where a plugin's requests are counted (`bridge.metrics.Metrics` is one): `name` is the
-    request's route with ids taken out, so labels stay bounded."""
+    """The counters a plugin reports (`bridge.metrics.Metrics` is the one): labels come from
+    small fixed sets (a request's route with ids taken out), never a user, channel or thread."""
 
-    def call(self, platform: str, name: str) -> None: ...
+    def inc(self, name: str, by: float = 1.0, **labels: str) -> None:
+        """Add `by` to the counter `name` (`_total` optional), declared on first use."""
 
-    def rate_limited(self, platform: str, name: str) -> None: ...
+    def call(self, platform: str, name: str) -> None:
+        """One request of the plugin's HTTP client, named by its method or route."""
+
+    def rate_limited(self, platform: str, name: str) -> None:
+        """One 429 answer to such a request."""
 
 
 def http_trace(meter: Meter, platform: str, route: Callable[[str, URL], str]) -> TraceConfig:

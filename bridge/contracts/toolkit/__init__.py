@@ -1,4 +1,4 @@
-"""What providers share, in one place they may import (part of the contracts: it imports
+"""What plugins share, in one place they may import (part of the contracts: it imports
 nothing else of the core), so each provider folder holds only its own API's logic.
 
 - `sse` — Server-Sent Events with the httpx-sse traps handled once: the status checked before
@@ -14,6 +14,11 @@ nothing else of the core), so each provider folder holds only its own API's logi
   words for each kind of trouble, `retry_when_busy` for a 429 before any text.
 - `settings` — `present` (a settings class's `configured`), the system-prompt warning.
 - `text` — a thread's title from its first words, an id as one URL path segment.
+
+Also for adapters: `split` (a reply cut at clean boundaries, code fences closed and reopened,
+interim text made valid to show), `commonmark` (where CommonMark puts code, so mention
+neutralising leaves exactly that byte-exact), `encryption` (the Fernet keys of a setting that
+lists them, newest first).
 
 Why here and not in each provider: these are the traps every streamed HTTP API sets (a 4xx
 retried as a transport error, a `Retry-After: inf`, 50 token fetches at once); solving them
