@@ -1,7 +1,7 @@
 """A bridge wired to the Mattermost emulator, in this event loop or as replica processes.
 
-The adapter reads its own settings (MATTERMOST_*) from the environment, so they are set for
-the length of the context and restored after it.
+In this event loop the adapter's settings are test values (`mattermost_url=`, like the other
+adapters'); replica processes and the settings tests read MATTERMOST_* from the environment.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ async def mattermost_bridge(
     emu = emu or MattermostEmulator()
     await emu.start()
     try:
-        with environment(mattermost_vars(emu, **(mm_vars or {}))):
-            async with bridge_env(redis_url, prefix, slack=False, **kwargs) as env:
-                yield MM(env, emu)
+        values = {k.lower(): v for k, v in mattermost_vars(emu, **(mm_vars or {})).items()}
+        async with bridge_env(redis_url, prefix, slack=False, **values, **kwargs) as env:
+            yield MM(env, emu)
     finally:
         await emu.stop()

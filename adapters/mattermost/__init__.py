@@ -10,19 +10,17 @@ import logging
 import aiohttp
 from yarl import URL
 
-from adapters.mattermost import settings as mm_settings
 from adapters.mattermost.api import TIMEOUT, ApiError, MattermostAPI, ServerLimits
-from adapters.mattermost.doctor import check_mattermost
+from adapters.mattermost.doctor import run_checks
 from adapters.mattermost.format import MAX_POST_SIZE
 from adapters.mattermost.ingest import Bot, MattermostIngest
+from adapters.mattermost.settings import MattermostSettings
 from adapters.mattermost.socket import Socket
 from adapters.mattermost.state import AdapterState
 from adapters.mattermost.surface import MattermostSurface
-from bridge.config import ConfigError, Settings
-from bridge.contracts import Core, Surface, UserPost
-from bridge.doctor.report import Report
-from bridge.fencing import fence_requests
-from bridge.metrics import http_trace
+from bridge.contracts import ConfigError, Core, Findings, Surface, UserPost, require
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.metering import http_trace
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +30,25 @@ HTTP_CONNECTIONS = 256
 
 class MattermostAdapter:
     platform = "mattermost"
+    settings_class = MattermostSettings
+    enabling = ("MATTERMOST_TOKEN",)
 
     @staticmethod
-    def enabled(settings: Settings) -> bool:
-        return mm_settings.load().configured
+    def enabled(settings: MattermostSettings) -> bool:
+        return bool(settings.secret)
 
     @staticmethod
-    async def doctor(report: Report) -> None:
+    def describe(settings: MattermostSettings) -> str:
+        return "mattermost"
+
+    @staticmethod
+    async def doctor(settings: MattermostSettings, findings: Findings) -> None:
         """`threadbridge doctor`'s rows for Mattermost (URL, token, permissions, socket)."""
-        settings = mm_settings.load()
-        mm_settings.require(settings)
-        await check_mattermost(settings, report)
+        await run_checks(settings, findings)
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = mm_settings.load()
-        mm_settings.require(self._settings)
+    def __init__(self, settings: MattermostSettings) -> None:
+        require(settings, "url", "token")
+        self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._api: MattermostAPI | None = None
         self._socket: Socket | None = None
@@ -56,7 +58,7 @@ class MattermostAdapter:
 
     async def start(self, core: Core) -> None:
         s = self._settings
-        trace = fence_requests(http_trace(core.metrics, self.platform, route_name))
+        trace = fence_requests(http_trace(core.meter, self.platform, route_name))
         self._session = session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=TIMEOUT,
@@ -71,7 +73,7 @@ class MattermostAdapter:
         except ConfigError:
             await self.stop()
             raise
-        ingest = MattermostIngest(core, api, self._bot, AdapterState(core.redis, core.prefix))
+        ingest = MattermostIngest(core, api, self._bot, AdapterState(core.state))
 
         async def recover() -> None:
             taken = await ingest.recover()
@@ -93,7 +95,7 @@ class MattermostAdapter:
                 f"MATTERMOST_URL: the WebSocket API did not connect ({error or 'timeout'})"
             ) from None
 
-    def connected(self) -> bool:
+    async def connected(self) -> bool:
         """For /readyz: the WebSocket is open."""
         return self._socket is not None and self._socket.connected.is_set()
 

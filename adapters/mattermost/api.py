@@ -24,7 +24,7 @@ from yarl import URL
 
 from bridge.contracts import Allowance, EditRate, Permits, Priority, join_ids
 from bridge.contracts.backoff import backoff
-from bridge.waits import capped_wait
+from bridge.contracts.toolkit.waits import capped_wait
 
 log = logging.getLogger(__name__)
 

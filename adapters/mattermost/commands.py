@@ -8,9 +8,7 @@ import logging
 from adapters.mattermost.access import is_admin
 from adapters.mattermost.api import ApiError, MattermostAPI
 from adapters.mattermost.format import defuse_mentions
-from bridge.commands import Command
-from bridge.contracts import UserPost
-from bridge.ingest import Confirm, Replies, Say
+from bridge.contracts import Command, Confirm, Replies, Say, UserPost
 
 log = logging.getLogger(__name__)
 

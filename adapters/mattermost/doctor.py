@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from adapters.mattermost.settings import MattermostSettings
-from bridge.doctor.report import FAIL, OK, WARN, Report
+from bridge.contracts import Finding, Findings
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 NEEDED = ("create_post", "edit_post")
@@ -17,43 +17,53 @@ CHANNEL_ROLES = ("channel_user", "team_user")
 """Roles every member holds in a team and its channels (under the default schemes)."""
 
 
-async def check_mattermost(settings: MattermostSettings, report: Report) -> None:
+async def run_checks(settings: MattermostSettings, findings: Findings) -> None:
     base = settings.base_url
+    if not base:
+        findings.add(
+            "mattermost url", Finding.FAIL, "MATTERMOST_URL is not set", "set the server's URL"
+        )
+        return
     headers = {"Authorization": f"Bearer {settings.secret}"}
     async with aiohttp.ClientSession(timeout=TIMEOUT, headers=headers) as http:
         try:
             async with http.get(f"{base}/api/v4/system/ping") as ping:
-                report.add("mattermost url", OK, f"{base} answers (HTTP {ping.status})")
+                findings.add("mattermost url", Finding.OK, f"{base} answers (HTTP {ping.status})")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
-            report.add(
-                "mattermost url", FAIL, f"cannot reach {base}: {reason}", "check MATTERMOST_URL"
+            findings.add(
+                "mattermost url",
+                Finding.FAIL,
+                f"cannot reach {base}: {reason}",
+                "check MATTERMOST_URL",
             )
             return
-        me = await _token(http, base, report)
+        me = await _token(http, base, findings)
         if me is None:
             return
-        await _permissions(http, base, me, report)
-        await _socket(http, base, report)
+        await _permissions(http, base, me, findings)
+        await _socket(http, base, findings)
 
 
-async def _token(http: aiohttp.ClientSession, base: str, report: Report) -> dict[str, Any] | None:
+async def _token(
+    http: aiohttp.ClientSession, base: str, findings: Findings
+) -> dict[str, Any] | None:
     async with http.get(f"{base}/api/v4/users/me") as response:
         if response.status != 200:
-            report.add(
+            findings.add(
                 "mattermost token",
-                FAIL,
+                Finding.FAIL,
                 f"refused (HTTP {response.status})",
                 "check MATTERMOST_TOKEN (a bot account's access token)",
             )
             return None
         me: dict[str, Any] = await response.json()
     if me.get("is_bot"):
-        report.add("mattermost token", OK, f"bot @{me.get('username')}")
+        findings.add("mattermost token", Finding.OK, f"bot @{me.get('username')}")
     else:
-        report.add(
+        findings.add(
             "mattermost token",
-            WARN,
+            Finding.WARN,
             f"@{me.get('username')} is a person's account, not a bot",
             "use a bot account's token (Integrations → Bot Accounts)",
         )
@@ -61,7 +71,7 @@ async def _token(http: aiohttp.ClientSession, base: str, report: Report) -> dict
 
 
 async def _permissions(
-    http: aiohttp.ClientSession, base: str, me: dict[str, Any], report: Report
+    http: aiohttp.ClientSession, base: str, me: dict[str, Any], findings: Findings
 ) -> None:
     """The permissions of the bot's roles plus the team and channel member roles."""
     names = [*str(me.get("roles") or "").split(), *CHANNEL_ROLES]
@@ -70,29 +80,29 @@ async def _permissions(
     granted = {p for role in roles for p in role.get("permissions") or []}
     missing = [p for p in NEEDED if p not in granted]
     if missing:
-        report.add(
+        findings.add(
             "mattermost permissions",
-            FAIL,
+            Finding.FAIL,
             f"the bot's roles lack {', '.join(missing)}",
             "System Console → Permissions: let members post and edit their own posts",
         )
     else:
-        report.add("mattermost permissions", OK, "may post and edit its posts")
+        findings.add("mattermost permissions", Finding.OK, "may post and edit its posts")
 
 
-async def _socket(http: aiohttp.ClientSession, base: str, report: Report) -> None:
+async def _socket(http: aiohttp.ClientSession, base: str, findings: Findings) -> None:
     url = base.replace("http", "ws", 1) + "/api/v4/websocket"
     try:
         async with http.ws_connect(url) as ws:
             hello = json.loads((await ws.receive(timeout=10)).data)
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError, TypeError) as exc:
         reason = str(exc) or type(exc).__name__
-        report.add(
+        findings.add(
             "mattermost websocket",
-            FAIL,
+            Finding.FAIL,
             f"no hello: {reason}",
             "let the proxy pass WebSocket upgrades on /api/v4/websocket",
         )
         return
     version = (hello.get("data") or {}).get("server_version", "?")
-    report.add("mattermost websocket", OK, f"hello from server {version}")
+    findings.add("mattermost websocket", Finding.OK, f"hello from server {version}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from bridge.commonmark import code_ranges
+from bridge.contracts.toolkit.commonmark import code_ranges
 
 MAX_POST_SIZE = 16383
 """Characters a post may hold on current servers (the Message column became text; 4,000 on

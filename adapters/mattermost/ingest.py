@@ -5,7 +5,7 @@ A root post that @mentions the bot opens a thread conversation under it (thread 
 post's id); later posts in that thread need no mention. In a direct message (channel type D)
 every root post opens its own thread. The bot's posts, other bots' (`props.from_bot`) and
 system posts (a non-empty `type`) are ignored. Every replica's socket gets every event: the
-inbox's dedupe takes each post once, and a command is carried out by the replica that claims it.
+replica that claims a post hands it to the core, so a command in it runs once.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from adapters.mattermost.api import ApiError, MattermostAPI
 from adapters.mattermost.commands import mattermost_replies
 from adapters.mattermost.format import mentions, strip_mention
 from adapters.mattermost.state import AdapterState
-from bridge.contracts import Core, ThreadKey, UserPost
+from bridge.contracts import Core, Incoming, NameLookup, ThreadKey, UserPost
 from bridge.contracts.backoff import exponential
-from bridge.ingest import Incoming, take
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +58,14 @@ class Where:
 
 
 def read_post(
-    post: dict[str, Any], where: Where, bot: Bot, mentioned_ids: list[str]
+    post: dict[str, Any],
+    where: Where,
+    bot: Bot,
+    mentioned_ids: list[str],
+    name_of: Callable[[str], NameLookup] | None = None,
 ) -> Incoming | None:
-    """The thread a post belongs to and whether it opens one; None to ignore it."""
+    """The thread a post belongs to and whether it opens one; None to ignore it (a root post
+    that opens no thread is in none the bridge could be in)."""
     author = str(post.get("user_id") or "")
     props = post.get("props") or {}
     if post.get("type") or not author or author == bot.id:
@@ -78,7 +82,10 @@ def read_post(
     created = float(post.get("create_at") or 0) / 1000.0
     user_post = UserPost(key, post_id, author, text, created)
     starts = mentioned or (direct and root == post_id)
-    return Incoming(user_post, starts_thread=starts, addressed=mentioned or direct)
+    if root == post_id and not starts:
+        return None
+    named = name_of(author) if name_of is not None else None
+    return Incoming(user_post, starts, addressed=mentioned or direct, author_name=named)
 
 
 class MattermostIngest:
@@ -119,24 +126,14 @@ class MattermostIngest:
                 await asyncio.sleep(exponential(attempt, base=0.5, cap=10.0))
 
     async def _handle_once(self, post: dict[str, Any], where: Where, mentioned: list[str]) -> None:
-        incoming = read_post(post, where, self._bot, mentioned)
-        if incoming is not None:
-            thread = incoming.post.thread
-            if incoming.command is None or await self._state.claim(
-                thread.tenant, incoming.post.message_id
-            ):
-                replies = mattermost_replies(self._api, self._bot.id, incoming.post)
-                named = Incoming(
-                    incoming.post,
-                    incoming.starts_thread,
-                    incoming.addressed,
-                    self._name_of(incoming.post.author),
-                )
-                await take(self._core, named, replies)
+        incoming = read_post(post, where, self._bot, mentioned, self._name_of)
+        if incoming is not None and await self._state.claim(where.tenant, str(post["id"])):
+            replies = mattermost_replies(self._api, self._bot.id, incoming.post)
+            await self._core.post(incoming, replies)
         created = int(post.get("create_at") or 0)
         await self._state.seen(where.tenant, str(post["channel_id"]), created)
 
-    def _name_of(self, user_id: str) -> Callable[[], Any]:
+    def _name_of(self, user_id: str) -> NameLookup:
         async def name() -> str:
             if user_id not in self._names:
                 try:

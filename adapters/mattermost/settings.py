@@ -1,23 +1,18 @@
-"""Mattermost's own settings (prefix MATTERMOST_, from the environment and `.env`)."""
+"""The Mattermost adapter's settings: `MATTERMOST_*` variables."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings
 
-from bridge.config import ConfigError
+from bridge.contracts import plugin_config, secret
 
 
 class MattermostSettings(BaseSettings):
-    """MATTERMOST_URL and MATTERMOST_TOKEN enable the adapter; the rest tune it."""
+    """MATTERMOST_TOKEN turns the adapter on and MATTERMOST_URL must then be set too; the
+    rest tune it. The token is a `SecretStr`, never logged."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="MATTERMOST_",
-        env_file=".env",
-        extra="ignore",
-        case_sensitive=False,
-        env_ignore_empty=True,
-    )
+    model_config = plugin_config("MATTERMOST_")
 
     url: str | None = None
     token: SecretStr | None = None
@@ -27,9 +22,12 @@ class MattermostSettings(BaseSettings):
     requests_per_second: float = Field(default=10.0, gt=0)
     burst: int = Field(default=100, ge=1)
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.url) and self.token is not None and bool(self.token.get_secret_value())
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
 
     @property
     def base_url(self) -> str:
@@ -37,24 +35,4 @@ class MattermostSettings(BaseSettings):
 
     @property
     def secret(self) -> str:
-        return self.token.get_secret_value() if self.token is not None else ""
-
-
-def load() -> MattermostSettings:
-    """Read MATTERMOST_*; a bad value is one line naming the variable."""
-    try:
-        return MattermostSettings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = f"MATTERMOST_{err['loc'][0]}".upper() if err["loc"] else "MATTERMOST_*"
-        raise ConfigError(f"{name} is invalid: {err['msg']}") from None
-
-
-def require(settings: MattermostSettings) -> None:
-    """Both variables set, and the URL an http(s) one."""
-    if not settings.url:
-        raise ConfigError("MATTERMOST_URL is not set")
-    if not settings.secret:
-        raise ConfigError("MATTERMOST_TOKEN is not set")
-    if not settings.base_url.startswith(("http://", "https://")):
-        raise ConfigError("MATTERMOST_URL is invalid: must start with http:// or https://")
+        return secret(self.token)
