@@ -26,9 +26,17 @@ class AdapterState:
 
     async def claim(self, tenant: str, post_id: str) -> bool:
         """True for the one replica that takes post `post_id` (again for it after a failed
-        try: the claim holds this process's token)."""
-        old = await self._state.getset(tenant, f"post:{post_id}", self._token, CLAIM_SECONDS)
-        return old is None or old == self._token
+        try: the claim holds this process's token). A replica that loses the race puts the
+        winner's token back, so the winner's retry still finds its own."""
+        name = f"post:{post_id}"
+        held = await self._state.get(tenant, name)
+        if held is not None:
+            return held == self._token
+        old = await self._state.getset(tenant, name, self._token, CLAIM_SECONDS)
+        if old is None or old == self._token:
+            return True
+        await self._state.replace(tenant, name, self._token, old)
+        return False
 
     async def seen(self, tenant: str, channel: str, create_at: int) -> None:
         """Channel `channel` has been read up to `create_at` (ms); never moves back."""
