@@ -1,0 +1,53 @@
+"""Teams' bot API limits as the bridge paces them: per conversation, per stream, per app.
+
+https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit: per bot per
+conversation (a 1:1 chat, a group chat, or a whole channel: all its threads count together),
+7 operations per 1 s, 8 per 2 s, 60 per 30 s and 1,800 per hour; "all requests are subject to
+the same rate limiting policy", so posts, edits, deletes and typing all count. The app may
+make 50 requests per second in a tenant (older editions of the page said 30: set
+TEAMS_REQUESTS_PER_SECOND). A stream in a personal chat takes about one update per second
+(…/bots/streaming-ux).
+
+Each window is a sliding window in Redis, shared by every reply and replica, lengthened by
+`TRANSIT`: a request may reach Teams up to that much later than the one sent before it (a busy
+loop, a slower connection) and its windows still never overflow.
+"""
+
+from __future__ import annotations
+
+from bridge.contracts import Allowance, EditRate, join_ids
+
+TRANSIT = 0.2
+CONVERSATION_WINDOWS: tuple[tuple[float, int], ...] = (
+    (30.0, 60),
+    (2.0, 8),
+    (1.0, 7),
+    (3600.0, 1800),
+)
+"""(seconds, requests), the window most likely to be full first: a refusal there spends no
+permit of the others."""
+STREAM_INTERVAL = 1.0
+APP_SPARE = 2
+"""Requests per second left to what is sent outside the budgets (notices, a stop's answer)."""
+
+
+def _window(seconds: float, requests: int) -> EditRate:
+    window = seconds + TRANSIT
+    return EditRate(per_second=requests / window, burst=float(requests), window=window)
+
+
+def conversation(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
+    """The scopes of one conversation (a channel, not a thread of it)."""
+    return tuple(
+        Allowance(join_ids("teams", tenant, conversation_id, f"{int(s)}s"), _window(s, n))
+        for s, n in CONVERSATION_WINDOWS
+    )
+
+
+def app(requests_per_second: float) -> Allowance:
+    burst = max(1, int(requests_per_second) - APP_SPARE)
+    return Allowance("teams:app", _window(1.0, burst))
+
+
+def stream(tenant: str, stream_id: str) -> Allowance:
+    return Allowance(join_ids("teams", tenant, "stream", stream_id), _window(STREAM_INTERVAL, 1))
