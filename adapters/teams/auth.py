@@ -32,7 +32,7 @@ ISSUER = "https://api.botframework.com"
 ALGORITHMS = ["RS256"]
 LEEWAY = 300
 KEYS_TTL = 24 * 3600.0
-REFRESH_EVERY = 5.0
+REFRESH_EVERY = 1.0
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 

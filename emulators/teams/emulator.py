@@ -50,8 +50,10 @@ class TeamsEmulator(Emulator):
         self.connector = Connector(self.state, self.bot_id)
         self.windows = Windows()
         self.rate_limited = 0
-        self.bot_endpoint = ""
-        """The bot's messaging endpoint (`…/api/messages`), set once the bridge is up."""
+        self.bot_endpoints: list[str] = []
+        """The bot's messaging endpoints (`…/api/messages`), one per replica behind a load
+        balancer: deliveries go round-robin, skipping one that refuses the connection."""
+        self._next = 0
         self.deliveries: list[tuple[dict[str, Any], int]] = []
         super().__init__()
         self.state.add_conversation(Conversation(CHANNEL, "channel", TEAM))
@@ -196,10 +198,17 @@ class TeamsEmulator(Emulator):
         if token is None:
             token = self.auth.activity_token(activity["serviceUrl"], **claims)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self._session.post(self.bot_endpoint, json=activity, headers=headers) as resp:
-            body = await resp.json(content_type=None) if resp.content_length else None
+        for _ in range(len(self.bot_endpoints)):
+            endpoint = self.bot_endpoints[self._next % len(self.bot_endpoints)]
+            self._next += 1
+            try:
+                async with self._session.post(endpoint, json=activity, headers=headers) as resp:
+                    body = await resp.json(content_type=None) if resp.content_length else None
+            except aiohttp.ClientConnectionError:
+                continue
             self.deliveries.append((activity, resp.status))
             return resp.status, body
+        raise ConnectionError("no bot endpoint answers")
 
     async def channel_post(self, text: str, *, mention: bool = True, user: str = USER) -> Message:
         """A new post in the channel (a thread root), @mentioning the bot unless told not to."""
