@@ -3,6 +3,7 @@
 python -m bench                       # 100 Discord threads, 300 tokens each at 30 tokens/s
 python -m bench --quick               # 10 threads, a smoke run
 python -m bench --platform slack      # one Slack workspace (20 threads unless --threads)
+python -m bench --platform teams      # one Teams channel (20 threads unless --threads)
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ ROWS: list[tuple[str, str, str | None]] = [
 
 def parse(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--platform", choices=["discord", "slack"], default="discord")
+    parser.add_argument("--platform", choices=["discord", "slack", "teams"], default="discord")
     parser.add_argument("--threads", type=int, help="concurrent threads (100; Slack 20)")
     parser.add_argument("--tokens", type=int, default=300, help="stream deltas per reply")
     parser.add_argument("--rate", type=float, default=30.0, help="tokens per second per stream")
@@ -54,7 +55,7 @@ def parse(argv: list[str] | None) -> Options:
         help="requests/s per bot the Discord emulator allows (Discord: 50; 0 turns it off)",
     )
     args = parser.parse_args(argv)
-    threads = args.threads or (20 if args.platform == "slack" else 100)
+    threads = args.threads or (100 if args.platform == "discord" else 20)
     tokens = args.tokens
     if args.quick:
         threads, tokens = min(args.threads or 10, 10), min(tokens, 60)

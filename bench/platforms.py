@@ -281,4 +281,8 @@ class SlackMessenger:
 def messenger(platform: str, global_per_second: int | None = None) -> Messenger:
     if platform == "slack":
         return SlackMessenger()
+    if platform == "teams":
+        from bench.teams import TeamsMessenger
+
+        return TeamsMessenger()
     return DiscordMessenger(global_per_second)

@@ -283,3 +283,62 @@ def discord(loads: list[Load], budgets: DiscordBudgets | None = None) -> list[Be
         reply(i, load)
     plan.run()
     return best
+
+
+@dataclass
+class SlidingWindow:
+    """At most `limit` requests in any `length` s (Teams' per-conversation and per-app limits,
+    as `emulators/teams/limits.py` counts them)."""
+
+    limit: int
+    length: float
+    times: list[float] = field(default_factory=list)
+
+    def _recent(self, at: float) -> list[float]:
+        self.times = [t for t in self.times if t > at - self.length]
+        return self.times
+
+    def allows(self, at: float) -> bool:
+        return len(self._recent(at)) < self.limit
+
+    def next_at(self, at: float) -> float:
+        recent = self._recent(at)
+        return at if len(recent) < self.limit else recent[len(recent) - self.limit] + self.length
+
+    def take(self, at: float) -> None:
+        self.times.append(at)
+
+
+TEAMS_CONVERSATION = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
+
+
+def teams(loads: list[Load], per_app: int = 50) -> list[Best]:
+    """Every reply in one Teams channel: each write (the first text's post, the final edit,
+    later pages' posts) counts on the channel's windows and the app's."""
+    channel: tuple[Budget, ...] = tuple(SlidingWindow(n, s) for s, n in TEAMS_CONVERSATION)
+    route = (*channel, SlidingWindow(per_app, 1.0))
+    plan = Scheduler()
+    best = [Best() for _ in loads]
+
+    def reply(i: int, load: Load) -> None:
+        def shown(at: float, _route: int) -> None:
+            best[i].first_text = at
+            if load.done <= at and load.pages == 1:
+                best[i].final = at
+                return
+            finals: list[float] = []
+
+            def finished(at: float, _route: int) -> None:
+                finals.append(at)
+                if len(finals) == load.pages:
+                    best[i].final = max(finals)
+
+            for _ in range(load.pages):
+                plan.add(max(load.done, at), FINAL, (route,), finished)
+
+        plan.add(load.first_token, FIRST, (route,), shown)
+
+    for i, load in enumerate(loads):
+        reply(i, load)
+    plan.run()
+    return best

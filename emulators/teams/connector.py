@@ -187,3 +187,4 @@ class Connector:
     def _show(self, message: Message, text: str) -> None:
         message.text = text
         message.history.append(text)
+        message.times.append(time.time())

@@ -31,6 +31,8 @@ class Message:
     attachments: list[Any] = field(default_factory=list)
     entities: list[Any] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    """When each text of `history` was shown (wall clock)."""
     deleted: bool = False
     streaming: bool = False
     stream_sequence: int = 0
@@ -73,7 +75,9 @@ class TeamsState:
         kind = self.conversations[base].kind if base in self.conversations else ""
         if kind == "channel" and not root:
             root = message_id
-        message = Message(message_id, base, root, text, from_bot, author, history=[text])
+        message = Message(
+            message_id, base, root, text, from_bot, author, history=[text], times=[time.time()]
+        )
         self.messages[message_id] = message
         return message
 
