@@ -72,11 +72,12 @@ class ConnectorKeys:
                 return
             self._fetched = time.monotonic()
             try:
-                self._keys = await self._fetch()
+                self._keys = await self.fetch()
             except (aiohttp.ClientError, TimeoutError, ValueError, jwt.PyJWKError) as exc:
                 log.warning("Teams: could not read the connector's signing keys: %s", exc)
 
-    async def _fetch(self) -> dict[str, SigningKey]:
+    async def fetch(self) -> dict[str, SigningKey]:
+        """The keys the metadata's `jwks_uri` lists now, by key id."""
         metadata = await self._json(self._metadata_url)
         document = await self._json(str(metadata["jwks_uri"]))
         keys: dict[str, SigningKey] = {}
