@@ -19,13 +19,20 @@ from bridge.contracts import Allowance, EditRate, join_ids
 
 TRANSIT = 0.2
 CONVERSATION_WINDOWS: tuple[tuple[float, int], ...] = (
-    (30.0, 60),
-    (2.0, 8),
     (1.0, 7),
+    (2.0, 8),
+    (30.0, 60),
     (3600.0, 1800),
 )
-"""(seconds, requests), the window most likely to be full first: a refusal there spends no
-permit of the others."""
+"""(seconds, requests), shortest first. Scopes are asked one after the other and a permit taken
+before a later scope refuses is spent: spent in a short window it is back within a second or
+two, while one spent in the 30 s or hour window would be gone for that long (a first text
+retrying against a full 2 s window would burn the 30 s window's slots)."""
+INTERIM_WINDOWS: tuple[tuple[float, int], ...] = ((30.0, 30), (3600.0, 900))
+"""The share of the long windows interim edits may use: half. The windows are sliding, so an
+interim edit granted now holds its slot for 30 s (an hour): without a cap, a busy channel's
+interim edits would fill them and every first text and final after would wait for them to
+expire (and at the hour's 1,800, a channel's whole budget for the hour could go to edits)."""
 STREAM_INTERVAL = 1.0
 APP_SPARE = 2
 """Requests per second left to what is sent outside the budgets (notices, a stop's answer)."""
@@ -41,6 +48,14 @@ def conversation(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
     return tuple(
         Allowance(join_ids("teams", tenant, conversation_id, f"{int(s)}s"), _window(s, n))
         for s, n in CONVERSATION_WINDOWS
+    )
+
+
+def interim(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
+    """Scopes only interim edits count on, asked before the conversation's own."""
+    return tuple(
+        Allowance(join_ids("teams", tenant, conversation_id, f"interim{int(s)}s"), _window(s, n))
+        for s, n in INTERIM_WINDOWS
     )
 
 

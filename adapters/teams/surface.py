@@ -63,6 +63,7 @@ class TeamsSurface:
         self._kind = extra.get("conversation_type", "")
         self._tenant = post.thread.tenant
         self._scopes = (*limits.conversation(self._tenant, post.thread.channel), app)
+        self._interim = (*limits.interim(self._tenant, post.thread.channel), *self._scopes)
         self._budget = budget
         self._no_streams = no_streams
         personal = self._kind == "personal"
@@ -91,12 +92,12 @@ class TeamsSurface:
         if message in self._maybe_open:
             return (Route(FINAL, self._scopes),)
         if message not in self.streaming:
-            return (Route(EDIT, self._scopes),)
+            return (Route(EDIT, self._scopes if final else self._interim),)
         sent = self._sent.get(message, "")
         aged = time.monotonic() - self._opened > STREAM_SECONDS
         if final or aged or not defuse_mentions(text).startswith(sent):
             return (Route(FINAL, self._scopes),)
-        scopes = (*self._scopes, limits.stream(self._tenant, message))
+        scopes = (limits.stream(self._tenant, message), *self._interim)
         return (Route(UPDATE, scopes, appends=True),)
 
     async def start(self) -> None:
