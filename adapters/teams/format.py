@@ -18,7 +18,7 @@ PAGE_LIMIT = 20_000
 """Characters per message: 80 KB in UTF-16 even if every character were an astral one, under
 the documented "approximately 100 KB" with room for the activity around it. A 413 halves it."""
 EDIT_INTERVAL = 1.0
-STREAM_INTERVAL = 1.2
+STREAM_INTERVAL = 1.5
 """A personal chat's stream takes about one update a second (…/bots/streaming-ux)."""
 WORD_JOINER = "\u2060"
 _AT_TAG = re.compile(r"<(/?at\b)", re.IGNORECASE)

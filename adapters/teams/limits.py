@@ -9,15 +9,19 @@ TEAMS_REQUESTS_PER_SECOND). A stream in a personal chat takes about one update p
 (…/bots/streaming-ux).
 
 Each window is a sliding window in Redis, shared by every reply and replica, lengthened by
-`TRANSIT`: a request may reach Teams up to that much later than the one sent before it (a busy
-loop, a slower connection) and its windows still never overflow.
+`TRANSIT`.
 """
 
 from __future__ import annotations
 
 from bridge.contracts import Allowance, EditRate, join_ids
 
-TRANSIT = 0.2
+TRANSIT = 0.5
+TRANSIT_SHARE = 0.03
+"""Each window is lengthened by half a second or 3 % of it, whichever is more: on a loaded
+machine a request can reach Teams that much later than the one granted before it. A stream's
+update then goes every 1.5 s, the pace Microsoft recommends ("buffer the tokens … for 1.5 to
+two seconds")."""
 CONVERSATION_WINDOWS: tuple[tuple[float, int], ...] = (
     (1.0, 7),
     (2.0, 8),
@@ -39,7 +43,7 @@ APP_SPARE = 2
 
 
 def _window(seconds: float, requests: int) -> EditRate:
-    window = seconds + TRANSIT
+    window = seconds + max(TRANSIT, seconds * TRANSIT_SHARE)
     return EditRate(per_second=requests / window, burst=float(requests), window=window)
 
 
