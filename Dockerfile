@@ -16,7 +16,8 @@ RUN python scripts/requirements.py all > /tmp/requirements.txt \
 COPY README.md ./
 COPY bridge ./bridge
 COPY adapters ./adapters
-# deploy/slack-manifest.yml is the package's bridge/doctor/slack-manifest.yml (a link to it).
+COPY providers ./providers
+# deploy/slack-manifest.yml is the package's adapters/slack/slack-manifest.yml (a link to it).
 COPY deploy ./deploy
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 threadbridge \

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bench import schedule
 from bench.provider import question
-from bridge.split import split
+from bridge.contracts.toolkit.split import split
 from emulators.base import Call
 from emulators.discord import Channel, DiscordEmulator
 from emulators.discord import Message as DiscordMessage

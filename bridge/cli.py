@@ -13,8 +13,18 @@ import sys
 
 from bridge import logs
 from bridge.config import ConfigError, load_settings
+from bridge.contracts.state import provide
 from bridge.metrics import version
-from bridge.plugins import Command, Unavailable, command_names, load_command
+from bridge.plugin_state import opened
+from bridge.plugins import (
+    Command,
+    Unavailable,
+    adapter_plugins,
+    command_names,
+    load_command,
+    messengers,
+    provider_settings,
+)
 from bridge.runtime import Runtime
 
 RUN_HELP = """Serve: connect the configured messengers and answer their threads.
@@ -27,8 +37,12 @@ BRIDGE_SHUTDOWN_SECONDS and hands the rest to another replica."""
 async def serve_forever() -> None:
     """Run until SIGTERM or SIGINT, then hand over running replies and exit."""
     settings = load_settings()
-    logs.configure(settings.bridge_log_level, settings.bridge_log_format, logs.secrets_of(settings))
-    runtime = Runtime(settings)
+    missing: list[str] = []
+    found = adapter_plugins(missing)
+    own = provider_settings(settings).values()
+    secrets = logs.secrets_of(settings, *(p.settings for p in found), *own)
+    logs.configure(settings.bridge_log_level, settings.bridge_log_format, secrets)
+    runtime = Runtime(settings, messengers(found, missing))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -95,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             asyncio.run(serve_forever())
             return 0
+        provide(opened)
         return load_command(args.command)([*args.args, *extra])
     except ConfigError as exc:
         print(f"threadbridge: {exc}", file=sys.stderr)

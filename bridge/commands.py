@@ -8,22 +8,16 @@ the provider new threads of the channel use (a thread keeps the provider it star
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from bridge.config import BUSY_POLICIES
-from bridge.contracts import Core, ThreadKey
+from bridge.contracts import Command, ThreadKey
+from bridge.hub_view import HubView
 
 PROVIDER_NAME = re.compile(r"[a-z0-9_.-]{1,64}")
 """A provider name is echoed in a refusal, so it can never carry markup or a mention."""
 
 ADMIN_COMMANDS = frozenset({"policy", "provider"})
 """Commands that change the channel's settings: for workspace/guild admins only."""
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    name: str
-    arg: str = ""
 
 
 def parse_command(text: str) -> Command | None:
@@ -38,7 +32,7 @@ def parse_command(text: str) -> Command | None:
     return None
 
 
-async def run_command(hub: Core, thread: ThreadKey, command: Command) -> bool:
+async def run_command(hub: HubView, thread: ThreadKey, command: Command) -> bool:
     """Carry out `command` in `thread`; False if it was refused (a provider not configured).
 
     Who may give a command is checked before (bridge/ingest.py)."""

@@ -6,14 +6,15 @@ A bad or missing setting becomes a `ConfigError` whose message is one line namin
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.contracts.settings import ConfigError, require, secret
+from bridge.contracts.settings import load_settings as load_plugin_settings
 
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message names the variable and is shown as is."""
+__all__ = ["BUSY_POLICIES", "BusyPolicy", "ConfigError", "Settings", "load_settings", "secret"]
 
 
 class BusyPolicy(StrEnum):
@@ -57,65 +58,7 @@ class Settings(BaseSettings):
     # Link previews under replies: off asks Slack and Discord to fetch none of the reply's links.
     bridge_link_previews: Literal["off", "on"] = "off"
 
-    slack_bot_token: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    slack_edits_per_minute: float = Field(default=50.0, gt=0)
-    # Slack replies: native streaming or post + chat.update, and each method's limit
-    slack_reply_mode: Literal["stream", "edit"] = "stream"
-    slack_stream_starts_per_minute: float = Field(default=20.0, gt=0)
-    slack_stream_appends_per_minute: float = Field(default=100.0, gt=0)
-    slack_stream_stops_per_minute: float = Field(default=20.0, gt=0)
-    slack_posts_per_channel_per_minute: float = Field(default=60.0, gt=0)
-
-    # Slack distribution and commands
-    slack_client_id: str | None = None
-    slack_client_secret: SecretStr | None = None
-    slack_state_secret: SecretStr | None = None
-    slack_oauth_authorize_url: str = "https://slack.com/oauth/v2/authorize"
-    slack_redirect_uri: str | None = None
-    slack_scopes: str = (
-        "app_mentions:read,channels:history,groups:history,im:history,mpim:history,"
-        "chat:write,files:read,reactions:read,reactions:write,users:read,commands,"
-        "channels:read,groups:read,im:read,mpim:read"
-    )
-    bridge_encryption_key: SecretStr | None = None
     bridge_locale: str = Field(default="en", pattern="^(en|de)$")
-
-    discord_token: SecretStr | None = None
-    discord_api_url: str = "https://discord.com/api/v10"
-    discord_gateway_url: str = "wss://gateway.discord.gg/"
-    # Discord budgets: the bot's global request limit, shared by every replica
-    discord_requests_per_second: float = Field(default=50.0, gt=0)
-
-    neuroflash_client_id: str | None = None
-    neuroflash_client_secret: SecretStr | None = None
-    neuroflash_workspace_id: str | None = None
-    neuroflash_api_url: str = "https://app.neuroflash.com/api"
-    neuroflash_token_url: str = "https://id.neuroflash.com/oauth/v2/token"
-    neuroflash_personality: str | None = None
-    neuroflash_personality_id: int | None = None
-    neuroflash_brand_voice_id: str | None = None
-    neuroflash_target_audience_id: str | None = None
-    neuroflash_model_name: str | None = None
-    neuroflash_context_size: int | None = Field(default=None, gt=0)
-
-    converzen_api_key: SecretStr | None = None
-    converzen_persona: str = ""
-    converzen_api_url: str = "https://chat.converzen.de/api"
-
-    senseflow_api_key: SecretStr | None = None
-    senseflow_agent: str = ""
-    senseflow_api_url: str = "https://platform.llmprovider.ai/v1"
-
-    openai_base_url: str | None = None
-    openai_api_key: SecretStr | None = None
-    openai_model: str | None = None
-    openai_history_tokens: int = Field(default=8000, gt=0)
-    # Azure OpenAI through the OpenAI-compatible provider
-    openai_api_style: str = Field(default="openai", pattern="^(openai|azure)$")
-    openai_azure_api_version: str | None = None
 
     # Reliability: retries, dead letters, reply deadlines and caps
     bridge_max_attempts: int = Field(default=5, ge=1)
@@ -144,6 +87,24 @@ class Settings(BaseSettings):
     provider_read_timeout: float = Field(default=120.0, gt=0)
     provider_max_connections: int = Field(default=4096, ge=1)
 
+    _plugin_values: dict[str, object] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        """Values named for a plugin's variables (`neuroflash_api_url=`, as tests and the demo
+        pass them) are kept for that plugin's own settings class (`plugin_values`)."""
+        super().__init__(**values)
+        fields = type(self).model_fields
+        self._plugin_values = {
+            name.lower(): value
+            for name, value in values.items()
+            if not name.startswith("_") and name not in fields
+        }
+
+    @property
+    def plugin_values(self) -> dict[str, object]:
+        """The values given for plugins' settings, by variable name in lower case."""
+        return self._plugin_values
+
     @field_validator("bridge_busy_policy", mode="before")
     @classmethod
     def _known_policy(cls, value: str) -> str:
@@ -163,24 +124,9 @@ class Settings(BaseSettings):
 
     def require(self, *names: str) -> None:
         """Raise `ConfigError` naming the first of `names` that is unset or empty."""
-        for name in names:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            if value is None or value == "":
-                raise ConfigError(f"{name.upper()} is not set")
+        require(self, *names)
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the environment once; turn pydantic's report into one line naming the variable."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "configuration"
-        raise ConfigError(f"{name} is invalid: {err['msg']}") from None
-
-
-def secret(value: SecretStr | None) -> str:
-    """The plain value of an optional secret, for the one place that sends it."""
-    return value.get_secret_value() if value is not None else ""
+    """Read the environment once; a bad value is one line naming the variable."""
+    return load_plugin_settings(Settings, **overrides)

@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 
-from aiohttp import web
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bridge import i18n
 from bridge.access import AccessPolicy
 from bridge.config import Settings
-from bridge.contracts import Conversation, Steerable, ThreadKey, UserPost
+from bridge.contracts import (
+    Conversation,
+    Incoming,
+    Invocation,
+    Meter,
+    Options,
+    PluginState,
+    Replies,
+    Steerable,
+    ThreadKey,
+    UserPost,
+)
 from bridge.control import Control
 from bridge.deadletters import DeadLetters
 from bridge.inbox import Inbox
+from bridge.ingest import take
 from bridge.metrics import Metrics
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
+from bridge.plugin_state import RedisPluginState
 from bridge.plugins import provider_names
 from bridge.registry import Providers
+from bridge.slash import run_slash
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
 
 
 class Hub:
-    """The core as an adapter sees it (`bridge.contracts.Core`): a line per store question."""
+    """The core as an adapter sees it (`bridge.contracts.Core`, through `for_adapter`) and as
+    the inbound policy sees it (`bridge.hub_view.HubView`): a line per store question."""
 
     def __init__(
         self,
@@ -35,21 +50,52 @@ class Hub:
         budget: EditBudget,
         providers: Providers,
         control: Control,
-        web_app: web.Application,
         metrics: Metrics,
         outage: Outage,
     ) -> None:
         self.settings = settings
+        self.options = Options(
+            link_previews=settings.link_previews,
+            locale=settings.bridge_locale,
+            max_post_chars=settings.bridge_max_post_chars,
+        )
         self._store = store
         self.budget = budget
-        self.web = web_app
         self.metrics = metrics
+        self._state: PluginState | None = None
         self._outage = outage
         self._inbox = inbox
         self._dead = DeadLetters(store.redis, store.prefix, store.thread_ttl)
         self._providers = providers
         self._control = control
         self.access = AccessPolicy.from_settings(settings, store.redis)
+
+    def for_adapter(self, platform: str) -> Hub:
+        """This hub as one adapter's `Core`: its `state` holds that platform's values."""
+        view = copy.copy(self)
+        view._state = RedisPluginState(self._store.redis, self._store.keys, platform)
+        return view
+
+    @property
+    def state(self) -> PluginState:
+        if self._state is None:
+            raise RuntimeError("plugin state belongs to one adapter: use Hub.for_adapter")
+        return self._state
+
+    @property
+    def meter(self) -> Meter:
+        return self.metrics
+
+    async def post(self, incoming: Incoming, replies: Replies) -> None:
+        """The one way in for a message (`bridge.ingest.take`)."""
+        await take(self, incoming, replies)
+
+    async def command(self, invocation: Invocation) -> str:
+        """`/threadbridge` (`bridge.slash.run_slash`)."""
+        return await run_slash(self, invocation)
+
+    def text(self, name: str, locale: str | None = None) -> str:
+        return i18n.text(name, locale, self.options.locale)
 
     async def accept(self, post: UserPost, *, starts_thread: bool = False) -> bool:
         """Record `post` durably before the platform is acked; False if it was seen before.
@@ -70,14 +116,6 @@ class Hub:
         if seq > 0:
             self.metrics.post(post.thread.platform)
         return seq > 0
-
-    @property
-    def redis(self) -> Redis:
-        return self._store.redis
-
-    @property
-    def prefix(self) -> str:
-        return self._store.prefix
 
     async def is_thread(self, thread: ThreadKey) -> bool:
         return await self._store.is_thread(thread)

@@ -9,20 +9,13 @@ adapter's `say`) and never reaches the inbox, so no provider ever sees it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from bridge.commands import ADMIN_COMMANDS, Command, parse_command, run_command
-from bridge.contracts import AUTHOR_TENANT, Core, Rate, UserPost
+from bridge.commands import ADMIN_COMMANDS, parse_command, run_command
+from bridge.contracts import AUTHOR_TENANT, Command, Incoming, Rate, Replies, UserPost
+from bridge.hub_view import HubView
 
 log = logging.getLogger(__name__)
-
-Confirm = Callable[[Command, bool], Awaitable[None]]
-"""Shows the user that a command was carried out (True) or refused (False)."""
-Say = Callable[[str], Awaitable[None]]
-"""Posts one short message in the post's thread (refusals and hints; errors are logged)."""
-IsAdmin = Callable[[], Awaitable[bool]]
-"""Whether the post's author is an admin of the workspace/guild, as the platform tells."""
 
 EMPTY_HINT = "👋 Write your question after the mention, and I will answer here."
 REFUSED = "🚫 Sorry, I am not enabled for you here."
@@ -32,38 +25,7 @@ RATE_NOTICE = "⏳ You are posting faster than {limit} messages a minute; please
 TOO_LONG = "✂️ That message is {size:,} characters long; I can take at most {limit:,}."
 
 
-NameLookup = Callable[[], Awaitable[str]]
-"""The author's display name, looked up only when a second person joins the thread."""
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """A message in a thread the bridge may answer; `starts_thread` when it opens one.
-
-    `addressed`: it mentions the bot or is a DM (a channel in mentions-only mode answers only
-    those). `author_name`: how to name the author when several people share the thread.
-    """
-
-    post: UserPost
-    starts_thread: bool
-    addressed: bool = True
-    author_name: NameLookup | None = None
-
-    @property
-    def command(self) -> Command | None:
-        return parse_command(self.post.text)
-
-
-@dataclass(frozen=True, slots=True)
-class Replies:
-    """The adapter's ways of answering a message outside a reply."""
-
-    confirm: Confirm
-    say: Say
-    is_admin: IsAdmin
-
-
-async def take(hub: Core, incoming: Incoming, replies: Replies) -> None:
+async def take(hub: HubView, incoming: Incoming, replies: Replies) -> None:
     """Carry out a command, refuse the post, or record it durably; ignore threads the bridge
     is not in."""
     post = incoming.post
@@ -74,10 +36,12 @@ async def take(hub: Core, incoming: Incoming, replies: Replies) -> None:
         hub.metrics.inc("posts_refused_total", platform=thread.platform, reason="access")
         await _say_once(hub, post, replies, REFUSED)
         return
-    command = incoming.command
+    command = parse_command(post.text)
     if command is not None:
         await _command(hub, incoming, command, replies)
         return
+    if incoming.enrich is not None:
+        post = await incoming.enrich(post)
     if not incoming.addressed and await _mentions_only(hub, thread.scope):
         return
     refusal = await _refusal(hub, post)
@@ -85,14 +49,14 @@ async def take(hub: Core, incoming: Incoming, replies: Replies) -> None:
         if refusal:
             await _say_once(hub, post, replies, refusal)
         return
-    post = with_files(await _named(hub, incoming))
+    post = with_files(await _named(hub, incoming, post))
     if not await hub.accept(post, starts_thread=incoming.starts_thread):
         log.debug("post %s was seen before (a retry or a replay)", post.message_id)
         return
     await hub.set_last_thread(thread.scope, post.author, thread)
 
 
-async def _command(hub: Core, incoming: Incoming, command: Command, replies: Replies) -> None:
+async def _command(hub: HubView, incoming: Incoming, command: Command, replies: Replies) -> None:
     author = incoming.post.author
     if command.name in ADMIN_COMMANDS and not await hub.access.is_admin(author, replies.is_admin):
         hub.metrics.inc("commands_refused_total", platform=incoming.post.thread.platform)
@@ -106,7 +70,7 @@ async def _command(hub: Core, incoming: Incoming, command: Command, replies: Rep
     await replies.confirm(command, await run_command(hub, incoming.post.thread, command))
 
 
-async def _refusal(hub: Core, post: UserPost) -> str | None:
+async def _refusal(hub: HubView, post: UserPost) -> str | None:
     """Why `post` is not forwarded ("" = refused silently), or None to forward it."""
     if not post.text.strip() and not post.attachments:
         hub.metrics.inc("posts_refused_total", platform=post.thread.platform, reason="empty")
@@ -124,7 +88,7 @@ async def _refusal(hub: Core, post: UserPost) -> str | None:
     return ""
 
 
-async def _say_once(hub: Core, post: UserPost, replies: Replies, text: str) -> None:
+async def _say_once(hub: HubView, post: UserPost, replies: Replies, text: str) -> None:
     """Answer `post` with `text` unless another delivery of the same post already did."""
     if await hub.claim_notice(post.thread, post.message_id):
         await replies.say(text)
@@ -139,14 +103,13 @@ def with_files(post: UserPost) -> UserPost:
     return replace(post, text=text)
 
 
-async def _mentions_only(hub: Core, scope: str) -> bool:
+async def _mentions_only(hub: HubView, scope: str) -> bool:
     settings = await hub.channel_settings(scope)
     return settings.get("reply_mode") == "mentions"
 
 
-async def _named(hub: Core, incoming: Incoming) -> UserPost:
+async def _named(hub: HubView, incoming: Incoming, post: UserPost) -> UserPost:
     """The post, its text led by the author's name once more than one person posts here."""
-    post = incoming.post
     people = await hub.add_participant(post.thread, post.author)
     if people < 2 or incoming.author_name is None:
         return post

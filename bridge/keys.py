@@ -2,9 +2,11 @@
 
 Keys a command or script touches together share a hash tag, so the bridge runs on Redis
 Cluster. Thread data lives while the thread is in use: every accepted post pushes its expiry
-to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never expire, and,
-with Slack OAuth distribution, a workspace's installation (deleted when the app is uninstalled;
-`Store.forget_tenant` then deletes every key naming the workspace).
+to `thread_ttl` (BRIDGE_THREAD_TTL_DAYS) from now. Only the inbox streams never expire, and
+plugins' values stored without a TTL (Slack's installations: deleted when the app is
+uninstalled; `Store.forget_tenant` then deletes every key naming the workspace, plugin values
+included). A plugin names its values (`bridge.contracts.PluginState`); the key, the tenant's
+escaping and the forgetting are the core's.
 
 Forget needs no SCAN: every key of a thread is named from the thread (`thread_keys`,
 `inbox_thread_keys`) and the ids in its `posts` index. Patterns for SCAN MATCH (uninstall, key
@@ -36,8 +38,7 @@ checked against the family's exact shape (`owns`), so a deployment whose prefix 
 | `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
 | `lastthread:<scope>:<user>` user's last thread| none              | thread TTL, rewritten    |
-| `slack:install:-:<team>` tokens (org: `<e>:-`)| none              | kept until uninstalled   |
-| `discord:commands:<application>` synced hash  | none              | COMMANDS_TTL, rewritten  |
+| `plugin:<platform>:<tenant>:<name>` a value   | none              | the plugin's (or kept)   |
 | `deadletters` posts given up on (Stream)      | none              | kept until replayed      |
 | `forgotten` digests of forgotten posts (zset) | none              | thread TTL, pruned       |
 | `control` (pub/sub channel, not a key)        | —                 | —                        |
@@ -68,19 +69,10 @@ POSTS = "posts"
 and the inbox's `seen:`), so forget deletes them by name. Posts accepted before the index
 existed are not in it; their per-post keys expire within 7 days."""
 PER_POST = ("reply", "notice", "attempts")
-OAUTH_STATE_TTL = 600
-COMMANDS_TTL = 30 * DAY
-"""How long the hash of the last synced Discord commands lives; each start rewrites it, and
-a start after it lapsed only syncs once more."""
-
-LEGACY_STATE = {"openai:history": "history", "senseflow:user": "senseflow:user"}
-"""State fields that had keys of their own before the state hash (a list of JSON turns, a
-string): moved into the hash when first read, deleted with the field. Such keys are no longer
-refreshed, so they are gone one BRIDGE_THREAD_TTL_DAYS after the upgrade; then drop this."""
 
 THREAD_DATA = (ACTIVE, CONV, DONE, STATE, PEOPLE)
 """A thread's keys that live while the thread is used; each accepted post refreshes them."""
-FIXED = (*THREAD_DATA, LEASE, POSTS, *LEGACY_STATE.values())
+FIXED = (*THREAD_DATA, LEASE, POSTS)
 """Every key of a thread whose name needs nothing but the thread."""
 
 
@@ -147,6 +139,7 @@ class Keys:
             (f"lastthread:{glob}*", rf"lastthread:{owner}{_ID}:{_ID}"),
             (f"budget:{{{glob}*", rf"budget:\{{{owner}[^{{}}]+\}}(:first)?"),
             (f"rate:{{{glob}*", rf"rate:\{{{owner}{_ID}\}}(:post:{_ID})?"),
+            (f"plugin:{glob}*", rf"plugin:{owner}{_ID}"),
         ]
         return [(head + pattern, re.compile(shape)) for pattern, shape in families]
 
@@ -175,20 +168,17 @@ class Keys:
         """The thread a user last posted in, per channel (Slack slash commands name none)."""
         return f"{self.prefix}lastthread:{_untagged(scope)}:{escape_id(user)}"
 
-    def slack_installation(self, enterprise: str | None, team: str | None) -> str:
-        return f"{self.prefix}slack:install:{join_ids(enterprise or '-', team or '-')}"
+    def plugin(self, platform: str, tenant: str, name: str) -> str:
+        """A value a plugin keeps for one tenant (`bridge.contracts.PluginState`)."""
+        return f"{self.prefix}plugin:{join_ids(platform, tenant, name)}"
 
-    def slack_installations(self) -> str:
-        """A MATCH pattern for every stored Slack installation (key rotation)."""
-        return f"{self.prefix}slack:install:*"
-
-    def discord_commands(self, application: str) -> str:
-        """The hash of the application commands last synced to Discord for `application`."""
-        return f"{self.prefix}discord:commands:{escape_id(application)}"
-
-    def is_slack_installation(self, key: str | bytes) -> bool:
-        """A key `slack_installations` found is one of ours, not a nested deployment's."""
-        return self.owns(key, _INSTALLATION)
+    def plugin_tenants(self, platform: str, name: str) -> tuple[str, re.Pattern[str]]:
+        """A MATCH pattern for value `name` of every tenant of `platform`, and the exact shape
+        a key it finds must have after the prefix (`owns`); the shape's group is the tenant."""
+        head = f"plugin:{escape_id(platform)}:"
+        tail = f":{escape_id(name)}"
+        pattern = f"{_glob_escape(self.prefix + head)}*{_glob_escape(tail)}"
+        return pattern, re.compile(rf"{re.escape(head)}({_ID}){re.escape(tail)}")
 
     def inbox_tag(self, shard: int) -> str:
         return f"{self.prefix}{{inbox:{shard}}}"
@@ -222,9 +212,6 @@ class Keys:
 
     def control(self) -> str:
         return f"{self.prefix}control"
-
-
-_INSTALLATION = re.compile(rf"slack:install:{_ID}:{_ID}")
 
 
 def _untagged(scope: str) -> str:

@@ -3,7 +3,8 @@ with the ids of the reply a line is about, and never a secret.
 
 Every line passes through one redactor: the values of the configured secrets, passwords and
 tokens inside URLs, and credential-looking query parameters are masked, in the message and in
-exception text alike. Library loggers that print request bodies or URLs are held at WARNING.
+exception text alike. Library loggers that print request bodies or URLs are held at WARNING:
+the core's own libraries' and those each messenger adapter names (`Quiets`) for its SDK.
 """
 
 from __future__ import annotations
@@ -32,22 +33,20 @@ MASK = "***"
 MIN_SECRET = 4
 """Shorter values are not masked on their own: they would mask ordinary words."""
 QUIET = (
-    "slack_bolt",
-    "slack_sdk",
     "httpx",
     "httpcore",
-    "discord.http",
-    "discord.gateway",
     "aiohttp.access",
     "aiohttp.client",
     "websockets",
     "hpack",
 )
-"""Loggers that print whole request bodies (slack_bolt at INFO logs unsigned bodies), request
-URLs (httpx at INFO) or gateway payloads: warnings and errors only."""
+"""Loggers that print request URLs (httpx at INFO), request bodies or connection payloads:
+warnings and errors only."""
 REPLY_FIELDS = ("platform", "tenant", "channel", "thread", "conversation", "reply")
 
 _reply: ContextVar[dict[str, str] | None] = ContextVar("threadbridge_reply", default=None)
+_quiet_names: set[str] = set(QUIET)
+"""QUIET and the SDK loggers the running adapters named (`hush`)."""
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/@'\"<>]+@")
 _QUERY_SECRET = re.compile(
     r"(?P<key>[?&;](?:access_token|token|api_key|apikey|key|client_secret|password|secret|"
@@ -130,7 +129,14 @@ class _ReplyFilter(logging.Filter):
 
 
 def _quiet(name: str) -> bool:
-    return any(name == q or name.startswith(q + ".") for q in QUIET)
+    return any(name == q or name.startswith(q + ".") for q in _quiet_names)
+
+
+def hush(names: Iterable[str]) -> None:
+    """Hold these loggers (a plugin's SDK's) at WARNING too, from now on."""
+    for name in names:
+        _quiet_names.add(name)
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class PlainFormatter(logging.Formatter):
@@ -168,10 +174,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def secrets_of(settings: object) -> list[str]:
-    """Every secret value in `settings` (SecretStr fields) and every URL's password."""
+def secrets_of(*settings: object) -> list[str]:
+    """Every secret value in `settings` (SecretStr fields: the core's and each plugin's) and
+    every URL's password."""
     found: list[str] = []
-    for value in vars(settings).values():
+    for value in (v for part in settings for v in vars(part).values()):
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())
         elif isinstance(value, str) and "://" in value and "@" in value:
@@ -198,6 +205,6 @@ def configure(
     root.addHandler(handler)
     known = level.upper() in logging.getLevelNamesMapping()
     root.setLevel(level.upper() if known else logging.INFO)
-    for name in QUIET:
+    for name in _quiet_names:
         logging.getLogger(name).setLevel(logging.WARNING)
     return handler

@@ -16,10 +16,8 @@ import importlib.metadata
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
 from typing import Generic, TypeVar
 
-from aiohttp import ClientSession, TraceConfig, TraceRequestEndParams
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -31,7 +29,6 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from yarl import URL
 
 log = logging.getLogger(__name__)
 
@@ -201,20 +198,3 @@ class Cached(Generic[T]):
             value = await self._load()
             self._kept = (self._clock(), value)
             return value
-
-
-def http_trace(metrics: Metrics, platform: str, route: Callable[[str, URL], str]) -> TraceConfig:
-    """An aiohttp trace that counts every request a messenger client makes, and its 429s.
-
-    `route` names a request by its method and URL with ids taken out, so labels stay bounded.
-    """
-    trace = TraceConfig()
-
-    async def on_end(_: ClientSession, __: SimpleNamespace, params: TraceRequestEndParams) -> None:
-        name = route(params.method, params.url)
-        metrics.call(platform, name)
-        if params.response.status == 429:
-            metrics.rate_limited(platform, name)
-
-    trace.on_request_end.append(on_end)
-    return trace

@@ -9,17 +9,31 @@ install when its settings are set.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, TypeVar
 
-from bridge.config import ConfigError, Settings
-from bridge.contracts import Adapter, AdapterClass, Provider, ProviderContext, ProviderFactory
+from pydantic_settings import BaseSettings, DotEnvSettingsSource
+
+from bridge.config import Settings
+from bridge.contracts import (
+    Adapter,
+    AdapterClass,
+    ConfigError,
+    Provider,
+    ProviderClass,
+    ProviderContext,
+    Variant,
+    load_settings,
+)
 
 ADAPTERS = "threadbridge.adapters"
 PROVIDERS = "threadbridge.providers"
 COMMANDS = "threadbridge.commands"
+
+S = TypeVar("S", bound=BaseSettings)
 
 Command = Callable[[list[str]], int]
 """A `threadbridge <name>` subcommand: takes the remaining arguments, returns the exit code."""
@@ -59,22 +73,52 @@ def provider_names() -> list[str]:
     return sorted(_group(PROVIDERS))
 
 
-def load_provider(name: str, context: ProviderContext) -> Provider:
-    """Build the provider registered under `name`; an unknown name names the setting."""
+def provider_class(name: str) -> ProviderClass:
+    """The provider class registered under `name`; an unknown name names the setting."""
     ep = _group(PROVIDERS).get(name)
     if ep is None:
         known = ", ".join(provider_names()) or "none installed"
         raise ConfigError(f"BRIDGE_PROVIDER={name!r} is not a known provider ({known})")
-    factory: ProviderFactory = ep.load()
-    return factory(context)
+    cls: ProviderClass = ep.load()
+    return cls
 
 
-def sole_provider(configured: Mapping[str, Provider]) -> str:
-    """The default provider when BRIDGE_PROVIDER is unset: the only one whose settings are
-    present. A provider that is another API of a configured one's account (`variant_of`, same
-    credentials) does not count as a second choice."""
+def plugin_settings(cls: type[S], settings: Settings) -> S:
+    """A plugin's settings class read from the environment, with the values `settings` was
+    given for its variables (`neuroflash_api_url=` for NEUROFLASH_API_URL); a bad value is a
+    `ConfigError` naming the variable."""
+    prefix = str(cls.model_config.get("env_prefix") or "").lower()
+    given = {
+        name[len(prefix) :]: value
+        for name, value in settings.plugin_values.items()
+        if prefix and name.startswith(prefix)
+    }
+    return load_settings(cls, **given)
+
+
+def provider_settings(settings: Settings) -> dict[str, BaseSettings]:
+    """Every installed provider's own settings, by provider name (read now: a bad value stops
+    start-up with one line, whichever provider is chosen)."""
+    return {
+        name: plugin_settings(provider_class(name).settings_class, settings)
+        for name in provider_names()
+    }
+
+
+def load_provider(name: str, settings: Settings, context: ProviderContext) -> Provider:
+    """Build the provider registered under `name` with its own settings and `context`."""
+    cls = provider_class(name)
+    return cls(plugin_settings(cls.settings_class, settings), context)
+
+
+def sole_provider(configured: Mapping[str, object]) -> str:
+    """The default provider when BRIDGE_PROVIDER is unset: the only one configured (classes
+    or built providers, by name). A provider that is another API of a configured one's account
+    (a `Variant`, same credentials) does not count as a second choice."""
     main = sorted(
-        n for n, p in configured.items() if getattr(p, "variant_of", None) not in configured
+        name
+        for name, provider in configured.items()
+        if not (isinstance(provider, Variant) and provider.variant_of in configured)
     )
     if len(main) == 1:
         return main[0]
@@ -90,13 +134,50 @@ def sole_provider(configured: Mapping[str, Provider]) -> str:
     )
 
 
-def load_adapters(settings: Settings, skipped: list[str] | None = None) -> list[Adapter]:
-    """Every installed adapter whose settings are present, in name order. One whose SDK is
+@dataclass(frozen=True, slots=True)
+class AdapterPlugin:
+    """An installed adapter class and its own settings, read from its `settings_class`."""
+
+    name: str
+    cls: AdapterClass
+    settings: BaseSettings
+
+    @property
+    def enabled(self) -> bool:
+        return self.cls.enabled(self.settings)
+
+    def build(self) -> Adapter:
+        return self.cls(self.settings)
+
+
+def adapter_plugins(
+    missing: list[str], overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[AdapterPlugin]:
+    """Every installed adapter with its settings read (`overrides`: values by adapter name,
+    over the environment's), in name order. A bad setting is a `ConfigError` naming it; one
+    whose library is absent while a variable of its prefix is set adds a line to `missing`."""
+    found: list[AdapterPlugin] = []
+    for name, ep in sorted(_group(ADAPTERS).items()):
+        try:
+            cls: AdapterClass = _load(ep, f"{name.capitalize()} support is not installed")
+        except NotInstalled as exc:
+            variable = _set_variable(name)
+            if variable is not None:
+                missing.append(f"{variable} is set but {exc}")
+            continue
+        values = dict((overrides or {}).get(name, {}))
+        found.append(AdapterPlugin(name, cls, load_settings(cls.settings_class, **values)))
+    return found
+
+
+def load_adapters(
+    skipped: list[str] | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Adapter]:
+    """Every installed adapter whose settings enable it, in name order. One whose SDK is
     missing is left out; when its settings are set, one line says what to install: appended
     to `skipped` when given (the caller shows it), else logged."""
     missing: list[str] = []
-    classes = _adapter_classes(settings, missing)
-    adapters = [cls(settings) for cls in classes if cls.enabled(settings)]
+    adapters = [p.build() for p in adapter_plugins(missing, overrides) if p.enabled]
     if skipped is None:
         for line in missing:
             log.warning("%s", line)
@@ -105,34 +186,42 @@ def load_adapters(settings: Settings, skipped: list[str] | None = None) -> list[
     return adapters
 
 
-def missing_adapters(settings: Settings) -> list[str]:
-    """One line per messenger whose settings are set but whose SDK is not installed."""
-    missing: list[str] = []
-    _adapter_classes(settings, missing)
-    return missing
+def messengers(found: list[AdapterPlugin], missing: list[str]) -> list[Adapter]:
+    """The adapters a process runs: the enabled ones, built. None enabled stops start-up in
+    one line: what to install when settings of an absent one are set, else what to set."""
+    adapters = [p.build() for p in found if p.enabled]
+    if not adapters and missing:
+        raise ConfigError("; ".join(missing))
+    for line in missing:
+        log.warning("%s", line)
+    if not adapters:
+        raise ConfigError(no_messenger(found))
+    return adapters
 
 
-def _adapter_classes(settings: Settings, missing: list[str]) -> list[AdapterClass]:
-    """The installed adapter classes in name order; a line in `missing` for each one whose
-    library is absent while its settings are set."""
-    classes: list[AdapterClass] = []
-    for name, ep in sorted(_group(ADAPTERS).items()):
-        try:
-            classes.append(_load(ep, f"{name.capitalize()} support is not installed"))
-        except NotInstalled as exc:
-            variable = _set_variable(settings, name)
-            if variable is not None:
-                missing.append(f"{variable} is set but {exc}")
-    return classes
+def no_messenger(found: list[AdapterPlugin]) -> str:
+    """Why no messenger runs, naming the variables the installed adapters declare."""
+    variables = enabling(found)
+    if variables:
+        return f"{' or '.join(variables)} must be set (no messenger is configured)"
+    extras = sorted({x for ep in _group(ADAPTERS).values() for x in ep.extras})
+    return f"no messenger is installed: pip install 'threadbridge[{','.join(extras)}]'"
 
 
-def _set_variable(settings: Settings, name: str) -> str | None:
-    """The first variable of plugin `name` (its settings begin with `<name>_`) set in this
-    environment, as it is spelled there; None when none is."""
-    chosen = settings.model_fields_set
-    for field in type(settings).model_fields:
-        if field.startswith(f"{name}_") and field in chosen and getattr(settings, field):
-            return field.upper()
+def enabling(found: list[AdapterPlugin]) -> list[str]:
+    """The variables that turn the installed adapters on, as they declare them."""
+    return [variable for p in found for variable in p.cls.enabling]
+
+
+def _set_variable(name: str) -> str | None:
+    """The first variable of plugin `name` (its settings begin with `<NAME>_`) set in the
+    environment, else in `.env` (each in its own order), read without the plugin's code;
+    None when none is."""
+    prefix = f"{name.upper()}_"
+    dotenv = DotEnvSettingsSource(BaseSettings, env_file=".env", case_sensitive=False)
+    for key, value in [*os.environ.items(), *dotenv.env_vars.items()]:
+        if value and key.upper().startswith(prefix):
+            return key.upper()
     return None
 
 

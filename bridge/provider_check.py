@@ -13,7 +13,7 @@ import logging
 
 from bridge.config import ConfigError
 from bridge.contracts import Provider
-from bridge.sse import ProviderHTTPError
+from bridge.contracts.toolkit.sse import ProviderHTTPError
 
 log = logging.getLogger(__name__)
 

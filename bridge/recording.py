@@ -1,9 +1,9 @@
 """The adapter's surface as the reply driver hands it to the renderer: fenced and recorded.
 
 Every write is checked against the lease fence, once before it starts and again as each of its
-messenger requests is sent (`bridge.fencing`). A write that posted a message or opened or closed
-a native stream is saved to the reply record and the reply index before it returns, so the
-renderer's next write cannot happen before a takeover would find the same messages.
+messenger requests is sent (`bridge.contracts.fencing`). A write that posted a message or
+opened or closed a native stream is saved to the reply record and the reply index before it
+returns, so the renderer's next write cannot happen before a takeover would find the same messages.
 
 The record is saved only while this process's lease holds (one script checks the token). A
 message that could not be recorded so, because the lease was lost while it was being posted, is
@@ -17,7 +17,7 @@ import logging
 from redis.exceptions import RedisError
 
 from bridge.contracts import Retracts, Route, Surface, ThreadKey
-from bridge.fencing import Fence, fenced
+from bridge.contracts.fencing import Fence, fenced
 from bridge.lease import LeaseLost
 from bridge.redis_conn import outlast_failover
 from bridge.store import Store

@@ -5,41 +5,69 @@ The reply driver is given both; it never reaches back into the runtime for eithe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from bridge.config import ConfigError
-from bridge.contracts import Adapter, Provider, ProviderContext, Surface, UserPost
-from bridge.plugins import load_provider, provider_names, sole_provider
+from bridge.config import Settings
+from bridge.contracts import (
+    Adapter,
+    Provider,
+    ProviderContext,
+    ProviderOptions,
+    Surface,
+    ThreadState,
+    UserPost,
+)
+from bridge.plugins import provider_class, provider_settings, sole_provider
+
+
+def provider_options(settings: Settings) -> ProviderOptions:
+    """The core-wide values a provider reads, from the core's settings."""
+    return ProviderOptions(
+        connect_timeout=settings.provider_connect_timeout,
+        read_timeout=settings.provider_read_timeout,
+        max_connections=settings.provider_max_connections,
+        system_prompt=settings.bridge_system_prompt,
+        max_reply_tokens=settings.bridge_max_reply_tokens,
+    )
+
+
+def provider_context(
+    settings: Settings, state: ThreadState, connection_wait: Callable[[float], None] | None = None
+) -> ProviderContext:
+    """What every provider of this process is built with besides its own settings."""
+    return ProviderContext(state, provider_options(settings), connection_wait)
 
 
 class Providers:
     """Provider instances by name, built on first use and closed together; `default` is the
-    deployment's `BRIDGE_PROVIDER`, else the only provider whose settings are present."""
+    deployment's `BRIDGE_PROVIDER`, else the only provider whose settings are present. Every
+    installed provider's settings are read at once, so a bad value stops start-up."""
 
-    def __init__(self, context: ProviderContext) -> None:
-        self._context = context
+    def __init__(
+        self,
+        settings: Settings,
+        state: ThreadState,
+        connection_wait: Callable[[float], None] | None = None,
+    ) -> None:
+        self._context = provider_context(settings, state, connection_wait)
+        self._settings = provider_settings(settings)
         self._providers: dict[str, Provider] = {}
-        chosen = context.settings.bridge_provider
-        self.default = chosen or sole_provider(
-            {name: self.get(name) for name in provider_names() if self.configured(name)}
+        self.default = settings.bridge_provider or sole_provider(
+            {name: provider_class(name) for name in self._settings if self.configured(name)}
         )
 
     def get(self, name: str) -> Provider:
         provider = self._providers.get(name)
         if provider is None:
-            provider = load_provider(name, self._context)
+            cls = provider_class(name)
+            provider = cls(self._settings[name], self._context)
             self._providers[name] = provider
         return provider
 
     def configured(self, name: str) -> bool:
         """Whether `name` is a known provider whose required settings are present."""
-        if name not in provider_names():
-            return False
-        try:
-            self.get(name)
-        except ConfigError:
-            return False
-        return True
+        own = self._settings.get(name)
+        return own is not None and provider_class(name).configured(own)
 
     async def aclose(self) -> None:
         for provider in self._providers.values():

@@ -24,9 +24,9 @@ from bridge.contracts import (
     WriteRejected,
 )
 from bridge.contracts.backoff import backoff, exponential, jitter
+from bridge.contracts.toolkit.split import Pages, close_for_display, split
+from bridge.contracts.toolkit.waits import capped_wait
 from bridge.pacing import MIN_RETRY, EditBudget
-from bridge.split import Pages, close_for_display, split
-from bridge.waits import capped_wait
 
 log = logging.getLogger(__name__)
 

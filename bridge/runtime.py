@@ -6,7 +6,6 @@ Adapters and providers are found by name through entry points; the core imports 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import socket
@@ -16,8 +15,9 @@ import uuid
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bridge.config import ConfigError, Settings
-from bridge.contracts import Adapter, Behind, ProviderContext
+from bridge import logs
+from bridge.config import Settings
+from bridge.contracts import Adapter, Behind, Connected, Quiets, Serves, WebRoute
 from bridge.control import Control
 from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
@@ -27,7 +27,7 @@ from bridge.lag import LagGate, sample
 from bridge.metrics import REDIS_GAUGES_SECONDS, Cached, Metrics
 from bridge.outage import Outage
 from bridge.pacing import EditBudget
-from bridge.plugins import load_adapters
+from bridge.plugins import adapter_plugins, messengers
 from bridge.provider_check import confirm_credentials
 from bridge.redis_conn import RedisHandle, connect
 from bridge.registry import Providers, Surfaces
@@ -41,22 +41,27 @@ READY_TIMEOUT = 2.0
 """A readiness probe or a scrape never waits longer than this on Redis."""
 
 
+def _add_routes(app: web.Application, routes: list[WebRoute]) -> None:
+    """An adapter's routes on the bridge's HTTP port (a GET answers HEAD too, as aiohttp's
+    `add_get` does)."""
+    for route in routes:
+        if route.method.upper() == "GET":
+            app.router.add_get(route.path, route.handler)
+        else:
+            app.router.add_route(route.method, route.path, route.handler)
+
+
 class Runtime:
     """One process of the bridge; `start` brings it up, `stop` hands its work over cleanly."""
 
     def __init__(self, settings: Settings, adapters: list[Adapter] | None = None) -> None:
+        """`adapters`: the messengers to run, else the installed ones their settings enable."""
         self.settings = settings
-        skipped: list[str] = []
-        self.adapters = adapters if adapters is not None else load_adapters(settings, skipped)
-        if not self.adapters and skipped:
-            raise ConfigError("; ".join(skipped))
-        for line in skipped:
-            log.warning("%s", line)
-        if not self.adapters:
-            raise ConfigError(
-                "SLACK_BOT_TOKEN or DISCORD_TOKEN must be set (no messenger; "
-                "SLACK_CLIENT_ID for many Slack workspaces)"
-            )
+        if adapters is None:
+            missing: list[str] = []
+            adapters = messengers(adapter_plugins(missing), missing)
+        self.adapters = adapters
+        logs.hush(name for a in adapters if isinstance(a, Quiets) for name in a.quiet_loggers)
         self._surfaces = Surfaces(self.adapters)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.http_port = 0
@@ -90,7 +95,7 @@ class Runtime:
             log.info("removed %d inbox consumers of stopped processes", removed)
         budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
         waits = self.metrics.provider_connection_wait.observe
-        self.providers = Providers(ProviderContext(s, store.thread_state, waits))
+        self.providers = Providers(s, store.thread_state, waits)
         default = self.providers.default
         await confirm_credentials(default, self.providers.get(default))
         control = Control(redis, s.bridge_redis_prefix)
@@ -107,9 +112,11 @@ class Runtime:
             store, inbox, turns, control, self.consumer, s, outage, self.metrics, gate
         )
         app = make_app(self.metrics, self.unready, self._refresh_metrics)
-        hub = Hub(s, store, inbox, budget, self.providers, control, app, self.metrics, outage)
+        hub = Hub(s, store, inbox, budget, self.providers, control, self.metrics, outage)
         for adapter in self.adapters:
-            await adapter.start(hub)
+            await adapter.start(hub.for_adapter(adapter.platform))
+            if isinstance(adapter, Serves):
+                _add_routes(app, adapter.routes())
         self._runner, self.http_port = await serve(app, s.bridge_http_port)
         self.dispatcher.start()
         dispatcher = self.dispatcher
@@ -151,11 +158,7 @@ class Runtime:
         if self.draining:
             return "draining"
         for adapter in self.adapters:
-            connected = getattr(adapter, "connected", None)
-            answer = connected() if callable(connected) else True
-            if inspect.isawaitable(answer):
-                answer = await answer
-            if not answer:
+            if isinstance(adapter, Connected) and not await adapter.connected():
                 return f"{adapter.platform} is not connected"
         if self._redis is None:
             return "starting"

@@ -14,11 +14,12 @@ may see it (`may_reach`, the one rule; the platform's part comes from the adapte
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import replace
 
 from bridge.config import BUSY_POLICIES
-from bridge.contracts import Access, Core, ThreadKey, split_ids
+from bridge.contracts import Access, Invocation, Link, ThreadKey, split_ids
+from bridge.hub_view import HubView
 from bridge.i18n import text
 from bridge.refs import new_ref
 
@@ -41,39 +42,6 @@ CLEAR = ("-", "none", "default")
 log = logging.getLogger(__name__)
 
 
-Check = Callable[[], Awaitable[bool]]
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """A thread the caller named by a link, and what the platform says about the caller there.
-
-    `member`: the caller is in the thread's conversation (channel member, DM participant, may
-    view it). `admin`: the caller is an admin the platform lets see every channel but DMs
-    (None where the platform's own view check already covers admins). `direct`: a DM, which
-    only its participants may reach."""
-
-    thread: ThreadKey
-    member: Check
-    direct: bool = False
-    admin: Check | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Invocation:
-    """One use of the command: where (`scope`: the channel it was typed in), by whom, with
-    which words; `link` when the thread was named by a link rather than found from `scope`."""
-
-    scope: str
-    thread: ThreadKey | None
-    user: str
-    words: tuple[str, ...]
-    locale: str | None
-    is_admin: Check
-    command: str = "/threadbridge"
-    link: Link | None = None
-
-
 async def may_reach(access: Access, user: str, link: Link) -> bool:
     """Whether `user` may act on a linked thread: the access lists admit them in its channel,
     and they may see it there (a member; outside DMs also a platform admin). Listed admins
@@ -86,7 +54,7 @@ async def may_reach(access: Access, user: str, link: Link) -> bool:
     return not link.direct and link.admin is not None and await link.admin()
 
 
-async def run_slash(hub: Core, inv: Invocation) -> str:
+async def run_slash(hub: HubView, inv: Invocation) -> str:
     """Carry out the invocation; return the text to show the user."""
     say = _speaker(hub, inv)
     sub = inv.words[0].lower() if inv.words else ""
@@ -99,6 +67,8 @@ async def run_slash(hub: Core, inv: Invocation) -> str:
         if inv.link is not None and not await may_reach(hub.access, inv.user, inv.link):
             hub.metrics.inc("commands_refused_total")
             return say("link_refused")
+        if inv.thread is None and inv.last_thread:
+            inv = replace(inv, thread=await hub.last_thread(inv.scope, inv.user))
         if sub == "config":
             return await _config(hub, inv, say)
         if sub not in ("new", "stop", "forget", "status"):
@@ -112,7 +82,9 @@ async def run_slash(hub: Core, inv: Invocation) -> str:
         return say("command_failed", ref=ref)
 
 
-async def _thread_command(hub: Core, inv: Invocation, thread: ThreadKey, sub: str, say: Say) -> str:
+async def _thread_command(
+    hub: HubView, inv: Invocation, thread: ThreadKey, sub: str, say: Say
+) -> str:
     """A subcommand about one thread; provider or Redis trouble raises (the caller says so)."""
     if sub == "stop":
         await hub.stop(thread)
@@ -131,14 +103,14 @@ async def _thread_command(hub: Core, inv: Invocation, thread: ThreadKey, sub: st
 Say = Callable[..., str]
 
 
-def _speaker(hub: Core, inv: Invocation) -> Say:
+def _speaker(hub: HubView, inv: Invocation) -> Say:
     def say(key: str, **values: object) -> str:
         return text(key, inv.locale, hub.settings.bridge_locale, **values)
 
     return say
 
 
-async def _status(hub: Core, thread: ThreadKey, say: Say) -> str:
+async def _status(hub: HubView, thread: ThreadKey, say: Say) -> str:
     binding = await hub.binding(thread)
     channel = await hub.channel_settings(thread.scope)
     provider = binding.provider if binding else channel.get("provider") or hub.default_provider
@@ -151,7 +123,7 @@ async def _status(hub: Core, thread: ThreadKey, say: Say) -> str:
     )
 
 
-async def _config(hub: Core, inv: Invocation, say: Say) -> str:
+async def _config(hub: HubView, inv: Invocation, say: Say) -> str:
     if not await hub.access.is_admin(inv.user, inv.is_admin):
         return say("config_refused")
     names = ", ".join(CONFIG_NAMES)
@@ -178,7 +150,7 @@ async def _config(hub: Core, inv: Invocation, say: Say) -> str:
     return answer
 
 
-def _valid(hub: Core, name: str, value: str) -> bool:
+def _valid(hub: HubView, name: str, value: str) -> bool:
     if value.lower() in CLEAR:
         return True
     if name == "provider":

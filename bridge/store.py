@@ -232,7 +232,7 @@ class Store:
     async def start_over(self, thread: ThreadKey) -> None:
         """Unbind the thread and drop what providers keep for it (OpenAI-compatible history),
         so its next post starts a conversation with no memory of this one."""
-        names = (keys.CONV, keys.STATE, *keys.LEGACY_STATE.values())
+        names = (keys.CONV, keys.STATE)
         await self.redis.delete(*(self.thread_key(thread, name) for name in names))
 
     async def record(self, thread: ThreadKey, message_id: str) -> ReplyRecord | None:
@@ -438,23 +438,7 @@ class RedisThreadState:
 
     async def get(self, thread: ThreadKey, name: str) -> str | None:
         value = await self._store.redis.hget(self._key(thread), name)
-        if value is None and name in keys.LEGACY_STATE:
-            return await self._adopt(thread, name)
         return None if value is None else _text(value)
-
-    async def _adopt(self, thread: ThreadKey, name: str) -> str | None:
-        """Move a value kept in its own key before the state hash (`keys.LEGACY_STATE`)."""
-        redis, old = self._store.redis, self._store.thread_key(thread, keys.LEGACY_STATE[name])
-        kind = _text(await redis.type(old))
-        if kind == "string":
-            value = _text(await redis.get(old) or b"")
-        elif kind == "list":
-            value = json.dumps([_json_or_none(item) for item in await redis.lrange(old, 0, -1)])
-        else:
-            return None
-        await self.set(thread, name, value)
-        await redis.delete(old)
-        return value
 
     async def set(self, thread: ThreadKey, name: str, value: str) -> None:
         key = self._key(thread)
@@ -465,13 +449,3 @@ class RedisThreadState:
 
     async def delete(self, thread: ThreadKey, name: str) -> None:
         await self._store.redis.hdel(self._key(thread), name)
-        if name in keys.LEGACY_STATE:
-            await self._store.redis.delete(self._store.thread_key(thread, keys.LEGACY_STATE[name]))
-
-
-def _json_or_none(raw: bytes | str) -> Any:
-    """One stored JSON value; None for one that is not (its reader skips what it cannot use)."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None

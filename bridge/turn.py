@@ -27,6 +27,8 @@ from bridge.contracts import (
     UserPost,
     WriteRejected,
 )
+from bridge.contracts.toolkit.sse import ProviderHTTPError, error_text
+from bridge.contracts.toolkit.waits import WaitBudget, use_budget
 from bridge.deadlines import ReplyLimits, Watchdog
 from bridge.lease import Lease, LeaseLost
 from bridge.metrics import Metrics
@@ -36,9 +38,7 @@ from bridge.redis_conn import outlast_failover
 from bridge.refs import new_ref
 from bridge.registry import Providers, Surfaces
 from bridge.render import Renderer, RenderStats
-from bridge.sse import ProviderHTTPError, error_text
 from bridge.store import ReplyRecord, ReplyStatus, Store
-from bridge.waits import WaitBudget, use_budget
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ import time
 import uuid
 
 from bridge.config import ConfigError, load_settings
+from bridge.plugins import adapter_plugins, messengers
 from bridge.runtime import Runtime
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
@@ -70,16 +71,21 @@ async def run_demo() -> int:
         bridge_redis_prefix=f"demo:{uuid.uuid4().hex[:8]}:",
         bridge_http_port=0,
         bridge_provider="neuroflash",
-        slack_bot_token=slack.bot_token,
-        slack_app_token=slack.app_token,
-        slack_api_url=slack.api_url,
         neuroflash_client_id="demo",
         neuroflash_client_secret="demo",
         neuroflash_workspace_id="demo-ws",
         neuroflash_api_url=f"{neuroflash.url}/api",
         neuroflash_token_url=f"{neuroflash.url}/oauth/v2/token",
     )
-    runtime = Runtime(settings)
+    chat = {
+        "_env_file": None,
+        "bot_token": slack.bot_token,
+        "app_token": slack.app_token,
+        "api_url": slack.api_url,
+    }
+    missing: list[str] = []
+    found = adapter_plugins(missing, {"slack": chat, "discord": {"_env_file": None}})
+    runtime = Runtime(settings, messengers(found, missing))
     latencies: list[float] = []
     exact = True
     try:

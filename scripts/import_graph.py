@@ -1,5 +1,5 @@
-"""Print the import graph of bridge/ and adapters/ (module -> the project modules it imports)
-and any import cycle, generated from the source so ARCHITECTURE.md never drifts from it.
+"""Print the import graph of bridge/, adapters/ and providers/ (module -> the project modules it
+imports) and any import cycle, generated from the source so ARCHITECTURE.md never drifts from it.
 
 Usage: python scripts/import_graph.py [--cycles] [--typing]
 (--cycles: only problems; --typing: count imports made only for type checking too)
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bridge", "adapters")
+PACKAGES = ("bridge", "adapters", "providers")
 
 
 def module_name(path: Path) -> str:
@@ -87,9 +87,8 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def is_core(module: str) -> bool:
-    """The core is bridge/ without its provider plugins."""
-    plugin = module == "bridge.providers" or module.startswith("bridge.providers.")
-    return module.startswith("bridge") and not plugin
+    """The core is bridge/; the plugins are adapters/ and providers/."""
+    return module == "bridge" or module.startswith("bridge.")
 
 
 def main() -> int:

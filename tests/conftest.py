@@ -16,6 +16,7 @@ from bridge.config import Settings
 from bridge.contracts import Provider, ProviderContext
 from bridge.plugins import load_provider
 from bridge.registry import Providers
+from bridge.registry import provider_context as core_context
 from bridge.store import Store
 from tests.provider_kit import Bench, Kit, OpenBench, OpenProviders, running
 
@@ -52,13 +53,13 @@ async def store(redis: Redis, prefix: str) -> Store:
 
 def provider_context(settings: Settings, store: Store) -> ProviderContext:
     """Every ProviderContext a test builds comes from here, so a change to it is one edit."""
-    return ProviderContext(settings, store.thread_state)
+    return core_context(settings, store.thread_state)
 
 
 @asynccontextmanager
 async def providers_at(kit: Kit, store: Store, root: str, **extra: Any) -> AsyncIterator[Providers]:
     """A process's providers, the kit's as the default, pointed at `root`; closed on exit."""
-    providers = Providers(provider_context(kit.settings(root, **extra), store))
+    providers = Providers(kit.settings(root, **extra), store.thread_state)
     try:
         providers.get(kit.name)
         yield providers
@@ -85,7 +86,8 @@ async def make_provider(kit: Kit, emu: Any, store: Store) -> AsyncIterator[Calla
     made: list[Provider] = []
 
     def make(**extra: Any) -> Any:
-        provider = load_provider(kit.name, provider_context(kit.settings(emu.url, **extra), store))
+        settings = kit.settings(emu.url, **extra)
+        provider = load_provider(kit.name, settings, provider_context(settings, store))
         made.append(provider)
         return provider
 

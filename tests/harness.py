@@ -6,12 +6,13 @@ and the bridge's own runtime; Slack, Discord and neuroflash are emulators on loo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import Settings, load_settings
+from bridge.plugins import adapter_plugins, messengers
 from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
@@ -31,6 +32,8 @@ class Env:
     settings: Settings
     slack_emu: SlackEmulator | None = None
     discord_emu: DiscordEmulator | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    """Every value the bridge was given (`runtime_with` builds another from them)."""
 
     @property
     def slack(self) -> SlackEmulator:
@@ -116,6 +119,33 @@ def bridge_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
     return load_settings(**values)
 
 
+ADAPTERS = ("slack", "discord")
+
+
+def adapter_values(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The adapters' own settings among test values, by adapter: `slack_reply_mode` is the
+    Slack adapter's `reply_mode`; BRIDGE_ENCRYPTION_KEY is Slack's too. No `.env` is read."""
+    found: dict[str, dict[str, Any]] = {name: {"_env_file": None} for name in ADAPTERS}
+    for key, value in values.items():
+        name, _, rest = key.partition("_")
+        if name in found:
+            found[name][rest] = value
+    if "bridge_encryption_key" in values:
+        found["slack"]["encryption_key"] = values["bridge_encryption_key"]
+    return found
+
+
+def runtime_with(settings: Settings, values: Mapping[str, Any]) -> Runtime:
+    """A runtime (not started) on `settings`, its adapters read with `values`' own ones."""
+    missing: list[str] = []
+    return Runtime(settings, messengers(adapter_plugins(missing, adapter_values(values)), missing))
+
+
+def bridge_runtime(redis_url: str, prefix: str, **values: Any) -> Runtime:
+    """`runtime_with` the harness's settings plus `values` (core and adapters' alike)."""
+    return runtime_with(bridge_settings(redis_url, prefix, **values), values)
+
+
 @asynccontextmanager
 async def bridge_env(
     redis_url: str,
@@ -163,13 +193,13 @@ async def bridge_env(
                 "discord_api_url": discord_emu.api_url,
                 "discord_gateway_url": discord_emu.gateway_url,
             }
-        settings = bridge_settings(redis_url, prefix, **(values | overrides))
-        runtime = Runtime(settings)
+        values |= overrides
+        runtime = bridge_runtime(redis_url, prefix, **values)
         stack.push_async_callback(runtime.stop, 3.0)
         await runtime.start()
         if slack_emu is not None and not socket_mode:
             slack_emu.http_events_url = f"http://127.0.0.1:{runtime.http_port}/slack/events"
-        yield Env(neuroflash, runtime, settings, slack_emu, discord_emu)
+        yield Env(neuroflash, runtime, runtime.settings, slack_emu, discord_emu, values)
 
 
 def slack_bridge(redis_url: str, prefix: str, **kwargs: Any) -> Any:

@@ -28,11 +28,6 @@ from bridge.contracts import (
     ThreadKey,
     UserPost,
 )
-from bridge.providers.converzen import ConverzenProvider
-from bridge.providers.neuroflash import NeuroflashProvider
-from bridge.providers.neuroflash_prototype import NeuroflashPrototypeProvider
-from bridge.providers.openai_compat import OpenAICompatProvider
-from bridge.providers.senseflow import SenseflowProvider
 from bridge.registry import Providers
 from bridge.store import Store
 from emulators.base import Fault
@@ -46,6 +41,10 @@ from emulators.neuroflash_prototype import (
 )
 from emulators.openai_compat import OpenAIEmulator
 from emulators.senseflow import AGENT, API_KEY, SenseflowEmulator
+from providers.converzen import ConverzenProvider
+from providers.neuroflash import NeuroflashPrototypeProvider, NeuroflashProvider
+from providers.openai_compat import OpenAICompatProvider
+from providers.senseflow import SenseflowProvider
 
 CASES = ("http_4xx", "http_5xx", "http_429", "cut", "eof", "malformed", "unknown", "error_event")
 DETAIL = "text too long for this model"

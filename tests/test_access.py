@@ -170,7 +170,8 @@ async def test_discord_admin_is_manage_channels(redis_url: str, prefix: str) -> 
 
 
 def test_provider_command_never_echoes_markup() -> None:
-    from bridge.commands import Command, parse_command
+    from bridge.commands import parse_command
+    from bridge.contracts import Command
 
     assert parse_command("provider neuroflash-prototype") == Command(
         "provider", "neuroflash-prototype"

@@ -1,5 +1,6 @@
-"""The one-way structure, checked from the source: no import cycle in bridge/ and adapters/
-(type-checking imports included), and the core never imports an adapter or a provider."""
+"""The one-way structure, checked from the source: no import cycle in bridge/, adapters/ and
+providers/ (type-checking imports included), the core never imports an adapter or a provider,
+providers see only the contracts of the core, and the contracts stand on nothing else of it."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_the_checker_sees_a_cycle_when_there_is_one() -> None:
 
 def test_the_renderer_calls_the_surface_and_nothing_above_it() -> None:
     edges = import_graph().graph(typing=True)
-    below = {"bridge.contracts", "bridge.pacing", "bridge.split", "bridge.waits"}
+    below = {"bridge.contracts", "bridge.pacing", "bridge.contracts.toolkit.split"}
     assert {contracts_as_one(m) for m in edges["bridge.render"]} <= below
 
 
@@ -48,8 +49,51 @@ def contracts_as_one(module: str) -> str:
     return "bridge.contracts" if module.startswith("bridge.contracts.") else module
 
 
+def is_contract(module: str) -> bool:
+    return contracts_as_one(module) == "bridge.contracts"
+
+
+def test_providers_import_nothing_of_the_core_but_the_contracts() -> None:
+    graph = import_graph()
+    edges = graph.graph(typing=True)
+    providers = {m for m in edges if m.split(".")[0] == "providers"}
+    assert {"providers.neuroflash.provider", "providers.openai_compat.provider"} <= providers
+    used = {(a, b) for a in providers for b in edges[a] if b.split(".")[0] != "providers"}
+    assert {(a, b) for a, b in used if not is_contract(b)} == set()
+
+
+def test_the_contracts_import_nothing_else_of_the_core() -> None:
+    """The toolkit, the fence and the metering included; what is still named is listed."""
+    graph = import_graph()
+    edges = graph.graph(typing=True)
+    assert "bridge.contracts.toolkit.http" in edges
+    found = {
+        (a, b) for a, deps in edges.items() if is_contract(a) for b in deps if not is_contract(b)
+    }
+    assert found == set()
+
+
 def test_the_self_contained_contracts_import_nothing_of_the_core() -> None:
     """The nouns and the backoff are offered to plugins as they are: no core module behind."""
     edges = import_graph().graph(typing=True)
     for module in ("bridge.contracts.data", "bridge.contracts.backoff"):
         assert edges[module] == set(), (module, edges[module])
+
+
+def _is_contracts(module: str) -> bool:
+    return module == "bridge.contracts" or module.startswith("bridge.contracts.")
+
+
+def test_adapters_import_nothing_of_the_core_but_the_contracts() -> None:
+    """Adapters reach the core through `bridge.contracts` only: messages through `Core.post`,
+    `/threadbridge` through `Core.command`, their values through `Core.state`."""
+    edges = import_graph().graph(typing=True)
+    reached = {
+        (module, dep)
+        for module, deps in edges.items()
+        if module.startswith("adapters.")
+        for dep in deps
+        if dep == "bridge" or dep.startswith("bridge.")
+    }
+    beyond = {(m, d) for m, d in reached if not _is_contracts(d)}
+    assert beyond == set()

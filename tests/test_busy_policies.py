@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
-from bridge.runtime import Runtime
-from tests.harness import Env, bridge_settings, slack_bridge
+from tests.harness import Env, bridge_runtime, slack_bridge
 
 CHANNEL = "C1"
 SLOW = "A long and slow answer that keeps streaming for quite a while, word by word. " * 6
@@ -116,7 +115,7 @@ async def test_stop_reaction_reaches_the_streaming_replica(redis_url: str, prefi
         root = await open_thread(env)
         hold = await start_slow_reply(env, root)
         assert env.runtime.dispatcher is not None and env.runtime.dispatcher.busy == 1
-        other = Runtime(bridge_settings(redis_url, prefix, **_http_mode(env)))
+        other = bridge_runtime(redis_url, prefix, **_http_mode(env))
         stack.push_async_callback(other.stop, 2.0)
         await other.start()
         env.slack.http_events_url = f"http://127.0.0.1:{other.http_port}/slack/events"
@@ -145,9 +144,9 @@ async def test_stop_reaction_reaches_the_streaming_replica(redis_url: str, prefi
 def _http_mode(env: Env) -> dict[str, object]:
     s = env.settings
     return {
-        "slack_bot_token": s.slack_bot_token,
-        "slack_signing_secret": s.slack_signing_secret,
-        "slack_api_url": s.slack_api_url,
-        "neuroflash_api_url": s.neuroflash_api_url,
-        "neuroflash_token_url": s.neuroflash_token_url,
+        "slack_bot_token": env.values["slack_bot_token"],
+        "slack_signing_secret": env.values["slack_signing_secret"],
+        "slack_api_url": env.values["slack_api_url"],
+        "neuroflash_api_url": s.plugin_values["neuroflash_api_url"],
+        "neuroflash_token_url": s.plugin_values["neuroflash_token_url"],
     }

@@ -1,4 +1,5 @@
-"""Where CommonMark puts code (bridge.commonmark), checked against the spec's own examples.
+"""Where CommonMark puts code (bridge.contracts.toolkit.commonmark), checked against the
+spec's own examples.
 
 The examples are verbatim from CommonMark 0.31.2 (https://spec.commonmark.org/0.31.2/, with
 `→` written as a tab): 4.4 Indented code blocks (107–118), 4.5 Fenced code blocks (119–147) and
@@ -14,7 +15,7 @@ from html import unescape
 
 import pytest
 
-from bridge.commonmark import code_ranges
+from bridge.contracts.toolkit.commonmark import code_ranges
 
 INDENTED = [
     (

@@ -11,9 +11,9 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from bridge.contracts.toolkit.sse import retry_after_seconds
+from bridge.contracts.toolkit.waits import MAX_WAIT, WaitBudget, WaitBudgetSpent, capped_wait
 from bridge.deadlines import NOTICES
-from bridge.sse import retry_after_seconds
-from bridge.waits import MAX_WAIT, WaitBudget, WaitBudgetSpent, capped_wait
 from emulators.base import Fault
 from emulators.openai_compat import OpenAIEmulator
 from tests.harness import Env, slack_bridge

@@ -17,10 +17,9 @@ from discord import app_commands
 
 from adapters.discord import slash
 from bridge.contracts import Core
-from bridge.runtime import Runtime
 from emulators.base import Fault
 from emulators.discord import DiscordEmulator
-from tests.harness import bridge_settings
+from tests.harness import bridge_runtime
 
 COMMANDS = "/commands"
 
@@ -37,14 +36,13 @@ async def discord_emulator() -> AsyncIterator[DiscordEmulator]:
 
 async def start_and_stop(emu: DiscordEmulator, redis_url: str, prefix: str) -> None:
     """One replica's life: start (log in, register commands, connect), then stop."""
-    settings = bridge_settings(
+    runtime = bridge_runtime(
         redis_url,
         prefix,
         discord_token=emu.token,
         discord_api_url=emu.api_url,
         discord_gateway_url=emu.gateway_url,
     )
-    runtime = Runtime(settings)
     try:
         await runtime.start()
     finally:

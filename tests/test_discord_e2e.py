@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from adapters.discord.format import PAGE_LIMIT
-from bridge.split import open_fence
+from bridge.contracts.toolkit.split import open_fence
 from emulators.base import Fault
 from tests.harness import BARRIER, BARRIER_ANSWER, Env, bridge_env, discord_bridge, rate_for
 

@@ -19,8 +19,7 @@ from discord.utils import MISSING
 
 from adapters.discord.client import intents
 from adapters.discord.ingest import DM_TENANT, read_message
-from bridge.contracts import Attachment, ThreadKey
-from bridge.ingest import Incoming
+from bridge.contracts import Attachment, Incoming, ThreadKey
 from emulators.discord import DiscordEmulator, payloads
 from emulators.discord.gateway import Session
 from emulators.discord.state import Channel, Message

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bridge.config import Settings
-from bridge.doctor.manifest import load_bot_scopes
+from adapters.slack.manifest import load_bot_scopes
+from adapters.slack.settings import DEFAULT_SCOPES
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
@@ -141,7 +141,7 @@ async def test_redis_that_evicts_is_refused(tmp_path: Path, prefix: str) -> None
 def test_the_manifest_ships_inside_the_package() -> None:
     """An installed wheel or the Docker image has no deploy/ folder: the doctor reads the
     package's copy, which is the documented deploy/slack-manifest.yml."""
-    shipped = importlib.resources.files("bridge.doctor") / "slack-manifest.yml"
+    shipped = importlib.resources.files("adapters.slack") / "slack-manifest.yml"
     documented = Path(__file__).resolve().parent.parent / "deploy" / "slack-manifest.yml"
     assert shipped.read_bytes() == documented.read_bytes()
     assert "files:read" in load_bot_scopes()
@@ -150,7 +150,7 @@ def test_the_manifest_ships_inside_the_package() -> None:
 def test_env_example_leaves_the_scopes_to_the_code() -> None:
     """A copied .env.example must not ask for fewer scopes than the bridge uses."""
     assert "SLACK_SCOPES" not in env_file(ROOT / ".env.example")
-    assert "files:read" in Settings.model_fields["slack_scopes"].default.split(",")
+    assert "files:read" in DEFAULT_SCOPES.split(",")
 
 
 OAUTH_ROWS = (
@@ -202,7 +202,7 @@ async def test_many_workspace_deployment_is_checked(
         elif fault == "wrong client id":
             values["SLACK_CLIENT_ID"] = "not-the-id"
         elif fault == "scopes without files:read":
-            default = Settings.model_fields["slack_scopes"].default.split(",")
+            default = DEFAULT_SCOPES.split(",")
             values["SLACK_SCOPES"] = ",".join(s for s in default if s != "files:read")
         elif fault == "redirect elsewhere":
             values["SLACK_REDIRECT_URI"] = f"{env.bridge_url}/oauth"

@@ -1,5 +1,6 @@
 """A write whose lease lapsed while it waited inside the client library never reaches the
-messenger: the fence is checked again as each request leaves (bridge.fencing)."""
+messenger: the fence is checked again as each request leaves (bridge.contracts.fencing), with
+aiohttp and with httpx; and each request of either client is counted (bridge.contracts.metering)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import discord
+import httpx
 import pytest
 import yarl
 from aiohttp import web
 
-from bridge.fencing import fence_requests, fenced
+from bridge.contracts.fencing import fence_requests, fenced, httpx_fence
+from bridge.contracts.metering import http_trace, httpx_trace
 from bridge.lease import LeaseLost
+from bridge.metrics import Metrics
 from emulators.discord import DiscordEmulator
 from tests.loopback import serving
 
@@ -127,3 +131,62 @@ async def test_request_queued_for_a_connection_is_refused_if_its_fence_failed_me
         (await busy).release()
     assert seen == ["/busy"]
     assert fence.checks == 2
+
+
+def recording_app(seen: list[str]) -> web.Application:
+    """Answers any POST; `/limited` with a 429."""
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        status = 429 if request.path == "/limited" else 200
+        return web.json_response({"ok": status == 200}, status=status)
+
+    app = web.Application()
+    app.router.add_post("/{name}", record)
+    return app
+
+
+async def test_httpx_request_is_refused_before_it_is_sent_when_its_fence_fails() -> None:
+    seen: list[str] = []
+    async with (
+        serving(recording_app(seen)) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", event_hooks=httpx_fence()) as client,
+    ):
+        with fenced(LapsesAfter(0)), pytest.raises(LeaseLost):
+            await client.post("/stale")
+        late = LapsesAfter(1)
+        with fenced(late), pytest.raises(LeaseLost):
+            await client.post("/lapsed-while-connecting")
+        assert late.checks == 2, "checked again once the request had its connection"
+        with fenced(LapsesAfter(2)):
+            assert (await client.post("/current")).status_code == 200
+        assert (await client.post("/unfenced")).status_code == 200
+    assert seen == ["/current", "/unfenced"]
+
+
+def by_path(method: str, url: httpx.URL | yarl.URL) -> str:
+    return f"{method} {url.path}"
+
+
+async def test_each_httpx_and_aiohttp_request_is_counted_and_its_429_too() -> None:
+    metrics, seen = Metrics(), []
+    async with serving(recording_app(seen)) as port:
+        base = f"http://127.0.0.1:{port}"
+        hooks = httpx_trace(metrics, "chat", by_path)
+        async with httpx.AsyncClient(base_url=base, event_hooks=hooks) as client:
+            await client.post("/ok")
+            await client.post("/ok")
+            await client.post("/limited")
+        trace = http_trace(metrics, "other", by_path)
+        async with (
+            aiohttp.ClientSession(trace_configs=[trace]) as session,
+            session.post(f"{base}/limited") as response,
+        ):
+            assert response.status == 429
+    assert metrics.value("messenger_calls_total", platform="chat", method="POST /ok") == 2
+    assert metrics.value("messenger_calls_total", platform="chat", method="POST /limited") == 1
+    limited = ("messenger_rate_limited_total", "POST /limited")
+    assert metrics.value(limited[0], platform="chat", method=limited[1]) == 1
+    assert metrics.value(limited[0], platform="other", method=limited[1]) == 1
+    assert metrics.value(limited[0], platform="chat", method="POST /ok") == 0
+    assert len(seen) == 4

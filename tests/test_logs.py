@@ -19,7 +19,7 @@ from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.openai_compat import OpenAIEmulator
 from emulators.slack import SlackEmulator
-from tests.harness import bridge_settings, slack_bridge
+from tests.harness import bridge_runtime, bridge_settings, slack_bridge
 
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
@@ -103,7 +103,7 @@ async def secret_bridge(
             await emu.start()
             stack.push_async_callback(emu.stop)
         host = redis_url.split("://", 1)[1]
-        settings = bridge_settings(
+        runtime = bridge_runtime(
             f"redis://default:{hidden['redis']}@{host}",
             prefix,
             neuroflash_client_secret=hidden["nf"],
@@ -123,7 +123,6 @@ async def secret_bridge(
             openai_model="m",
             bridge_log_level="DEBUG",
         )
-        runtime = Runtime(settings)
         stack.push_async_callback(runtime.stop, 3.0)
         await runtime.start()
         yield runtime, slack, discord, nf, openai
@@ -182,7 +181,7 @@ async def test_no_secret_reaches_the_log_at_debug(redis_url: str, prefix: str, f
             )
             logging.getLogger("tests").error(
                 "failed talking to %s",
-                runtime.settings.neuroflash_token_url,
+                f"{nf.url}/oauth/v2/token",
                 exc_info=RuntimeError(f"bad {hidden['bot']} at {runtime.settings.redis_url}"),
             )
     text = buffer.getvalue()

@@ -5,22 +5,22 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bridge.config import Settings
 from bridge.contracts import ReplyDone, ReplyFailed, TextDelta, ThreadKey, UserPost
-from bridge.providers.neuroflash.events import (
+from bridge.contracts.toolkit.sse import ProviderHTTPError
+from providers.neuroflash.events import (
     MalformedEvent,
     event_kind,
     parse_event,
     reply_after,
     retryable_code,
 )
-from bridge.providers.neuroflash.policy import (
+from providers.neuroflash.policy import (
     NeuroflashError,
     OpenRetry,
     message_body,
     steering_body,
 )
-from bridge.sse import ProviderHTTPError
+from providers.neuroflash.settings import NeuroflashSettings
 
 FINAL = '{"id":"a1","text":"Hi 👋","source":"assistant","createdAt":"2026-05-01T09:00:00"}'
 
@@ -142,16 +142,17 @@ def test_reply_after_takes_any_source_but_the_user() -> None:
 
 
 def test_steering_body_merges_settings_and_thread_overrides() -> None:
-    settings = Settings(
+    settings = NeuroflashSettings(
         _env_file=None,  # type: ignore[call-arg]
-        neuroflash_personality="friendly",
-        neuroflash_brand_voice_id="bv-1",
-        neuroflash_model_name="gpt-4",
+        personality="friendly",
+        brand_voice_id="bv-1",
+        model_name="gpt-4",
     )
-    body = steering_body(settings, {"brandVoiceId": "bv-2", "personalityId": "7", "modelName": ""})
+    steering = {"brandVoiceId": "bv-2", "personalityId": "7", "modelName": ""}
+    body = steering_body(settings, "", steering)
     assert body == {"personality": "friendly", "personalityId": 7, "brandVoiceId": "bv-2"}
     with pytest.raises(NeuroflashError, match="personalityId"):
-        steering_body(settings, {"personalityId": "seven"})
+        steering_body(settings, "", {"personalityId": "seven"})
 
 
 def test_message_body_is_stable_per_post() -> None:

@@ -19,12 +19,12 @@ from bridge.contracts import (
     TextDelta,
     ThreadKey,
 )
-from bridge.providers.neuroflash import NeuroflashProvider
-from bridge.sse import ProviderHTTPError
+from bridge.contracts.toolkit.sse import ProviderHTTPError
 from emulators.base import Fault
 from emulators.neuroflash import VARIANTS, NeuroflashEmulator
 from emulators.neuroflash.state import split_tokens
 from emulators.neuroflash.wire import Wire, pieces
+from providers.neuroflash import NeuroflashProvider
 from tests.provider_kit import THREAD, Kit, NeuroflashKit, collect, deltas, told, user_post
 
 EMOJI = "Team 👩‍👩‍👧‍👦 ships 🏳️‍🌈 and 👍🏽!\r\nZweite Zeile: Grüße ✅"
@@ -292,7 +292,7 @@ async def test_malformed_event_is_skipped(
     conversation = await start(provider)
     emu.script(EMOJI)
     emu.fail_next("stream", Fault("malformed", after=2))
-    with caplog.at_level(logging.WARNING, logger="bridge.providers.neuroflash"):
+    with caplog.at_level(logging.WARNING, logger="providers.neuroflash"):
         events = await collect(provider, conversation, user_post(1))
     assert done(events).text == EMOJI
     assert deltas(events) == EMOJI

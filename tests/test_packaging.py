@@ -58,13 +58,13 @@ def test_the_docker_requirements_are_the_core_and_every_extra() -> None:
 
 def test_emulators_and_bench_are_not_in_the_wheel() -> None:
     build = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
-    assert build["targets"]["wheel"]["packages"] == ["bridge", "adapters"]
+    assert build["targets"]["wheel"]["packages"] == ["bridge", "adapters", "providers"]
 
 
 def third_party_imports(folder: Path, *, top_level_only: bool) -> dict[str, set[str]]:
     """Top-level module names imported by each file under `folder` that are neither the
     standard library nor this project's own packages."""
-    own = {"bridge", "adapters", "emulators", "bench", "tests"}
+    own = {"bridge", "adapters", "providers", "emulators", "bench", "tests"}
     found: dict[str, set[str]] = {}
     for path in sorted(folder.rglob("*.py")):
         tree = ast.parse(path.read_text())
@@ -106,6 +106,12 @@ def test_each_adapter_imports_the_core_dependencies_and_its_extra() -> None:
         extra = names(PROJECT["optional-dependencies"][adapter])
         used = third_party_imports(ROOT / "adapters" / adapter, top_level_only=False)
         assert distributions(set(used)) <= core | extra, (adapter, used)
+
+
+def test_the_providers_import_only_the_core_dependencies() -> None:
+    """Providers need no extra: httpx, httpx-sse and pydantic-settings are the core's."""
+    used = third_party_imports(ROOT / "providers", top_level_only=False)
+    assert distributions(set(used)) <= names(PROJECT["dependencies"]), used
 
 
 def run_python(
@@ -156,17 +162,18 @@ def test_importing_the_core_imports_no_sdk(tmp_path: Path) -> None:
 
 def test_a_configured_messenger_without_its_sdk_is_one_line(tmp_path: Path) -> None:
     code = """
+        import os
         from bridge.config import ConfigError, load_settings
         from bridge.plugins import load_adapters
         from bridge.runtime import Runtime
 
         skipped = []
-        print(load_adapters(load_settings(), skipped), skipped)
-        settings = load_settings(slack_bot_token="xoxb-1", discord_token="d")
-        print(load_adapters(settings, skipped))
+        print(load_adapters(skipped), skipped)
+        os.environ |= {"SLACK_BOT_TOKEN": "xoxb-1", "DISCORD_TOKEN": "d"}
+        print(load_adapters(skipped))
         print("\\n".join(skipped))
         try:
-            Runtime(settings)
+            Runtime(load_settings())
         except ConfigError as exc:
             print("runtime:", exc)
     """
@@ -185,15 +192,34 @@ def test_a_configured_messenger_without_its_sdk_is_one_line(tmp_path: Path) -> N
     assert "Traceback" not in done.stderr
 
 
+def test_a_messenger_set_in_dotenv_without_its_sdk_is_named(tmp_path: Path) -> None:
+    """The loader names the variable from `.env` too, without the adapter's code."""
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=d\nSLACK_API_URL=\n")
+    code = """
+        from bridge.plugins import load_adapters
+
+        skipped = []
+        print(load_adapters(skipped))
+        print("\\n".join(skipped))
+    """
+    done = run_python(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[]",
+        "DISCORD_TOKEN is set but Discord support is not installed: "
+        "pip install 'threadbridge[discord]' (discord is missing)",
+    ]
+
+
 def test_the_messenger_installed_runs_and_the_other_is_one_warning(tmp_path: Path) -> None:
     code = """
         import logging
-        from bridge.config import load_settings
+        import os
         from bridge.plugins import load_adapters
 
         logging.basicConfig(format="%(levelname)s %(message)s")
-        settings = load_settings(slack_bot_token="b", slack_app_token="a", discord_token="d")
-        print([type(a).__name__ for a in load_adapters(settings)])
+        os.environ |= {"SLACK_BOT_TOKEN": "b", "SLACK_APP_TOKEN": "a", "DISCORD_TOKEN": "d"}
+        print([type(a).__name__ for a in load_adapters()])
     """
     done = run_python(code, tmp_path, missing=("discord",))
     assert done.returncode == 0, done.stderr
@@ -252,13 +278,14 @@ def test_no_embedded_valkey_is_one_line(tmp_path: Path) -> None:
 def test_doctor_names_the_missing_extra(tmp_path: Path) -> None:
     code = """
         import asyncio
+        import os
         from bridge.config import load_settings
         from bridge.doctor import diagnose
         from bridge.doctor.report import Report
 
         report = Report()
-        settings = load_settings(discord_token="d", discord_api_url="http://127.0.0.1:9")
-        asyncio.run(diagnose(settings, report))
+        os.environ |= {"DISCORD_TOKEN": "d", "DISCORD_API_URL": "http://127.0.0.1:9"}
+        asyncio.run(diagnose(load_settings(), report))
         for row in report.rows:
             print(row.part, row.status, row.detail, sep=" | ")
     """

@@ -15,7 +15,7 @@ from bridge.contracts import ThreadKey
 from bridge.runtime import Runtime
 from bridge.store import Store
 from emulators.openai_compat import OpenAIEmulator
-from tests.harness import Env, slack_bridge
+from tests.harness import Env, runtime_with, slack_bridge
 from tests.provider_kit import Kit, NeuroflashKit, OpenAIKit, running
 
 CHANNEL = "C1"
@@ -43,7 +43,8 @@ class Both:
 async def restart_with_default(env: Env, provider: str) -> Runtime:
     """Stop the env's runtime; start another on the same Redis prefix with a new default."""
     await env.runtime.stop(3.0)
-    runtime = Runtime(env.settings.model_copy(update={"bridge_provider": provider}))
+    settings = env.settings.model_copy(update={"bridge_provider": provider})
+    runtime = runtime_with(settings, env.values)
     await runtime.start()
     env.slack.http_events_url = f"http://127.0.0.1:{runtime.http_port}/slack/events"
     return runtime

@@ -8,14 +8,12 @@ from typing import Any
 import pytest
 
 from bridge.config import ConfigError
-from bridge.contracts import ProviderContext
 from bridge.plugins import provider_names
 from bridge.registry import Providers
-from bridge.runtime import Runtime
 from bridge.store import Store
 from emulators.openai_compat import OpenAIEmulator
 from emulators.slack import SlackEmulator
-from tests.harness import bridge_settings
+from tests.harness import bridge_runtime, bridge_settings
 from tests.test_startup import run_cli
 
 NO_PROVIDER: dict[str, Any] = {
@@ -29,7 +27,7 @@ OPENAI = {"openai_base_url": "http://127.0.0.1:1/v1", "openai_model": "m"}
 
 async def default_of(store: Store, redis_url: str, prefix: str, **values: Any) -> str:
     settings = bridge_settings(redis_url, prefix, **(NO_PROVIDER | values))
-    providers = Providers(ProviderContext(settings, store.thread_state))
+    providers = Providers(settings, store.thread_state)
     try:
         return providers.default
     finally:
@@ -81,7 +79,7 @@ async def test_an_openai_server_alone_runs_without_bridge_provider(
     slack, openai = SlackEmulator(), OpenAIEmulator()
     await slack.start()
     await openai.start()
-    settings = bridge_settings(
+    runtime = bridge_runtime(
         redis_url,
         prefix,
         **NO_PROVIDER,
@@ -91,7 +89,6 @@ async def test_an_openai_server_alone_runs_without_bridge_provider(
         slack_app_token=slack.app_token,
         slack_api_url=slack.api_url,
     )
-    runtime = Runtime(settings)
     try:
         await runtime.start()
         assert runtime.providers is not None and runtime.providers.default == "openai"

@@ -10,9 +10,9 @@ import pytest
 
 from bridge.config import ConfigError
 from bridge.contracts import Conversation, ReplyDone, ReplyFailed, TextDelta
-from bridge.providers.converzen import ConverzenProvider, error_code, persona_selector
 from emulators.base import Fault
 from emulators.converzen import ConverzenEmulator
+from providers.converzen.provider import ConverzenProvider, error_code, persona_selector
 from tests.provider_kit import THREAD, ConverzenKit, Kit, collect, final, started, told, user_post
 
 TEXTS = ("Hallo 👋🏽 — grüße aus Köln", "Zweitens: naïve café 👩‍👩‍👧‍👦 ok", "三つ目の答え ✓ done")

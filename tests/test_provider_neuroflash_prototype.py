@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from bridge.contracts import Conversation, ConversationStarted, ReplyDone, ReplyFailed, ThreadKey
-from bridge.providers.neuroflash_prototype import NeuroflashPrototypeProvider
-from bridge.sse import ProviderHTTPError
+from bridge.contracts.toolkit.sse import ProviderHTTPError
 from emulators.base import Fault
 from emulators.neuroflash_prototype import WORKSPACE, NeuroflashPrototypeEmulator
+from providers.neuroflash import NeuroflashPrototypeProvider
 from tests.provider_kit import THREAD, Kit, PrototypeKit, collect, told, user_post
 
 OTHER_WORKSPACE = "0d7c1f0e-0000-4000-8000-000000000002"

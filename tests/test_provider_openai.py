@@ -10,10 +10,10 @@ import pytest
 
 from bridge.config import ConfigError
 from bridge.contracts import Conversation, ReplyDone, ReplyFailed, TextDelta
-from bridge.providers.openai_compat import OpenAICompatProvider, fit_history
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.openai_compat import OpenAIEmulator
+from providers.openai_compat.provider import OpenAICompatProvider, fit_history
 from tests.provider_kit import THREAD, Kit, OpenAIKit, collect, final, told, user_post
 
 TEXTS = ("Erste 👋🏽 Antwort — grüße", "Second: naïve 👩‍👩‍👧‍👦 café", "第三 ✓")

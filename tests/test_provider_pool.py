@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bridge.config import load_settings
-from bridge.http import ShardedTransport, provider_client
+from bridge.contracts import ProviderContext, ProviderOptions
+from bridge.contracts.toolkit.http import ShardedTransport, provider_client
+from bridge.store import Store
 from tests.loopback import serving
 
 STREAMS = 600
@@ -20,7 +21,7 @@ HOLD = 0.3
 """How long the server takes to answer a request in the one-connection test."""
 
 
-async def test_every_stream_gets_its_connection_at_once() -> None:
+async def test_every_stream_gets_its_connection_at_once(store: Store) -> None:
     """Each stream stays open until all of them have reached the server, so any stream
     queued behind the pool would never arrive; also reports the longest connection wait."""
     arrived = 0
@@ -39,7 +40,7 @@ async def test_every_stream_gets_its_connection_at_once() -> None:
 
     app = web.Application()
     app.router.add_get("/stream", stream)
-    settings = load_settings(_env_file=None, slack_bot_token="xoxb-test")
+    context = ProviderContext(store.thread_state)
     waits: list[float] = []
 
     async def one(client: Any) -> None:
@@ -54,14 +55,14 @@ async def test_every_stream_gets_its_connection_at_once() -> None:
 
     async with (
         serving(app, backlog=STREAMS) as port,
-        provider_client(settings, f"http://127.0.0.1:{port}") as client,
+        provider_client(context, f"http://127.0.0.1:{port}") as client,
     ):
         await asyncio.wait_for(asyncio.gather(*(one(client) for _ in range(STREAMS))), 60)
     assert len(waits) == STREAMS
     print(f"longest wait for a provider connection, {STREAMS} streams: {max(waits):.3f}s")
 
 
-async def test_a_request_queued_for_a_connection_reports_its_wait() -> None:
+async def test_a_request_queued_for_a_connection_reports_its_wait(store: Store) -> None:
     """With one connection, the second of two requests waits for the first (held 0.3 s): the
     client's `connection_wait` gets that wait, and about none for the first."""
 
@@ -71,13 +72,11 @@ async def test_a_request_queued_for_a_connection_reports_its_wait() -> None:
 
     app = web.Application()
     app.router.add_get("/slow", slow)
-    settings = load_settings(
-        _env_file=None, slack_bot_token="xoxb-test", provider_max_connections=1
-    )
     waits: list[float] = []
+    context = ProviderContext(store.thread_state, ProviderOptions(max_connections=1), waits.append)
     async with serving(app) as port:
         url = f"http://127.0.0.1:{port}"
-        async with provider_client(settings, url, connection_wait=waits.append) as client:
+        async with provider_client(context, url) as client:
             await asyncio.gather(client.get("slow"), client.get("slow"))
     assert len(waits) == 2
     assert min(waits) < HOLD / 2 and max(waits) >= HOLD * 0.9, waits

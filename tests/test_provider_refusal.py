@@ -15,7 +15,7 @@ import pytest
 from bridge.config import ConfigError
 from bridge.runtime import Runtime
 from emulators.openai_compat import OpenAIEmulator
-from tests.harness import bridge_settings
+from tests.harness import bridge_runtime
 from tests.provider_kit import KITS, Kit
 from tests.test_startup import CONFIGURATION, one_line
 
@@ -35,10 +35,10 @@ def emulator(kit: Kit) -> Any:
     return OpenAIEmulator(api_key="right") if kit.name == "openai" else kit.emulator()
 
 
-def settings_for(kit: Kit, root: str, redis_url: str, prefix: str, **extra: Any) -> Any:
+def runtime_for(kit: Kit, root: str, redis_url: str, prefix: str, **extra: Any) -> Runtime:
     values = {"bridge_provider": kit.name, **kit.values(root)}
     right = {"openai_api_key": "right"} if kit.name == "openai" else {}
-    return bridge_settings(redis_url, prefix, **(values | right | NO_MESSENGER_NEEDED | extra))
+    return bridge_runtime(redis_url, prefix, **(values | right | NO_MESSENGER_NEEDED | extra))
 
 
 @pytest.mark.parametrize("kit", KITS, ids=[k.name for k in KITS])
@@ -48,7 +48,7 @@ async def test_refused_credentials_stop_start_up_naming_them(
     wrong, variable = WRONG[kit.name]
     emu = emulator(kit)
     await emu.start()
-    runtime = Runtime(settings_for(kit, emu.url, redis_url, prefix, **wrong))
+    runtime = runtime_for(kit, emu.url, redis_url, prefix, **wrong)
     try:
         with pytest.raises(ConfigError) as caught:
             await runtime.start()
@@ -66,7 +66,7 @@ async def test_right_credentials_pass_the_start_up_check(
     """The control: the same set-up with the right credentials gets past the provider."""
     emu = emulator(kit)
     await emu.start()
-    runtime = Runtime(settings_for(kit, emu.url, redis_url, prefix))
+    runtime = runtime_for(kit, emu.url, redis_url, prefix)
     try:
         with pytest.raises(ConfigError) as caught:
             await runtime.start()
@@ -79,7 +79,7 @@ async def test_right_credentials_pass_the_start_up_check(
 async def test_unreachable_provider_does_not_stop_start_up(redis_url: str, prefix: str) -> None:
     """A model server that is not up yet (started after the bridge) is left to the replies."""
     kit = next(k for k in KITS if k.name == "openai")
-    runtime = Runtime(settings_for(kit, "http://127.0.0.1:1", redis_url, prefix))
+    runtime = runtime_for(kit, "http://127.0.0.1:1", redis_url, prefix)
     try:
         with pytest.raises(ConfigError) as caught:
             await runtime.start()

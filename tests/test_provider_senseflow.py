@@ -10,9 +10,9 @@ import pytest
 
 from bridge.config import ConfigError
 from bridge.contracts import Conversation, ReplyFailed, TextDelta
-from bridge.providers.senseflow import SenseflowProvider
 from emulators.base import Fault
 from emulators.senseflow import AGENT, SenseflowEmulator
+from providers.senseflow import SenseflowProvider
 from tests.provider_kit import (
     THREAD,
     Kit,

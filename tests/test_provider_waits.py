@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.contracts import Conversation, ReplyFailed
-from bridge.waits import WaitBudget, use_budget
+from bridge.contracts.toolkit.waits import WaitBudget, use_budget
 from emulators.base import Fault
 from emulators.converzen import ConverzenEmulator
 from emulators.openai_compat import OpenAIEmulator

@@ -16,6 +16,7 @@ from bridge.cli import main
 from bridge.contracts import Conversation, ThreadKey, UserPost
 from bridge.deadletters import DeadLetters
 from bridge.inbox import Inbox
+from bridge.plugin_state import RedisPluginState
 from bridge.store import Store
 from emulators.base import Fault
 from tests.harness import Env, discord_bridge, slack_bridge
@@ -200,7 +201,7 @@ async def fill(redis: Redis, prefix: str, thread: ThreadKey) -> None:
     await store.claim_notice(thread, "1.3")
     await store.bind(Conversation("neuroflash", "c1", thread, {}))
     await store.thread_state.set(thread, "openai:history", "[]")
-    await store.redis.set(store.thread_key(thread, "history"), "legacy")
+    await RedisPluginState(redis, store.keys, thread.platform).set(thread.tenant, "install", "x")
     await store.acquire_lease(thread, "token", 60)
     await store.mark_done(thread, 1, "token")
     await store.set_channel_setting(thread.scope, "busy_policy", "queue")
@@ -221,9 +222,9 @@ async def test_forget_names_every_key_of_the_thread_and_scans_nothing(
     await fill(redis, prefix, THREAD)
     await fill(redis, prefix, OTHER)
     before = await every_key(redis, prefix)
-    # 8 fixed (active conv done state people lease posts history), reply and attempts for
-    # two posts, a notice, the inbox counter and two dedupe marks, two reply-message indexes
-    assert len(naming(before, THREAD)) == 18
+    # 7 fixed (active conv done state people lease posts), reply and attempts for two
+    # posts, a notice, the inbox counter and two dedupe marks, two reply-message indexes
+    assert len(naming(before, THREAD)) == 17
     assert await redis.exists(f"{prefix}replymsg:{THREAD}-1")
 
     client = NoScan.from_url(redis_url)

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from bridge.contracts import Allowance, EditRate, Route, ThreadKey
+from bridge.contracts.toolkit.split import open_fence
 from bridge.lease import LeaseLost
 from bridge.pacing import EditBudget
 from bridge.recording import RecordedSurface
 from bridge.render import Renderer
-from bridge.split import open_fence
 from bridge.store import Store
 
 

@@ -17,10 +17,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bridge.contracts import ThreadKey
 from bridge.keys import LEASE
-from bridge.runtime import Runtime
 from bridge.store import Store
 from emulators.base import Fault
-from tests.harness import Env, discord_bridge, rate_for, slack_bridge
+from tests.harness import Env, discord_bridge, rate_for, runtime_with, slack_bridge
 
 LEASE_SECONDS = 3.0
 ANSWER = "A slow answer, word by word, long enough to outlast a lease or two. " * 3
@@ -152,7 +151,7 @@ async def test_a_late_first_message_of_the_old_owner_is_not_shown_beside_the_tak
             post = await emu.user_message(emu.channel.id, "slow please", mentions_bot=True)
             await env.wait(lambda: bool(emu.calls_to(f"/channels/{post.id}/messages")), 30)
             partition.cut()
-            new = Runtime(env.settings.model_copy(update={"redis_url": redis_url}))
+            new = runtime_with(env.settings.model_copy(update={"redis_url": redis_url}), env.values)
             try:
                 await new.start()
                 await env.wait(lambda: env.discord_text(post.id) == ANSWER, timeout=30)
@@ -192,7 +191,7 @@ async def test_a_late_first_message_of_the_old_owner_is_not_shown_beside_the_tak
             root = await emu.user_post("C1", "<@UBOT> slow please")
             await env.wait(lambda: bool(emu.calls_to(f"/api/{first_call}")), 30)
             partition.cut()
-            new = Runtime(env.settings.model_copy(update={"redis_url": redis_url}))
+            new = runtime_with(env.settings.model_copy(update={"redis_url": redis_url}), env.values)
             try:
                 await new.start()
                 await env.wait(lambda: env.reply_text("C1", root) == ANSWER, timeout=30)

@@ -13,14 +13,17 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from redis.asyncio import Redis
 
+from adapters.slack.installations import RedisInstallationStore, cipher
+from bridge.keys import Keys
+from bridge.plugin_state import RedisPluginState
 from bridge.runtime import Runtime
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
 from emulators.slack.args import call_args, call_token
-from tests.harness import bridge_settings
+from tests.harness import bridge_runtime
 
 KEY = Fernet.generate_key().decode()
 TEAMS = {"TA": ("xoxb-team-a", "UBOTA", "BBOTA"), "TB": ("xoxb-team-b", "UBOTB", "BBOTB")}
@@ -55,7 +58,7 @@ async def distributed_bridge(
             slack.add_team(team, token, user, bot)
         await slack.start()
         stack.push_async_callback(slack.stop)
-        settings = bridge_settings(
+        runtime = bridge_runtime(
             redis_url,
             prefix,
             neuroflash_api_url=f"{neuroflash.url}/api",
@@ -69,7 +72,6 @@ async def distributed_bridge(
             bridge_encryption_key=KEY,
             **overrides,
         )
-        runtime = Runtime(settings)
         stack.push_async_callback(runtime.stop, 3.0)
         await runtime.start()
         base = f"http://127.0.0.1:{runtime.http_port}"
@@ -100,6 +102,15 @@ def posted_tokens(env: Env, channel: str) -> set[str | None]:
     return {call_token(c, call_args(c)) for c in calls if call_args(c).get("channel") == channel}
 
 
+INSTALLS = "{prefix}plugin:slack:*:installation"
+"""Where the Slack adapter's installations are (its plugin state's value `installation`)."""
+
+
+def installs(redis: Redis, prefix: str, fernet: MultiFernet) -> RedisInstallationStore:
+    """The Slack adapter's installation store on the plugin state a bridge with `prefix` has."""
+    return RedisInstallationStore(RedisPluginState(redis, Keys(prefix), "slack"), fernet)
+
+
 async def keys(redis: Redis, pattern: str) -> list[bytes]:
     return [k async for k in redis.scan_iter(match=pattern, count=500)]
 
@@ -126,17 +137,17 @@ async def test_two_workspaces_install_answer_and_uninstall(
         assert await keys(redis, f"{prefix}*slack:TA:*")
 
         await env.slack.uninstall("TA")
-        assert await keys(redis, f"{prefix}slack:install:*TA") == []
+        assert await keys(redis, f"{prefix}plugin:slack:TA:installation") == []
         assert await keys(redis, f"{prefix}*slack:TA*") == []
 
         await converse(env, "TB", "CB", "Still here.")
-        assert await keys(redis, f"{prefix}slack:install:*TB")
+        assert await keys(redis, f"{prefix}plugin:slack:TB:installation")
 
 
 async def test_tokens_at_rest_need_the_key(redis_url: str, prefix: str, redis: Redis) -> None:
     async with distributed_bridge(redis_url, prefix) as env:
         assert await install(env, "TB") == 200
-        (key,) = await keys(redis, f"{prefix}slack:install:*")
+        (key,) = await keys(redis, INSTALLS.format(prefix=prefix))
         raw = await redis.get(key)
         assert raw is not None and b"xoxb-team-b" not in raw
         with pytest.raises(InvalidToken):
@@ -153,41 +164,40 @@ async def test_install_with_a_forged_state_is_refused(
 ) -> None:
     async with distributed_bridge(redis_url, prefix) as env:
         assert await install(env, "TA", tamper=True) >= 400
-        assert await keys(redis, f"{prefix}slack:install:*") == []
+        assert await keys(redis, INSTALLS.format(prefix=prefix)) == []
         assert env.slack.calls_to("/api/oauth.v2.access") == []
 
 
 async def test_key_rotation_re_encrypts_with_the_new_key(redis: Redis, prefix: str) -> None:
     from slack_sdk.oauth.installation_store import Installation
 
-    from adapters.slack.installations import RedisInstallationStore, cipher
-
     old, new = KEY, Fernet.generate_key().decode()
-    await RedisInstallationStore(redis, prefix, cipher(old)).async_save(
+    await installs(redis, prefix, cipher(old)).async_save(
         Installation(user_id="U1", team_id="TR", bot_token="xoxb-rotate", bot_user_id="UB")
     )
-    both = RedisInstallationStore(redis, prefix, cipher(f"{new},{old}"))
+    both = installs(redis, prefix, cipher(f"{new},{old}"))
     assert (await both.rotate()).rotated == 1
-    only_new = RedisInstallationStore(redis, prefix, cipher(new))
+    only_new = installs(redis, prefix, cipher(new))
     bot = await only_new.async_find_bot(enterprise_id=None, team_id="TR")
     assert bot is not None and bot.bot_token == "xoxb-rotate"
-    only_old = RedisInstallationStore(redis, prefix, cipher(old))
+    only_old = installs(redis, prefix, cipher(old))
     assert await only_old.async_find_bot(enterprise_id=None, team_id="TR") is None
 
 
 def test_distribution_needs_the_encryption_key() -> None:
     from adapters.slack import SlackAdapter
-    from bridge.config import ConfigError, load_settings
+    from adapters.slack.settings import SlackSettings
+    from bridge.contracts import ConfigError, load_settings
 
     base = {
         "_env_file": None,
-        "slack_client_id": "cid",
-        "slack_client_secret": "secret",
-        "slack_signing_secret": "s",
+        "client_id": "cid",
+        "client_secret": "secret",
+        "signing_secret": "s",
     }
     with pytest.raises(ConfigError, match=r"^BRIDGE_ENCRYPTION_KEY is not set"):
-        SlackAdapter(load_settings(**base))
+        SlackAdapter(load_settings(SlackSettings, **base))
     with pytest.raises(ConfigError, match=r"^BRIDGE_ENCRYPTION_KEY is invalid"):
-        SlackAdapter(load_settings(**base, bridge_encryption_key="not-a-key"))
+        SlackAdapter(load_settings(SlackSettings, **base, BRIDGE_ENCRYPTION_KEY="not-a-key"))
     with pytest.raises(ConfigError, match=r"^SLACK_CLIENT_SECRET is not set"):
-        SlackAdapter(load_settings(**(base | {"slack_client_secret": None})))
+        SlackAdapter(load_settings(SlackSettings, **(base | {"client_secret": None})))

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from adapters.slack.format import PAGE_LIMIT
-from bridge.split import open_fence
+from bridge.contracts.toolkit.split import open_fence
 from emulators.base import Fault
 from tests.harness import BARRIER, BARRIER_ANSWER, Env, rate_for, slack_bridge
 

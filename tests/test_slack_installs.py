@@ -21,12 +21,14 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Installation
 
-from adapters.slack.installations import RedisInstallationStore, cipher
+from adapters.slack.installations import cipher
 from adapters.slack.oauth_state import SignedStateStore, state_key, well_formed
 from tests.test_slack_distribution import (
+    INSTALLS,
     KEY,
     distributed_bridge,
     install,
+    installs,
     keys,
     posted_tokens,
 )
@@ -49,25 +51,10 @@ async def test_an_enterprise_grid_workspace_is_served_and_forgotten_on_uninstall
         assert posted_tokens(env, "CG") == {token}
 
         await env.slack.uninstall(team)
-        assert await keys(redis, f"{prefix}slack:install:*") == []
-        store = RedisInstallationStore(redis, prefix, cipher(KEY))
+        assert await keys(redis, INSTALLS.format(prefix=prefix)) == []
+        store = installs(redis, prefix, cipher(KEY))
         for enterprise in ("EG", None):
             assert await store.async_find_bot(enterprise_id=enterprise, team_id=team) is None
-
-
-async def test_a_workspace_saved_by_org_and_team_is_deleted_on_uninstall(
-    redis_url: str, prefix: str, redis: Redis
-) -> None:
-    """A token stored under `<enterprise>:<team>` by an earlier release does not outlive the
-    uninstall."""
-    legacy = f"{prefix}slack:install:EG:TG"
-    async with distributed_bridge(redis_url, prefix) as env:
-        env.slack.add_team(*GRID, enterprise_id="EG")
-        assert await install(env, "TG") == 200
-        (current,) = await keys(redis, f"{prefix}slack:install:*")
-        await redis.copy(current, legacy)
-        await env.slack.uninstall("TG")
-        assert await keys(redis, f"{prefix}slack:install:*") == []
 
 
 async def test_a_non_ascii_state_is_a_bad_request(
@@ -104,7 +91,7 @@ async def test_install_link_hits_write_nothing_and_install_still_works(
         assert set(await keys(redis, f"{prefix}*")) == before
         assert await install(env, "TA") == 200
         assert await install(env, "TA", tamper=True) >= 400
-        assert len(await keys(redis, f"{prefix}slack:install:*")) == 1
+        assert len(await keys(redis, INSTALLS.format(prefix=prefix))) == 1
 
 
 # rotate-slack-keys ------------------------------------------------------------------------
@@ -140,20 +127,20 @@ async def test_rotation_skips_and_names_a_record_no_key_decrypts(
 ) -> None:
     old, new, lost = (Fernet.generate_key().decode() for _ in range(3))
     for team in ("TR1", "TR2", "TR3"):
-        await RedisInstallationStore(redis, prefix, cipher(old)).async_save(installation(team))
-    await RedisInstallationStore(redis, prefix, cipher(lost)).async_save(installation("TLOST"))
-    lost_raw = await redis.get(f"{prefix}slack:install:-:TLOST")
+        await installs(redis, prefix, cipher(old)).async_save(installation(team))
+    await installs(redis, prefix, cipher(lost)).async_save(installation("TLOST"))
+    lost_raw = await redis.get(f"{prefix}plugin:slack:TLOST:installation")
 
     status, out = await rotate_command(redis_url, prefix, f"{new},{old}", tmp_path)
 
     assert status != 0, out
     assert "TLOST" in out and "Traceback" not in out, out
     assert "3" in out and "1 skipped" in out, out
-    only_new = RedisInstallationStore(redis, prefix, cipher(new))
+    only_new = installs(redis, prefix, cipher(new))
     for team in ("TR1", "TR2", "TR3"):
         bot = await only_new.async_find_bot(enterprise_id=None, team_id=team)
         assert bot is not None and bot.bot_token == f"xoxb-{team}"
-    assert await redis.get(f"{prefix}slack:install:-:TLOST") == lost_raw
+    assert await redis.get(f"{prefix}plugin:slack:TLOST:installation") == lost_raw
 
 
 class _SavedMeanwhile(MultiFernet):
@@ -178,20 +165,20 @@ async def test_rotation_never_overwrites_a_record_saved_meanwhile(
     redis: Redis, redis_url: str, prefix: str
 ) -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    await RedisInstallationStore(redis, prefix, cipher(old)).async_save(installation("TR1"))
+    await installs(redis, prefix, cipher(old)).async_save(installation("TR1"))
     reinstalled = installation("TR1")
     reinstalled.bot_token = "xoxb-reinstalled"
     scratch = f"{prefix}scratch:"
-    await RedisInstallationStore(redis, scratch, cipher(new)).async_save(reinstalled)
-    fresh = await redis.get(f"{scratch}slack:install:-:TR1")
+    await installs(redis, scratch, cipher(new)).async_save(reinstalled)
+    fresh = await redis.get(f"{scratch}plugin:slack:TR1:installation")
     assert fresh is not None
     both = [Fernet(new.encode()), Fernet(old.encode())]
-    racing = _SavedMeanwhile(both, redis_url, f"{prefix}slack:install:-:TR1", fresh)
+    racing = _SavedMeanwhile(both, redis_url, f"{prefix}plugin:slack:TR1:installation", fresh)
 
-    outcome = await RedisInstallationStore(redis, prefix, racing).rotate()
+    outcome = await installs(redis, prefix, racing).rotate()
 
     assert racing.interleaved and outcome.skipped == []
-    only_new = RedisInstallationStore(redis, prefix, cipher(new))
+    only_new = installs(redis, prefix, cipher(new))
     bot = await only_new.async_find_bot(enterprise_id=None, team_id="TR1")
     assert bot is not None and bot.bot_token == "xoxb-reinstalled"
 

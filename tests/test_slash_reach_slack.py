@@ -185,7 +185,8 @@ def allowing(member: bool, admin: bool | None = None) -> tuple[Any, Any]:
     ],
 )
 async def test_may_reach(member: bool, admin: bool | None, direct: bool, allowed: bool) -> None:
-    from bridge.slash import Link, may_reach
+    from bridge.contracts import Link
+    from bridge.slash import may_reach
 
     thread = ThreadKey("slack", "T1", PRIVATE, "1.0")
     is_member, is_admin = allowing(member, admin)
@@ -194,7 +195,8 @@ async def test_may_reach(member: bool, admin: bool | None, direct: bool, allowed
 
 
 async def test_may_reach_obeys_the_lists_of_the_linked_channel() -> None:
-    from bridge.slash import Link, may_reach
+    from bridge.contracts import Link
+    from bridge.slash import may_reach
 
     thread = ThreadKey("slack", "T1", PRIVATE, "1.0")
     is_member, is_admin = allowing(True, True)

@@ -6,7 +6,14 @@ import random
 
 import pytest
 
-from bridge.split import Pages, close_for_display, cut_point, open_fence, seal, split
+from bridge.contracts.toolkit.split import (
+    Pages,
+    close_for_display,
+    cut_point,
+    open_fence,
+    seal,
+    split,
+)
 
 
 def _joined(pages: list[str]) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import bridge.split as split_module
-from bridge.split import Pages, split
+import bridge.contracts.toolkit.split as split_module
+from bridge.contracts.toolkit.split import Pages, split
 
 LIMIT = 4000
 

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from adapters.discord.settings import DiscordSettings
+from adapters.slack.settings import SlackSettings
 from bridge.config import ConfigError, Settings
-from bridge.runtime import Runtime
 from emulators.discord import DiscordEmulator
 from emulators.openai_compat import OpenAIEmulator
 from emulators.slack import SlackEmulator
-from tests.harness import bridge_settings
+from providers.neuroflash.settings import NeuroflashSettings
+from tests.harness import bridge_runtime
 
 CONFIGURATION = (
     "SLACK_",
@@ -50,13 +52,31 @@ def test_missing_token_names_the_variable(redis_url: str) -> None:
 def test_no_messenger_configured(redis_url: str) -> None:
     result = run_cli("run", env={"REDIS_URL": redis_url})
     assert result.returncode != 0
-    assert "SLACK_BOT_TOKEN or DISCORD_TOKEN" in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "DISCORD_TOKEN or SLACK_BOT_TOKEN or SLACK_CLIENT_ID must be set" in line
 
 
 def test_bad_setting_names_the_variable(redis_url: str) -> None:
     result = run_cli("run", env={"REDIS_URL": redis_url, "BRIDGE_HTTP_PORT": "not-a-port"})
     assert result.returncode != 0
     assert "BRIDGE_HTTP_PORT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SLACK_EDITS_PER_MINUTE", "-1"), ("SLACK_REPLY_MODE", "fast"), ("DISCORD_API_URL", "")],
+)
+def test_bad_adapter_setting_names_the_variable(redis_url: str, variable: str, value: str) -> None:
+    """An adapter's own settings stop start-up in one line naming the variable, prefix and all
+    (an empty value means unset, so it is no error)."""
+    env = {"REDIS_URL": redis_url, "SLACK_BOT_TOKEN": "xoxb-1", variable: value}
+    result = run_cli("run", env=env)
+    assert result.returncode != 0
+    line = result.stderr.strip().splitlines()[-1]
+    if value:
+        assert line.startswith(f"threadbridge: {variable} is invalid"), result.stderr
+    else:
+        assert "SLACK_SIGNING_SECRET" in line, result.stderr
 
 
 def test_unreachable_redis_is_one_line() -> None:
@@ -70,14 +90,13 @@ async def test_refused_intent_stops_start_up(redis_url: str, prefix: str) -> Non
     emu = DiscordEmulator()
     emu.refuse_intents = True
     await emu.start()
-    settings = bridge_settings(
+    runtime = bridge_runtime(
         redis_url,
         prefix,
         discord_token=emu.token,
         discord_api_url=emu.api_url,
         discord_gateway_url=emu.gateway_url,
     )
-    runtime = Runtime(settings)
     try:
         with pytest.raises(ConfigError, match="Message Content"):
             await runtime.start()
@@ -89,14 +108,13 @@ async def test_refused_intent_stops_start_up(redis_url: str, prefix: str) -> Non
 async def test_bad_discord_token_stops_start_up(redis_url: str, prefix: str) -> None:
     emu = DiscordEmulator(token="right")
     await emu.start()
-    settings = bridge_settings(
+    runtime = bridge_runtime(
         redis_url,
         prefix,
         discord_token="wrong",
         discord_api_url=emu.api_url,
         discord_gateway_url=emu.gateway_url,
     )
-    runtime = Runtime(settings)
     try:
         with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
             await runtime.start()
@@ -108,13 +126,17 @@ async def test_bad_discord_token_stops_start_up(redis_url: str, prefix: str) -> 
 def test_env_example_as_is_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     """`cp .env.example .env` must not stop start-up: an empty value means "not set"."""
     for name in list(os.environ):
-        if name.startswith(("NEUROFLASH_", "BRIDGE_", "SLACK_", "OPENAI_")):
+        if name.startswith(CONFIGURATION):
             monkeypatch.delenv(name)
     example = Path(__file__).resolve().parent.parent / ".env.example"
     settings = Settings(_env_file=example)  # type: ignore[call-arg]
-    assert settings.neuroflash_personality_id is None
-    assert settings.neuroflash_context_size is None
+    neuroflash = NeuroflashSettings(_env_file=example)  # type: ignore[call-arg]
+    assert neuroflash.personality_id is None
+    assert neuroflash.context_size is None
     assert settings.bridge_provider is None
+    slack = SlackSettings(_env_file=example)  # type: ignore[call-arg]
+    assert slack.bot_token is None and slack.reply_mode == "stream"
+    assert DiscordSettings(_env_file=example).token is None  # type: ignore[call-arg]
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -155,8 +155,8 @@ def test_plain_keys_keep_their_names() -> None:
     assert names.budget("slack:T1:chat.update") == "tb:budget:{slack:T1:chat.update}"
     assert names.user_rate("slack", "T1", "U1") == "tb:rate:{slack:T1:U1}"
     assert names.inbox_seen(3, thread, "1.3") == "tb:{inbox:3}:seen:slack:T1:C1:1.2:1.3"
-    assert names.slack_installation("E1", None) == "tb:slack:install:E1:-"
-    assert names.discord_commands("77") == "tb:discord:commands:77"
+    assert names.plugin("slack", "T1", "installation") == "tb:plugin:slack:T1:installation"
+    assert names.plugin("discord", "77", "commands") == "tb:plugin:discord:77:commands"
 
 
 async def fill(store: Store, thread: ThreadKey, message_id: str, user: str) -> None:

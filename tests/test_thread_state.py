@@ -5,7 +5,6 @@ never reach Redis themselves."""
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 from bridge import keys
@@ -14,7 +13,7 @@ from bridge.store import Store
 
 THREAD = ThreadKey("slack", "T1", "C1", "1700000000.000100")
 OTHER = ThreadKey("slack", "T1", "C1", "1700000000.000200")
-PROVIDERS = Path(__file__).resolve().parent.parent / "bridge" / "providers"
+PROVIDERS = Path(__file__).resolve().parent.parent / "providers"
 
 
 async def test_values_live_in_one_hash_per_thread(store: Store) -> None:
@@ -50,29 +49,6 @@ async def test_fresh_and_forget_drop_it_unbind_leaves_it_to_the_provider(store: 
     await state.set(THREAD, "senseflow:user", "U1")
     await store.forget_thread(THREAD)
     assert not await store.redis.exists(store.thread_key(THREAD, keys.STATE))
-
-
-async def test_values_from_before_the_state_hash_are_moved_once(store: Store) -> None:
-    """An upgrade keeps an OpenAI thread's history and a SenseFlow conversation's owner."""
-    history, owner = store.thread_key(THREAD, "history"), store.thread_key(THREAD, "senseflow:user")
-    turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    await store.redis.rpush(history, json.dumps(turns[0]), "{not json", json.dumps(turns[1]))
-    await store.redis.set(owner, "U-first")
-    state = store.thread_state
-    assert json.loads(await state.get(THREAD, "openai:history") or "") == [turns[0], None, turns[1]]
-    assert await state.get(THREAD, "senseflow:user") == "U-first"
-    assert not await store.redis.exists(history, owner)
-    assert len(json.loads(await state.get(THREAD, "openai:history") or "")) == 3
-    assert await state.get(OTHER, "openai:history") is None
-
-
-async def test_a_dropped_value_is_not_revived_from_before_the_upgrade(store: Store) -> None:
-    await store.redis.rpush(store.thread_key(THREAD, "history"), json.dumps({"role": "user"}))
-    await store.redis.set(store.thread_key(OTHER, "senseflow:user"), "U1")
-    await store.start_over(THREAD)
-    await store.thread_state.delete(OTHER, "senseflow:user")
-    assert await store.thread_state.get(THREAD, "openai:history") is None
-    assert await store.thread_state.get(OTHER, "senseflow:user") is None
 
 
 def test_providers_never_reach_redis() -> None:

@@ -13,13 +13,23 @@ import discord
 from adapters.discord import slash
 from adapters.discord.client import BridgeClient, point_at, route_name
 from adapters.discord.controls import stop_pressed
+from adapters.discord.doctor import run_checks
 from adapters.discord.heartbeat import gateway_lateness
 from adapters.discord.ingest import DiscordIngest, ThreadParents
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface, global_allowance
-from bridge.config import ConfigError, Settings, secret
-from bridge.contracts import Core, Permits, Surface, UserPost
-from bridge.fencing import fence_requests
-from bridge.metrics import http_trace
+from bridge.contracts import (
+    ConfigError,
+    Core,
+    Findings,
+    Permits,
+    Surface,
+    UserPost,
+    require,
+    secret,
+)
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.metering import http_trace
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +42,38 @@ INTENT_HELP = (
 
 class DiscordAdapter:
     platform = "discord"
+    settings_class = DiscordSettings
+    enabling = ("DISCORD_TOKEN",)
+    quiet_loggers = ("discord.http", "discord.gateway")
+    """They log request routes and gateway payloads at DEBUG."""
 
     @staticmethod
-    def enabled(settings: Settings) -> bool:
-        return bool(secret(settings.discord_token))
+    def enabled(settings: DiscordSettings) -> bool:
+        return bool(secret(settings.token))
 
-    def __init__(self, settings: Settings) -> None:
-        settings.require("discord_token")
+    @staticmethod
+    def describe(settings: DiscordSettings) -> str:
+        return "discord"
+
+    @staticmethod
+    async def doctor(settings: DiscordSettings, findings: Findings) -> None:
+        await run_checks(settings, findings)
+
+    def __init__(self, settings: DiscordSettings) -> None:
+        require(settings, "token")
         self._settings = settings
+        self._core: Core | None = None
         self.client: BridgeClient | None = None
         self._budget: Permits | None = None
+        self._previews = False
         self._task: asyncio.Task[None] | None = None
         self._answers = slash.Answers()
 
     async def start(self, core: Core) -> None:
-        point_at(self._settings.discord_api_url, self._settings.discord_gateway_url)
+        point_at(self._settings.api_url, self._settings.gateway_url)
+        self._core = core
         self._budget = core.budget
+        self._previews = core.options.link_previews
         ingest: DiscordIngest | None = None
         parents = ThreadParents()
 
@@ -63,18 +89,18 @@ class DiscordAdapter:
             deleted = await core.forget_tenant(self.platform, str(guild))
             log.info("removed from guild %s: forgot it (%d keys)", guild, deleted)
 
-        trace = fence_requests(http_trace(core.metrics, "discord", route_name))
+        trace = fence_requests(http_trace(core.meter, "discord", route_name))
         self.client = client = BridgeClient(
             on_post, on_reaction, trace, stop_pressed(core, parents), on_removed
         )
         try:
-            await client.login(secret(self._settings.discord_token))
+            await client.login(secret(self._settings.token))
         except discord.LoginFailure:
             await client.close()
             raise ConfigError("DISCORD_TOKEN was refused by Discord: check the bot token") from None
         except (aiohttp.ClientError, OSError) as exc:
             await client.close()
-            host = urlsplit(self._settings.discord_api_url).netloc
+            host = urlsplit(self._settings.api_url).netloc
             raise ConfigError(f"DISCORD_API_URL: cannot reach {host} ({exc})") from None
         assert client.user is not None
         ingest = DiscordIngest(core, client.user.id, client, parents)
@@ -99,7 +125,7 @@ class DiscordAdapter:
             f"DISCORD_GATEWAY_URL: could not connect to Discord ({error or 'timeout'})"
         )
 
-    def connected(self) -> bool:
+    async def connected(self) -> bool:
         """For /readyz: the gateway connection is open."""
         client = self.client
         if client is None or client.is_closed() or not client.is_ready():
@@ -121,13 +147,13 @@ class DiscordAdapter:
             self._task = None
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
-        assert self.client is not None and self._budget is not None
-        limit = global_allowance(self._settings.discord_requests_per_second)
+        assert self.client is not None and self._budget is not None and self._core is not None
+        limit = global_allowance(self._settings.requests_per_second)
         return DiscordSurface(
             self.client,
             post,
             messages,
             self._budget,
             limit,
-            previews=self._settings.link_previews,
+            previews=self._previews,
         )

@@ -8,8 +8,7 @@ import logging
 import discord
 
 from adapters.discord.access import is_discord_admin
-from bridge.commands import Command
-from bridge.ingest import Confirm, Replies, Say
+from bridge.contracts import Command, Confirm, Replies, Say
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import re
 
 import discord
 
-from bridge.text import first_words
+from bridge.contracts.toolkit.text import first_words
 
 PAGE_LIMIT = 2000
 EDIT_INTERVAL = 1.0

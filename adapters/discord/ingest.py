@@ -24,9 +24,8 @@ from redis.exceptions import RedisError
 
 from adapters.discord.commands import discord_replies
 from adapters.discord.format import strip_mention, thread_name
-from bridge.contracts import Attachment, Core, ThreadKey, UserPost
+from bridge.contracts import Attachment, Core, Incoming, ThreadKey, UserPost
 from bridge.contracts.backoff import exponential
-from bridge.ingest import Incoming, take
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +118,7 @@ class DiscordIngest:
         incoming = read_message(message, self._bot, await self.parent_of(message))
         if incoming is None:
             return
-        await take(self._hub, incoming, discord_replies(message))
+        await self._hub.post(incoming, discord_replies(message))
 
     async def handle_reaction(self, event: discord.RawReactionActionEvent) -> None:
         """A stop reaction on one of the bot's replies stops that reply, on any replica."""

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import discord
 
 from adapters.discord.ingest import DM_TENANT
-from bridge.contracts import ThreadKey
-from bridge.slash import Link
+from bridge.contracts import Link, ThreadKey
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """`/threadbridge <sub>` as a Discord application command, answered ephemerally (flag 64).
 
 The command tree is synced (bulk overwrite, global) at start-up when its definition differs
-from the one last synced (a hash in Redis, shared by every replica): Discord keeps an
-application's commands, so re-sending the same ones on every start of every replica only
-spends the bot's request budget. The interaction's channel is the thread the command was run
-in, unless a `link` option names another (acted on only for who may see it:
+from the one last synced (a hash in the core's plugin state, shared by every replica):
+Discord keeps an application's commands, so re-sending the same ones on every start of every
+replica only spends the bot's request budget. The interaction's channel is the thread the
+command was run in, unless a `link` option names another (acted on only for who may see it:
 `adapters.discord.links`), and its `locale` chooses the language.
 
 Discord (interactions/receiving-and-responding): "you must send an initial response within 3
@@ -32,15 +32,17 @@ from redis.exceptions import RedisError
 from adapters.discord.access import is_discord_admin
 from adapters.discord.ingest import DM_TENANT
 from adapters.discord.links import link_to, parse_link
-from bridge.contracts import Core, ThreadKey, channel_scope
-from bridge.i18n import text
-from bridge.keys import COMMANDS_TTL, Keys
-from bridge.slash import Invocation, run_slash
+from bridge.contracts import Core, Invocation, ThreadKey, channel_scope
 
 log = logging.getLogger(__name__)
 
 NAME = "threadbridge"
 LINK_HELP = "A message link (Copy Message Link) to act on that thread instead of this one"
+COMMANDS = "commands"
+"""The plugin-state value (under the application's id) holding the synced commands' hash."""
+COMMANDS_TTL = 30 * 24 * 3600
+"""How long the hash of the last synced commands lives; each start rewrites it, and a start
+after it lapsed only syncs once more."""
 ANSWER_WITHIN = 2.0
 """Seconds a command may run before it is deferred: a second short of Discord's 3 s deadline,
 for the callback's own round trip and a busy event loop."""
@@ -113,7 +115,7 @@ def command_group(hub: Core, answers: Answers) -> app_commands.Group:
             found = parse_link(link)
             linked = await link_to(interaction, found) if found is not None else None
             if linked is None:
-                return text("link_unknown", interaction.locale.value, hub.settings.bridge_locale)
+                return hub.text("link_unknown", interaction.locale.value)
             thread = linked.thread
 
         async def admin() -> bool:
@@ -129,7 +131,7 @@ def command_group(hub: Core, answers: Answers) -> app_commands.Group:
             command=f"/{NAME}",
             link=linked,
         )
-        return await run_slash(hub, invocation)
+        return await hub.command(invocation)
 
     async def answer(interaction: discord.Interaction, *words: str, link: str = "") -> None:
         await answers.answer(interaction, work(interaction, words, link))
@@ -184,22 +186,21 @@ async def sync_if_changed(tree: app_commands.CommandTree[discord.Client], hub: C
     """Sync unless the stored hash matches; claim the new hash first (SET … GET, atomic) so
     replicas starting together sync once, and drop the claim if the sync fails so the next
     start tries again. Redis trouble only costs a sync."""
-    application = tree.client.application_id
-    key = Keys(hub.prefix).discord_commands(str(application))
+    application = str(tree.client.application_id)
     digest = definition_hash(tree)
     try:
-        previous = await hub.redis.set(key, digest, ex=COMMANDS_TTL, get=True)
+        previous = await hub.state.getset(application, COMMANDS, digest, ttl=COMMANDS_TTL)
     except RedisError as exc:
         log.warning("Discord: could not read the registered commands' hash (%s); syncing", exc)
         previous = None
-    if previous in (digest, digest.encode()):
+    if previous == digest:
         log.info("Discord: /%s is registered as defined; not synced", NAME)
         return
     try:
         await tree.sync()
     except Exception as exc:
         with contextlib.suppress(RedisError):
-            await hub.redis.delete(key)
+            await hub.state.delete(application, COMMANDS)
         if not isinstance(exc, discord.HTTPException):
             raise
         log.warning("Discord: could not register /%s (%s); thread commands still work", NAME, exc)

@@ -1,5 +1,5 @@
 """The Slack adapter: slack-bolt in Socket Mode (SLACK_APP_TOKEN) or HTTP mode
-(SLACK_SIGNING_SECRET, events at /slack/events on BRIDGE_HTTP_PORT)."""
+(SLACK_SIGNING_SECRET, events at /slack/events on BRIDGE_HTTP_PORT: one of its `routes`)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,27 @@ from yarl import URL
 
 from adapters.slack import oauth, slash, startup
 from adapters.slack.controls import STOP_ACTION, stop_pressed
+from adapters.slack.doctor import run_checks
 from adapters.slack.http import http_handler
 from adapters.slack.ingest import Installed, SlackIngest
 from adapters.slack.installations import RedisInstallationStore
 from adapters.slack.limits import SlackLimits
+from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import SlackSurface
-from bridge.config import ConfigError, Settings, secret
-from bridge.contracts import Core, Permits, Surface, UserPost
-from bridge.fencing import fence_requests
-from bridge.metrics import Metrics, http_trace
+from bridge.contracts import (
+    ConfigError,
+    Core,
+    Findings,
+    Meter,
+    Permits,
+    Surface,
+    UserPost,
+    WebRoute,
+    require,
+    secret,
+)
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.metering import http_trace
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +50,37 @@ class SlackAdapter:
     """Connects one Slack app; every workspace it is installed in is a separate tenant."""
 
     platform = "slack"
+    settings_class = SlackSettings
+    enabling = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID")
+    quiet_loggers = ("slack_bolt", "slack_sdk")
+    """slack_bolt at INFO logs unsigned request bodies."""
 
     @staticmethod
-    def enabled(settings: Settings) -> bool:
-        return bool(secret(settings.slack_bot_token)) or oauth.distributed(settings)
+    def enabled(settings: SlackSettings) -> bool:
+        return bool(secret(settings.bot_token)) or oauth.distributed(settings)
 
-    def __init__(self, settings: Settings) -> None:
+    @staticmethod
+    def describe(settings: SlackSettings) -> str:
+        return "slack (many workspaces)" if oauth.distributed(settings) else "slack"
+
+    @staticmethod
+    async def doctor(settings: SlackSettings, findings: Findings) -> None:
+        await run_checks(settings, findings)
+
+    def __init__(self, settings: SlackSettings) -> None:
         self.distributed = oauth.distributed(settings)
         if self.distributed:
             oauth.check_settings(settings)
         else:
-            settings.require("slack_bot_token")
-        if not secret(settings.slack_app_token) and not secret(settings.slack_signing_secret):
+            require(settings, "bot_token")
+        if not secret(settings.app_token) and not secret(settings.signing_secret):
             raise ConfigError(
                 "SLACK_SIGNING_SECRET is not set (needed for HTTP mode; "
                 "set SLACK_APP_TOKEN instead for Socket Mode)"
             )
         self._settings = settings
-        token = None if self.distributed else secret(settings.slack_bot_token)
-        self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=30)
+        token = None if self.distributed else secret(settings.bot_token)
+        self.client = AsyncWebClient(token=token, base_url=settings.api_url, timeout=30)
         self.installations: RedisInstallationStore | None = None
         self.limits = SlackLimits.from_settings(settings)
         self._budget: Permits | None = None
@@ -64,23 +88,24 @@ class SlackAdapter:
         self._commands: set[asyncio.Task[Any]] = set()
         """Slash commands still running after their ack; cancelled on stop."""
         self._socket: AsyncSocketModeHandler | None = None
-        self._metrics: Metrics | None = None
+        self._metrics: Meter | None = None
         self._core: Core | None = None
+        self._routes: list[WebRoute] = []
         self.bot_user_id = ""
         self.team_id = ""
 
     async def start(self, core: Core) -> None:
-        self._metrics = core.metrics
+        self._metrics = core.meter
         self._core = core
         self._budget = core.budget
         self.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
-            trace_configs=[fence_requests(http_trace(core.metrics, "slack", _method_name))],
+            trace_configs=[fence_requests(http_trace(core.meter, "slack", _method_name))],
         )
         if not self.distributed:
             self.bot_user_id, self.team_id = await startup.who_am_i(self.client)
-        app_token = secret(self._settings.slack_app_token)
+        app_token = secret(self._settings.app_token)
         socket_mode = bool(app_token)
         wss_url = await startup.socket_url(self.client, app_token) if socket_mode else None
         app = self._app(core, socket_mode)
@@ -108,9 +133,13 @@ class SlackAdapter:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack: connected in Socket Mode as %s", self.bot_user_id)
         else:
-            signing = secret(self._settings.slack_signing_secret)
-            core.web.router.add_post(EVENTS_PATH, http_handler(app, signing))
+            signing = secret(self._settings.signing_secret)
+            self._routes.append(WebRoute("POST", EVENTS_PATH, http_handler(app, signing)))
             log.info("Slack: HTTP mode, events at %s", EVENTS_PATH)
+
+    def routes(self) -> list[WebRoute]:
+        """Served on BRIDGE_HTTP_PORT: HTTP mode's events, OAuth's install and redirect."""
+        return list(self._routes)
 
     async def connected(self) -> bool:
         """For /readyz: the Socket Mode connection is up (HTTP mode needs none)."""
@@ -118,7 +147,7 @@ class SlackAdapter:
 
     def _app(self, core: Core, socket_mode: bool) -> AsyncApp:
         """Bolt's app: one bot token, or OAuth installs with a token per workspace."""
-        signing_secret = secret(self._settings.slack_signing_secret) or None
+        signing_secret = secret(self._settings.signing_secret) or None
         verify = not socket_mode
         if not self.distributed:
             return AsyncApp(
@@ -127,7 +156,7 @@ class SlackAdapter:
                 request_verification_enabled=verify,
                 process_before_response=True,
             )
-        self.installations = oauth.installation_store(self._settings, core.redis, core.prefix)
+        self.installations = oauth.installation_store(self._settings, core.state)
         app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
@@ -136,7 +165,7 @@ class SlackAdapter:
             oauth_settings=oauth.oauth_settings(self._settings, self.installations),
         )
         assert app.oauth_flow is not None
-        oauth.add_routes(core.web, app.oauth_flow)
+        self._routes += oauth.routes(app.oauth_flow)
         log.info("Slack: many workspaces; install at %s", oauth.INSTALL_PATH)
         return app
 
@@ -163,7 +192,7 @@ class SlackAdapter:
             await self.installations.async_delete_all(enterprise_id=org, team_id=team)
         assert self._core is not None
         deleted = await self._core.forget_tenant(self.platform, team)
-        self._core.metrics.inc("slack_uninstalls_total")
+        self._core.meter.inc("slack_uninstalls_total")
         log.info(
             "Slack: %s in %s; deleted its tokens and %d keys", event.get("type"), team, deleted
         )
@@ -182,7 +211,7 @@ class SlackAdapter:
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self._metrics is not None and self._budget is not None
         assert self._core is not None
-        mode = self._settings.slack_reply_mode
+        mode = self._settings.reply_mode
         core = self._core
 
         async def stop() -> None:
@@ -198,7 +227,7 @@ class SlackAdapter:
             self._metrics,
             self._no_streams,
             stop,
-            previews=self._settings.link_previews,
+            previews=core.options.link_previews,
         )
 
     def client_for(self, team: str) -> AsyncWebClient:

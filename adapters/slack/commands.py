@@ -9,9 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import is_slack_admin
-from bridge.commands import Command
-from bridge.contracts import UserPost
-from bridge.ingest import Confirm, Replies, Say
+from bridge.contracts import Command, Confirm, Replies, Say, UserPost
 
 log = logging.getLogger(__name__)
 

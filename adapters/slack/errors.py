@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bridge.contracts import GONE, INVALID, RETRY, TOO_LONG, WriteFailure, WriteRejected
-from bridge.waits import capped_wait
+from bridge.contracts.toolkit.waits import capped_wait
 
 KINDS: dict[str, WriteFailure] = {
     "msg_too_long": TOO_LONG,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bridge.commonmark import code_ranges
+from bridge.contracts.toolkit.commonmark import code_ranges
 
 PAGE_LIMIT = 3900
 """Characters of Markdown per message. `markdown_text` allows 12,000, but Slack collapses

@@ -18,8 +18,7 @@ from adapters.slack.commands import slack_replies
 from adapters.slack.files import FileHosts, inline_images
 from adapters.slack.format import mentions, strip_mention
 from adapters.slack.people import People
-from bridge.contracts import AUTHOR_TENANT, Attachment, Core, ThreadKey, UserPost
-from bridge.ingest import Incoming, take
+from bridge.contracts import AUTHOR_TENANT, Attachment, Core, Incoming, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ class SlackIngest:
         elif team and await self._installed(team):
             return team
         log.warning("dropped an event of a foreign Slack workspace")
-        self._hub.metrics.inc("events_dropped_total", platform="slack", reason="foreign_team")
+        self._hub.meter.inc("events_dropped_total", platform="slack", reason="foreign_team")
         return None
 
     async def handle(
@@ -122,12 +121,11 @@ class SlackIngest:
         web = self.web(client)
         replies = slack_replies(web, incoming.post)
         lookup = self._people.name(web, team, incoming.post.author)
-        post = incoming.post
-        if incoming.command is None and (
-            incoming.starts_thread or await self._hub.is_thread(post.thread)
-        ):
-            post = await self._enrich(web, team, post, event)
-        await take(self._hub, replace(incoming, post=post, author_name=lookup), replies)
+
+        async def enrich(post: UserPost) -> UserPost:
+            return await self._enrich(web, team, post, event)
+
+        await self._hub.post(replace(incoming, author_name=lookup, enrich=enrich), replies)
 
     def web(self, client: AsyncWebClient | None) -> AsyncWebClient:
         """Bolt's client for the event's workspace with OAuth installs; with one bot token the

@@ -1,9 +1,11 @@
-"""Slack installations in Redis, encrypted: one deployment serves every workspace that installs it.
+"""Slack installations in the core's plugin state, encrypted: one deployment serves every
+workspace that installs it.
 
 Implements slack_sdk's `AsyncInstallationStore` (bolt's authorize picks a workspace's token
-through it). Tokens are Fernet-encrypted
-with BRIDGE_ENCRYPTION_KEY; several comma-separated keys make a MultiFernet, so keys rotate
-without a migration (the first encrypts, all decrypt; `rotate` re-encrypts with the first).
+through it). Tokens are Fernet-encrypted with BRIDGE_ENCRYPTION_KEY; several comma-separated
+keys make a MultiFernet, so keys rotate without a migration (the first encrypts, all decrypt;
+`rotate` re-encrypts with the first). The record is the tenant's value `installation`, so
+forgetting a workspace (uninstall) deletes it with the rest of its data.
 """
 
 from __future__ import annotations
@@ -14,34 +16,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.fernet import InvalidToken, MultiFernet
-from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from bridge.encryption import cipher
-from bridge.keys import Keys
+from bridge.contracts import PluginState
+from bridge.contracts.toolkit.encryption import cipher
 
 log = logging.getLogger(__name__)
 
-_REPLACE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-"""Write the re-encrypted record only over the very bytes it was made from (one step)."""
-
+NAME = "installation"
+"""The plugin-state value holding a workspace's (or an org's) encrypted installation."""
 ROTATE_ATTEMPTS = 5
 """Tries per record when a reinstall keeps rewriting it during a rotation."""
 
-__all__ = ["RedisInstallationStore", "Rotation", "cipher"]
+__all__ = ["NAME", "RedisInstallationStore", "Rotation", "cipher"]
 
 
 @dataclass
 class Rotation:
-    """What a key rotation did: records re-encrypted, and the ids of those it left as they
-    were, each with the reason."""
+    """What a key rotation did: records re-encrypted, and the tenants (workspace or org ids)
+    of those it left as they were, each with the reason."""
 
     rotated: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -50,43 +44,35 @@ class Rotation:
 class RedisInstallationStore(AsyncInstallationStore):
     """The latest installation of each workspace, one encrypted value per workspace."""
 
-    def __init__(self, redis: Redis, prefix: str, fernet: MultiFernet) -> None:
-        self._redis = redis
-        self._keys = Keys(prefix)
+    def __init__(self, state: PluginState, fernet: MultiFernet) -> None:
+        self._state = state
         self._fernet = fernet
-        self._replace = redis.register_script(_REPLACE)
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
-    def _key(
-        self, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+    @staticmethod
+    def _tenant(
+        enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
     ) -> str:
-        """A workspace install is keyed by its team id alone, an org-wide install by its org.
+        """A workspace install is kept under its team id alone, an org-wide install under its
+        org (Slack's `E…` and `T…` ids never collide).
 
         Team ids are unique across Slack and stay the same when a workspace moves into an
         Enterprise Grid org, so an event (which names the org too), a reply and an uninstall
         (which know the workspace) all reach the same record.
         """
         if is_enterprise_install or not team_id:
-            return self._keys.slack_installation(enterprise_id, None)
-        return self._keys.slack_installation(None, team_id)
-
-    def _keys_of(self, enterprise_id: str | None, team_id: str | None) -> list[str]:
-        """Every key a workspace's tokens may be under, the org-and-team one of earlier
-        releases included, so an uninstall leaves none behind."""
-        found = [self._key(enterprise_id, team_id, False)]
-        if enterprise_id and team_id:
-            found.append(self._keys.slack_installation(enterprise_id, team_id))
-        return found
+            return enterprise_id or "-"
+        return team_id
 
     async def async_save(self, installation: Installation) -> None:
-        key = self._key(
+        tenant = self._tenant(
             installation.enterprise_id, installation.team_id, installation.is_enterprise_install
         )
         data = json.dumps(installation.__dict__, default=str).encode()
-        await self._redis.set(key, self._fernet.encrypt(data))
+        await self._state.set(tenant, NAME, self._fernet.encrypt(data).decode())
 
     async def async_save_bot(self, bot: Bot) -> None:
         installation = await self.async_find_installation(
@@ -123,7 +109,8 @@ class RedisInstallationStore(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        raw = await self._redis.get(self._key(enterprise_id, team_id, is_enterprise_install))
+        tenant = self._tenant(enterprise_id, team_id, is_enterprise_install)
+        raw = await self._state.get(tenant, NAME)
         if raw is None:
             return None
         try:
@@ -137,44 +124,40 @@ class RedisInstallationStore(AsyncInstallationStore):
         return installation
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        await self._redis.delete(*self._keys_of(enterprise_id, team_id))
+        await self._state.delete(self._tenant(enterprise_id, team_id, False), NAME)
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
-        await self._redis.delete(*self._keys_of(enterprise_id, team_id))
+        await self._state.delete(self._tenant(enterprise_id, team_id, False), NAME)
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        await self._redis.delete(*self._keys_of(enterprise_id, team_id))
+        await self._state.delete(self._tenant(enterprise_id, team_id, False), NAME)
 
     async def rotate(self) -> Rotation:
         """Re-encrypt every installation with the first key, each in one write; a record no key
         decrypts is left as it is and reported, and the others are still rotated."""
         outcome = Rotation()
-        pattern = self._keys.slack_installations()
-        async for key in self._redis.scan_iter(match=pattern):
-            if not self._keys.is_slack_installation(key):
-                continue
-            problem = await self._rotate_one(key)
+        async for tenant in self._state.tenants(NAME):
+            problem = await self._rotate_one(tenant)
             if problem is None:
                 outcome.rotated += 1
             elif problem:
-                record = (key.decode() if isinstance(key, bytes) else key)[len(pattern) - 1 :]
-                outcome.skipped.append((record, problem))
+                outcome.skipped.append((tenant, problem))
         return outcome
 
-    async def _rotate_one(self, key: bytes | str) -> str | None:
-        """None once `key` holds its record under the first key; "" if it was deleted
+    async def _rotate_one(self, tenant: str) -> str | None:
+        """None once `tenant` holds its record under the first key; "" if it was deleted
         meanwhile; else why it was left as it is."""
         for _ in range(ROTATE_ATTEMPTS):
-            raw = await self._redis.get(key)
+            raw = await self._state.get(tenant, NAME)
             if raw is None:
                 return ""
             try:
-                fresh = self._fernet.rotate(raw)
+                fresh = self._fernet.rotate(raw.encode()).decode()
             except InvalidToken:
                 return "no key in BRIDGE_ENCRYPTION_KEY decrypts it"
-            if await self._replace(keys=[key], args=[raw, fresh]):
+            if await self._state.replace(tenant, NAME, raw, fresh):
                 return None
         return f"it was rewritten during each of {ROTATE_ATTEMPTS} attempts"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.config import Settings
+from adapters.slack.settings import SlackSettings
 from bridge.contracts import Allowance, EditRate, join_ids
 
 RATE_MARGIN = 0.95
@@ -54,18 +54,16 @@ class SlackLimits:
     post_per_channel: EditRate
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SlackLimits:
+    def from_settings(cls, settings: SlackSettings) -> SlackLimits:
         return cls(
             methods={
-                UPDATE: _rate(settings.slack_edits_per_minute, UPDATE_BURST),
-                START: _rate(settings.slack_stream_starts_per_minute, STREAM_BURST),
-                APPEND: _rate(settings.slack_stream_appends_per_minute, APPEND_BURST),
-                STOP: _rate(settings.slack_stream_stops_per_minute, STREAM_BURST),
+                UPDATE: _rate(settings.edits_per_minute, UPDATE_BURST),
+                START: _rate(settings.stream_starts_per_minute, STREAM_BURST),
+                APPEND: _rate(settings.stream_appends_per_minute, APPEND_BURST),
+                STOP: _rate(settings.stream_stops_per_minute, STREAM_BURST),
                 POST: _rate(POSTS_PER_WORKSPACE_PER_MINUTE, POSTS_PER_WORKSPACE_BURST),
             },
-            post_per_channel=_rate(
-                settings.slack_posts_per_channel_per_minute, POST_PER_CHANNEL_BURST
-            ),
+            post_per_channel=_rate(settings.posts_per_channel_per_minute, POST_PER_CHANNEL_BURST),
         )
 
     def method(self, team: str, method: str) -> Allowance:

@@ -3,8 +3,8 @@
 `/slack/install` sends the browser to Slack's consent page with a signed, time-limited state
 (`oauth_state`: nothing is stored per hit); `/slack/oauth_redirect` checks that state,
 exchanges the code at `oauth.v2.access` (on SLACK_API_URL) and saves the workspace's tokens,
-encrypted, in Redis. Bolt's authorize then picks the right token for every event; replies get
-theirs through `TeamClient`.
+encrypted, in the core's plugin state. Bolt's authorize then picks the right token for every
+event; replies get theirs through `TeamClient`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -23,7 +22,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.installations import RedisInstallationStore, cipher
 from adapters.slack.oauth_state import SignedStateStore, state_key, well_formed
-from bridge.config import ConfigError, Settings, secret
+from adapters.slack.settings import SlackSettings
+from bridge.contracts import ConfigError, PluginState, WebRoute, require, secret
 
 log = logging.getLogger(__name__)
 
@@ -32,43 +32,45 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 BAD_STATE = "This install link is not valid. Please start again from /slack/install.\n"
 
 
-def distributed(settings: Settings) -> bool:
+def distributed(settings: SlackSettings) -> bool:
     """Many workspaces through OAuth (SLACK_CLIENT_ID) rather than one bot token."""
-    return bool(settings.slack_client_id)
+    return bool(settings.client_id)
 
 
-def check_settings(settings: Settings) -> None:
+def check_settings(settings: SlackSettings) -> None:
     """Fail start-up with one line naming what distribution mode still needs."""
-    settings.require("slack_client_secret")
-    if not secret(settings.bridge_encryption_key):
+    require(settings, "client_secret")
+    if not secret(settings.encryption_key):
         raise ConfigError("BRIDGE_ENCRYPTION_KEY is not set (needed with SLACK_CLIENT_ID)")
-    cipher(secret(settings.bridge_encryption_key))
+    cipher(secret(settings.encryption_key))
 
 
-def installation_store(settings: Settings, redis: Redis, prefix: str) -> RedisInstallationStore:
-    fernet = cipher(secret(settings.bridge_encryption_key))
-    return RedisInstallationStore(redis, prefix, fernet)
+def installation_store(settings: SlackSettings, state: PluginState) -> RedisInstallationStore:
+    fernet = cipher(secret(settings.encryption_key))
+    return RedisInstallationStore(state, fernet)
 
 
-def oauth_settings(settings: Settings, installations: RedisInstallationStore) -> AsyncOAuthSettings:
-    key = state_key(secret(settings.slack_state_secret), secret(settings.slack_client_secret))
+def oauth_settings(
+    settings: SlackSettings, installations: RedisInstallationStore
+) -> AsyncOAuthSettings:
+    key = state_key(secret(settings.state_secret), secret(settings.client_secret))
     return AsyncOAuthSettings(
-        client_id=settings.slack_client_id,
-        client_secret=secret(settings.slack_client_secret),
-        scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()],
+        client_id=settings.client_id,
+        client_secret=secret(settings.client_secret),
+        scopes=[s.strip() for s in settings.scopes.split(",") if s.strip()],
         user_scopes=[],
-        redirect_uri=settings.slack_redirect_uri or None,
+        redirect_uri=settings.redirect_uri or None,
         install_path=INSTALL_PATH,
         install_page_rendering_enabled=False,
         redirect_uri_path=REDIRECT_PATH,
-        authorization_url=settings.slack_oauth_authorize_url,
+        authorization_url=settings.oauth_authorize_url,
         installation_store=installations,
         installation_store_bot_only=True,
         state_store=SignedStateStore(key),
     )
 
 
-def add_routes(app: web.Application, flow: AsyncOAuthFlow) -> None:
+def routes(flow: AsyncOAuthFlow) -> list[WebRoute]:
     """Serve the install link and the redirect on the bridge's HTTP port."""
 
     async def install(request: web.Request) -> web.Response:
@@ -83,8 +85,7 @@ def add_routes(app: web.Application, flow: AsyncOAuthFlow) -> None:
         bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
-    app.router.add_get(INSTALL_PATH, install)
-    app.router.add_get(REDIRECT_PATH, redirect)
+    return [WebRoute("GET", INSTALL_PATH, install), WebRoute("GET", REDIRECT_PATH, redirect)]
 
 
 TokenLookup = Callable[[], Awaitable[str]]

@@ -19,9 +19,10 @@ from typing import Any
 
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from bridge.keys import OAUTH_STATE_TTL
-
 log = logging.getLogger(__name__)
+
+OAUTH_STATE_TTL = 600
+"""Seconds an install link's state stays good: the consent page is one sitting."""
 
 _FORM = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{32})\.([0-9a-f]{64})")
 """What `issue` makes, and so all a redirect may carry: ASCII only."""

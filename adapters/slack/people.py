@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import note_user
-from bridge.ingest import NameLookup
+from bridge.contracts import NameLookup
 
 log = logging.getLogger(__name__)
 

@@ -10,21 +10,17 @@ import asyncio
 import sys
 
 from adapters.slack.installations import RedisInstallationStore, Rotation, cipher
-from bridge.config import ConfigError, load_settings, secret
-from bridge.redis_conn import connect
+from adapters.slack.settings import SlackSettings
+from bridge.contracts import ConfigError, load_settings, open_state, secret
 
 COMMAND = "threadbridge rotate-slack-keys"
 
 
 async def rotate() -> Rotation:
-    settings = load_settings()
-    fernet = cipher(secret(settings.bridge_encryption_key))
-    handle = await connect(settings)
-    try:
-        store = RedisInstallationStore(handle.client, settings.bridge_redis_prefix, fernet)
-        return await store.rotate()
-    finally:
-        await handle.aclose()
+    settings = load_settings(SlackSettings)
+    fernet = cipher(secret(settings.encryption_key))
+    async with open_state("slack") as state:
+        return await RedisInstallationStore(state, fernet).rotate()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{COMMAND}: {exc}", file=sys.stderr)
         return 2
     for record, reason in outcome.skipped:
-        print(
-            f"{COMMAND}: skipped installation {record} (enterprise:team): {reason}", file=sys.stderr
-        )
+        print(f"{COMMAND}: skipped the installation of {record}: {reason}", file=sys.stderr)
     summary = f"re-encrypted {outcome.rotated} Slack installation(s) with the first key"
     if not outcome.skipped:
         print(summary)

@@ -24,9 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.access import is_member, is_slack_admin, note_user
 from adapters.slack.ingest import SlackIngest
-from bridge.contracts import Core, ThreadKey, channel_scope
-from bridge.i18n import text
-from bridge.slash import Check, Invocation, Link, run_slash
+from bridge.contracts import Check, Core, Invocation, Link, ThreadKey, channel_scope
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +49,7 @@ def register(app: AsyncApp, hub: Core, ingest: SlackIngest, tasks: set[asyncio.T
         if done:
             await ack(text=work.result(), response_type="ephemeral")
             return
-        working = text("command_working", None, hub.settings.bridge_locale)
+        working = hub.text("command_working")
         await ack(text=working, response_type="ephemeral")
         _owned(tasks, _respond_later(work, respond))
 
@@ -91,15 +89,16 @@ async def answer_command(hub: Core, body: dict[str, Any], client: AsyncWebClient
 
     invocation = Invocation(
         scope=scope,
-        thread=thread or await hub.last_thread(scope, user),
+        thread=thread,
         user=user,
         words=tuple(words),
         locale=await user_locale(client, team, user),
         is_admin=admin,
         command=str(body.get("command") or COMMAND),
         link=None if thread is None else slack_link(client, thread, user, admin),
+        last_thread=True,
     )
-    return await run_slash(hub, invocation)
+    return await hub.command(invocation)
 
 
 def slack_link(client: AsyncWebClient, thread: ThreadKey, user: str, admin: Check) -> Link:

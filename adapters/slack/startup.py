@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bridge.config import ConfigError
+from bridge.contracts import ConfigError
 
 
 async def who_am_i(client: AsyncWebClient) -> tuple[str, str]:

@@ -27,10 +27,9 @@ from adapters.slack.controls import with_stop_button
 from adapters.slack.errors import classify
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, defuse_mentions
 from adapters.slack.limits import APPEND, DELETE, POST, START, STOP, UPDATE, SlackLimits
-from bridge.contracts import Allowance, Permits, Priority, Route, UserPost
-from bridge.metrics import Metrics
-from bridge.split import close_for_display
-from bridge.waits import capped_wait
+from bridge.contracts import Allowance, Meter, Permits, Priority, Route, UserPost
+from bridge.contracts.toolkit.split import close_for_display
+from bridge.contracts.toolkit.waits import capped_wait
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class SlackSurface:
         budget: Permits,
         mode: ReplyMode,
         messages: list[str],
-        metrics: Metrics,
+        metrics: Meter,
         no_streams: set[str],
         stop: Callable[[], Awaitable[None]],
         *,

@@ -1,21 +1,20 @@
-"""The core as an adapter sees it: what adapters (and the core helpers they call with it,
-`bridge.ingest.take`, `bridge.slash.run_slash`, `bridge.commands`) may use. Only
-`bridge/runtime` builds the concrete one (`bridge.hub.Hub`); naming no core class here keeps
-the contracts free of import cycles."""
+"""The core as an adapter sees it: one way in for a message (`post`) and for the
+`/threadbridge` command (`command`), stops, the edit budget, counters, core-wide options and
+the adapter's own small state. Only `bridge/runtime` builds the concrete one
+(`bridge.hub.Hub`); naming no core class here keeps the contracts free of import cycles."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from aiohttp import web
-from redis.asyncio import Redis
-
-from bridge.config import Settings
-from bridge.contracts.data import Conversation, ThreadKey, UserPost
+from bridge.contracts.data import ThreadKey
+from bridge.contracts.inbound import Incoming, Invocation, Replies
+from bridge.contracts.metering import Meter
+from bridge.contracts.state import PluginState
 from bridge.contracts.surface import Permits
-from bridge.metrics import Metrics
 
 
 class Rate(Enum):
@@ -52,18 +51,29 @@ class Access(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Core-wide values an adapter follows: link previews under replies, the default
+    language, and the longest post the core takes."""
+
+    link_previews: bool
+    locale: str
+    max_post_chars: int
+
+
 class Core(Protocol):
-    """Accept posts, ask about threads and channels, stop and reset; `web` takes extra HTTP
-    routes (Slack HTTP mode), `redis` and `prefix` serve Slack's OAuth stores."""
+    """What an adapter may call on the core: no Redis, no settings, no web app."""
 
     @property
-    def settings(self) -> Settings: ...
+    def meter(self) -> Meter: ...
 
     @property
-    def metrics(self) -> Metrics: ...
+    def options(self) -> Options: ...
 
     @property
-    def web(self) -> web.Application: ...
+    def state(self) -> PluginState:
+        """This adapter's per-tenant values (`bridge.contracts.state`)."""
+        ...
 
     @property
     def budget(self) -> Permits: ...
@@ -71,20 +81,20 @@ class Core(Protocol):
     @property
     def access(self) -> Access: ...
 
-    @property
-    def redis(self) -> Redis: ...
+    async def post(self, incoming: Incoming, replies: Replies) -> None:
+        """The one way in for a message: carry out its command, refuse it (answered through
+        `replies`), or record it durably before the platform is acked; threads the bridge is
+        not in are ignored. Raises `RedisError` when Redis is down, so the adapter can answer
+        with a retryable failure."""
 
-    @property
-    def prefix(self) -> str: ...
-
-    @property
-    def default_provider(self) -> str: ...
-
-    async def accept(self, post: UserPost, *, starts_thread: bool = False) -> bool:
-        """Record `post` durably before the platform is acked; False if it was seen before."""
+    async def command(self, invocation: Invocation) -> str:
+        """Carry out one use of `/threadbridge`; the text to show only to its user."""
         ...
 
-    async def is_thread(self, thread: ThreadKey) -> bool: ...
+    def text(self, name: str, locale: str | None = None) -> str:
+        """The bot's own text `name` (`command_working`, `link_unknown`) in `locale`'s
+        language, else the bridge's default."""
+        ...
 
     async def stop(self, thread: ThreadKey) -> None:
         """Stop the reply streaming in `thread`, on whichever replica runs it."""
@@ -95,47 +105,7 @@ class Core(Protocol):
         """Stop the reply that bot message `message_id` belongs to; False if none."""
         ...
 
-    def provider_names(self) -> list[str]: ...
-
-    def provider_configured(self, name: str) -> bool: ...
-
-    async def fresh(self, thread: ThreadKey) -> None:
-        """Stop the reply and unbind: the next post starts a new conversation."""
-
-    async def forget(self, thread: ThreadKey) -> None:
-        """Stop the reply, forget the conversation at its provider, delete the thread's keys."""
-
-    async def reset(self, thread: ThreadKey) -> None:
-        """Forget the thread's conversation; the next post starts a new one."""
-
-    async def steer(self, thread: ThreadKey, changes: dict[str, str]) -> bool:
-        """Apply changed steering to the live conversation; True if its provider could."""
-        ...
-
-    async def posts_seen(self, thread: ThreadKey) -> int: ...
-
-    async def binding(self, thread: ThreadKey) -> Conversation | None: ...
-
-    async def channel_settings(self, scope: str) -> dict[str, str]: ...
-
-    async def set_channel_setting(self, scope: str, name: str, value: str) -> None: ...
-
-    async def clear_channel_setting(self, scope: str, name: str) -> None: ...
-
-    async def last_thread(self, scope: str, user: str) -> ThreadKey | None:
-        """The thread `user` last posted in within channel `scope` (for slash commands)."""
-        ...
-
-    async def set_last_thread(self, scope: str, user: str, thread: ThreadKey) -> None: ...
-
-    async def claim_notice(self, thread: ThreadKey, message_id: str) -> bool:
-        """True for the first delivery of `message_id` that may answer it with a notice."""
-        ...
-
-    async def add_participant(self, thread: ThreadKey, user: str) -> int:
-        """Note `user` in the thread; how many people have posted there."""
-        ...
-
     async def forget_tenant(self, platform: str, tenant: str) -> int:
-        """Delete every key of a workspace/guild; how many were deleted."""
+        """Delete every key of a workspace/guild (the adapter's state under it too); how many
+        were deleted."""
         ...

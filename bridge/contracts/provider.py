@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
-from bridge.config import Settings
+from pydantic_settings import BaseSettings
+
 from bridge.contracts.data import Conversation, ReplyEvent, ThreadKey, UserPost
 
 
@@ -25,13 +26,26 @@ class ThreadState(Protocol):
     async def delete(self, thread: ThreadKey, name: str) -> None: ...
 
 
-@dataclass(slots=True)
-class ProviderContext:
-    """What a provider may use besides its settings: per-thread state it keeps itself, and
-    where its HTTP client reports each request's wait for a connection (`bridge.http`)."""
+@dataclass(frozen=True, slots=True)
+class ProviderOptions:
+    """The core-wide values a provider reads: its HTTP client's timeouts and pool size
+    (PROVIDER_*), the deployment's system prompt and the reply's token cap (BRIDGE_*)."""
 
-    settings: Settings
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    max_connections: int = 4096
+    system_prompt: str = ""
+    max_reply_tokens: int = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderContext:
+    """What a provider may use besides its own settings: per-thread state it keeps itself, the
+    core-wide options, and where its HTTP client reports each request's wait for a connection
+    (`bridge.contracts.toolkit.http`)."""
+
     state: ThreadState
+    options: ProviderOptions = field(default_factory=ProviderOptions)
     connection_wait: Callable[[float], None] | None = None
 
 
@@ -72,5 +86,23 @@ class Steerable(Protocol):
         ...
 
 
-class ProviderFactory(Protocol):
-    def __call__(self, context: ProviderContext) -> Provider: ...
+class ProviderClass(Protocol):
+    """The entry-point target: a class that reads its own settings (a pydantic-settings class
+    with the provider's env prefix, `NEUROFLASH_`), says whether they are enough to run it, and
+    builds itself from them and the context."""
+
+    settings_class: type[BaseSettings]
+
+    def configured(self, settings: Any) -> bool:
+        """Whether `settings` (an instance of `settings_class`) has what the provider needs."""
+        ...
+
+    def __call__(self, settings: Any, context: ProviderContext) -> Provider: ...
+
+
+@runtime_checkable
+class Variant(Protocol):
+    """A provider class that is another API of another provider's account (same credentials):
+    it counts as no second choice when the default provider is picked."""
+
+    variant_of: str

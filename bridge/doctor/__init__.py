@@ -1,7 +1,8 @@
 """`threadbridge doctor`: check every configured part before going live; exit 1 if broken.
 
 Settings, Redis, each messenger and each configured provider are asked one harmless question
-each; the answers are a table of what works and what to fix.
+each; the answers are a table of what works and what to fix. A messenger adapter checks itself
+(`bridge.contracts.Doctored`), with its own settings read by the loader.
 """
 
 from __future__ import annotations
@@ -14,62 +15,96 @@ from redis.asyncio import Redis
 
 from bridge import logs
 from bridge.config import ConfigError, Settings, load_settings
-from bridge.contracts import Provider, ProviderContext
-from bridge.doctor.messengers import check_discord, check_slack, reaching
+from bridge.contracts import Doctored, Provider
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
-from bridge.plugins import load_provider, missing_adapters, provider_names, sole_provider
+from bridge.plugins import (
+    AdapterPlugin,
+    adapter_plugins,
+    enabling,
+    provider_class,
+    provider_names,
+    provider_settings,
+    sole_provider,
+)
+from bridge.registry import provider_context
 from bridge.store import Store
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point (`threadbridge.commands`): print the table, return 1 if anything is broken."""
     report = Report()
+    missing: list[str] = []
     try:
         settings = load_settings()
+        found = adapter_plugins(missing)
+        own = provider_settings(settings)
     except ConfigError as exc:
         report.add("settings", FAIL, str(exc), "fix the variable named")
         print(report.table())
         return 1
-    logs.configure("WARNING", settings.bridge_log_format, logs.secrets_of(settings))
-    asyncio.run(diagnose(settings, report))
+    secrets = logs.secrets_of(settings, *(p.settings for p in found), *own.values())
+    logs.configure("WARNING", settings.bridge_log_format, secrets)
+    asyncio.run(diagnose(settings, report, (found, missing)))
     print(report.table())
     return 1 if report.broken else 0
 
 
-async def diagnose(settings: Settings, report: Report) -> None:
-    messengers = [
-        n
-        for n, t in (("slack", settings.slack_bot_token), ("discord", settings.discord_token))
-        if t is not None
-    ]
-    if settings.slack_client_id:
-        messengers = ["slack (many workspaces)", *(m for m in messengers if m != "slack")]
-    if messengers:
-        report.add("settings", OK, f"messengers: {', '.join(messengers)}")
+async def diagnose(
+    settings: Settings,
+    report: Report,
+    plugins: tuple[list[AdapterPlugin], list[str]] | None = None,
+) -> None:
+    """Every row; `plugins`: the adapters as read already, with the lines for absent ones."""
+    found, missing = plugins or _plugins(report)
+    enabled = [p for p in found if p.enabled]
+    if enabled:
+        names = ", ".join(_describe(p) for p in enabled)
+        report.add("settings", OK, f"messengers: {names}")
     else:
-        report.add(
-            "settings",
-            FAIL,
-            "no messenger configured",
-            "set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) or DISCORD_TOKEN",
-        )
-    for line in missing_adapters(settings):
+        fix = f"set {' or '.join(enabling(found))}" if found else "install a messenger's extra"
+        report.add("settings", FAIL, "no messenger configured", fix)
+    for line in missing:
         report.add("settings", FAIL, line, "install the extra named")
     await check_redis(settings, report)
-    await reaching("slack", "SLACK_API_URL", check_slack(settings, report), report)
-    await reaching("discord", "DISCORD_API_URL", check_discord(settings, report), report)
+    for plugin in found:
+        await _check_messenger(plugin, report)
     await check_providers(settings, report)
+
+
+def _plugins(report: Report) -> tuple[list[AdapterPlugin], list[str]]:
+    missing: list[str] = []
+    try:
+        return adapter_plugins(missing), missing
+    except ConfigError as exc:
+        report.add("settings", FAIL, str(exc), "fix the variable named")
+        return [], missing
+
+
+def _describe(plugin: AdapterPlugin) -> str:
+    cls = plugin.cls
+    return cls.describe(plugin.settings) if isinstance(cls, Doctored) else plugin.name
+
+
+async def _check_messenger(plugin: AdapterPlugin, report: Report) -> None:
+    """An enabled messenger checks itself; one not configured is a skipped row."""
+    cls = plugin.cls
+    if not plugin.enabled:
+        report.add(plugin.name, SKIP, f"{' or '.join(cls.enabling)} not set")
+    elif isinstance(cls, Doctored):
+        await cls.doctor(plugin.settings, report)
+    else:
+        report.add(plugin.name, SKIP, "offers no check")
 
 
 async def check_providers(settings: Settings, report: Report) -> None:
     """Each provider whose settings are present answers one harmless call; the default must."""
     offline: Any = Redis()
-    context = ProviderContext(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
+    context = provider_context(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
     built: dict[str, Provider] = {}
-    for name in provider_names():
+    for name, own in provider_settings(settings).items():
         try:
-            built[name] = load_provider(name, context)
+            built[name] = provider_class(name)(own, context)
         except ConfigError as exc:
             if name == settings.bridge_provider:
                 report.add(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-OK = "ok"
-WARN = "warn"
-FAIL = "FAIL"
-SKIP = "skip"
+from bridge.contracts import Finding
+
+OK, WARN, FAIL, SKIP = Finding.OK, Finding.WARN, Finding.FAIL, Finding.SKIP
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +19,8 @@ class Row:
 
 
 class Report:
-    """Rows in the order checked; broken when any row failed."""
+    """Rows in the order checked; broken when any row failed (plugins write to it as
+    `bridge.contracts.Findings`)."""
 
     def __init__(self) -> None:
         self.rows: list[Row] = []

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from bridge.providers.auth import TokenCache
-from bridge.providers.common import ProviderError, bearer, request_authed
-from bridge.sse import ProviderHTTPError
+from bridge.contracts.toolkit.auth import TokenCache, bearer, request_authed
+from bridge.contracts.toolkit.replies import ProviderError
+from bridge.contracts.toolkit.sse import ProviderHTTPError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Slack in many-workspace mode (SLACK_CLIENT_ID): the app's OAuth credentials, the scopes an
 install asks for, the redirect URL, and whether the stored installations can be decrypted.
 
-Asked over plain HTTP and Redis, like the rest of doctor (the core imports no adapter).
+Asked over plain HTTP; the stored installations are read from the adapter's state as
+`threadbridge rotate-slack-keys` reads them.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.fernet import InvalidToken, MultiFernet
 
-from bridge.config import ConfigError, Settings, secret
-from bridge.doctor.manifest import load_bot_scopes
-from bridge.doctor.report import FAIL, OK, SKIP, WARN, Report
-from bridge.encryption import cipher
-from bridge.keys import Keys
-from bridge.redis_conn import connect
+from adapters.slack.installations import NAME as INSTALLATION
+from adapters.slack.installations import cipher
+from adapters.slack.manifest import load_bot_scopes
+from adapters.slack.oauth import REDIRECT_PATH
+from adapters.slack.settings import SlackSettings
+from bridge.contracts import ConfigError, Finding, Findings, open_state, secret
 
-REDIRECT_PATH = "/slack/oauth_redirect"
-"""Where the bridge serves Slack's redirect back after an install (the Slack adapter's route)."""
+OK, WARN, FAIL, SKIP = Finding.OK, Finding.WARN, Finding.FAIL, Finding.SKIP
+
 PROBE_CODE = "threadbridge-doctor"
 """A code Slack never issued: `oauth.v2.access` checks the client before the code, so the
 answer `invalid_code` means the client id and secret were accepted."""
@@ -29,24 +30,24 @@ CLIENT_ERRORS = {
 }
 
 
-async def check_slack_oauth(settings: Settings, client: httpx.AsyncClient, report: Report) -> None:
+async def check_oauth(settings: SlackSettings, client: httpx.AsyncClient, report: Findings) -> None:
     fernet = _settings(settings, report)
-    if not secret(settings.slack_client_secret):
+    if not secret(settings.client_secret):
         return
     await _client(settings, client, report)
     _scopes(settings, report)
     await _redirect(settings, report)
     if fernet is not None:
-        await _installations(settings, fernet, report)
+        await _installations(fernet, report)
 
 
-def _settings(settings: Settings, report: Report) -> MultiFernet | None:
+def _settings(settings: SlackSettings, report: Findings) -> MultiFernet | None:
     """Client secret and encryption key present and well-formed; the state secret advised."""
     missing = [
         name
         for name, value in (
-            ("SLACK_CLIENT_SECRET", settings.slack_client_secret),
-            ("BRIDGE_ENCRYPTION_KEY", settings.bridge_encryption_key),
+            ("SLACK_CLIENT_SECRET", settings.client_secret),
+            ("BRIDGE_ENCRYPTION_KEY", settings.encryption_key),
         )
         if not secret(value)
     ]
@@ -54,11 +55,11 @@ def _settings(settings: Settings, report: Report) -> MultiFernet | None:
         report.add("slack oauth settings", FAIL, f"{', '.join(missing)} not set", "set them")
         return None
     try:
-        fernet = cipher(secret(settings.bridge_encryption_key))
+        fernet = cipher(secret(settings.encryption_key))
     except ConfigError as exc:
         report.add("slack oauth settings", FAIL, str(exc), "make one: see .env.example")
         return None
-    if secret(settings.slack_state_secret):
+    if secret(settings.state_secret):
         report.add("slack oauth settings", OK, "client secret, encryption key, state secret")
     else:
         report.add(
@@ -71,10 +72,10 @@ def _settings(settings: Settings, report: Report) -> MultiFernet | None:
     return fernet
 
 
-async def _client(settings: Settings, client: httpx.AsyncClient, report: Report) -> None:
+async def _client(settings: SlackSettings, client: httpx.AsyncClient, report: Findings) -> None:
     form = {
-        "client_id": settings.slack_client_id or "",
-        "client_secret": secret(settings.slack_client_secret),
+        "client_id": settings.client_id or "",
+        "client_secret": secret(settings.client_secret),
         "code": PROBE_CODE,
     }
     data = (await client.post("oauth.v2.access", data=form)).json()
@@ -90,8 +91,8 @@ async def _client(settings: Settings, client: httpx.AsyncClient, report: Report)
         report.add("slack oauth client", WARN, f"oauth.v2.access answered {error or data}")
 
 
-def _scopes(settings: Settings, report: Report) -> None:
-    asked = {s.strip() for s in settings.slack_scopes.split(",") if s.strip()}
+def _scopes(settings: SlackSettings, report: Findings) -> None:
+    asked = {s.strip() for s in settings.scopes.split(",") if s.strip()}
     missing = [s for s in load_bot_scopes() if s not in asked]
     if missing:
         report.add(
@@ -104,9 +105,9 @@ def _scopes(settings: Settings, report: Report) -> None:
         report.add("slack scopes", OK, "SLACK_SCOPES asks for every scope of the manifest")
 
 
-async def _redirect(settings: Settings, report: Report) -> None:
+async def _redirect(settings: SlackSettings, report: Findings) -> None:
     """SLACK_REDIRECT_URI must end in the bridge's redirect path and be answered there."""
-    url = settings.slack_redirect_uri
+    url = settings.redirect_uri
     if not url:
         report.add(
             "slack redirect",
@@ -132,30 +133,23 @@ async def _redirect(settings: Settings, report: Report) -> None:
         report.add("slack redirect", OK, f"{url} served (answered {status} without a code)")
 
 
-async def _installations(settings: Settings, fernet: MultiFernet, report: Report) -> None:
+async def _installations(fernet: MultiFernet, report: Findings) -> None:
     """Every stored installation decrypts with BRIDGE_ENCRYPTION_KEY."""
-    if not settings.redis_url:
-        report.add("slack installations", SKIP, "REDIS_URL not set")
-        return
-    try:
-        handle = await connect(settings)
-    except ConfigError:
-        report.add("slack installations", SKIP, "Redis not reachable")
-        return
     unreadable = total = 0
     try:
-        pattern = Keys(settings.bridge_redis_prefix).slack_installations()
-        async for key in handle.client.scan_iter(match=pattern, count=500):
-            raw = await handle.client.get(key)
-            if raw is None:
-                continue
-            total += 1
-            try:
-                fernet.decrypt(raw)
-            except InvalidToken:
-                unreadable += 1
-    finally:
-        await handle.aclose()
+        async with open_state("slack") as state:
+            async for team in state.tenants(INSTALLATION):
+                raw = await state.get(team, INSTALLATION)
+                if raw is None:
+                    continue
+                total += 1
+                try:
+                    fernet.decrypt(raw)
+                except InvalidToken:
+                    unreadable += 1
+    except (ConfigError, LookupError) as exc:
+        report.add("slack installations", SKIP, f"state not readable: {exc}")
+        return
     if unreadable:
         report.add(
             "slack installations",

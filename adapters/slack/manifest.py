@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-MANIFEST: Traversable = files("bridge.doctor") / "slack-manifest.yml"
+MANIFEST: Traversable = files("adapters.slack") / "slack-manifest.yml"
 
 
 def bot_scopes(text: str) -> list[str]:

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
-from bridge.config import secret
 from bridge.contracts import (
     Conversation,
     ProviderContext,
@@ -27,16 +26,13 @@ from bridge.contracts import (
     ThreadState,
     UserPost,
 )
-from bridge.http import provider_client
-from bridge.providers.common import (
-    JsonEvents,
-    ProviderError,
-    StreamCut,
-    bearer,
-    guarded,
-    retry_when_busy,
-)
-from bridge.sse import ProviderHTTPError, open_sse
+from bridge.contracts.settings import require, secret
+from bridge.contracts.toolkit.auth import bearer
+from bridge.contracts.toolkit.http import provider_client
+from bridge.contracts.toolkit.replies import ProviderError, StreamCut, guarded, retry_when_busy
+from bridge.contracts.toolkit.settings import present
+from bridge.contracts.toolkit.sse import JsonEvents, ProviderHTTPError, open_sse
+from providers.openai_compat.settings import OpenAISettings
 
 LABEL = "The model server"
 CREDENTIALS = "OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL"
@@ -79,27 +75,27 @@ class OpenAICompatProvider:
     """What a refused (401/403) start-up check names."""
     streams = True
     replays = False
+    settings_class = OpenAISettings
 
-    def __init__(self, context: ProviderContext) -> None:
-        settings = context.settings
-        settings.require("openai_base_url", "openai_model")
-        self._model = str(settings.openai_model)
-        self._budget = settings.openai_history_tokens
-        self._max_tokens = settings.bridge_max_reply_tokens
-        self._system = settings.bridge_system_prompt
+    @staticmethod
+    def configured(settings: OpenAISettings) -> bool:
+        return present(settings, "base_url", "model")
+
+    def __init__(self, settings: OpenAISettings, context: ProviderContext) -> None:
+        require(settings, "base_url", "model")
+        self._model = str(settings.model)
+        self._budget = settings.history_tokens
+        self._max_tokens = context.options.max_reply_tokens
+        self._system = context.options.system_prompt
         self._state: ThreadState = context.state
-        key = secret(settings.openai_api_key)
+        key = secret(settings.api_key)
         headers: dict[str, str] = bearer(key) if key else {}
         params: dict[str, str] = {}
-        if settings.openai_api_style == "azure" or settings.openai_azure_api_version:
+        if settings.api_style == "azure" or settings.azure_api_version:
             headers = {"api-key": key} if key else {}
-            params = {"api-version": settings.openai_azure_api_version or AZURE_API_VERSION}
+            params = {"api-version": settings.azure_api_version or AZURE_API_VERSION}
         self._client = provider_client(
-            settings,
-            str(settings.openai_base_url),
-            connection_wait=context.connection_wait,
-            headers=headers,
-            params=params,
+            context, str(settings.base_url), headers=headers, params=params
         )
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridge.contracts import ReplyDone, ReplyEvent, ReplyFailed, TextDelta
-from bridge.sse import error_text, parse_data
+from bridge.contracts.toolkit.sse import error_text, parse_data
 
 _DELTA = {"delta", "message_delta", "text_delta", "content_delta", "token", "chunk", "partial"}
 _FINAL = {"message", "final", "done", "complete", "completed", "end", "message_end"}

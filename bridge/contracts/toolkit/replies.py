@@ -1,33 +1,25 @@
-"""What the provider modules share beyond `bridge.sse`, `bridge.http` and `auth`.
+"""How a provider's reply ends when something goes wrong.
 
 `guarded` turns every kind of provider trouble into one `ReplyFailed`, so `reply()` never raises
-(only cancellation propagates); `JsonEvents` reads a stream's JSON events tolerantly; the
-`*_authed` helpers retry once with a fresh token when the provider rejects the one it got.
+(only cancellation propagates); `describe` words each kind for the user (the provider's body and
+status go to the log only); `retry_when_busy` waits out a 429 that comes before any text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
-from contextlib import aclosing, asynccontextmanager
-from typing import Any
-from urllib.parse import quote
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 
 import httpx
-from httpx_sse import EventSource, SSEError
+from httpx_sse import SSEError
 
-from bridge.config import Settings
-from bridge.contracts import ReplyEvent, ReplyFailed
-from bridge.providers.auth import TokenCache
-from bridge.sse import ProviderHTTPError, error_text, is_done_marker, open_sse, parse_data
-from bridge.waits import WaitBudgetSpent, asked_wait
+from bridge.contracts.data import ReplyEvent, ReplyFailed
+from bridge.contracts.toolkit.sse import ProviderHTTPError, error_text
+from bridge.contracts.toolkit.waits import WaitBudgetSpent, asked_wait
 
-log = logging.getLogger("bridge.providers")
-
-AuthHeaders = Callable[[str], Mapping[str, str]]
-"""Builds the request headers that carry a token."""
+log = logging.getLogger(__name__)
 
 
 class ProviderError(Exception):
@@ -45,36 +37,6 @@ class ProviderError(Exception):
 
 class StreamCut(Exception):
     """The provider closed a stream before saying the answer was complete."""
-
-
-class JsonEvents:
-    """The JSON objects of an SSE stream, skipping what carries none.
-
-    Comment lines never reach us (httpx-sse drops them); `event: ping`, empty data and non-object
-    data are skipped; one malformed event is logged and skipped; `[DONE]` ends the iteration and
-    sets `saw_done`.
-    """
-
-    def __init__(self, source: EventSource, label: str) -> None:
-        self._source = source
-        self._label = label
-        self.saw_done = False
-
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        async with aclosing(self._source.aiter_sse()) as events:
-            async for sse in events:
-                if sse.event == "ping" or not sse.data.strip():
-                    continue
-                if is_done_marker(sse.data):
-                    self.saw_done = True
-                    return
-                try:
-                    value = parse_data(sse.data)
-                except ValueError:
-                    log.warning("%s sent a malformed event, skipped: %.200r", self._label, sse.data)
-                    continue
-                if value is not None:
-                    yield value
 
 
 async def guarded(
@@ -185,97 +147,3 @@ def http_failure(label: str, exc: ProviderHTTPError, credentials: str) -> ReplyF
         return ReplyFailed(message, retryable=True, code=code, detail=detail)
     message = f"{label} refused the message."
     return ReplyFailed(message, code=code, detail=detail)
-
-
-@asynccontextmanager
-async def open_sse_authed(
-    client: httpx.AsyncClient,
-    url: str,
-    tokens: TokenCache,
-    auth: AuthHeaders,
-    *,
-    json: Any,
-    rejected: Collection[int] = (401,),
-) -> AsyncIterator[tuple[EventSource, str]]:
-    """POST and open an SSE stream; on a `rejected` status refresh the token once and retry.
-
-    Yields the stream and the token it was opened with (to refresh if the stream rejects it).
-    """
-    token = await tokens.get()
-    for attempt in range(2):
-        opened = False
-        try:
-            async with open_sse(client, "POST", url, json=json, headers=dict(auth(token))) as src:
-                opened = True
-                yield src, token
-                return
-        except ProviderHTTPError as exc:
-            if opened or attempt or exc.status not in rejected:
-                raise
-        token = await tokens.refresh(token)
-
-
-async def request_authed(
-    client: httpx.AsyncClient,
-    method: str,
-    url: str,
-    tokens: TokenCache,
-    auth: AuthHeaders,
-    *,
-    rejected: Collection[int] = (401,),
-    **kwargs: Any,
-) -> httpx.Response:
-    """Send a request; on a `rejected` status refresh the token once and retry.
-
-    Returns the last response whatever its status: callers decide what an error means.
-    """
-    token = await tokens.get()
-    response = await client.request(method, url, headers=dict(auth(token)), **kwargs)
-    if response.status_code in rejected:
-        token = await tokens.refresh(token)
-        response = await client.request(method, url, headers=dict(auth(token)), **kwargs)
-    return response
-
-
-def no_system_prompt(settings: Settings, provider: str, instead: str) -> None:
-    """Warn that BRIDGE_SYSTEM_PROMPT does not reach `provider`, whose API has no field for it
-    (`instead` names what steers it), rather than drop the setting without a word."""
-    if settings.bridge_system_prompt:
-        log.warning(
-            "BRIDGE_SYSTEM_PROMPT is not sent to %s: its API takes no system prompt (%s)",
-            provider,
-            instead,
-        )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def oauth_client_credentials(
-    client: httpx.AsyncClient, token_url: str, client_id: str, client_secret: str
-) -> tuple[str, float]:
-    """An OAuth2 client-credentials token as neuroflash issues it: (token, renewal time)."""
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": client_id,
-        "client_secret": client_secret,
-        "scope": "openid",
-    }
-    response = await client.post(token_url, data=form)
-    if response.status_code >= 400:
-        raise ProviderHTTPError.from_response(response)
-    data = response.json()
-    return str(data["access_token"]), renew_at(time.time() + float(data.get("expires_in") or 300))
-
-
-def renew_at(expires_at: float) -> float:
-    """When to renew a token that expires at `expires_at`: a minute early, or a tenth of its
-    lifetime for short-lived ones (use with `TokenCache(margin=0)`)."""
-    lifetime = max(0.0, expires_at - time.time())
-    return expires_at - min(60.0, lifetime / 10)
-
-
-def segment(value: str) -> str:
-    """An id made safe to be one URL path segment."""
-    return quote(value, safe="")

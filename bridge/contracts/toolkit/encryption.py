@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, MultiFernet
 
-from bridge.config import ConfigError
+from bridge.contracts.settings import ConfigError
 
 
 def cipher(keys: str) -> MultiFernet:

@@ -11,13 +11,13 @@ from typing import Any
 
 import httpx
 
-from bridge.config import Settings
 from bridge.contracts import ReplyFailed, UserPost
 from bridge.contracts.backoff import exponential
-from bridge.sse import ProviderHTTPError, error_text
-from bridge.waits import WaitBudgetSpent
+from bridge.contracts.toolkit.sse import ProviderHTTPError, error_text
+from bridge.contracts.toolkit.waits import WaitBudgetSpent
+from providers.neuroflash.settings import NeuroflashSettings
 
-log = logging.getLogger("bridge.providers.neuroflash")
+log = logging.getLogger("providers.neuroflash")
 
 OPEN_BUDGET = 30.0
 """Seconds spent re-opening one stream (409 while the previous stream closes, 429, 5xx)."""
@@ -51,36 +51,43 @@ PROMPT_KEYS = ("system_prompt", "personality")
 system prompt" (seed 002), most specific first."""
 
 
-def personality(settings: Settings, steering: Mapping[str, str]) -> str | None:
+def personality(
+    settings: NeuroflashSettings, system_prompt: str, steering: Mapping[str, str]
+) -> str | None:
     """The conversation's personality text: the channel's `system_prompt`, else its
-    `personality`, else NEUROFLASH_PERSONALITY, else BRIDGE_SYSTEM_PROMPT."""
+    `personality`, else NEUROFLASH_PERSONALITY, else BRIDGE_SYSTEM_PROMPT (`system_prompt`)."""
     channel = [steering.get(key) for key in PROMPT_KEYS]
-    deployment = [settings.neuroflash_personality, settings.bridge_system_prompt]
+    deployment = [settings.personality, system_prompt]
     return next((text for text in [*channel, *deployment] if text), None)
 
 
 def patch_body(
-    settings: Settings, steering: Mapping[str, str], changes: Mapping[str, str]
+    settings: NeuroflashSettings,
+    system_prompt: str,
+    steering: Mapping[str, str],
+    changes: Mapping[str, str],
 ) -> dict[str, Any]:
     """The PATCH body for `changes` to a conversation steered by `steering`; an empty value
     clears the field (null), and a changed prompt sends the personality now in force."""
     wire = wire_steering(changes)
     body = {key: (wire[key] or None) for key in PATCH_KEYS if key in wire}
     if any(key in changes for key in PROMPT_KEYS):
-        body["personality"] = personality(settings, {**steering, **changes})
+        body["personality"] = personality(settings, system_prompt, {**steering, **changes})
     return body
 
 
-def steering_body(settings: Settings, steering: Mapping[str, str]) -> dict[str, Any]:
+def steering_body(
+    settings: NeuroflashSettings, system_prompt: str, steering: Mapping[str, str]
+) -> dict[str, Any]:
     """The create-conversation body: the settings' steering, overridden by the thread's."""
-    prompt = personality(settings, steering)
+    prompt = personality(settings, system_prompt, steering)
     steering = wire_steering(steering)
     body: dict[str, Any] = {
         "personality": prompt,
-        "personalityId": settings.neuroflash_personality_id,
-        "brandVoiceId": settings.neuroflash_brand_voice_id,
-        "targetAudienceId": settings.neuroflash_target_audience_id,
-        "modelName": settings.neuroflash_model_name,
+        "personalityId": settings.personality_id,
+        "brandVoiceId": settings.brand_voice_id,
+        "targetAudienceId": settings.target_audience_id,
+        "modelName": settings.model_name,
     }
     for key in body.keys() - {"personality"}:
         if key in steering:

@@ -16,7 +16,6 @@ from urllib.parse import quote
 import httpx
 from httpx_sse import EventSource
 
-from bridge.config import secret
 from bridge.contracts import (
     Conversation,
     ProviderContext,
@@ -26,16 +25,20 @@ from bridge.contracts import (
     ThreadKey,
     UserPost,
 )
-from bridge.http import provider_client
-from bridge.providers.auth import TokenCache
-from bridge.providers.common import (
+from bridge.contracts.settings import require, secret
+from bridge.contracts.toolkit.auth import (
+    TokenCache,
     bearer,
-    closing,
     oauth_client_credentials,
     request_authed,
 )
-from bridge.providers.neuroflash.events import MalformedEvent, parse_event, reply_after
-from bridge.providers.neuroflash.policy import (
+from bridge.contracts.toolkit.http import provider_client
+from bridge.contracts.toolkit.replies import closing
+from bridge.contracts.toolkit.settings import present
+from bridge.contracts.toolkit.sse import ProviderHTTPError, open_sse, raise_for_status
+from bridge.contracts.toolkit.waits import asked_wait
+from providers.neuroflash.events import MalformedEvent, parse_event, reply_after
+from providers.neuroflash.policy import (
     NeuroflashError,
     OpenRetry,
     failure,
@@ -43,11 +46,10 @@ from bridge.providers.neuroflash.policy import (
     patch_body,
     steering_body,
 )
-from bridge.providers.workspace import Workspace
-from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
-from bridge.waits import asked_wait
+from providers.neuroflash.settings import NeuroflashSettings
+from providers.neuroflash.workspace import Workspace
 
-log = logging.getLogger("bridge.providers.neuroflash")
+log = logging.getLogger("providers.neuroflash")
 
 RECONCILE_PAUSES = (0.0, 0.4, 1.0)
 """Waits before each look at the history when a stream ended without its final payload."""
@@ -65,16 +67,19 @@ class NeuroflashProvider:
     """What a refused (401/403) start-up check names."""
     streams = True
     replays = True
+    settings_class = NeuroflashSettings
 
-    def __init__(self, context: ProviderContext) -> None:
-        settings = context.settings
-        settings.require("neuroflash_client_id", "neuroflash_client_secret")
+    @staticmethod
+    def configured(settings: NeuroflashSettings) -> bool:
+        return present(settings, "client_id", "client_secret")
+
+    def __init__(self, settings: NeuroflashSettings, context: ProviderContext) -> None:
+        require(settings, "client_id", "client_secret")
         self._settings = settings
-        self._client = provider_client(
-            settings, settings.neuroflash_api_url, connection_wait=context.connection_wait
-        )
+        self._system_prompt = context.options.system_prompt
+        self._client = provider_client(context, settings.api_url)
         self._tokens = TokenCache(self._fetch_token, margin=0.0)
-        self._workspace = Workspace(settings.neuroflash_workspace_id, self._client, self._tokens)
+        self._workspace = Workspace(settings.workspace_id, self._client, self._tokens)
 
     async def open(self, thread: ThreadKey, steering: Mapping[str, str]) -> str:
         """Create the thread's conversation and return its id.
@@ -82,7 +87,7 @@ class NeuroflashProvider:
         Raises `ProviderHTTPError` (or `NeuroflashError`), which the core shows in the thread.
         Not retried: creating is not idempotent, and the thread's next post tries again.
         """
-        body = steering_body(self._settings, steering)
+        body = steering_body(self._settings, self._system_prompt, steering)
         response = await self._request("POST", await self._conversations(), json=body)
         data = response.json()
         conversation_id = data.get("id") if isinstance(data, dict) else None
@@ -98,7 +103,7 @@ class NeuroflashProvider:
         if not conversation.id:
             yield ReplyFailed("This thread has no neuroflash conversation yet.", retryable=True)
             return
-        body = message_body(post, self._settings.neuroflash_context_size)
+        body = message_body(post, self._settings.context_size)
         try:
             path = f"{await self._path(conversation.id)}/message-streams"
             async with AsyncExitStack() as stack:
@@ -115,7 +120,7 @@ class NeuroflashProvider:
     async def steer(self, conversation: Conversation, changes: Mapping[str, str]) -> bool:
         """Apply changed steering to the live conversation (PATCH, seed 002); the model is
         fixed at creation, so a model change alone applies to new threads only."""
-        body = patch_body(self._settings, conversation.steering, changes)
+        body = patch_body(self._settings, self._system_prompt, conversation.steering, changes)
         if not conversation.id or not body:
             return False
         await self._request("PATCH", await self._path(conversation.id), json=body)
@@ -154,9 +159,9 @@ class NeuroflashProvider:
         settings = self._settings
         return await oauth_client_credentials(
             self._client,
-            settings.neuroflash_token_url,
-            settings.neuroflash_client_id or "",
-            secret(settings.neuroflash_client_secret),
+            settings.token_url,
+            settings.client_id or "",
+            secret(settings.client_secret),
         )
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -27,7 +27,6 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from typing import Any
 
-from bridge.config import secret
 from bridge.contracts import (
     Conversation,
     ConversationStarted,
@@ -39,20 +38,14 @@ from bridge.contracts import (
     ThreadState,
     UserPost,
 )
-from bridge.http import provider_client
-from bridge.providers.auth import TokenCache
-from bridge.providers.common import (
-    JsonEvents,
-    ProviderError,
-    StreamCut,
-    bearer,
-    guarded,
-    no_system_prompt,
-    open_sse_authed,
-    renew_at,
-)
-from bridge.sse import ProviderHTTPError
-from bridge.waits import asked_wait, capped_wait
+from bridge.contracts.settings import require, secret
+from bridge.contracts.toolkit.auth import TokenCache, bearer, open_sse_authed, renew_at
+from bridge.contracts.toolkit.http import provider_client
+from bridge.contracts.toolkit.replies import ProviderError, StreamCut, guarded
+from bridge.contracts.toolkit.settings import no_system_prompt, present
+from bridge.contracts.toolkit.sse import JsonEvents, ProviderHTTPError
+from bridge.contracts.toolkit.waits import asked_wait, capped_wait
+from providers.converzen.settings import ConverzenSettings
 
 LABEL = "converzen"
 CREDENTIALS = "CONVERZEN_API_KEY and CONVERZEN_PERSONA"
@@ -100,16 +93,18 @@ class ConverzenProvider:
     streams = True
     replays = False
     rate_limit_delays: tuple[float, ...] = (1.0, 2.0, 4.0)
+    settings_class = ConverzenSettings
 
-    def __init__(self, context: ProviderContext) -> None:
-        settings = context.settings
-        settings.require("converzen_api_key")
-        no_system_prompt(settings, "converzen", "the persona, CONVERZEN_PERSONA, carries it")
-        self._api_key = secret(settings.converzen_api_key)
-        self._persona = settings.converzen_persona
-        self._client = provider_client(
-            settings, settings.converzen_api_url, connection_wait=context.connection_wait
-        )
+    @staticmethod
+    def configured(settings: ConverzenSettings) -> bool:
+        return present(settings, "api_key")
+
+    def __init__(self, settings: ConverzenSettings, context: ProviderContext) -> None:
+        require(settings, "api_key")
+        no_system_prompt(context.options, "converzen", "the persona, CONVERZEN_PERSONA, carries it")
+        self._api_key = secret(settings.api_key)
+        self._persona = settings.persona
+        self._client = provider_client(context, settings.api_url)
         self._state: ThreadState = context.state
         self._tokens: OrderedDict[str, TokenCache] = OrderedDict()
 

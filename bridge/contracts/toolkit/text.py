@@ -1,6 +1,8 @@
-"""Small text helpers shared by adapters and providers."""
+"""Small text helpers shared by adapters and providers: a thread's title, a safe URL segment."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 
 def first_words(text: str, limit: int, fallback: str = "Conversation") -> str:
@@ -12,3 +14,8 @@ def first_words(text: str, limit: int, fallback: str = "Conversation") -> str:
             break
         name = candidate
     return name or fallback
+
+
+def segment(value: str) -> str:
+    """An id made safe to be one URL path segment."""
+    return quote(value, safe="")

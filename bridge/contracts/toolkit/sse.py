@@ -2,20 +2,24 @@
 
 The status is checked before iterating (an error body must be read with `aread()`), `[DONE]`
 and empty data are recognised before JSON parsing, and HTTP errors become `ProviderHTTPError`
-so a 4xx is never retried as if it were a transport hiccup.
+so a 4xx is never retried as if it were a transport hiccup. `JsonEvents` reads a stream's JSON
+events tolerantly.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 import httpx
 from httpx_sse import EventSource, aconnect_sse
 
-from bridge.waits import capped_wait
+from bridge.contracts.toolkit.waits import capped_wait
+
+log = logging.getLogger(__name__)
 
 
 class ProviderHTTPError(Exception):
@@ -90,3 +94,33 @@ def parse_data(data: str) -> dict[str, Any] | None:
 
 def is_done_marker(data: str) -> bool:
     return data.strip() == "[DONE]"
+
+
+class JsonEvents:
+    """The JSON objects of an SSE stream, skipping what carries none.
+
+    Comment lines never reach us (httpx-sse drops them); `event: ping`, empty data and non-object
+    data are skipped; one malformed event is logged and skipped; `[DONE]` ends the iteration and
+    sets `saw_done`.
+    """
+
+    def __init__(self, source: EventSource, label: str) -> None:
+        self._source = source
+        self._label = label
+        self.saw_done = False
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        async with aclosing(self._source.aiter_sse()) as events:
+            async for sse in events:
+                if sse.event == "ping" or not sse.data.strip():
+                    continue
+                if is_done_marker(sse.data):
+                    self.saw_done = True
+                    return
+                try:
+                    value = parse_data(sse.data)
+                except ValueError:
+                    log.warning("%s sent a malformed event, skipped: %.200r", self._label, sse.data)
+                    continue
+                if value is not None:
+                    yield value

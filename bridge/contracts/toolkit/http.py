@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bridge.config import Settings
+from bridge.contracts.provider import ProviderContext
 
 CONNECTED = frozenset(
     {
@@ -39,26 +39,20 @@ SHARD_SIZE = 32
 per-event walk costs nothing next to the streams it serves."""
 
 
-def provider_client(
-    settings: Settings,
-    base_url: str,
-    *,
-    connection_wait: Callable[[float], None] | None = None,
-    **kwargs: object,
-) -> httpx.AsyncClient:
-    """An `httpx.AsyncClient` for one provider base URL, sized for many concurrent streams;
-    `connection_wait` is given each request's wait for a connection, in seconds."""
+def provider_client(context: ProviderContext, base_url: str, **kwargs: object) -> httpx.AsyncClient:
+    """An `httpx.AsyncClient` for one provider base URL, sized for many concurrent streams,
+    with the context's timeouts; the context's `connection_wait` is given each request's wait
+    for a connection, in seconds."""
+    options = context.options
     timeout = httpx.Timeout(
-        connect=settings.provider_connect_timeout,
-        read=settings.provider_read_timeout,
-        write=30.0,
-        pool=30.0,
+        connect=options.connect_timeout, read=options.read_timeout, write=30.0, pool=30.0
     )
-    hooks = {"request": [timed_connection(connection_wait)]} if connection_wait else {}
+    wait = context.connection_wait
+    hooks = {"request": [timed_connection(wait)]} if wait else {}
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/") + "/",
         timeout=timeout,
-        transport=ShardedTransport(settings.provider_max_connections),
+        transport=ShardedTransport(options.max_connections),
         trust_env=False,
         event_hooks=hooks,
         **kwargs,  # type: ignore[arg-type]
@@ -69,17 +63,21 @@ def timed_connection(
     observe: Callable[[float], None],
 ) -> Callable[[httpx.Request], Awaitable[None]]:
     """A request hook that traces the request until it has a connection, then reports how
-    long that took (once; the trace's later events only cost a comparison)."""
+    long that took (once; the trace's later events only cost a comparison). A trace already
+    on the request (another hook's) is still called."""
 
     async def on_request(request: httpx.Request) -> None:
         started = time.monotonic()
         waiting = True
+        inner = request.extensions.get("trace")
 
         async def trace(name: str, info: dict[str, Any]) -> None:
             nonlocal waiting
             if waiting and name in CONNECTED:
                 waiting = False
                 observe(time.monotonic() - started)
+            if inner is not None:
+                await inner(name, info)
 
         request.extensions["trace"] = trace
 

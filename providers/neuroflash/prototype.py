@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-from bridge.config import secret
 from bridge.contracts import (
     Conversation,
     ConversationStarted,
@@ -21,20 +20,20 @@ from bridge.contracts import (
     ThreadKey,
     UserPost,
 )
-from bridge.http import provider_client
-from bridge.providers.auth import TokenCache
-from bridge.providers.common import (
-    ProviderError,
+from bridge.contracts.settings import require, secret
+from bridge.contracts.toolkit.auth import (
+    TokenCache,
     bearer,
-    guarded,
-    no_system_prompt,
     oauth_client_credentials,
     request_authed,
-    retry_when_busy,
-    segment,
 )
-from bridge.providers.workspace import Workspace
-from bridge.sse import ProviderHTTPError
+from bridge.contracts.toolkit.http import provider_client
+from bridge.contracts.toolkit.replies import ProviderError, guarded, retry_when_busy
+from bridge.contracts.toolkit.settings import no_system_prompt, present
+from bridge.contracts.toolkit.sse import ProviderHTTPError
+from bridge.contracts.toolkit.text import segment
+from providers.neuroflash.settings import NeuroflashSettings
+from providers.neuroflash.workspace import Workspace
 
 LABEL = "neuroflash"
 CREDENTIALS = "NEUROFLASH_CLIENT_ID and NEUROFLASH_CLIENT_SECRET"
@@ -51,19 +50,23 @@ class NeuroflashPrototypeProvider:
     replays = False
     variant_of = "neuroflash"
     """Same credentials as the v1 API: chosen only by BRIDGE_PROVIDER, never on its own."""
+    settings_class = NeuroflashSettings
 
-    def __init__(self, context: ProviderContext) -> None:
-        settings = context.settings
-        settings.require("neuroflash_client_id", "neuroflash_client_secret")
-        no_system_prompt(settings, "neuroflash-prototype", "its messages are user messages only")
-        self._client_id = str(settings.neuroflash_client_id)
-        self._client_secret = secret(settings.neuroflash_client_secret)
-        self._token_url = settings.neuroflash_token_url
-        self._client = provider_client(
-            settings, settings.neuroflash_api_url, connection_wait=context.connection_wait
+    @staticmethod
+    def configured(settings: NeuroflashSettings) -> bool:
+        return present(settings, "client_id", "client_secret")
+
+    def __init__(self, settings: NeuroflashSettings, context: ProviderContext) -> None:
+        require(settings, "client_id", "client_secret")
+        no_system_prompt(
+            context.options, "neuroflash-prototype", "its messages are user messages only"
         )
+        self._client_id = str(settings.client_id)
+        self._client_secret = secret(settings.client_secret)
+        self._token_url = settings.token_url
+        self._client = provider_client(context, settings.api_url)
         self.tokens = TokenCache(self._fetch_token, margin=0.0)
-        self._workspace = Workspace(settings.neuroflash_workspace_id, self._client, self.tokens)
+        self._workspace = Workspace(settings.workspace_id, self._client, self.tokens)
 
     async def _fetch_token(self) -> tuple[str, float]:
         return await oauth_client_credentials(

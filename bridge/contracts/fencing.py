@@ -4,7 +4,8 @@ A write can wait a long time inside a client library (discord.py queues requests
 per-bucket lock and 429 sleeps; slack_sdk retries) after the lease was checked. If the lease
 lapsed meanwhile, another owner may already have written the final text, and the late write
 would overwrite it. The reply's surface (`bridge.recording`) sets the fence for the duration of
-a write; an aiohttp trace on the messenger's session calls it just before each request is sent.
+a write; the plugin's HTTP client calls it just before each request is sent: an aiohttp trace
+(`fence_requests`) or httpx event hooks (`httpx_fence`), whichever client the plugin uses.
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import SimpleNamespace
+from typing import Any
 
+import httpx
 from aiohttp import ClientSession, TraceConfig, TraceRequestStartParams
 
 Fence = Callable[[], None]
-"""Raises (`LeaseLost`) when this process may no longer write to the reply."""
+"""Raises (`LeaseLost`, a `Fenced`) when this process may no longer write to the reply."""
+
+HttpxHook = Callable[[httpx.Request], Any]
+"""An httpx `event_hooks["request"]` entry (async for an `httpx.AsyncClient`)."""
+
+SENDING = frozenset({"http11.send_request_headers.started", "http2.send_request_headers.started"})
+"""httpcore trace events that mean the request, with its connection, is about to go out."""
 
 _current: ContextVar[Fence | None] = ContextVar("threadbridge_write_fence", default=None)
 
@@ -52,3 +61,23 @@ def fence_requests(trace: TraceConfig) -> TraceConfig:
     trace.on_request_start.append(on_start)
     trace.on_connection_queued_end.append(on_dequeued)
     return trace
+
+
+def httpx_fence() -> dict[str, list[HttpxHook]]:
+    """Event hooks for an `httpx.AsyncClient` (`event_hooks=`, or merged into the client's):
+    the fence is checked before each request is sent, and again when its connection is ready
+    (after any wait for one of the pool's connections), through httpcore's trace extension."""
+
+    async def on_request(request: httpx.Request) -> None:
+        check()
+        inner = request.extensions.get("trace")
+
+        async def trace(name: str, info: dict[str, Any]) -> None:
+            if name in SENDING:
+                check()
+            if inner is not None:
+                await inner(name, info)
+
+        request.extensions["trace"] = trace
+
+    return {"request": [on_request]}

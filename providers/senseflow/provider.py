@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 
-from bridge.config import secret
 from bridge.contracts import (
     Conversation,
     ConversationStarted,
@@ -29,19 +28,14 @@ from bridge.contracts import (
     ThreadState,
     UserPost,
 )
-from bridge.http import provider_client
-from bridge.providers.common import (
-    JsonEvents,
-    ProviderError,
-    StreamCut,
-    bearer,
-    guarded,
-    no_system_prompt,
-    retry_when_busy,
-    segment,
-)
-from bridge.sse import ProviderHTTPError, open_sse, raise_for_status
-from bridge.text import first_words
+from bridge.contracts.settings import require, secret
+from bridge.contracts.toolkit.auth import bearer
+from bridge.contracts.toolkit.http import provider_client
+from bridge.contracts.toolkit.replies import ProviderError, StreamCut, guarded, retry_when_busy
+from bridge.contracts.toolkit.settings import no_system_prompt, present
+from bridge.contracts.toolkit.sse import JsonEvents, ProviderHTTPError, open_sse, raise_for_status
+from bridge.contracts.toolkit.text import first_words, segment
+from providers.senseflow.settings import SenseflowSettings
 
 LABEL = "SenseFlow"
 CREDENTIALS = "SENSEFLOW_API_KEY and SENSEFLOW_AGENT"
@@ -64,18 +58,19 @@ class SenseflowProvider:
     """What a refused (401/403) start-up check names."""
     streams = True
     replays = False
+    settings_class = SenseflowSettings
 
-    def __init__(self, context: ProviderContext) -> None:
-        settings = context.settings
-        settings.require("senseflow_api_key", "senseflow_agent")
-        no_system_prompt(settings, "senseflow", "the agent, SENSEFLOW_AGENT, carries it")
-        self._agent = settings.senseflow_agent
+    @staticmethod
+    def configured(settings: SenseflowSettings) -> bool:
+        return present(settings, "api_key", "agent")
+
+    def __init__(self, settings: SenseflowSettings, context: ProviderContext) -> None:
+        require(settings, "api_key", "agent")
+        no_system_prompt(context.options, "senseflow", "the agent, SENSEFLOW_AGENT, carries it")
+        self._agent = settings.agent
         self._state: ThreadState = context.state
         self._client = provider_client(
-            settings,
-            settings.senseflow_api_url,
-            connection_wait=context.connection_wait,
-            headers=bearer(secret(settings.senseflow_api_key)),
+            context, settings.api_url, headers=bearer(secret(settings.api_key))
         )
         self._tasks: dict[ThreadKey, tuple[str, str]] = {}
         self._background: set[asyncio.Task[Any]] = set()

@@ -1,0 +1,26 @@
+"""What plugins share, in one place they may import (part of the contracts: it imports
+nothing else of the core), so each provider folder holds only its own API's logic.
+
+- `sse` — Server-Sent Events with the httpx-sse traps handled once: the status checked before
+  iterating, `ProviderHTTPError` with the body read, `[DONE]` and empty data recognised,
+  `JsonEvents` for a stream of JSON objects.
+- `http` — `provider_client`: the pooled httpx client for one provider (small pools, least
+  busy first, explicit timeouts from `ProviderOptions`, the wait for a connection reported).
+- `auth` — `TokenCache` (one fetch for many callers, refreshed once when refused), the OAuth2
+  client-credentials grant, requests and streams that retry once with a fresh token.
+- `waits` — asked waits (Retry-After and the like) capped to 0–30 s and charged to the reply's
+  wait budget; the core's turn and renderer use the same module.
+- `replies` — `guarded` (a reply ends in one `ReplyFailed`, never an exception), the user's
+  words for each kind of trouble, `retry_when_busy` for a 429 before any text.
+- `settings` — `present` (a settings class's `configured`), the system-prompt warning.
+- `text` — a thread's title from its first words, an id as one URL path segment.
+
+Also for adapters: `split` (a reply cut at clean boundaries, code fences closed and reopened,
+interim text made valid to show), `commonmark` (where CommonMark puts code, so mention
+neutralising leaves exactly that byte-exact), `encryption` (the Fernet keys of a setting that
+lists them, newest first).
+
+Why here and not in each provider: these are the traps every streamed HTTP API sets (a 4xx
+retried as a transport error, a `Retry-After: inf`, 50 token fetches at once); solving them
+once keeps every provider's behaviour the same and its folder small.
+"""

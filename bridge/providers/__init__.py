@@ -1,1 +1,0 @@
-"""LLM providers: one module each, found through the `threadbridge.providers` entry points."""
