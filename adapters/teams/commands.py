@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from adapters.teams.access import is_teams_admin
 from adapters.teams.talk import Talk
-from bridge.commands import Command
-from bridge.contracts import UserPost
-from bridge.ingest import Confirm, Replies, Say
+from bridge.contracts import Command, Replies, UserPost
 
 CONFIRM = {"stop": "⏹️ Stopped.", "reset": "♻️ The next post starts a new conversation."}
 DONE, REFUSED = "✅ Done.", "❌ Not done."
@@ -24,6 +22,4 @@ def teams_replies(talk: Talk, post: UserPost) -> Replies:
     async def is_admin() -> bool:
         return is_teams_admin()
 
-    confirm_: Confirm = confirm
-    say_: Say = say
-    return Replies(confirm_, say_, is_admin)
+    return Replies(confirm, say, is_admin)

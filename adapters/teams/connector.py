@@ -25,7 +25,7 @@ from yarl import URL
 
 from adapters.teams.token import BotToken
 from bridge.contracts.backoff import backoff
-from bridge.waits import capped_wait
+from bridge.contracts.toolkit.waits import capped_wait
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,7 @@
 """`threadbridge doctor` for Teams: the app id and secret get a token from the tenant's Entra
 ID, the connector's OpenID metadata and keys can be read, and the messaging endpoint is served
-(an unauthenticated POST to it must be refused with 401, as the bridge refuses it).
-
-A function taking the adapter's own settings, until plugins declare their doctor checks.
+(TEAMS_MESSAGING_ENDPOINT, when set: an unauthenticated POST to it must be refused with 401, as
+the bridge refuses it). Run by `TeamsAdapter.doctor` for an enabled adapter.
 """
 
 from __future__ import annotations
@@ -13,28 +12,26 @@ from adapters.teams.auth import ConnectorKeys
 from adapters.teams.http import PATH
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.token import BotToken, TokenRefused
-from bridge.doctor.report import FAIL, OK, SKIP, WARN, Report
+from bridge.contracts import Finding, Findings
 
+FAIL, OK, WARN = Finding.FAIL, Finding.OK, Finding.WARN
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 CREDENTIALS = "check TEAMS_APP_ID, TEAMS_APP_PASSWORD (client secret) and TEAMS_TENANT_ID"
 
 
-async def check_teams(settings: TeamsSettings, report: Report, endpoint: str = "") -> None:
-    """Rows for Teams; `endpoint`: the messaging endpoint to probe (…/api/messages)."""
-    if not settings.app_id:
-        report.add("teams", SKIP, "TEAMS_APP_ID not set")
-        return
+async def run_checks(settings: TeamsSettings, report: Findings) -> None:
+    """Every Teams row; an endpoint that cannot be reached is a failed row naming it."""
     if not settings.tenant_id and not settings.token_url:
         report.add("teams tenant", FAIL, "TEAMS_TENANT_ID not set", "set the bot's tenant id")
         return
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
         await _token(settings, session, report)
         await _keys(settings, session, report)
-        if endpoint:
-            await _endpoint(endpoint, session, report)
+        if settings.messaging_endpoint:
+            await _endpoint(settings.messaging_endpoint, session, report)
 
 
-async def _token(settings: TeamsSettings, session: aiohttp.ClientSession, report: Report) -> None:
+async def _token(settings: TeamsSettings, session: aiohttp.ClientSession, report: Findings) -> None:
     try:
         await BotToken(session, settings).get()
     except TokenRefused as exc:
@@ -49,7 +46,7 @@ async def _token(settings: TeamsSettings, session: aiohttp.ClientSession, report
         )
 
 
-async def _keys(settings: TeamsSettings, session: aiohttp.ClientSession, report: Report) -> None:
+async def _keys(settings: TeamsSettings, session: aiohttp.ClientSession, report: Findings) -> None:
     keys = ConnectorKeys(session, settings.openid_metadata_url)
     try:
         found = await keys.fetch()
@@ -64,7 +61,7 @@ async def _keys(settings: TeamsSettings, session: aiohttp.ClientSession, report:
     report.add("teams keys", OK if found else WARN, f"{len(found)} signing keys")
 
 
-async def _endpoint(endpoint: str, session: aiohttp.ClientSession, report: Report) -> None:
+async def _endpoint(endpoint: str, session: aiohttp.ClientSession, report: Findings) -> None:
     try:
         async with session.post(endpoint, json={"type": "message"}) as response:
             status = response.status

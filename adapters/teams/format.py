@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bridge.commonmark import code_ranges
+from bridge.contracts.toolkit.commonmark import code_ranges
 
 PAGE_LIMIT = 20_000
 """Characters per message: 80 KB in UTF-16 even if every character were an astral one, under

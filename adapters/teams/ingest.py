@@ -21,8 +21,7 @@ from adapters.teams.controls import invoke_answer, stop_press
 from adapters.teams.format import strip_mentions
 from adapters.teams.slash import command_words, run_text_command
 from adapters.teams.talk import Talk
-from bridge.contracts import Core, ThreadKey, UserPost
-from bridge.ingest import Incoming, take
+from bridge.contracts import Core, Incoming, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
 
@@ -103,5 +102,5 @@ class TeamsIngest:
         if words is not None:
             await run_text_command(self._core, self._talk, incoming, words)
             return None
-        await take(self._core, incoming, teams_replies(self._talk, post))
+        await self._core.post(incoming, teams_replies(self._talk, post))
         return None

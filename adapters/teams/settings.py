@@ -1,5 +1,4 @@
-"""Microsoft Teams settings (`TEAMS_*`), the adapter's own: read once from the environment and
-`.env`; a bad value is one line naming the variable.
+"""Microsoft Teams settings (`TEAMS_*`), the adapter's own, read by the core's loader.
 
 The two URLs exist for sovereign clouds and for the emulator. The token URL's default names the
 bot's tenant: new multi-tenant bot registrations ended in 2025, so a bot is single-tenant and
@@ -8,10 +7,10 @@ asks its own tenant's token endpoint (Bot Connector authentication, "Bot to Conn
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings
 
-from bridge.config import ConfigError
+from bridge.contracts import ConfigError, plugin_config, require, secret
 
 OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
@@ -20,13 +19,7 @@ TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 class TeamsSettings(BaseSettings):
     """Every `TEAMS_*` variable in `.env.example`."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="TEAMS_",
-        env_file=".env",
-        extra="ignore",
-        case_sensitive=False,
-        env_ignore_empty=True,
-    )
+    model_config = plugin_config("TEAMS_")
 
     app_id: str = ""
     app_password: SecretStr | None = None
@@ -37,6 +30,8 @@ class TeamsSettings(BaseSettings):
     requests_per_second: float = Field(default=50.0, gt=0)
     # Personal chats: Teams' streaming protocol (on) or post + edit (off).
     streaming: bool = True
+    # The bot's messaging endpoint as registered in Azure: `threadbridge doctor` checks it.
+    messaging_endpoint: str = ""
 
     @property
     def token_endpoint(self) -> str:
@@ -45,23 +40,10 @@ class TeamsSettings(BaseSettings):
 
     @property
     def password(self) -> str:
-        return self.app_password.get_secret_value() if self.app_password else ""
+        return secret(self.app_password)
 
     def check(self) -> None:
         """Raise `ConfigError` naming the first required variable that is missing."""
-        for name, value in (
-            ("TEAMS_APP_PASSWORD", self.password),
-            ("TEAMS_TENANT_ID", self.tenant_id or self.token_url),
-        ):
-            if not value:
-                raise ConfigError(f"{name} is not set (needed with TEAMS_APP_ID)")
-
-
-def load_teams_settings(**overrides: object) -> TeamsSettings:
-    """Read `TEAMS_*` once; pydantic's report becomes one line naming the variable."""
-    try:
-        return TeamsSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = f"TEAMS_{err['loc'][0]}".upper() if err["loc"] else "TEAMS settings"
-        raise ConfigError(f"{name} is invalid: {err['msg']}") from None
+        require(self, "app_id", "app_password")
+        if not self.tenant_id and not self.token_url:
+            raise ConfigError("TEAMS_TENANT_ID is not set (needed with TEAMS_APP_ID)")

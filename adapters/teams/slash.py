@@ -8,9 +8,7 @@ from __future__ import annotations
 import re
 
 from adapters.teams.talk import Talk
-from bridge.contracts import Core
-from bridge.ingest import Incoming
-from bridge.slash import Invocation, run_slash
+from bridge.contracts import Core, Incoming, Invocation
 
 PREFIX = re.compile(r"/?threadbridge\b(.*)", re.IGNORECASE | re.DOTALL)
 
@@ -29,19 +27,21 @@ def command_words(text: str, kind: str) -> tuple[str, ...] | None:
 async def run_text_command(
     core: Core, talk: Talk, incoming: Incoming, words: tuple[str, ...]
 ) -> None:
+    """Answer the command in the post's thread or chat. A channel's root post that starts no
+    conversation is in no thread; a reply in a thread, or a chat, always is."""
     post = incoming.post
     thread = post.thread
-    known = incoming.starts_thread or await core.is_thread(thread)
+    in_thread = incoming.starts_thread or thread.thread != post.message_id
 
     async def is_admin() -> bool:
         return False
 
     invocation = Invocation(
         scope=thread.scope,
-        thread=thread if known else None,
+        thread=thread if in_thread else None,
         user=post.author,
         words=words,
         locale=None,
         is_admin=is_admin,
     )
-    await talk.say(post, await run_slash(core, invocation))
+    await talk.say(post, await core.command(invocation))
