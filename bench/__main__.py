@@ -4,6 +4,7 @@ python -m bench                       # 100 Discord threads, 300 tokens each at 
 python -m bench --quick               # 10 threads, a smoke run
 python -m bench --platform slack      # one Slack workspace (20 threads unless --threads)
 python -m bench --platform mattermost # one Mattermost bot token (20 threads unless --threads)
+python -m bench --platform teams      # one Teams channel (20 threads unless --threads)
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ ROWS: list[tuple[str, str, str | None]] = [
 
 def parse(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--platform", choices=["discord", "slack", "mattermost"], default="discord")
+    parser.add_argument(
+        "--platform", choices=["discord", "slack", "teams", "mattermost"], default="discord"
+    )
     parser.add_argument("--threads", type=int, help="concurrent threads (100; Slack 20)")
     parser.add_argument("--tokens", type=int, default=300, help="stream deltas per reply")
     parser.add_argument("--rate", type=float, default=30.0, help="tokens per second per stream")

@@ -297,6 +297,10 @@ async def main() -> None:
             await run_slack(provider, stop)
         elif os.environ.get("BENCH_PLATFORM") == "mattermost":
             await run_mattermost(provider, stop)
+        elif os.environ.get("BENCH_PLATFORM") == "teams":
+            from bench.floor_teams import run_teams
+
+            await run_teams(provider, stop)
         else:
             await run_discord(provider, stop)
     finally:

@@ -358,4 +358,8 @@ def messenger(platform: str, global_per_second: int | None = None) -> Messenger:
         return SlackMessenger()
     if platform == "mattermost":
         return MattermostMessenger()
+    if platform == "teams":
+        from bench.teams import TeamsMessenger
+
+        return TeamsMessenger()
     return DiscordMessenger(global_per_second)

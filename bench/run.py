@@ -40,7 +40,16 @@ SETTLE_SECONDS = 1.0
 """Idle time after start-up before measuring, and after the last reply before reading state."""
 IDLE_SECONDS = 2.0
 """How long the idle process's own CPU use is measured before the load starts."""
-_CLEARED = ("SLACK_", "DISCORD_", "NEUROFLASH_", "BRIDGE_", "REDIS_", "CONVERZEN_", "SENSEFLOW_")
+_CLEARED = (
+    "SLACK_",
+    "DISCORD_",
+    "TEAMS_",
+    "NEUROFLASH_",
+    "BRIDGE_",
+    "REDIS_",
+    "CONVERZEN_",
+    "SENSEFLOW_",
+)
 _PROXIES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 
 
@@ -59,7 +68,8 @@ class Options:
     @property
     def timeout(self) -> float:
         """How long the load may take before the phase gives up on unfinished replies."""
-        writes = self.threads * 60 / 50 if self.platform == "slack" else self.threads / 5
+        per_thread = {"slack": 60 / 50, "teams": 1.0}.get(self.platform, 1 / 5)
+        writes = self.threads * per_thread
         return 60.0 + self.ramp + 3 * self.tokens / self.rate + 2 * writes
 
 

@@ -285,11 +285,49 @@ def discord(loads: list[Load], budgets: DiscordBudgets | None = None) -> list[Be
     return best
 
 
+@dataclass
+class SlidingWindow:
+    """At most `limit` requests in any `length` s (Teams' per-conversation and per-app limits,
+    as `emulators/teams/limits.py` counts them)."""
+
+    limit: int
+    length: float
+    times: list[float] = field(default_factory=list)
+
+    def _recent(self, at: float) -> list[float]:
+        self.times = [t for t in self.times if t > at - self.length]
+        return self.times
+
+    def allows(self, at: float) -> bool:
+        return len(self._recent(at)) < self.limit
+
+    def next_at(self, at: float) -> float:
+        recent = self._recent(at)
+        return at if len(recent) < self.limit else recent[len(recent) - self.limit] + self.length
+
+    def take(self, at: float) -> None:
+        self.times.append(at)
+
+
+TEAMS_CONVERSATION = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
+
+
 def mattermost(loads: list[Load], per_second: float = 10.0, burst: float = 100.0) -> list[Best]:
     """The earliest first text and whole answer of every reply of one bot token: the server's
     limiter is one GCRA bucket per token (a token bucket of `burst` refilled at `per_second`),
     whatever the channel; a reply's first text is its first post, its final one write per page."""
-    token = TokenBucket(per_second, burst)
+    return _one_route(loads, (TokenBucket(per_second, burst),))
+
+
+def teams(loads: list[Load], per_app: int = 50) -> list[Best]:
+    """Every reply in one Teams channel: each write (the first text's post, the final edit,
+    later pages' posts) counts on the channel's windows and the app's."""
+    channel: tuple[Budget, ...] = tuple(SlidingWindow(n, s) for s, n in TEAMS_CONVERSATION)
+    return _one_route(loads, (*channel, SlidingWindow(per_app, 1.0)))
+
+
+def _one_route(loads: list[Load], route: tuple[Budget, ...]) -> list[Best]:
+    """Every write of every reply on the same budgets: first texts first, then finals."""
     plan = Scheduler()
     best = [Best() for _ in loads]
 
@@ -307,9 +345,9 @@ def mattermost(loads: list[Load], per_second: float = 10.0, burst: float = 100.0
                     best[i].final = max(finals)
 
             for _ in range(load.pages):
-                plan.add(max(load.done, at), FINAL, ((token,),), finished)
+                plan.add(max(load.done, at), FINAL, (route,), finished)
 
-        plan.add(load.first_token, FIRST, ((token,),), shown)
+        plan.add(load.first_token, FIRST, (route,), shown)
 
     for i, load in enumerate(loads):
         reply(i, load)

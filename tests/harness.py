@@ -119,7 +119,7 @@ def bridge_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
     return load_settings(**values)
 
 
-ADAPTERS = ("slack", "discord", "mattermost")
+ADAPTERS = ("slack", "discord", "teams", "mattermost")
 
 
 def adapter_values(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -33,7 +33,16 @@ from emulators.slack import SlackEmulator
 READY_LINE = "threadbridge is up"
 START_TIMEOUT = 30.0
 INBOX_SHARDS = 4
-_CLEARED = ("SLACK_", "DISCORD_", "NEUROFLASH_", "BRIDGE_", "REDIS_", "CONVERZEN_", "SENSEFLOW_")
+_CLEARED = (
+    "SLACK_",
+    "DISCORD_",
+    "NEUROFLASH_",
+    "BRIDGE_",
+    "REDIS_",
+    "CONVERZEN_",
+    "SENSEFLOW_",
+    "TEAMS_",
+)
 _PROXIES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 
 

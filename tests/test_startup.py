@@ -54,8 +54,8 @@ def test_no_messenger_configured(redis_url: str) -> None:
     assert result.returncode != 0
     line = result.stderr.strip().splitlines()[-1]
     assert (
-        "DISCORD_TOKEN or MATTERMOST_TOKEN or SLACK_BOT_TOKEN or SLACK_CLIENT_ID must be set"
-        in line
+        "DISCORD_TOKEN or MATTERMOST_TOKEN or SLACK_BOT_TOKEN or SLACK_CLIENT_ID or TEAMS_APP_ID"
+        " must be set" in line
     )
 
 

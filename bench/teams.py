@@ -1,0 +1,91 @@
+"""The Teams side of the benchmark: every thread is a mention in one channel of one team, so
+all replies share that channel's per-conversation windows (7/1 s, 8/2 s, 60/30 s, 1,800/h) and
+the app's 50 requests/s, all enforced by the emulator. The process under test serves the
+messaging endpoint on a port chosen here; the emulator posts the activities to it.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from bench import schedule
+from bench.platforms import FLOOR_PLACEHOLDER, Observed, _timeline, pages
+from bench.provider import question
+from emulators.teams import CHANNEL, TeamsEmulator
+from emulators.teams.state import Message
+
+TEAMS_PAGE = 20_000
+"""The bridge's page size (`adapters/teams/format.PAGE_LIMIT`)."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TeamsMessenger:
+    name = "teams"
+
+    def __init__(self) -> None:
+        self.emu = TeamsEmulator()
+        self.emu.enforce_limits()
+        self._port = free_port()
+        self._posts: dict[int, Message] = {}
+
+    async def start(self, threads: int) -> None:
+        await self.emu.start()
+        self.emu.bot_endpoints = [f"http://127.0.0.1:{self._port}/api/messages"]
+
+    async def stop(self) -> None:
+        await self.emu.stop()
+
+    def env(self) -> dict[str, str]:
+        auth = self.emu.auth
+        return {
+            "BRIDGE_HTTP_PORT": str(self._port),
+            "TEAMS_APP_ID": auth.app_id,
+            "TEAMS_APP_PASSWORD": auth.password,
+            "TEAMS_TENANT_ID": auth.tenant,
+            "TEAMS_OPENID_METADATA_URL": self.emu.metadata_url,
+            "TEAMS_TOKEN_URL": self.emu.token_url,
+        }
+
+    def connected(self) -> bool:
+        return self.emu.auth.issued > 0
+
+    async def post(self, index: int) -> None:
+        self._posts[index] = await self.emu.channel_post(question(index))
+
+    def text(self, index: int) -> str:
+        post = self._posts.get(index)
+        return self.emu.thread_text(post.id) if post is not None else ""
+
+    def observe(self, index: int) -> Observed:
+        post = self._posts[index]
+        messages = self.emu.bot_messages(CHANNEL, post.id)
+        writes: list[tuple[float, str | None]] = []
+        for message in messages:
+            writes += list(zip(message.times, message.history, strict=True))
+        first_text, last = _timeline(writes, None, FLOOR_PLACEHOLDER)
+        return Observed(
+            posted_at=post.times[0],
+            text="".join(m.text for m in messages),
+            messages=len(messages),
+            edits=sum(len(m.history) - 1 for m in messages),
+            placeholder_at=messages[0].times[0] if messages else None,
+            first_text_at=first_text,
+            last_write_at=last,
+        )
+
+    @property
+    def rate_limited(self) -> int:
+        return self.emu.rate_limited
+
+    def best(self, loads: list[schedule.Load]) -> list[schedule.Best]:
+        return schedule.teams(loads)
+
+    def load(
+        self, index: int, posted: float, first: float, done: float, text: str
+    ) -> schedule.Load:
+        return schedule.Load(posted, first, done, pages(text, TEAMS_PAGE), CHANNEL)
