@@ -182,6 +182,14 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Reasoning the model wrote before (or beside) its answer: a `<think>` block or a separate
+    reasoning field. Never part of the answer, never sent back to the provider as its text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyDone:
     """End of a reply. `text`, when given, is authoritative over the deltas seen."""
 
@@ -202,4 +210,4 @@ class ReplyFailed:
     detail: str | None = None
 
 
-ReplyEvent = ConversationStarted | TextDelta | ReplyDone | ReplyFailed
+ReplyEvent = ConversationStarted | TextDelta | ReasoningDelta | ReplyDone | ReplyFailed
