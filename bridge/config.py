@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     bridge_link_previews: Literal["off", "on"] = "off"
 
     bridge_locale: str = Field(default="en", pattern="^(en|de)$")
+    # A model's reasoning: off shows "Thinking…" while it streams; collapsed quotes it once.
+    bridge_show_reasoning: Literal["off", "collapsed"] = "off"
 
     # Reliability: retries, dead letters, reply deadlines and caps
     bridge_max_attempts: int = Field(default=5, ge=1)

@@ -101,6 +101,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "ℹ️ The previous session had expired; this is a fresh one.",
         "de": "ℹ️ Die vorige Sitzung war abgelaufen; dies ist eine neue.",
     },
+    "thinking": {"en": "💭 Thinking…", "de": "💭 Denkt nach…"},
+    "reasoning": {"en": "💭 Reasoning", "de": "💭 Gedankengang"},
     "command_done": {"en": "Done.", "de": "Erledigt."},
     "command_working": {"en": "Working on it…", "de": "Wird erledigt…"},
     "command_refused": {"en": "Not possible.", "de": "Nicht möglich."},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +28,14 @@ class OpenAIEmulator(ChatEmulator):
     A user message's `content` may be a string or a list of content parts (`text`,
     `image_url`), as OpenAI's chat API accepts.
     An `error_event` fault sends an OpenAI-style `{"error": {...}}` payload mid-stream.
+
+    Reasoning (`think`: the reasoning of the next replies, in order) streams before the answer,
+    in the delta field `reasoning_field` names: `reasoning_content` as DeepSeek's API sends it
+    (api-docs.deepseek.com/guides/reasoning_model), `reasoning` as vLLM from 0.11 and Ollama's
+    /v1 do (docs.vllm.ai/en/latest/features/reasoning_outputs). With `reasoning_field` None it
+    goes into the content as `<think>…</think>` before the answer, as a model served without a
+    reasoning parser writes it; chunks of `style.chunk_chars` cut the tags apart. A request whose
+    messages carry `reasoning_content` is refused with 400, as DeepSeek's API refuses it.
     """
 
     name = "openai"
@@ -35,7 +44,13 @@ class OpenAIEmulator(ChatEmulator):
         self.api_key = api_key
         self.azure_api_version: str | None = None
         self.model = "emulated-model"
+        self.reasoning_field: str | None = "reasoning_content"
+        self._thoughts: deque[str] = deque()
         super().__init__(host, port)
+
+    def think(self, *reasonings: str) -> None:
+        """Stream `reasonings` before the next replies' answers, one each, in order."""
+        self._thoughts.extend(reasonings)
 
     @property
     def base_url(self) -> str:
@@ -90,16 +105,20 @@ class OpenAIEmulator(ChatEmulator):
             return fault_response(fault)
         body = call.body if isinstance(call.body, dict) else {}
         messages = body.get("messages") or []
+        if any(isinstance(m, dict) and "reasoning_content" in m for m in messages):
+            error = {"message": "reasoning_content is not allowed in input messages"}
+            return json_response({"error": {**error, "type": "invalid_request_error"}}, 400)
         last = next(
             (m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), ""
         )
         text = self.next_text(content_text(last))
+        thought = self._thoughts.popleft() if self._thoughts else ""
         model = str(body.get("model") or self.model)
         if not body.get("stream"):
             return json_response(_completion(model, text))
-        return await self.play(request, self._plan(model, text), fault)
+        return await self.play(request, self._plan(model, text, thought), fault)
 
-    def _plan(self, model: str, text: str) -> Plan:
+    def _plan(self, model: str, text: str, thought: str = "") -> Plan:
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time())
 
         def chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
@@ -107,7 +126,12 @@ class OpenAIEmulator(ChatEmulator):
             base = {"id": ident, "object": "chat.completion.chunk", "created": created}
             return {**base, "model": model, "choices": [choice]}
 
-        tokens = [chunk({"content": piece}) for piece in chunk_text(text, self.style.chunk_chars)]
+        size = self.style.chunk_chars
+        field = self.reasoning_field
+        if thought and field is None:
+            text = f"<think>\n{thought}\n</think>\n\n{text}"
+        reasoning = [chunk({field: p}) for p in chunk_text(thought, size)] if field else []
+        tokens = reasoning + [chunk({"content": piece}) for piece in chunk_text(text, size)]
         usage = {
             "prompt_tokens": 10,
             "completion_tokens": len(tokens),

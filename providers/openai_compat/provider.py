@@ -7,6 +7,13 @@ expired by the core with the thread). Each reply sends the system prompt (steeri
 as len(text)//4 + 4 per message) and the new message; the user message and the final answer
 are appended only when the reply completes, and the stored list is trimmed to what was sent so
 it never grows without bound.
+
+Reasoning comes either in its own delta field — `reasoning_content` (DeepSeek's API,
+api-docs.deepseek.com/guides/reasoning_model; vLLM before 0.11) or `reasoning` (vLLM from 0.11,
+docs.vllm.ai/en/latest/features/reasoning_outputs; Ollama's /v1) — or as `<think>…</think>` in
+the content (a model served without a reasoning parser). Both become `ReasoningDelta`s, and the
+history keeps only the answer: DeepSeek documents that earlier reasoning is not to be sent again
+(it refuses `reasoning_content` in the input messages).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 from bridge.contracts import (
     Conversation,
     ProviderContext,
+    ReasoningDelta,
     ReplyDone,
     ReplyEvent,
     TextDelta,
@@ -29,6 +37,7 @@ from bridge.contracts import (
 from bridge.contracts.settings import require, secret
 from bridge.contracts.toolkit.auth import bearer
 from bridge.contracts.toolkit.http import provider_client
+from bridge.contracts.toolkit.reasoning import ThinkSplitter, split_think
 from bridge.contracts.toolkit.replies import ProviderError, StreamCut, guarded, retry_when_busy
 from bridge.contracts.toolkit.settings import present
 from bridge.contracts.toolkit.sse import JsonEvents, ProviderHTTPError, open_sse
@@ -41,6 +50,8 @@ AZURE_API_VERSION = "2024-10-21"
 RETRYABLE_TYPES = {"server_error", "rate_limit_exceeded", "overloaded_error", "timeout"}
 HISTORY = "openai:history"
 """The thread-state field holding the history."""
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Where OpenAI-compatible servers put reasoning in a chunk's delta (first found wins)."""
 
 Message = dict[str, str]
 
@@ -102,7 +113,8 @@ class OpenAICompatProvider:
         return str(uuid.uuid4())
 
     async def history(self, thread: ThreadKey) -> list[Message]:
-        """The stored turns, oldest first; entries that are not `{role, content}` are skipped."""
+        """The stored turns, oldest first; entries that are not `{role, content}` are skipped,
+        and an answer stored with its `<think>` block goes back without it."""
         raw = await self._state.get(thread, HISTORY)
         try:
             items = json.loads(raw) if raw else []
@@ -111,7 +123,10 @@ class OpenAICompatProvider:
         messages: list[Message] = []
         for value in items if isinstance(items, list) else []:
             if isinstance(value, dict) and {"role", "content"} <= value.keys():
-                messages.append({"role": str(value["role"]), "content": str(value["content"])})
+                role, content = str(value["role"]), str(value["content"])
+                if role == "assistant":
+                    content = split_think(content)[1]
+                messages.append({"role": role, "content": content})
         return messages
 
     def reply(self, conversation: Conversation, post: UserPost) -> AsyncGenerator[ReplyEvent, None]:
@@ -139,11 +154,12 @@ class OpenAICompatProvider:
         async with open_sse(self._client, "POST", "chat/completions", json=body) as source:
             events = JsonEvents(source, LABEL)
             async for data in events:
-                delta = stream.handle(data)
-                if delta:
-                    yield TextDelta(delta)
+                for event in stream.handle(data):
+                    yield event
             if not (events.saw_done or stream.finish_reason):
                 raise StreamCut()
+        for event in stream.end():
+            yield event
         text = "".join(stream.parts)
         await self._remember(conversation.thread, kept, user, text)
         yield ReplyDone(text=text, usage=stream.usage, finish_reason=stream.finish_reason)
@@ -192,15 +208,17 @@ def user_content(post: UserPost) -> str | list[dict[str, Any]]:
 
 
 class _Stream:
-    """The chunks of one completion: text parts, usage and finish reason."""
+    """The chunks of one completion: the answer's parts (reasoning set apart), usage and
+    finish reason."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.usage: dict[str, Any] = {}
         self.finish_reason: str | None = None
+        self._think = ThinkSplitter()
 
-    def handle(self, data: dict[str, Any]) -> str:
-        """The text this chunk adds; raises `ProviderError` for an `error` payload."""
+    def handle(self, data: dict[str, Any]) -> list[TextDelta | ReasoningDelta]:
+        """What this chunk adds; raises `ProviderError` for an `error` payload."""
         if "error" in data:
             raise _error(data["error"])
         usage = data.get("usage")
@@ -208,16 +226,29 @@ class _Stream:
             self.usage = usage
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            return ""
+            return []
         choice = choices[0]
         if isinstance(choice.get("finish_reason"), str):
             self.finish_reason = choice["finish_reason"]
         delta = choice.get("delta")
-        content = delta.get("content") if isinstance(delta, dict) else None
+        if not isinstance(delta, dict):
+            return []
+        events: list[TextDelta | ReasoningDelta] = []
+        reasoning = next((delta[k] for k in REASONING_FIELDS if delta.get(k)), None)
+        if isinstance(reasoning, str):
+            events.append(ReasoningDelta(reasoning))
+        content = delta.get("content")
         if isinstance(content, str) and content:
-            self.parts.append(content)
-            return content
-        return ""
+            events += self._kept(self._think.feed(content))
+        return events
+
+    def end(self) -> list[TextDelta | ReasoningDelta]:
+        """What the splitter held back for a tag that never came whole."""
+        return self._kept(self._think.end())
+
+    def _kept(self, pieces: list[TextDelta | ReasoningDelta]) -> list[TextDelta | ReasoningDelta]:
+        self.parts += [p.text for p in pieces if isinstance(p, TextDelta)]
+        return pieces
 
 
 def _error(detail: Any) -> ProviderError:
