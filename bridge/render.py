@@ -70,6 +70,8 @@ class Renderer:
         self._interim_failures = 0
         self._retry_at = 0.0
         self._parts: list[str] = []
+        self._status = ""
+        self._status_written = False
         self._shown: list[str | None] = list(shown or [])
         self._dirty = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -90,6 +92,14 @@ class Renderer:
     def append(self, delta: str) -> None:
         if delta:
             self._parts.append(delta)
+            self._dirty.set()
+
+    def status(self, text: str) -> None:
+        """Show `text` after the reply's text until it is cleared (with ""): a state such as
+        "Thinking…", never part of the final text. It is written where the message can be
+        rewritten (not appended to a native stream), so the answer can replace it."""
+        if text != self._status:
+            self._status = text
             self._dirty.set()
 
     async def finish(self, text: str) -> None:
@@ -131,7 +141,10 @@ class Renderer:
         return not self.surface.needs_final(index)
 
     def _priority(self, index: int, final: bool) -> Priority:
+        """A reply's first text goes first, also when it replaces a status already shown."""
         if index == 0 and not self.surface.messages:
+            return Priority.FIRST
+        if index == 0 and self._status_written and self.stats.first_text_at is None:
             return Priority.FIRST
         return Priority.FINAL if final else Priority.INTERIM
 
@@ -183,7 +196,7 @@ class Renderer:
         while True:
             await self._dirty.wait()
             delay = self._retry_at - time.monotonic()
-            if self.stats.first_text_at is not None:
+            if self._last_write:
                 delay = max(delay, self._last_write + self.surface.min_interval - time.monotonic())
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -201,6 +214,9 @@ class Renderer:
             return 0.0
         pages = self._pages.update(self.text)
         last = len(pages) - 1
+        status = self._status
+        if status:
+            pages[last] += status
         for index, page in enumerate(pages):
             if not page or self._settled(index, page):
                 continue
@@ -209,12 +225,15 @@ class Renderer:
             if not frozen and index < len(self._shown) and self._shown[index] in (page, display):
                 continue
             routes = self.surface.routes(index, page, final=frozen)
+            showing = bool(status) and index == last
+            if showing:
+                routes = tuple(r for r in routes if not r.appends) or routes
             route, wait = await self._try_route(routes, self._priority(index, frozen))
             if route is None:
                 return wait
             shown = page if frozen or route.appends else display
             try:
-                await self._write(index, shown, final=frozen, route=route)
+                await self._write(index, shown, final=frozen, route=route, status=showing)
             except Fenced:
                 raise
             except Exception as exc:
@@ -266,12 +285,16 @@ class Renderer:
             log.warning("final edit failed (attempt %d), retry in %.1fs: %s", attempt, wait, error)
             await asyncio.sleep(wait)
 
-    async def _write(self, index: int, page: str, *, final: bool, route: Route) -> None:
+    async def _write(
+        self, index: int, page: str, *, final: bool, route: Route, status: bool = False
+    ) -> None:
+        """`status`: the page ends in the status, so it is not yet the reply's first text."""
         await self.surface.write(index, page, final=final, route=route)
         now = time.monotonic()
         self._last_write = now
         self.stats.writes += 1
-        if self.stats.first_text_at is None:
+        self._status_written |= status
+        if self.stats.first_text_at is None and not status:
             self.stats.first_text_at = now
         while len(self._shown) <= index:
             self._shown.append(None)

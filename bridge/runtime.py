@@ -102,6 +102,7 @@ class Runtime:
         limits = ReplyLimits.from_settings(s)
         turns = Turns(store, budget, self.providers, self._surfaces, self.metrics, limits)
         turns.locale = s.bridge_locale
+        turns.show_reasoning = s.bridge_show_reasoning
         outage = Outage()
         self.gate = gate = LagGate(
             s.bridge_max_loop_lag_seconds, behind_limit=s.bridge_max_gateway_lag_seconds

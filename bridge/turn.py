@@ -19,6 +19,7 @@ from bridge.contracts import (
     Conversation,
     ConversationStarted,
     Provider,
+    ReasoningDelta,
     ReplyDone,
     ReplyEvent,
     ReplyFailed,
@@ -27,6 +28,7 @@ from bridge.contracts import (
     UserPost,
     WriteRejected,
 )
+from bridge.contracts.toolkit.reasoning import keep_apart
 from bridge.contracts.toolkit.sse import ProviderHTTPError, error_text
 from bridge.contracts.toolkit.waits import WaitBudget, use_budget
 from bridge.deadlines import ReplyLimits, Watchdog
@@ -39,6 +41,7 @@ from bridge.refs import new_ref
 from bridge.registry import Providers, Surfaces
 from bridge.render import Renderer, RenderStats
 from bridge.store import ReplyRecord, ReplyStatus, Store
+from bridge.thinking import ShowReasoning, Thoughts
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class Turns:
         self._metrics = metrics
         self._limits = limits or ReplyLimits()
         self.locale = "en"
+        self.show_reasoning: ShowReasoning = "off"
 
     @logs.in_reply
     async def answer(
@@ -214,7 +218,7 @@ class Turns:
             renderer.append(lead)
         watchdog = Watchdog(self._limits)
         use_budget(WaitBudget(self._limits.wait_budget))
-        events = provider.reply(conversation, post)
+        events = keep_apart(provider.reply(conversation, post))
         renderer.stats.sent_at = time.monotonic()
         consume = asyncio.create_task(
             self._consume(conversation, events, renderer, lead, watchdog, post)
@@ -267,23 +271,29 @@ class Turns:
         watchdog: Watchdog,
         post: UserPost,
     ) -> Outcome:
+        thoughts = Thoughts(self.show_reasoning, lambda key: self._say(post, key))
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
                     if renderer.stats.first_token_at is None:
                         renderer.stats.first_token_at = time.monotonic()
+                    thoughts.answer(renderer)
                     renderer.append(event.text[: watchdog.room()])
                     watchdog.text(len(event.text))
+                elif isinstance(event, ReasoningDelta):
+                    thoughts.reasoning(event.text, renderer)
+                    watchdog.text(0)
                 elif isinstance(event, ConversationStarted):
                     note = await self._started(conversation, event.conversation_id, post)
                     lead += note
                     renderer.append(note)
                 elif isinstance(event, ReplyDone):
                     renderer.stats.done_at = time.monotonic()
-                    final = lead + event.text if event.text is not None else renderer.text
-                    if not final.strip():
+                    shown = lead + thoughts.block()
+                    final = shown + event.text if event.text is not None else renderer.text
+                    if not final[len(shown) :].strip():
                         return Outcome(
-                            ReplyStatus.DONE, notice("", self._say(post, "empty_answer"))
+                            ReplyStatus.DONE, notice(shown, self._say(post, "empty_answer"))
                         )
                     if len(final) > self._limits.max_chars:
                         clipped = final[: self._limits.max_chars]
