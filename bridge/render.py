@@ -214,9 +214,9 @@ class Renderer:
             return 0.0
         pages = self._pages.update(self.text)
         last = len(pages) - 1
-        status = self._status
-        if status:
-            pages[last] += status
+        status_routes = self._status_routes(last, pages[last])
+        if status_routes:
+            pages[last] += self._status
         for index, page in enumerate(pages):
             if not page or self._settled(index, page):
                 continue
@@ -224,10 +224,8 @@ class Renderer:
             display = close_for_display(page)
             if not frozen and index < len(self._shown) and self._shown[index] in (page, display):
                 continue
-            routes = self.surface.routes(index, page, final=frozen)
-            showing = bool(status) and index == last
-            if showing:
-                routes = tuple(r for r in routes if not r.appends) or routes
+            showing = index == last and bool(status_routes)
+            routes = status_routes if showing else self.surface.routes(index, page, final=frozen)
             route, wait = await self._try_route(routes, self._priority(index, frozen))
             if route is None:
                 return wait
@@ -241,6 +239,14 @@ class Renderer:
                 return 0.0
         self._interim_failures = 0
         return 0.0
+
+    def _status_routes(self, index: int, page: str) -> tuple[Route, ...]:
+        """The routes that can show the status after `page` and later take it back: none that
+        append (a native stream could not drop it), and none when there is no status."""
+        if not self._status:
+            return ()
+        routes = self.surface.routes(index, page + self._status, final=False)
+        return tuple(route for route in routes if not route.appends)
 
     def _interim_failed(self, exc: Exception) -> None:
         """Decide from the refusal's kind: smaller pages, a later try (backing off), or none."""
