@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from bridge.contracts import Conversation, ReasoningDelta, ReplyDone, TextDelta
@@ -93,8 +94,6 @@ async def test_an_answer_stored_with_its_think_block_goes_back_without_it(
 
 async def test_the_emulator_refuses_reasoning_content_in_input(emu: OpenAIEmulator) -> None:
     """As DeepSeek's API does: the history the bridge sends must never carry it."""
-    import httpx
-
     async with httpx.AsyncClient() as client:
         body = {
             "model": "m",

@@ -141,9 +141,7 @@ async def test_closing_keep_apart_closes_the_provider_stream() -> None:
 
 def test_quote_is_marked_short_and_keeps_code_fences_out() -> None:
     text = quote("First, the question.\n\n```python\nx = 1\n```\nThen the answer.", "💭 Reasoning")
-    assert text == (
-        "> **💭 Reasoning**\n> First, the question.\n> x = 1\n> Then the answer.\n\n"
-    )
+    assert text == ("> **💭 Reasoning**\n> First, the question.\n> x = 1\n> Then the answer.\n\n")
     long = quote("word " * 1000, "R")
     body = long.split("\n", 1)[1].strip()
     assert body.endswith(" …")
