@@ -14,6 +14,9 @@ nothing else of the core), so each provider folder holds only its own API's logi
   words for each kind of trouble, `retry_when_busy` for a 429 before any text.
 - `settings` — `present` (a settings class's `configured`), the system-prompt warning.
 - `text` — a thread's title from its first words, an id as one URL path segment.
+- `reasoning` — `ThinkSplitter`: `<think>…</think>` in a streamed text set apart from the answer
+  (tags cut across chunks, code kept literal); `keep_apart`, which the core's turn applies to
+  every provider's events.
 
 Also for adapters: `split` (a reply cut at clean boundaries, code fences closed and reopened,
 interim text made valid to show), `commonmark` (where CommonMark puts code, so mention
