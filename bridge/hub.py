@@ -22,8 +22,10 @@ from bridge.contracts import (
     ThreadKey,
     UserPost,
 )
+from bridge.contracts.feedback import Press
 from bridge.control import Control
 from bridge.deadletters import DeadLetters
+from bridge.feedback import Ratings, take_feedback
 from bridge.inbox import Inbox
 from bridge.ingest import take
 from bridge.metrics import Metrics
@@ -68,6 +70,7 @@ class Hub:
         self._dead = DeadLetters(store.redis, store.prefix, store.thread_ttl)
         self._providers = providers
         self._control = control
+        self._ratings = Ratings(store.redis, store)
         self.access = AccessPolicy.from_settings(settings, store.redis)
 
     def for_adapter(self, platform: str) -> Hub:
@@ -96,6 +99,11 @@ class Hub:
 
     def text(self, name: str, locale: str | None = None) -> str:
         return i18n.text(name, locale, self.options.locale)
+
+    async def feedback(self, press: Press) -> str:
+        """A thumbs up/down on a reply (`bridge.feedback.take_feedback`)."""
+        default = self.options.locale
+        return await take_feedback(self._store, self._ratings, self.metrics, press, default)
 
     async def accept(self, post: UserPost, *, starts_thread: bool = False) -> bool:
         """Record `post` durably before the platform is acked; False if it was seen before.

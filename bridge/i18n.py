@@ -111,6 +111,19 @@ CATALOG: dict[str, dict[str, str]] = {
         "de": "⚠️ Das hat nicht geklappt (ref {ref}); bitte versuche es gleich noch einmal.",
     },
     "attachment": {"en": "[attachment: {name}]", "de": "[Anhang: {name}]"},
+    "feedback_thanks_up": {
+        "en": "👍 Thanks for your feedback!",
+        "de": "👍 Danke für deine Rückmeldung!",
+    },
+    "feedback_thanks_down": {
+        "en": "👎 Thanks for your feedback; it helps us improve the answers.",
+        "de": "👎 Danke für deine Rückmeldung; sie hilft, die Antworten zu verbessern.",
+    },
+    "feedback_gone": {
+        "en": "Sorry, this thread was forgotten, so feedback on it is no longer kept.",
+        "de": "Entschuldigung, dieser Thread wurde vergessen; Rückmeldungen dazu werden nicht "
+        "mehr gespeichert.",
+    },
     "link_refused": {
         "en": "🚫 You cannot use that thread: only people who can see it may.",
         "de": "🚫 Diesen Thread kannst du nicht nutzen: Das dürfen nur Personen, die ihn "

@@ -21,6 +21,7 @@ checked against the family's exact shape (`owns`), so a deployment whose prefix 
 | `{<thread>}:done` finished-post counter       | thread            | thread TTL, refreshed    |
 | `{<thread>}:state` providers' values (hash)   | thread            | thread TTL, refreshed    |
 | `{<thread>}:people` who posted (set)          | thread            | thread TTL, refreshed    |
+| `{<thread>}:feedback` thumbs up/down (hash)   | thread            | thread TTL, refreshed    |
 | `{<thread>}:lease` reply lease                | thread            | lease seconds (renewed)  |
 | `{<thread>}:reply:<msg>` reply record (hash)  | thread            | RECORD_TTL (7 days)      |
 | `{<thread>}:notice:<msg>` refusal sent        | thread            | DEDUPE_TTL (7 days)      |
@@ -64,13 +65,16 @@ LEASE = "lease"
 STATE = "state"
 """The hash behind `ThreadState`: one field per provider value (`openai:history`, …)."""
 PEOPLE = "people"
+FEEDBACK = "feedback"
+"""The hash of a thread's feedback presses: one field per reply and person (a hash of the
+user), the last press winning; kept and forgotten with the thread."""
 POSTS = "posts"
 """The set of a thread's post ids: names its per-post keys (`reply:`, `notice:`, `attempts:`
 and the inbox's `seen:`), so forget deletes them by name. Posts accepted before the index
 existed are not in it; their per-post keys expire within 7 days."""
 PER_POST = ("reply", "notice", "attempts")
 
-THREAD_DATA = (ACTIVE, CONV, DONE, STATE, PEOPLE)
+THREAD_DATA = (ACTIVE, CONV, DONE, STATE, PEOPLE, FEEDBACK)
 """A thread's keys that live while the thread is used; each accepted post refreshes them."""
 FIXED = (*THREAD_DATA, LEASE, POSTS)
 """Every key of a thread whose name needs nothing but the thread."""
@@ -109,6 +113,17 @@ class Keys:
 
     def posts(self, thread: ThreadKey) -> str:
         return self.thread(thread, POSTS)
+
+    def feedback(self, thread: ThreadKey) -> str:
+        return self.thread(thread, FEEDBACK)
+
+    def feedback_family(self, platform: str) -> tuple[str, re.Pattern[str]]:
+        """A MATCH pattern for the feedback hashes of every thread of `platform`, and the
+        shape a key it finds must have after the prefix (`owns`); the group is the thread."""
+        head = f"{{{escape_id(platform)}:"
+        pattern = f"{_glob_escape(self.prefix + head)}*{_glob_escape('}:' + FEEDBACK)}"
+        shape = rf"\{{({re.escape(escape_id(platform))}:{_ID}:{_ID}:[^{{}}]+)\}}:{FEEDBACK}"
+        return pattern, re.compile(shape)
 
     def thread_keys(self, thread: ThreadKey, message_ids: Iterable[str]) -> list[str]:
         """Every key of `thread` under its hash tag, given its post ids (one DEL, one slot)."""

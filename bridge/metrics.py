@@ -80,6 +80,7 @@ class Metrics:
         self._counter("posts_refused", "Posts not forwarded, by reason.", "platform", "reason")
         self._counter("replies_cut", "Replies cut at a limit (time, idle, size).", "reason")
         self._counter("messenger_write_failures", "Replies given up: writes refused.", "platform")
+        self._counter("feedback", "Feedback presses kept, by provider.", "provider", "outcome")
         self._counter("budget_waits", "Edit-budget requests refused: a write waits.", "platform")
         self.post_to_first_text = self._histogram(
             "post_to_first_text_seconds", "User post to the reply's first text on the messenger."

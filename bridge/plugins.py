@@ -73,6 +73,11 @@ def provider_names() -> list[str]:
     return sorted(_group(PROVIDERS))
 
 
+def adapter_names() -> list[str]:
+    """The installed adapters' names, which are their platforms' (`slack`, `discord`)."""
+    return sorted(_group(ADAPTERS))
+
+
 def provider_class(name: str) -> ProviderClass:
     """The provider class registered under `name`; an unknown name names the setting."""
     ep = _group(PROVIDERS).get(name)

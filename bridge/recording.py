@@ -17,6 +17,7 @@ import logging
 from redis.exceptions import RedisError
 
 from bridge.contracts import Retracts, Route, Surface, ThreadKey
+from bridge.contracts.feedback import Rated
 from bridge.contracts.fencing import Fence, fenced
 from bridge.lease import LeaseLost
 from bridge.redis_conn import outlast_failover
@@ -69,6 +70,11 @@ class RecordedSurface:
 
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         return self._surface.routes(index, text, final=final)
+
+    def rate(self, index: int) -> None:
+        """Feedback controls on message `index`, where the adapter's surface has them."""
+        if isinstance(self._surface, Rated):
+            self._surface.rate(index)
 
     async def start(self) -> None:
         """Show that a reply is coming, if this process still holds the thread."""

@@ -24,6 +24,7 @@ from bridge.contracts import (
     WriteRejected,
 )
 from bridge.contracts.backoff import backoff, exponential, jitter
+from bridge.contracts.feedback import Rated
 from bridge.contracts.toolkit.split import Pages, close_for_display, split
 from bridge.contracts.toolkit.waits import capped_wait
 from bridge.pacing import MIN_RETRY, EditBudget
@@ -102,13 +103,16 @@ class Renderer:
             self._status = text
             self._dirty.set()
 
-    async def finish(self, text: str) -> None:
-        """Write `text` as the reply's final form, with priority over interim edits."""
+    async def finish(self, text: str, *, rate: bool = False) -> None:
+        """Write `text` as the reply's final form, with priority over interim edits; with
+        `rate`, its last message carries the surface's feedback controls (if it has any)."""
         async with self._lock:
             await self._stop_flushing()
             await self._opened()
             while True:
                 try:
+                    if rate and isinstance(self.surface, Rated):
+                        self.surface.rate(len(split(text, self._limit)) - 1)
                     await self._write_pages(text)
                     break
                 except WriteRejected as exc:

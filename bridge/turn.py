@@ -46,6 +46,8 @@ from bridge.thinking import ShowReasoning, Thoughts
 log = logging.getLogger(__name__)
 
 CANCEL_TIMEOUT = 10.0
+RATED = frozenset({ReplyStatus.DONE, ReplyStatus.LIMITED})
+"""Replies whose last message carries feedback controls: answers, not errors or stops."""
 
 
 def notice(text: str, note: str) -> str:
@@ -252,7 +254,7 @@ class Turns:
             outcome = Outcome(
                 ReplyStatus.LIMITED, notice(renderer.text, self._say(post, f"cut_{reason}"))
             )
-        await renderer.finish(outcome.text)
+        await renderer.finish(outcome.text, rate=outcome.status in RATED)
         return outcome
 
     async def _cancel(self, provider: Provider, conversation: Conversation) -> None:

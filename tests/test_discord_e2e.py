@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.discord.feedback import feedback_row
 from adapters.discord.format import PAGE_LIMIT
 from bridge.contracts.toolkit.split import open_fence
 from emulators.base import Fault
@@ -157,7 +158,8 @@ def thread_refused(code: int, message: str, status: int = 400) -> Fault:
 
 async def answered_in_channel(env: Env, code: int, message: str) -> None:
     """A mention whose thread creation is refused with `code` gets its answer in the channel,
-    as a reply to it, and the stop button is gone once the reply ends."""
+    as a reply to it, and once the reply ends its stop button has given way to the feedback
+    buttons."""
     emu = env.discord
     emu.fail_next("start_thread", thread_refused(code, message))
     answer = f"Answer despite {code}."
@@ -167,7 +169,7 @@ async def answered_in_channel(env: Env, code: int, message: str) -> None:
     reply = emu.bot_messages(emu.channel.id)[-1]
     assert reply.content == answer and reply.message_reference is not None
     assert reply.message_reference["message_id"] == str(post.id)
-    await env.wait(lambda: reply.components == [])
+    await env.wait(lambda: reply.components == feedback_row(str(post.id)))
 
 
 async def test_mention_where_no_thread_can_be_opened_is_answered_in_the_channel(

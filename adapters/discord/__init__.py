@@ -14,6 +14,7 @@ from adapters.discord import slash
 from adapters.discord.client import BridgeClient, point_at, route_name
 from adapters.discord.controls import stop_pressed
 from adapters.discord.doctor import run_checks
+from adapters.discord.feedback import feedback_pressed
 from adapters.discord.heartbeat import gateway_lateness
 from adapters.discord.ingest import DiscordIngest, ThreadParents
 from adapters.discord.settings import DiscordSettings
@@ -89,10 +90,14 @@ class DiscordAdapter:
             deleted = await core.forget_tenant(self.platform, str(guild))
             log.info("removed from guild %s: forgot it (%d keys)", guild, deleted)
 
+        stop, rate = stop_pressed(core, parents), feedback_pressed(core, parents)
+
+        async def on_press(interaction: discord.Interaction) -> None:
+            await stop(interaction)
+            await rate(interaction)
+
         trace = fence_requests(http_trace(core.meter, "discord", route_name))
-        self.client = client = BridgeClient(
-            on_post, on_reaction, trace, stop_pressed(core, parents), on_removed
-        )
+        self.client = client = BridgeClient(on_post, on_reaction, trace, on_press, on_removed)
         try:
             await client.login(secret(self._settings.token))
         except discord.LoginFailure:

@@ -32,6 +32,7 @@ from discord.utils import MISSING
 
 from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.errors import NO_THREAD_HERE, classify
+from adapters.discord.feedback import feedback_row
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
 from bridge.contracts import Allowance, EditRate, Permits, Priority, Route, UserPost
 
@@ -112,6 +113,9 @@ class DiscordSurface:
         self.streaming: set[str] = set()
         self._controls: set[str] = set()
         """Messages showing the stop button (their final write takes it away)."""
+        self._rated: int | None = None
+        """The message whose final write carries the feedback buttons (`rate`)."""
+        self._rated_shown: set[str] = set()
         self._typing: asyncio.Task[None] | None = None
         self._in_channel = False
         """No thread could be opened: the reply is written in the parent channel."""
@@ -129,7 +133,15 @@ class DiscordSurface:
         self._typing = asyncio.create_task(self._keep_typing(), name="discord-typing")
 
     def needs_final(self, index: int) -> bool:
-        return index < len(self.messages) and self.messages[index] in self._controls
+        if index >= len(self.messages):
+            return False
+        message = self.messages[index]
+        unrated = index == self._rated and message not in self._rated_shown
+        return message in self._controls or unrated
+
+    def rate(self, index: int) -> None:
+        """Message `index` is the reply's last: its final write carries the feedback buttons."""
+        self._rated = index
 
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         """An edit of a posted message, or a new message: each on its route's bucket."""
@@ -148,12 +160,15 @@ class DiscordSurface:
             raise rejected from exc
 
     async def _write(self, index: int, text: str, *, final: bool) -> None:
-        """Post or edit with the stop button while the reply runs, without it at the end."""
+        """Post or edit with the stop button while the reply runs, without it at the end (the
+        reply's last message then shows the feedback buttons)."""
         params = handle_message_parameters(
             content=text, allowed_mentions=NO_MENTIONS, flags=self._flags
         )
         assert params.payload is not None
-        params.payload["components"] = [] if final else BUTTON_ROW
+        rated = final and index == self._rated
+        components = feedback_row(self._post.message_id) if rated else []
+        params.payload["components"] = components if final else BUTTON_ROW
         if self._in_channel and not self.messages:
             params.payload["message_reference"] = {
                 "message_id": self._post.message_id,
@@ -173,6 +188,8 @@ class DiscordSurface:
             self._controls.discard(message_id)
         else:
             self._controls.add(message_id)
+        if rated:
+            self._rated_shown.add(message_id)
 
     async def retract(self, message_id: str) -> None:
         """Delete a message of this reply (a bot may always delete its own)."""

@@ -18,6 +18,7 @@ from yarl import URL
 from adapters.slack import oauth, slash, startup
 from adapters.slack.controls import STOP_ACTION, stop_pressed
 from adapters.slack.doctor import run_checks
+from adapters.slack.feedback import FEEDBACK_ACTION, feedback_pressed
 from adapters.slack.http import http_handler
 from adapters.slack.ingest import Installed, SlackIngest
 from adapters.slack.installations import RedisInstallationStore
@@ -127,6 +128,7 @@ class SlackAdapter:
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
         app.action(STOP_ACTION)(stop_pressed(core))
+        app.action(FEEDBACK_ACTION)(feedback_pressed(core))
         if socket_mode:
             self._socket = AsyncSocketModeHandler(app, app_token)
             self._socket.client.wss_uri = wss_url

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.controls import with_stop_button
 from adapters.slack.errors import classify
+from adapters.slack.feedback import feedback_block
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, defuse_mentions
 from adapters.slack.limits import APPEND, DELETE, POST, START, STOP, UPDATE, SlackLimits
 from bridge.contracts import Allowance, Meter, Permits, Priority, Route, UserPost
@@ -88,6 +89,10 @@ class SlackSurface:
         self._stop_reply = stop
         self._controls: set[str] = set()
         """Messages showing the stop button (their final write takes it away)."""
+        self._reply = post.message_id
+        self._rated: int | None = None
+        """The message whose final write carries the feedback buttons (`rate`)."""
+        self._rated_shown: set[str] = set()
         self._stream = mode == "stream"
         self.messages = messages
         self.streaming: set[str] = set()
@@ -105,7 +110,15 @@ class SlackSurface:
         if index >= len(self.messages):
             return False
         ts = self.messages[index]
-        return ts in self.streaming or ts in self._controls
+        unrated = index == self._rated and ts not in self._rated_shown
+        return ts in self.streaming or ts in self._controls or unrated
+
+    def rate(self, index: int) -> None:
+        """Message `index` is the reply's last: its final write carries the feedback buttons."""
+        self._rated = index
+
+    def _rates(self, index: int, *, final: bool) -> bool:
+        return final and index == self._rated
 
     def _safe(self, text: str) -> str:
         """`text` with mentions defused; the renderer asks `routes` then `write` with the same
@@ -151,7 +164,7 @@ class SlackSurface:
         if route.name == START:
             await self._start_stream(text)
         elif route.name == POST:
-            await self._post(text, final=final)
+            await self._post(text, final=final, rated=self._rates(index, final=final))
         elif route.name == APPEND:
             await self._append(self.messages[index], text, final=final)
         elif route.name == STOP:
@@ -171,33 +184,41 @@ class SlackSurface:
             await self._end_stream(message_id, quiet=False)
         await self._call(DELETE, channel=self._channel, ts=message_id)
 
-    def _content(self, text: str, *, final: bool, edit: bool = False) -> dict[str, Any]:
-        """A final post is plain `markdown_text`; an interim page carries the stop button.
+    def _content(
+        self, text: str, *, final: bool, edit: bool = False, rated: bool = False
+    ) -> dict[str, Any]:
+        """A final post is plain `markdown_text` (with the feedback buttons under the reply's
+        last message: blocks then); an interim page carries the stop button.
 
         Every edit sends blocks plus a `text` fallback: chat.update keeps the previous blocks
         (a stale page and its button) when an edit names neither, and `markdown_text` may not
         be combined with them. A message may have had blocks on another replica too."""
         if not final:
             return {**with_stop_button(text), "text": text}
+        if rated:
+            blocks = [{"type": "markdown", "text": text}, feedback_block(self._reply)]
+            return {"blocks": blocks, "text": text}
         if edit:
             return {"blocks": [{"type": "markdown", "text": text}], "text": text}
         return {"markdown_text": text}
 
-    def _shown(self, ts: str, text: str, *, final: bool) -> None:
+    def _shown(self, ts: str, text: str, *, final: bool, rated: bool = False) -> None:
         self._sent[ts] = text
+        if rated:
+            self._rated_shown.add(ts)
         if final:
             self._controls.discard(ts)
         else:
             self._controls.add(ts)
 
-    async def _post(self, text: str, *, final: bool) -> None:
-        content = self._content(text, final=final)
+    async def _post(self, text: str, *, final: bool, rated: bool = False) -> None:
+        content = self._content(text, final=final, rated=rated)
         response = await self._call(
             POST, channel=self._channel, thread_ts=self._thread_ts, **content, **self._unfurls
         )
         ts = str(response["ts"])
         self.messages.append(ts)
-        self._shown(ts, text, final=final)
+        self._shown(ts, text, final=final, rated=rated)
 
     async def _start_stream(self, text: str) -> None:
         try:
@@ -231,13 +252,16 @@ class SlackSurface:
     async def _stop(self, ts: str, text: str, *, final: bool) -> None:
         delta = text[len(self._sent[ts]) :]
         extra: dict[str, Any] = {"markdown_text": delta} if delta else {}
+        rated = self._rates(self.messages.index(ts), final=final)
+        if rated:
+            extra["blocks"] = [feedback_block(self._reply)]
         try:
             await self._call(STOP, channel=self._channel, ts=ts, **extra)
         except SlackApiError as exc:
             await self._abandon(ts, text, exc, final=final)
             return
         self.streaming.discard(ts)
-        self._sent[ts] = text
+        self._shown(ts, text, final=True, rated=rated)
 
     async def _abandon(self, ts: str, text: str, exc: SlackApiError, *, final: bool) -> None:
         """A stream call failed: stop what may still run, then finish the message by editing.
@@ -273,7 +297,8 @@ class SlackSurface:
             log.debug("stopping stream %s: %s", ts, _code(exc))
 
     async def _update(self, ts: str, text: str, *, final: bool) -> None:
-        content = self._content(text, final=final, edit=True)
+        rated = self._rates(self.messages.index(ts), final=final)
+        content = self._content(text, final=final, edit=True, rated=rated)
         try:
             await self._call(UPDATE, channel=self._channel, ts=ts, **content)
         except SlackApiError as exc:
@@ -281,7 +306,7 @@ class SlackSurface:
                 raise
             await self._end_stream(ts, quiet=False)
             await self._call(UPDATE, channel=self._channel, ts=ts, **content)
-        self._shown(ts, text, final=final)
+        self._shown(ts, text, final=final, rated=rated)
 
     def _give_up_streams(self, exc: SlackApiError) -> None:
         """After an error that will repeat, this reply (or workspace) stops opening streams."""

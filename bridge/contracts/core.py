@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Protocol
 
 from bridge.contracts.data import ThreadKey
+from bridge.contracts.feedback import Press
 from bridge.contracts.inbound import Incoming, Invocation, Replies
 from bridge.contracts.metering import Meter
 from bridge.contracts.state import PluginState
@@ -103,6 +104,11 @@ class Core(Protocol):
         self, platform: str, tenant: str, channel: str, message_id: str
     ) -> bool:
         """Stop the reply that bot message `message_id` belongs to; False if none."""
+        ...
+
+    async def feedback(self, press: Press) -> str:
+        """Keep a thumbs up/down on a reply with its thread, count and log it; the text to
+        show only to the person who pressed (thanks, or why it was not kept)."""
         ...
 
     async def forget_tenant(self, platform: str, tenant: str) -> int:

@@ -34,6 +34,8 @@ BUTTON = 2
 CALLBACK_TYPES = frozenset({1, 4, 5, 6, 7, 8, 9, 10, 12})
 ALREADY_ACKNOWLEDGED = 40060
 UNKNOWN_INTERACTION = 10062
+EPHEMERAL = 64
+"""The message flag an interaction response sets to be seen by its user alone."""
 
 
 @dataclass
@@ -131,7 +133,9 @@ class Components:
                 "id": str(pressed.id),
                 "type": MESSAGE_COMPONENT,
                 "response_message_loading": kind == 5,
-                "response_message_ephemeral": False,
+                "response_message_ephemeral": bool(
+                    int((body.get("data") or {}).get("flags") or 0) & EPHEMERAL
+                ),
             },
             "resource": {"type": kind},
         }

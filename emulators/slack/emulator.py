@@ -107,7 +107,8 @@ class SlackEmulator(Emulator):
         """While set to an unset event, file downloads wait for it (a slow file server)."""
         self.command_hooks: set[str] = set()
         self.command_responses: list[dict[str, Any]] = []
-        """JSON bodies POSTed to slash commands' `response_url`s (with the `hook` they used)."""
+        """JSON bodies POSTed to the `response_url`s of slash commands and button presses
+        (with the `hook` they used)."""
         self.workspace = Workspace()
         self.limits = RateLimits()
         self.rate_limited: Counter[str] = Counter()
@@ -146,6 +147,7 @@ class SlackEmulator(Emulator):
         app.router.add_get("/oauth/v2/authorize", authorize)
         app.router.add_get("/files-pri/{file_id}/{name}", self._file)
         app.router.add_post("/commands/{hook}", self._command_response)
+        app.router.add_post("/actions/{hook}", self._command_response)
         app.router.add_get("/link/", self.socket.handle)
 
     @property
@@ -351,14 +353,23 @@ class SlackEmulator(Emulator):
         return delivery.acked
 
     async def press_button(
-        self, channel: str, ts: str, action_id: str, user: str = "U1", link: int | None = None
+        self,
+        channel: str,
+        ts: str,
+        action_id: str,
+        user: str = "U1",
+        link: int | None = None,
+        choice: str = "positive",
     ) -> bool | int:
-        """`user` presses button `action_id` on message `ts`: over HTTP the app's status, in
-        Socket Mode True once acked (on the `link`-th open link, if given). Raises LookupError
-        when the message shows no such button."""
+        """`user` presses button `action_id` on message `ts` (of feedback buttons, the
+        `choice` one): over HTTP the app's status, in Socket Mode True once acked (on the
+        `link`-th open link, if given). Raises LookupError when the message shows no such
+        button."""
         message = self.workspace.find(channel, ts)
         payload = (
-            None if message is None else interactions.block_actions(self, message, action_id, user)
+            None
+            if message is None
+            else interactions.block_actions(self, message, action_id, user, choice)
         )
         if payload is None:
             raise LookupError(f"no button {action_id} on {channel}/{ts}")

@@ -119,7 +119,10 @@ def stop_stream(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     blocks = json_list(args, "blocks")
     if delta or blocks is not None:
         text = message.text + delta
-        message.set_text(text, text, blocks)
+        # "A list of blocks that will be rendered at the bottom of the finalized message"
+        # (chat.stopStream reference): the streamed markdown stays above them.
+        shown = None if blocks is None else [{"type": "markdown", "text": text}, *blocks]
+        message.set_text(text, text, shown)
     message.stream_stopped = True
     emu.echo_changed(previous, message)
     return {"channel": message.channel, "ts": message.ts, "message": emu.message_object(message)}
