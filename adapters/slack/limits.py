@@ -37,6 +37,14 @@ POST = "chat.postMessage"
 START = "chat.startStream"
 APPEND = "chat.appendStream"
 STOP = "chat.stopStream"
+SET_STATUS = "assistant.threads.setStatus"
+SET_TITLE = "assistant.threads.setTitle"
+SET_PROMPTS = "assistant.threads.setSuggestedPrompts"
+"""AI-app threads: setStatus is paced like posting, one a second per channel ("Special rate
+limits apply"; Slack's SDKs pace it as chat.postMessage), setTitle and setSuggestedPrompts are
+Tier 4 per workspace (their method references)."""
+ASSISTANT_PER_MINUTE = 100.0
+ASSISTANT_BURST = 10.0
 DELETE = "chat.delete"
 """Only to take back a message a lost lease left unrecorded: rare, on no shared budget (it
 may be called while Redis is out of reach), its 429s only waited out."""
@@ -62,6 +70,8 @@ class SlackLimits:
                 APPEND: _rate(settings.stream_appends_per_minute, APPEND_BURST),
                 STOP: _rate(settings.stream_stops_per_minute, STREAM_BURST),
                 POST: _rate(POSTS_PER_WORKSPACE_PER_MINUTE, POSTS_PER_WORKSPACE_BURST),
+                SET_TITLE: _rate(ASSISTANT_PER_MINUTE, ASSISTANT_BURST),
+                SET_PROMPTS: _rate(ASSISTANT_PER_MINUTE, ASSISTANT_BURST),
             },
             post_per_channel=_rate(settings.posts_per_channel_per_minute, POST_PER_CHANNEL_BURST),
         )
@@ -72,6 +82,10 @@ class SlackLimits:
 
     def channel_posts(self, team: str, channel: str) -> Allowance:
         return Allowance(join_ids("slack", team, channel, POST), self.post_per_channel)
+
+    def status(self, team: str, channel: str) -> Allowance:
+        """setStatus in one channel (a DM's assistant thread), paced as posting there."""
+        return Allowance(join_ids("slack", team, channel, SET_STATUS), self.post_per_channel)
 
     def posting(self, team: str, channel: str) -> tuple[Allowance, ...]:
         """A post counts on the workspace's cap (asked first: it is plentiful) and the channel's."""
