@@ -91,6 +91,8 @@ class SlackAdapter:
         """Slash commands still running after their ack; cancelled on stop."""
         self._socket: AsyncSocketModeHandler | None = None
         self._assistant: AssistantThreads | None = None
+        self._statuses: set[asyncio.Task[None]] = set()
+        """AI-app threads' status and title calls, which may outlast their reply."""
         self._metrics: Meter | None = None
         self._core: Core | None = None
         self._routes: list[WebRoute] = []
@@ -209,6 +211,9 @@ class SlackAdapter:
         await asyncio.gather(*self._commands, return_exceptions=True)
         if self._assistant is not None:
             await self._assistant.stop()
+        for status in list(self._statuses):
+            status.cancel()
+        await asyncio.gather(*self._statuses, return_exceptions=True)
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
@@ -258,6 +263,7 @@ class SlackAdapter:
             self._budget,
             status,
             title,
+            self._statuses,
         )
 
     def client_for(self, team: str) -> AsyncWebClient:

@@ -26,9 +26,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.limits import SET_PROMPTS, SlackLimits
+from adapters.slack.limits import OWN_SCOPE, SET_PROMPTS, SlackLimits
 from adapters.slack.people import People
-from bridge.contracts import Core, Incoming, Priority, channel_scope, join_ids
+from bridge.contracts import Core, Incoming, channel_scope, join_ids
 from bridge.contracts.toolkit.waits import capped_wait
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class AssistantThreads:
         if not prompts:
             return
         allowance = self._limits.method(team, SET_PROMPTS)
-        await self._core.budget.acquire((allowance,), priority=Priority.STATUS)
+        await self._core.budget.acquire((allowance,), priority=OWN_SCOPE)
         title = self._core.text("assistant_prompts_title", locale)
         try:
             await web.api_call(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.slack.settings import SlackSettings
-from bridge.contracts import Allowance, EditRate, join_ids
+from bridge.contracts import Allowance, EditRate, Priority, join_ids
 
 RATE_MARGIN = 0.95
 """Refill a little under each sustained rate: a budget at the limit itself still meets 429s when
@@ -43,6 +43,10 @@ SET_PROMPTS = "assistant.threads.setSuggestedPrompts"
 """AI-app threads: setStatus is paced like posting, one a second per channel ("Special rate
 limits apply"; Slack's SDKs pace it as chat.postMessage), setTitle and setSuggestedPrompts are
 Tier 4 per workspace (their method references)."""
+OWN_SCOPE = Priority.FINAL
+"""The priority of those calls: each method is a scope of its own that no text waits on, so
+they may spend its whole burst (the status priority would leave all but one permit of it to
+texts that never come, and a status would wait for a full bucket)."""
 ASSISTANT_PER_MINUTE = 100.0
 ASSISTANT_BURST = 10.0
 DELETE = "chat.delete"

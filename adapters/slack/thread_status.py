@@ -2,32 +2,31 @@
 
 `start` fires both without waiting (the provider is asked meanwhile): the status ("is
 thinking…" in the person's language; Slack puts the app's name before it) on setStatus' own
-per-channel budget with the lowest priority, the title (the thread's first post) on setTitle's.
+per-channel budget, the title (the thread's first post) on setTitle's.
 When the first text is about to go out, a status still waiting for its permit is dropped; one
 already sent is cleared right after that text (Slack clears it on a reply too, but a status
 that reached Slack after the reply would otherwise stay up to two minutes). `close` clears a
-status no text followed (a reply that failed early) and ends the tasks.
+status no text followed (a reply that failed early). The calls run as tasks of the adapter's
+`owner` set (cancelled when it stops), so a slow answer never holds up the reply's end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.limits import SET_STATUS, SET_TITLE, SlackLimits
-from bridge.contracts import Allowance, Permits, Priority
+from adapters.slack.limits import OWN_SCOPE, SET_STATUS, SET_TITLE, SlackLimits
+from bridge.contracts import Allowance, Permits
+from bridge.contracts.fencing import fenced
 from bridge.contracts.toolkit.waits import capped_wait
 
 log = logging.getLogger(__name__)
 
 TITLE_CHARS = 80
-CLOSE_WAIT = 5.0
-"""The longest `close` waits for the status and title calls still running."""
 
 
 def title_of(text: str) -> str:
@@ -50,6 +49,7 @@ class ThreadStatus:
         budget: Permits,
         status: str,
         title: str,
+        owner: set[asyncio.Task[None]],
     ) -> None:
         """`title`: empty unless this reply answers the thread's first post."""
         self._client = client
@@ -63,7 +63,7 @@ class ThreadStatus:
         """A setStatus call has gone out (it may show until cleared)."""
         self._texted = False
         self._showing: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = owner
 
     def start(self) -> None:
         self._showing = self._spawn(self._show())
@@ -85,16 +85,10 @@ class ThreadStatus:
             self._spawn(self._clear_after(showing))
 
     async def close(self) -> None:
-        """Clear a status no text followed; wait a little for the calls, then end them."""
+        """Clear a status no text followed (once its call is done)."""
         if not self._texted:
             self.before_text()
             self.after_text()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=CLOSE_WAIT)
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -103,7 +97,7 @@ class ThreadStatus:
         return task
 
     async def _show(self) -> None:
-        await self._budget.acquire((self._status_scope,), priority=Priority.STATUS)
+        await self._budget.acquire((self._status_scope,), priority=OWN_SCOPE)
         if self._texted:
             return
         self._shown = True
@@ -111,18 +105,21 @@ class ThreadStatus:
 
     async def _clear_after(self, showing: asyncio.Task[None]) -> None:
         await asyncio.wait({showing})
-        await self._budget.acquire((self._status_scope,), priority=Priority.STATUS)
+        await self._budget.acquire((self._status_scope,), priority=OWN_SCOPE)
         await self._call(SET_STATUS, self._status_scope, status="")
 
     async def _set_title(self) -> None:
-        await self._budget.acquire((self._title_scope,), priority=Priority.STATUS)
+        await self._budget.acquire((self._title_scope,), priority=OWN_SCOPE)
         await self._call(SET_TITLE, self._title_scope, title=self._title)
 
     async def _call(self, method: str, scope: Allowance, **params: str) -> None:
         """One call, never retried: a failure is only logged (the status and title are
-        decoration; the reply goes on without them), a 429 pauses the scope."""
+        decoration; the reply goes on without them), a 429 pauses the scope. Outside the
+        reply's write fence: a clear may follow the reply's end, when its lease is given
+        back, and no replica's text is at stake."""
         try:
-            await self._client.api_call(method, json={**self._where, **params})
+            with fenced(None):
+                await self._client.api_call(method, json={**self._where, **params})
         except SlackApiError as exc:
             log.info("%s failed: %s", method, exc.response.get("error"))
             if exc.response.status_code == 429:
