@@ -111,6 +111,8 @@ async def test_prompts_per_channel_then_setting_and_status_in_german(
             {"title": "Recap", "message": "Recap"},
         ]
         assert first.prompts_title == "Wie kann ich helfen?"
+        await env.slack.change_assistant_context("D8", elsewhere, "C7")
+        await env.wait(lambda: second.prompts == first.prompts)
 
         slow_first_token(env)
         env.neuroflash.script("Hallo.")
