@@ -11,6 +11,17 @@ from bridge.deadlines import NOTICES
 LANGUAGES = ("en", "de")
 
 CATALOG: dict[str, dict[str, str]] = {
+    "assistant_status": {"en": "is thinking…", "de": "denkt nach…"},
+    "assistant_prompts_title": {"en": "How can I help?", "de": "Wie kann ich helfen?"},
+    "assistant_prompts": {
+        "en": "Brainstorm ideas => Help me brainstorm ideas for my next project. | "
+        "Explain something => Explain a technical concept to me in simple terms. | "
+        "Draft a message => Help me draft a short, friendly message to my team.",
+        "de": "Ideen sammeln => Hilf mir, Ideen für mein nächstes Projekt zu sammeln. | "
+        "Etwas erklären => Erkläre mir ein Fachthema in einfachen Worten. | "
+        "Nachricht entwerfen => Hilf mir, eine kurze, freundliche Nachricht an mein Team "
+        "zu schreiben.",
+    },
     "usage": {
         "en": "Usage: {command} new | stop | forget | status | config [name value]",
         "de": "Verwendung: {command} new | stop | forget | status | config [Name Wert]",

@@ -35,8 +35,10 @@ CONFIG_NAMES: dict[str, str] = {
     "brand_voice": "steering.brand_voice",
     "target_audience": "steering.target_audience",
     "agent": "steering.agent",
+    "suggested_prompts": "suggested_prompts",
 }
-"""What `config NAME VALUE` sets: channel settings; `steering.*` reach the provider on open."""
+"""What `config NAME VALUE` sets: channel settings; `steering.*` reach the provider on open;
+`suggested_prompts` are what Slack's AI-app threads opened beside the channel offer."""
 CLEAR = ("-", "none", "default")
 
 log = logging.getLogger(__name__)

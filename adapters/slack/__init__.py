@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
 
 from adapters.slack import oauth, slash, startup
+from adapters.slack.assistant import ASSISTANT, FIRST, AssistantThreads
 from adapters.slack.controls import STOP_ACTION, stop_pressed
 from adapters.slack.doctor import run_checks
 from adapters.slack.feedback import FEEDBACK_ACTION, feedback_pressed
@@ -25,6 +26,7 @@ from adapters.slack.installations import RedisInstallationStore
 from adapters.slack.limits import SlackLimits
 from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import SlackSurface
+from adapters.slack.thread_status import ThreadStatus, title_of
 from bridge.contracts import (
     ConfigError,
     Core,
@@ -89,6 +91,9 @@ class SlackAdapter:
         self._commands: set[asyncio.Task[Any]] = set()
         """Slash commands still running after their ack; cancelled on stop."""
         self._socket: AsyncSocketModeHandler | None = None
+        self._assistant: AssistantThreads | None = None
+        self._statuses: set[asyncio.Task[None]] = set()
+        """AI-app threads' status and title calls, which may outlast their reply."""
         self._metrics: Meter | None = None
         self._core: Core | None = None
         self._routes: list[WebRoute] = []
@@ -120,7 +125,10 @@ class SlackAdapter:
         async def on_reaction(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
             await ingest.handle_reaction(event, body, str(context.bot_user_id or ""))
 
+        assistant = self._assistant = ingest.assistant_threads(self.limits, self._settings)
         app.error(_on_listener_error)
+        app.event("assistant_thread_started")(assistant.started)
+        app.event("assistant_thread_context_changed")(assistant.context_changed)
         app.event("app_mention")(on_event)
         app.event("message")(on_event)
         app.event("reaction_added")(on_reaction)
@@ -203,6 +211,11 @@ class SlackAdapter:
         for task in list(self._commands):
             task.cancel()
         await asyncio.gather(*self._commands, return_exceptions=True)
+        if self._assistant is not None:
+            await self._assistant.stop()
+        for status in list(self._statuses):
+            status.cancel()
+        await asyncio.gather(*self._statuses, return_exceptions=True)
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
@@ -219,8 +232,9 @@ class SlackAdapter:
         async def stop() -> None:
             await core.stop(post.thread)
 
+        client = self.client_for(post.thread.tenant)
         return SlackSurface(
-            self.client_for(post.thread.tenant),
+            client,
             post,
             self.limits,
             self._budget,
@@ -230,6 +244,28 @@ class SlackAdapter:
             self._no_streams,
             stop,
             previews=core.options.link_previews,
+            status=self._thread_status(client, post),
+        )
+
+    def _thread_status(self, client: AsyncWebClient, post: UserPost) -> ThreadStatus | None:
+        """An AI-app thread's status line (and title, for its first post); None elsewhere."""
+        kind = post.extra.get(ASSISTANT)
+        if kind is None:
+            return None
+        assert self._core is not None and self._budget is not None
+        thread = post.thread
+        status = self._core.text("assistant_status", post.extra.get("locale"))
+        title = title_of(post.text) if kind == FIRST else ""
+        return ThreadStatus(
+            client,
+            thread.tenant,
+            thread.channel,
+            thread.thread,
+            self.limits,
+            self._budget,
+            status,
+            title,
+            self._statuses,
         )
 
     def client_for(self, team: str) -> AsyncWebClient:

@@ -14,10 +14,13 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import assistant
 from adapters.slack.commands import slack_replies
 from adapters.slack.files import FileHosts, inline_images
 from adapters.slack.format import mentions, strip_mention
+from adapters.slack.limits import SlackLimits
 from adapters.slack.people import People
+from adapters.slack.settings import SlackSettings
 from bridge.contracts import AUTHOR_TENANT, Attachment, Core, Incoming, ThreadKey, UserPost
 
 log = logging.getLogger(__name__)
@@ -118,6 +121,7 @@ class SlackIngest:
         incoming = read_event(event, team, bot_user_id or self._bot)
         if incoming is None:
             return
+        incoming = await assistant.mark(self._hub, incoming, event)
         web = self.web(client)
         replies = slack_replies(web, incoming.post)
         lookup = self._people.name(web, team, incoming.post.author)
@@ -126,6 +130,14 @@ class SlackIngest:
             return await self._enrich(web, team, post, event)
 
         await self._hub.post(replace(incoming, author_name=lookup, enrich=enrich), replies)
+
+    def assistant_threads(
+        self, limits: SlackLimits, settings: SlackSettings
+    ) -> assistant.AssistantThreads:
+        """The listeners of AI-app threads, on this ingest's tenants, people and clients."""
+        return assistant.AssistantThreads(
+            self._hub, self.tenant, self._people, limits, settings.suggested_prompts, self.web
+        )
 
     def web(self, client: AsyncWebClient | None) -> AsyncWebClient:
         """Bolt's client for the event's workspace with OAuth installs; with one bot token the

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.slack.settings import SlackSettings
-from bridge.contracts import Allowance, EditRate, join_ids
+from bridge.contracts import Allowance, EditRate, Priority, join_ids
 
 RATE_MARGIN = 0.95
 """Refill a little under each sustained rate: a budget at the limit itself still meets 429s when
@@ -37,6 +37,18 @@ POST = "chat.postMessage"
 START = "chat.startStream"
 APPEND = "chat.appendStream"
 STOP = "chat.stopStream"
+SET_STATUS = "assistant.threads.setStatus"
+SET_TITLE = "assistant.threads.setTitle"
+SET_PROMPTS = "assistant.threads.setSuggestedPrompts"
+"""AI-app threads: setStatus is paced like posting, one a second per channel ("Special rate
+limits apply"; Slack's SDKs pace it as chat.postMessage), setTitle and setSuggestedPrompts are
+Tier 4 per workspace (their method references)."""
+OWN_SCOPE = Priority.FINAL
+"""The priority of those calls: each method is a scope of its own that no text waits on, so
+they may spend its whole burst (the status priority would leave all but one permit of it to
+texts that never come, and a status would wait for a full bucket)."""
+ASSISTANT_PER_MINUTE = 100.0
+ASSISTANT_BURST = 10.0
 DELETE = "chat.delete"
 """Only to take back a message a lost lease left unrecorded: rare, on no shared budget (it
 may be called while Redis is out of reach), its 429s only waited out."""
@@ -62,6 +74,8 @@ class SlackLimits:
                 APPEND: _rate(settings.stream_appends_per_minute, APPEND_BURST),
                 STOP: _rate(settings.stream_stops_per_minute, STREAM_BURST),
                 POST: _rate(POSTS_PER_WORKSPACE_PER_MINUTE, POSTS_PER_WORKSPACE_BURST),
+                SET_TITLE: _rate(ASSISTANT_PER_MINUTE, ASSISTANT_BURST),
+                SET_PROMPTS: _rate(ASSISTANT_PER_MINUTE, ASSISTANT_BURST),
             },
             post_per_channel=_rate(settings.posts_per_channel_per_minute, POST_PER_CHANNEL_BURST),
         )
@@ -72,6 +86,10 @@ class SlackLimits:
 
     def channel_posts(self, team: str, channel: str) -> Allowance:
         return Allowance(join_ids("slack", team, channel, POST), self.post_per_channel)
+
+    def status(self, team: str, channel: str) -> Allowance:
+        """setStatus in one channel (a DM's assistant thread), paced as posting there."""
+        return Allowance(join_ids("slack", team, channel, SET_STATUS), self.post_per_channel)
 
     def posting(self, team: str, channel: str) -> tuple[Allowance, ...]:
         """A post counts on the workspace's cap (asked first: it is plentiful) and the channel's."""

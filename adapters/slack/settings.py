@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings
 from bridge.contracts import plugin_config
 
 DEFAULT_SCOPES = (
-    "app_mentions:read,channels:history,groups:history,im:history,mpim:history,"
+    "app_mentions:read,assistant:write,channels:history,groups:history,im:history,mpim:history,"
     "chat:write,files:read,reactions:read,reactions:write,users:read,commands,"
     "channels:read,groups:read,im:read,mpim:read"
 )
@@ -33,6 +33,9 @@ class SlackSettings(BaseSettings):
     stream_appends_per_minute: float = Field(default=100.0, gt=0)
     stream_stops_per_minute: float = Field(default=20.0, gt=0)
     posts_per_channel_per_minute: float = Field(default=60.0, gt=0)
+    # AI-app threads (Agents & AI Apps): the prompts a new one offers, "Title => message"
+    # separated by "|" (unset: the bot's own in the user's language; "none": no prompts)
+    suggested_prompts: str | None = None
 
     # Distribution (many workspaces) and commands
     client_id: str | None = None

@@ -28,6 +28,7 @@ from adapters.slack.errors import classify
 from adapters.slack.feedback import feedback_block
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, defuse_mentions
 from adapters.slack.limits import APPEND, DELETE, POST, START, STOP, UPDATE, SlackLimits
+from adapters.slack.thread_status import ThreadStatus
 from bridge.contracts import Allowance, Meter, Permits, Priority, Route, UserPost
 from bridge.contracts.toolkit.split import close_for_display
 from bridge.contracts.toolkit.waits import capped_wait
@@ -71,11 +72,14 @@ class SlackSurface:
         stop: Callable[[], Awaitable[None]],
         *,
         previews: bool = False,
+        status: ThreadStatus | None = None,
     ) -> None:
         """`no_streams`: the adapter's workspaces where streaming answered one of
         `UNSUPPORTED`; replies there stop trying it. `stop` stops this reply (a person
-        pressed Slack's own stop on its stream). `previews`: BRIDGE_LINK_PREVIEWS=on."""
+        pressed Slack's own stop on its stream). `previews`: BRIDGE_LINK_PREVIEWS=on.
+        `status`: an AI-app thread's status line and title (`adapters.slack.thread_status`)."""
         self._client = client
+        self._status = status
         self._unfurls: dict[str, Any] = {} if previews else NO_UNFURLS
         self._team = post.thread.tenant
         self._channel = post.thread.channel
@@ -147,11 +151,16 @@ class SlackSurface:
         return (Route("rewrite", (self._allowance(STOP), self._allowance(UPDATE))),)
 
     async def start(self) -> None:
-        """Nothing to show before the first text: it goes out as the message itself."""
+        """No placeholder: the first text goes out as the message itself. An AI-app thread
+        shows its status meanwhile, sent without waiting for it."""
+        if self._status is not None:
+            self._status.start()
 
     async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         """Nobody is pinged by the model's text; a failure leaves as the core's `WriteRejected`
         (classified by `adapters.slack.errors`), so the core chooses the outcome."""
+        if self._status is not None:
+            self._status.before_text()
         try:
             await self._write(index, self._safe(text), final=final, route=route)
         except Exception as exc:
@@ -159,6 +168,8 @@ class SlackSurface:
             if rejected is None:
                 raise
             raise rejected from exc
+        if self._status is not None:
+            self._status.after_text()
 
     async def _write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         if route.name == START:
@@ -175,7 +186,9 @@ class SlackSurface:
             await self._update(self.messages[index], text, final=final)
 
     async def close(self) -> None:
-        """Nothing to clear: no status or placeholder is left behind."""
+        """Clear an AI-app thread's status no text followed; nothing else is left behind."""
+        if self._status is not None:
+            await self._status.close()
 
     async def retract(self, message_id: str) -> None:
         """Delete a message of this reply (`chat.delete`: a bot token deletes its own); a

@@ -97,6 +97,10 @@ class Core(Protocol):
         language, else the bridge's default."""
         ...
 
+    async def channel_settings(self, scope: str) -> dict[str, str]:
+        """What `/threadbridge config` set for channel `scope` (`channel_scope`), by name."""
+        ...
+
     async def stop(self, thread: ThreadKey) -> None:
         """Stop the reply streaming in `thread`, on whichever replica runs it."""
 

@@ -20,8 +20,9 @@ import aiohttp
 from aiohttp import web
 
 from emulators.base import Emulator
-from emulators.slack import commands, events, interactions, oauth, web_api
+from emulators.slack import assistant, commands, events, interactions, oauth, web_api
 from emulators.slack.args import MARKDOWN_LIMIT
+from emulators.slack.assistant import AssistantThread
 from emulators.slack.http_events import HttpEventSender
 from emulators.slack.oauth import Team
 from emulators.slack.ratelimit import RateLimits
@@ -43,6 +44,7 @@ class Delivery:
 
 BOT_SCOPES = (
     "app_mentions:read",
+    "assistant:write",
     "channels:history",
     "channels:read",
     "chat:write",
@@ -115,6 +117,9 @@ class SlackEmulator(Emulator):
         self.deleted: list[Message] = []
         """Messages `chat.delete` removed, in order (no query shows them any more)."""
         self.statuses: dict[tuple[str, str], list[str]] = {}
+        """Every `assistant.threads.setStatus` per (channel, thread_ts), in order."""
+        self.assistant_threads: dict[tuple[str, str], AssistantThread] = {}
+        """Assistant threads (and threads given a status) by (channel, thread_ts)."""
         self.admins: set[str] = set()
         """User ids that `users.info` reports as workspace admins (`is_admin`)."""
         self.owners: set[str] = set()
@@ -385,6 +390,28 @@ class SlackEmulator(Emulator):
         deadline = time.monotonic() + self.deliver_timeout
         return await self.socket.send_envelope(envelope, deadline, link)
 
+    async def open_assistant_thread(
+        self, user: str = "U1", channel: str = "D1", context_channel: str | None = None
+    ) -> str:
+        """`user` opens the app's AI-app container (viewing `context_channel`): the thread root
+        appears in DM `channel` and `assistant_thread_started` is delivered; its `thread_ts`."""
+        thread = assistant.open_thread(self, user, channel, context_channel)
+        await self.deliver(assistant.thread_event("assistant_thread_started", thread))
+        return thread.thread_ts
+
+    async def change_assistant_context(
+        self, channel: str, thread_ts: str, context_channel: str
+    ) -> bool | int:
+        """The person moves to `context_channel` with the container open."""
+        thread = self.assistant_threads[(channel, thread_ts)]
+        thread.context = {"channel_id": context_channel, "team_id": self.team_id}
+        event = assistant.thread_event("assistant_thread_context_changed", thread)
+        return await self.deliver(event)
+
+    def assistant_thread(self, channel: str, thread_ts: str) -> AssistantThread:
+        """What assistant thread (`channel`, `thread_ts`) shows and went through."""
+        return self.assistant_threads[(channel, thread_ts)]
+
     def stop_stream_by_user(self, channel: str, ts: str) -> None:
         """A person presses Slack's own stop on a streaming message: later appends and stops
         answer `stopped_by_user` (chat.appendStream reference)."""
@@ -440,7 +467,9 @@ class SlackEmulator(Emulator):
         return message.ts
 
     def echo_posted(self, message: Message) -> None:
-        """Echo a bot post as Slack does (a `message` event with `bot_id`), in the background."""
+        """Echo a bot post as Slack does (a `message` event with `bot_id`), in the background;
+        a reply in an assistant thread clears its status."""
+        assistant.replied(self, message)
         if self.echo:
             channel_type = self.workspace.channel_type(message.channel)
             event = events.posted_event(

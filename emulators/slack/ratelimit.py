@@ -1,5 +1,6 @@
 """Slack's per-method rate limits, counted per workspace (as Tier 3 `chat.update` is), or per
-channel for `chat.postMessage` ("1 message per second to a specific channel, with short bursts").
+channel for `chat.postMessage` ("1 message per second to a specific channel, with short bursts")
+and `assistant.threads.setStatus`.
 
 A token bucket per (workspace, method) or (workspace, method, channel): `per_minute` sustained,
 `burst` calls at once. `DOCUMENTED` holds the tiers of Slack's method reference
@@ -39,12 +40,21 @@ DOCUMENTED: dict[str, tuple[float, float]] = {
     "chat.startStream": (20, 5),
     "chat.stopStream": (20, 5),
     "chat.appendStream": (100, 10),
-    "assistant.threads.setStatus": (50, 5),
+    "assistant.threads.setTitle": (100, 10),
+    "assistant.threads.setSuggestedPrompts": (100, 10),
 }
 """Method → (calls per minute per workspace, burst): Tier 3 `chat.update` and `chat.delete`,
-Tier 2 `chat.startStream`/`chat.stopStream`, Tier 4 `chat.appendStream`, Tier 3 `setStatus`."""
+Tier 2 `chat.startStream`/`chat.stopStream`, Tier 4 `chat.appendStream` and the assistant
+threads' `setTitle`/`setSuggestedPrompts` (their method references: "Tier 4: 100+ per minute")."""
 POST_PER_CHANNEL = (60.0, 3.0)
 """`chat.postMessage`: about one per second per channel, short bursts allowed."""
+PER_CHANNEL: dict[str, tuple[float, float]] = {
+    "chat.postMessage": POST_PER_CHANNEL,
+    "assistant.threads.setStatus": POST_PER_CHANNEL,
+}
+"""Counted per channel: `chat.postMessage`, and `assistant.threads.setStatus`, whose reference
+says "Special rate limits apply" and which Slack's SDKs pace as chat.postMessage
+(java-slack-sdk: "the similar tier with chat.postMessage API"; slack-morphism: 1 per second)."""
 
 
 class RateLimits:
@@ -75,10 +85,11 @@ class RateLimits:
             del self._buckets[key]
 
     def documented(self) -> None:
-        """Enforce every limit in `DOCUMENTED`, and `chat.postMessage` per channel."""
+        """Enforce every limit in `DOCUMENTED`, and those of `PER_CHANNEL` per channel."""
         for method, (per_minute, burst) in DOCUMENTED.items():
             self.set(method, per_minute, burst)
-        self.set("chat.postMessage", *POST_PER_CHANNEL, per_channel=True)
+        for method, (per_minute, burst) in PER_CHANNEL.items():
+            self.set(method, per_minute, burst, per_channel=True)
 
     def clear(self, method: str) -> None:
         self._limits.pop(method, None)

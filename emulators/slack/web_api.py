@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from emulators.base import Fault, json_response
-from emulators.slack import streams
+from emulators.slack import assistant, streams
 from emulators.slack.args import (
     ApiError,
     bool_arg,
@@ -61,7 +61,8 @@ async def handle(emu: SlackEmulator, request: web.Request) -> web.StreamResponse
         return json_response({"ok": False, "error": error})
     team = team_of_token(emu, token or "") or emu.teams[emu.team_id]
     args["_team"] = team
-    retry_after = emu.limits.check(team.team_id, method, str(args.get("channel") or ""))
+    channel = str(args.get("channel") or args.get("channel_id") or "")
+    retry_after = emu.limits.check(team.team_id, method, channel)
     if retry_after is not None:
         return _ratelimited(emu, method, retry_after)
     scopes = _scopes_header(emu, method)
@@ -237,16 +238,6 @@ def conversations_replies(emu: SlackEmulator, args: dict[str, Any]) -> dict[str,
     }
 
 
-def assistant_threads_set_status(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
-    channel = required(args, "channel_id", "channel_not_found")
-    thread_ts = required(args, "thread_ts")
-    status = args.get("status")
-    if not isinstance(status, str):
-        raise ApiError("invalid_arguments")
-    emu.statuses.setdefault((channel, thread_ts), []).append(status)
-    return {}
-
-
 HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "apps.connections.open": apps_connections_open,
@@ -255,7 +246,9 @@ HANDLERS: dict[str, Handler] = {
     "chat.delete": chat_delete,
     "reactions.add": reactions_add,
     "conversations.replies": conversations_replies,
-    "assistant.threads.setStatus": assistant_threads_set_status,
+    "assistant.threads.setStatus": assistant.set_status,
+    "assistant.threads.setTitle": assistant.set_title,
+    "assistant.threads.setSuggestedPrompts": assistant.set_suggested_prompts,
     "users.info": users_info,
     "conversations.members": conversations_members,
     "chat.startStream": streams.start_stream,
