@@ -18,6 +18,7 @@ from yarl import URL
 from adapters.slack import oauth, slash, startup
 from adapters.slack.controls import STOP_ACTION, stop_pressed
 from adapters.slack.doctor import run_checks
+from adapters.slack.history import Pace
 from adapters.slack.http import http_handler
 from adapters.slack.ingest import Installed, SlackIngest
 from adapters.slack.installations import RedisInstallationStore
@@ -109,7 +110,10 @@ class SlackAdapter:
         socket_mode = bool(app_token)
         wss_url = await startup.socket_url(self.client, app_token) if socket_mode else None
         app = self._app(core, socket_mode)
-        ingest = SlackIngest(core, self.client, self.bot_user_id, self.team_id, self._installed())
+        pace = Pace.from_settings(self._settings, self.distributed)
+        ingest = SlackIngest(
+            core, self.client, self.bot_user_id, self.team_id, self._installed(), pace
+        )
 
         async def on_event(
             event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: Any

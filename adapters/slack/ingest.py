@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.commands import slack_replies
 from adapters.slack.files import FileHosts, inline_images
 from adapters.slack.format import mentions, strip_mention
+from adapters.slack.history import Pace, ThreadHistory
 from adapters.slack.people import People
 from bridge.contracts import AUTHOR_TENANT, Attachment, Core, Incoming, ThreadKey, UserPost
 
@@ -82,6 +83,7 @@ class SlackIngest:
         bot_user_id: str,
         team: str,
         installed: Installed | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self._hub = hub
         self._client = client
@@ -89,6 +91,7 @@ class SlackIngest:
         self._team = team
         self._installed = installed
         self._people = People()
+        self._history = ThreadHistory(pace or Pace(15, 1.0), hub.budget, self._people)
         self._file_hosts = FileHosts.for_api(client.base_url)
 
     async def tenant(self, body: dict[str, Any], event: dict[str, Any]) -> str | None:
@@ -121,11 +124,13 @@ class SlackIngest:
         web = self.web(client)
         replies = slack_replies(web, incoming.post)
         lookup = self._people.name(web, team, incoming.post.author)
+        history = self._history.lookup(web, team, event, bot_user_id or self._bot)
 
         async def enrich(post: UserPost) -> UserPost:
             return await self._enrich(web, team, post, event)
 
-        await self._hub.post(replace(incoming, author_name=lookup, enrich=enrich), replies)
+        incoming = replace(incoming, author_name=lookup, enrich=enrich, history=history)
+        await self._hub.post(incoming, replies)
 
     def web(self, client: AsyncWebClient | None) -> AsyncWebClient:
         """Bolt's client for the event's workspace with OAuth installs; with one bot token the

@@ -33,6 +33,9 @@ class SlackSettings(BaseSettings):
     stream_appends_per_minute: float = Field(default=100.0, gt=0)
     stream_stops_per_minute: float = Field(default=20.0, gt=0)
     posts_per_channel_per_minute: float = Field(default=60.0, gt=0)
+    # A late mention's thread history (conversations.replies); unset: by distribution mode
+    history_page_size: int | None = Field(default=None, ge=1, le=1000)
+    history_calls_per_minute: float | None = Field(default=None, gt=0)
 
     # Distribution (many workspaces) and commands
     client_id: str | None = None

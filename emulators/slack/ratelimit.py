@@ -40,9 +40,11 @@ DOCUMENTED: dict[str, tuple[float, float]] = {
     "chat.stopStream": (20, 5),
     "chat.appendStream": (100, 10),
     "assistant.threads.setStatus": (50, 5),
+    "conversations.replies": (50, 5),
 }
 """Method → (calls per minute per workspace, burst): Tier 3 `chat.update` and `chat.delete`,
-Tier 2 `chat.startStream`/`chat.stopStream`, Tier 4 `chat.appendStream`, Tier 3 `setStatus`."""
+Tier 2 `chat.startStream`/`chat.stopStream`, Tier 4 `chat.appendStream`, Tier 3 `setStatus` and
+`conversations.replies` (internal and Marketplace apps)."""
 POST_PER_CHANNEL = (60.0, 3.0)
 """`chat.postMessage`: about one per second per channel, short bursts allowed."""
 
