@@ -120,6 +120,8 @@ async def _earlier(hub: HubView, incoming: Incoming, post: UserPost) -> list[Ear
         return []
     timeout = hub.settings.bridge_context_timeout_seconds
     found = await context.fetch(incoming.history, post, hub.metrics, limit=limit, timeout=timeout)
+    for user in dict.fromkeys(e.user for e in found if e.user):
+        await hub.add_participant(post.thread, user)
     return list(found)
 
 

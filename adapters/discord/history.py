@@ -28,7 +28,9 @@ def thread_history(message: discord.Message, bot_id: int) -> History:
             if earlier.type not in POSTS or earlier.author.id == bot_id:
                 continue
             text = strip_mention(earlier.content, bot_id)
-            found.append(Earlier(earlier.author.display_name, text, earlier.created_at.timestamp()))
+            author = earlier.author
+            user = "" if author.bot else str(author.id)
+            found.append(Earlier(author.display_name, text, earlier.created_at.timestamp(), user))
             if len(found) == limit:
                 break
         found.reverse()

@@ -43,6 +43,7 @@ def thread_history(
                 names[str(p["user_id"])],
                 strip_mention(str(p.get("message") or ""), bot_username),
                 int(p.get("create_at") or 0) / 1000.0,
+                "" if _from_bot(p) else str(p["user_id"]),
             )
             for p in posts
         ]
@@ -54,3 +55,7 @@ def _shown(post: dict[str, Any], bot_id: str, before: int) -> bool:
     if post.get("type") or post.get("delete_at") or not post.get("user_id"):
         return False
     return post["user_id"] != bot_id and int(post.get("create_at") or 0) < before
+
+
+def _from_bot(post: dict[str, Any]) -> bool:
+    return str((post.get("props") or {}).get("from_bot", "")).lower() == "true"

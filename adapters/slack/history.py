@@ -153,7 +153,12 @@ class ThreadHistory:
         found = await asyncio.gather(*(self._people.get(web, team, u) for u in users))
         names = {user: person[0] for user, person in zip(users, found, strict=True)}
         return [
-            Earlier(_author(m, names), strip_mention(str(m.get("text") or ""), bot), float(m["ts"]))
+            Earlier(
+                _author(m, names),
+                strip_mention(str(m.get("text") or ""), bot),
+                float(m["ts"]),
+                "" if m.get("bot_id") else str(m.get("user") or ""),
+            )
             for m in messages
         ]
 

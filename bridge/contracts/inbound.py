@@ -37,11 +37,13 @@ Check = Callable[[], Awaitable[bool]]
 @dataclass(frozen=True, slots=True)
 class Earlier:
     """One post written in a thread before the bot was mentioned there: who (a display name),
-    what, and when (Unix seconds)."""
+    what, and when (Unix seconds); `user`: the author's platform id, when a person's, so the
+    thread counts them among its people."""
 
     author: str
     text: str
     ts: float
+    user: str = ""
 
 
 History = Callable[[int], Awaitable[Sequence[Earlier]]]
