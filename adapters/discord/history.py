@@ -2,7 +2,8 @@
 start), through discord.py's `history`: Get Channel Messages, `GET /channels/{thread}/messages
 ?before=<mention id>&limit=…` (at most 100 a call, newest first; docs.discord.com/developers/
 resources/message#get-channel-messages). Discord returns nothing without Read Message History,
-so the bot reads only what it may; its own messages and system messages are left out.
+so the bot reads only what it may; its own messages and system messages are left out, and so
+is everything up to an earlier mention of the bot (that one brought the bot in already).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def thread_history(message: discord.Message, bot_id: int) -> History:
     async def history(limit: int) -> Sequence[Earlier]:
         found: list[Earlier] = []
         async for earlier in channel.history(limit=limit * 2, before=message):
+            if any(user.id == bot_id for user in earlier.mentions):
+                break
             if earlier.type not in POSTS or earlier.author.id == bot_id:
                 continue
             text = strip_mention(earlier.content, bot_id)

@@ -3,7 +3,8 @@ not in), from Get a thread: `GET /api/v4/posts/{post_id}/thread`, "a post and th
 posts in the same thread" as a `PostList` (developers.mattermost.com/api-documentation/#/
 operations/GetPostThread). It needs `read_channel` on the post's channel, so the bot reads
 only what it may. The bot's own posts, system posts and deleted ones are left out (other
-bots' stay, under their names), and so is everything from the mention on.
+bots' stay, under their names), and so is everything from the mention on and up to an
+earlier mention of the bot (that one brought the bot in already).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from adapters.mattermost.api import MattermostAPI
-from adapters.mattermost.format import strip_mention
+from adapters.mattermost.format import mentions, strip_mention
 from bridge.contracts import Earlier, History, NameLookup, UserPost
 
 NameOf = Callable[[str], NameLookup]
@@ -34,7 +35,8 @@ def thread_history(
         posts = sorted(
             (p for p in (listing.get("posts") or {}).values() if _shown(p, bot_id, before)),
             key=lambda p: int(p.get("create_at") or 0),
-        )[-limit:]
+        )
+        posts = _since_last_mention(posts, bot_username)[-limit:]
         authors = sorted({str(p["user_id"]) for p in posts})
         lookups: list[NameLookup] = [name_of(user) for user in authors]
         names = dict(zip(authors, await asyncio.gather(*(n() for n in lookups)), strict=True))
@@ -59,3 +61,11 @@ def _shown(post: dict[str, Any], bot_id: str, before: int) -> bool:
 
 def _from_bot(post: dict[str, Any]) -> bool:
     return str((post.get("props") or {}).get("from_bot", "")).lower() == "true"
+
+
+def _since_last_mention(posts: list[dict[str, Any]], username: str) -> list[dict[str, Any]]:
+    """The posts after the last one that @mentions the bot (that one brought the bot in)."""
+    for index in range(len(posts) - 1, -1, -1):
+        if mentions(str(posts[index].get("message") or ""), username):
+            return posts[index + 1 :]
+    return posts

@@ -10,6 +10,9 @@ single bot token to Tier 3 and pages of 200 (the documented recommendation); bot
 Every call takes a permit of the shared budget first (one scope per workspace, all replicas);
 a further page is fetched only when its permit is free at once.
 
+Posts up to an earlier mention of the bot are left out: that mention brought the bot in (a
+conversation has them, or is taking them in as this post races it).
+
 Slack delivers a mention twice (`app_mention` and `message`): the second asks while the first
 fetches and gets the first's answer, so the thread is read once.
 """
@@ -25,7 +28,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.format import strip_mention
+from adapters.slack.format import mentions, strip_mention
 from adapters.slack.people import People
 from adapters.slack.settings import SlackSettings
 from bridge.contracts import Allowance, Earlier, EditRate, History, Permits, Priority, join_ids
@@ -134,8 +137,8 @@ class ThreadHistory:
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
             if not answer.get("has_more") or not cursor:
                 break
-        newest = sorted(kept, key=_ts)[-limit:]
-        return await self._named(web, team, [kept[ts] for ts in newest], bot)
+        ordered = [kept[ts] for ts in sorted(kept, key=_ts)]
+        return await self._named(web, team, _since_last_mention(ordered, bot)[-limit:], bot)
 
     async def _permit_now(self, allowance: Allowance) -> bool:
         try:
@@ -170,6 +173,15 @@ def _shown(message: dict[str, Any], bot: str, before: str) -> bool:
     if message.get("user") == bot:
         return False
     return _ts(str(message["ts"])) < _ts(before)
+
+
+def _since_last_mention(messages: list[dict[str, Any]], bot: str) -> list[dict[str, Any]]:
+    """The messages after the last one that mentions the bot: that one brought the bot into
+    the thread already (its conversation has it, or is taking it in right now)."""
+    for index in range(len(messages) - 1, -1, -1):
+        if mentions(str(messages[index].get("text") or ""), bot):
+            return messages[index + 1 :]
+    return messages
 
 
 def _author(message: dict[str, Any], names: dict[str, str]) -> str:
