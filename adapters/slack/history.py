@@ -8,7 +8,8 @@ commercially outside the Marketplace (docs.slack.dev/apis/web-api/rate-limits, "
 rate limits"). So an app distributed by OAuth (SLACK_CLIENT_ID) defaults to those, one with a
 single bot token to Tier 3 and pages of 200 (the documented recommendation); both are settings.
 Every call takes a permit of the shared budget first (one scope per workspace, all replicas);
-a further page is fetched only when its permit is free at once.
+with none free soon the post goes without (the first page) or with what was read (further
+pages).
 
 Posts up to an earlier mention of the bot are left out: that mention brought the bot in (a
 conversation has them, or is taking them in as this post races it).
@@ -40,12 +41,19 @@ TIER3_PER_MINUTE = 50.0
 TIER3_PAGE = 200
 DISTRIBUTED_PER_MINUTE = 1.0
 DISTRIBUTED_PAGE = 15
+FIRST_PAGE_WAIT = 0.25
+"""The longest a late mention waits for the workspace's permit: with the budget spent it is
+answered alone at once rather than after the core's whole timeout."""
 NEXT_PAGE_WAIT = 0.05
 """A further page is fetched only if its permit is this close: the first page already holds
 the thread's start, and the post must not wait."""
 KEPT = 256
 """Answers remembered for the second delivery of a mention."""
 SHOWN_SUBTYPES = {None, "file_share", "thread_broadcast", "bot_message"}
+
+
+class Paced(Exception):
+    """No permit for the first page soon enough: the post goes without its thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +128,10 @@ class ThreadHistory:
         """By `ts`: a page may repeat the thread's parent."""
         cursor: str | None = None
         for page in range(1_000):
-            if page == 0:
-                await self._permits.acquire((allowance,), priority=Priority.FIRST)
-            elif not await self._permit_now(allowance):
-                log.info("thread %s/%s: further history pages wait for Slack's pace", channel, root)
+            if not await self._permit(allowance, FIRST_PAGE_WAIT if page == 0 else NEXT_PAGE_WAIT):
+                if page == 0:
+                    raise Paced(f"{METHOD} budget of workspace {team} is spent")
+                log.info("thread %s/%s: history page %d waits for the pace", channel, root, page)
                 break
             answer = await web.conversations_replies(
                 channel=channel,
@@ -140,9 +148,9 @@ class ThreadHistory:
         ordered = [kept[ts] for ts in sorted(kept, key=_ts)]
         return await self._named(web, team, _since_last_mention(ordered, bot)[-limit:], bot)
 
-    async def _permit_now(self, allowance: Allowance) -> bool:
+    async def _permit(self, allowance: Allowance, wait: float) -> bool:
         try:
-            async with asyncio.timeout(NEXT_PAGE_WAIT):
+            async with asyncio.timeout(wait):
                 await self._permits.acquire((allowance,), priority=Priority.FIRST)
         except TimeoutError:
             return False
