@@ -103,6 +103,23 @@ async def test_slack_distributed_limits_are_kept(redis_url: str, prefix: str) ->
         assert env.slack.rate_limited["conversations.replies"] == 0
         (call,) = env.slack.calls_to("/api/conversations.replies")
         assert str(call_args(call)["limit"]) == "15"
+        other, _ = seed_slack(env, 3)
+        env.neuroflash.script("Alone.")
+        await env.slack.user_post(CHANNEL, "<@UBOT> and here?", "U3", thread_ts=other)
+        await env.wait_reply(CHANNEL, other, "Alone.")
+        assert sent(env)[-1] == "and here?", "the minute's one call is spent: no context"
+        assert len(env.slack.calls_to("/api/conversations.replies")) == 1
+
+
+async def test_slack_context_keeps_within_the_post_size(redis_url: str, prefix: str) -> None:
+    async with slack_bridge(redis_url, prefix, bridge_max_post_chars=120) as env:
+        root, lines = seed_slack(env, 20)
+        env.neuroflash.script("Short.")
+        await env.slack.user_post(CHANNEL, "<@UBOT> recap", "U3", thread_ts=root)
+        await env.wait_reply(CHANNEL, root, "Short.")
+        (text,) = sent(env)
+        assert text == with_block(lines[-3:], "Cara: recap")
+        assert len(text) <= 120 < len(with_block(lines[-4:], "Cara: recap"))
 
 
 async def test_slack_top_level_mention_reads_no_history(redis_url: str, prefix: str) -> None:
