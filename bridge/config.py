@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     bridge_max_post_chars: int = Field(default=16000, gt=0)
     bridge_thread_ttl_days: float = Field(default=90.0, gt=0)
     bridge_consumer_idle_hours: float = Field(default=24.0, gt=0)
+    # A late mention: the thread's earlier posts go with it (0 = none), fetched within a bound.
+    bridge_context_posts: int = Field(default=50, ge=0)
+    bridge_context_timeout_seconds: float = Field(default=1.5, gt=0, le=2.0)
 
     provider_connect_timeout: float = Field(default=10.0, gt=0)
     provider_read_timeout: float = Field(default=120.0, gt=0)

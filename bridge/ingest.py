@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from bridge import context
 from bridge.commands import ADMIN_COMMANDS, parse_command, run_command
-from bridge.contracts import AUTHOR_TENANT, Command, Incoming, Rate, Replies, UserPost
+from bridge.contracts import AUTHOR_TENANT, Command, Earlier, Incoming, Rate, Replies, UserPost
 from bridge.hub_view import HubView
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ async def take(hub: HubView, incoming: Incoming, replies: Replies) -> None:
         if refusal:
             await _say_once(hub, post, replies, refusal)
         return
-    post = with_files(await _named(hub, incoming, post))
+    earlier = await _earlier(hub, incoming, post)
+    post = with_files(await _named(hub, incoming, post, named=bool(earlier)))
+    post = context.with_context(post, earlier, hub.settings.bridge_max_post_chars)
     if not await hub.accept(post, starts_thread=incoming.starts_thread):
         log.debug("post %s was seen before (a retry or a replay)", post.message_id)
         return
@@ -108,10 +111,27 @@ async def _mentions_only(hub: HubView, scope: str) -> bool:
     return settings.get("reply_mode") == "mentions"
 
 
-async def _named(hub: HubView, incoming: Incoming, post: UserPost) -> UserPost:
-    """The post, its text led by the author's name once more than one person posts here."""
+async def _earlier(hub: HubView, incoming: Incoming, post: UserPost) -> list[Earlier]:
+    """The thread's earlier posts when this post brings the bot into a thread that has some."""
+    limit = hub.settings.bridge_context_posts
+    if incoming.history is None or not incoming.starts_thread or limit == 0:
+        return []
+    if await hub.is_thread(post.thread):
+        return []
+    timeout = hub.settings.bridge_context_timeout_seconds
+    found = await context.fetch(incoming.history, post, hub.metrics, limit=limit, timeout=timeout)
+    for user in dict.fromkeys(e.user for e in found if e.user):
+        await hub.add_participant(post.thread, user)
+    return list(found)
+
+
+async def _named(
+    hub: HubView, incoming: Incoming, post: UserPost, *, named: bool = False
+) -> UserPost:
+    """The post, its text led by the author's name once more than one person posts here (or
+    `named`: after earlier posts that name theirs)."""
     people = await hub.add_participant(post.thread, post.author)
-    if people < 2 or incoming.author_name is None:
+    if (people < 2 and not named) or incoming.author_name is None:
         return post
     name = (await incoming.author_name()).strip() or post.author
     extra = {**post.extra, "author_name": name}

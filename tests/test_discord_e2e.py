@@ -138,7 +138,8 @@ async def test_foreign_thread_needs_a_mention(redis_url: str, prefix: str) -> No
         await emu.user_message(thread.id, "now you", mentions_bot=True)
         await env.wait(lambda: env.discord_text(thread.id) == "Now I am here.")
         assert [m.content for m in emu.bot_messages(thread.id)] == ["Now I am here."]
-        assert stream_texts(env) == ["now you"]
+        context = "Earlier in this thread (oldest first):\nalice: nobody called the bot\n"
+        assert stream_texts(env) == [context + "(end of the earlier posts)\n\nalice: now you"]
         assert emu.threads_of(emu.channel.id) == [thread]
 
 

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from adapters.discord.commands import discord_replies
 from adapters.discord.format import strip_mention, thread_name
+from adapters.discord.history import thread_history
 from bridge.contracts import Attachment, Core, Incoming, ThreadKey, UserPost
 from bridge.contracts.backoff import exponential
 
@@ -76,7 +77,9 @@ def read_message(
     async def author_name() -> str:
         return display_name
 
-    return Incoming(post, starts, mentioned or message.guild is None, author_name)
+    late = starts and message.guild is not None and "new_thread" not in extra
+    history = thread_history(message, bot_id) if late else None
+    return Incoming(post, starts, mentioned or message.guild is None, author_name, history=history)
 
 
 class DiscordIngest:

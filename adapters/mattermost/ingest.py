@@ -17,7 +17,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from adapters.mattermost.api import ApiError, MattermostAPI
 from adapters.mattermost.commands import mattermost_replies
 from adapters.mattermost.format import mentions, strip_mention
+from adapters.mattermost.history import thread_history
 from adapters.mattermost.state import AdapterState
 from bridge.contracts import Core, Incoming, NameLookup, ThreadKey, UserPost
 from bridge.contracts.backoff import exponential
@@ -129,7 +130,10 @@ class MattermostIngest:
         incoming = read_post(post, where, self._bot, mentioned, self._name_of)
         if incoming is not None and await self._state.claim(where.tenant, str(post["id"])):
             replies = mattermost_replies(self._api, self._bot.id, incoming.post)
-            await self._core.post(incoming, replies)
+            history = thread_history(
+                self._api, incoming.post, self._bot.id, self._bot.username, self._name_of
+            )
+            await self._core.post(replace(incoming, history=history), replies)
         created = int(post.get("create_at") or 0)
         await self._state.seen(where.tenant, str(post["channel_id"]), created)
 

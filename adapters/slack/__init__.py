@@ -20,6 +20,7 @@ from adapters.slack.assistant import ASSISTANT, FIRST, AssistantThreads
 from adapters.slack.controls import STOP_ACTION, stop_pressed
 from adapters.slack.doctor import run_checks
 from adapters.slack.feedback import FEEDBACK_ACTION, feedback_pressed
+from adapters.slack.history import Pace
 from adapters.slack.http import http_handler
 from adapters.slack.ingest import Installed, SlackIngest
 from adapters.slack.installations import RedisInstallationStore
@@ -115,7 +116,10 @@ class SlackAdapter:
         socket_mode = bool(app_token)
         wss_url = await startup.socket_url(self.client, app_token) if socket_mode else None
         app = self._app(core, socket_mode)
-        ingest = SlackIngest(core, self.client, self.bot_user_id, self.team_id, self._installed())
+        pace = Pace.from_settings(self._settings, self.distributed)
+        ingest = SlackIngest(
+            core, self.client, self.bot_user_id, self.team_id, self._installed(), pace
+        )
 
         async def on_event(
             event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: Any

@@ -18,6 +18,7 @@ from adapters.slack import assistant
 from adapters.slack.commands import slack_replies
 from adapters.slack.files import FileHosts, inline_images
 from adapters.slack.format import mentions, strip_mention
+from adapters.slack.history import Pace, ThreadHistory
 from adapters.slack.limits import SlackLimits
 from adapters.slack.people import People
 from adapters.slack.settings import SlackSettings
@@ -85,6 +86,7 @@ class SlackIngest:
         bot_user_id: str,
         team: str,
         installed: Installed | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self._hub = hub
         self._client = client
@@ -92,6 +94,7 @@ class SlackIngest:
         self._team = team
         self._installed = installed
         self._people = People()
+        self._history = ThreadHistory(pace or Pace(15, 1.0), hub.budget, self._people)
         self._file_hosts = FileHosts.for_api(client.base_url)
 
     async def tenant(self, body: dict[str, Any], event: dict[str, Any]) -> str | None:
@@ -125,11 +128,13 @@ class SlackIngest:
         web = self.web(client)
         replies = slack_replies(web, incoming.post)
         lookup = self._people.name(web, team, incoming.post.author)
+        history = self._history.lookup(web, team, event, bot_user_id or self._bot)
 
         async def enrich(post: UserPost) -> UserPost:
             return await self._enrich(web, team, post, event)
 
-        await self._hub.post(replace(incoming, author_name=lookup, enrich=enrich), replies)
+        incoming = replace(incoming, author_name=lookup, enrich=enrich, history=history)
+        await self._hub.post(incoming, replies)
 
     def assistant_threads(
         self, limits: SlackLimits, settings: SlackSettings

@@ -36,6 +36,9 @@ class SlackSettings(BaseSettings):
     # AI-app threads (Agents & AI Apps): the prompts a new one offers, "Title => message"
     # separated by "|" (unset: the bot's own in the user's language; "none": no prompts)
     suggested_prompts: str | None = None
+    # A late mention's thread history (conversations.replies); unset: by distribution mode
+    history_page_size: int | None = Field(default=None, ge=1, le=1000)
+    history_calls_per_minute: float | None = Field(default=None, gt=0)
 
     # Distribution (many workspaces) and commands
     client_id: str | None = None

@@ -4,7 +4,7 @@ what each becomes (`Core.post`, `Core.command`); the adapter only reads the plat
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bridge.contracts.data import ThreadKey, UserPost
@@ -35,12 +35,32 @@ Check = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
+class Earlier:
+    """One post written in a thread before the bot was mentioned there: who (a display name),
+    what, and when (Unix seconds); `user`: the author's platform id, when a person's, so the
+    thread counts them among its people."""
+
+    author: str
+    text: str
+    ts: float
+    user: str = ""
+
+
+History = Callable[[int], Awaitable[Sequence[Earlier]]]
+"""The thread's posts before the post at hand, oldest first, at most the given number of the
+newest: only that thread's, none of the bot's own, never the post itself, and only what the
+bot's token may read. The core bounds the wait and answers the post alone without them."""
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """A message in a thread the bridge may answer; `starts_thread` when it opens one.
 
     `addressed`: it mentions the bot or is a DM (a channel in mentions-only mode answers only
     those). `author_name`: how to name the author when several people share the thread.
     `enrich`: adds to the post what costs the platform a call, only when it is worth it.
+    `history`: given when the post may open a conversation in a thread that already has posts
+    (a late mention); the core asks it only when the bridge is not yet in the thread.
     """
 
     post: UserPost
@@ -48,6 +68,7 @@ class Incoming:
     addressed: bool = True
     author_name: NameLookup | None = None
     enrich: Enrich | None = None
+    history: History | None = None
 
 
 @dataclass(frozen=True, slots=True)

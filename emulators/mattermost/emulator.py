@@ -6,7 +6,8 @@ Sources (API v4 reference, https://developers.mattermost.com/api-documentation/)
 - `GET /api/v4/users/me`, `GET /api/v4/users/{id}`, `GET /api/v4/users/me/teams`.
 - `POST /api/v4/posts {channel_id, message, root_id, props}` → 201 and the post;
   `PUT /api/v4/posts/{id}/patch {message}` → 200 and the post (only its author may: 403);
-  `DELETE /api/v4/posts/{id}`; `GET /api/v4/channels/{id}/posts?since=<ms>` → a `PostList`
+  `DELETE /api/v4/posts/{id}`; `GET /api/v4/posts/{id}/thread` → the thread as a `PostList`;
+  `GET /api/v4/channels/{id}/posts?since=<ms>` → a `PostList`
   (`order` newest first, `posts` by id) of the posts created or changed after `since`.
   A message longer than the server's maximum (`MaxPostSize`, 16,383 characters since the
   database's Message column became text, 4,000 before) is refused 400
@@ -26,7 +27,7 @@ Sources (API v4 reference, https://developers.mattermost.com/api-documentation/)
 - The rate limiter: see `emulators.mattermost.ratelimit`.
 
 Misbehaviour on request: `fail_next(route, Fault)` (routes: create_post, patch_post,
-users_me, client_config, channel_posts, reactions), `storm(n)` (429s), `drop_sockets()`,
+users_me, client_config, channel_posts, thread, reactions), `storm(n)` (429s), `drop_sockets()`,
 `refuse_sockets`, `limit(per_second, burst)`.
 """
 
@@ -224,6 +225,7 @@ class MattermostEmulator(Emulator):
         r.add_put("/api/v4/posts/{post_id}/patch", self._patch_post)
         r.add_delete("/api/v4/posts/{post_id}", self._delete_post)
         r.add_get("/api/v4/posts/{post_id}", self._get_post)
+        r.add_get("/api/v4/posts/{post_id}/thread", self._get_thread)
         r.add_get("/api/v4/channels/{channel_id}", self._get_channel)
         r.add_get("/api/v4/channels/{channel_id}/posts", self._channel_posts)
         r.add_post("/api/v4/reactions", self._add_reaction)
@@ -341,6 +343,29 @@ class MattermostEmulator(Emulator):
         if post is None:
             return error(404, "app.post.get.app_error", "post not found")
         return json_response(post.as_json())
+
+    async def _get_thread(self, request: web.Request) -> web.Response:
+        """Get a thread: the post's root and every reply, deleted ones left out, as a
+        `PostList` whose `order` is newest first (`PostList.SortByCreateAt` sorts by
+        `create_at` descending, server/public/model/post_list.go)."""
+        fault = self._fault("thread")
+        if fault is not None:
+            return fault
+        post = self.server.posts.get(request.match_info["post_id"])
+        if post is None or post.delete_at:
+            return error(404, "app.post.get.app_error", "post not found")
+        root = self.server.posts.get(post.root_id or post.id)
+        if root is None:
+            return error(404, "app.post.get.app_error", "post not found")
+        found = [p for p in [root, *self.server.thread(root.id)] if not p.delete_at]
+        body = {
+            "order": [p.id for p in reversed(found)],
+            "posts": {p.id: p.as_json() for p in found},
+            "next_post_id": "",
+            "prev_post_id": "",
+            "has_next": False,
+        }
+        return json_response(body)
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         channel = self.server.channels.get(request.match_info["channel_id"])

@@ -136,6 +136,9 @@ class SlackEmulator(Emulator):
         self.members_page_size: int | None = None
         """At most this many members per `conversations.members` page, whatever the `limit`
         (Slack: "Fewer than the requested number of items may be returned")."""
+        self.non_marketplace = False
+        """An app commercially distributed outside the Marketplace: conversations.replies
+        pages of at most 15 messages, 1 call a minute (`distributed_limits` sets both)."""
         self.markdown_limit = MARKDOWN_LIMIT
         """Longest `markdown_text` accepted; lower it to make long pages meet `msg_too_long`."""
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -173,6 +176,12 @@ class SlackEmulator(Emulator):
     def rate_limit(self, method: str, per_minute: float, burst: float | None = None) -> None:
         """Answer `method` with 429 + Retry-After beyond `per_minute` per workspace."""
         self.limits.set(method, per_minute, burst)
+
+    def distributed_limits(self) -> None:
+        """Slack's limits for a commercially distributed non-Marketplace app
+        (docs.slack.dev/apis/web-api/rate-limits): conversations.replies 1/min, 15 per page."""
+        self.non_marketplace = True
+        self.limits.set("conversations.replies", 1, 1)
 
     def enforce_documented_limits(self) -> None:
         """Answer 429 beyond each documented per-method limit (see `ratelimit.DOCUMENTED`)."""

@@ -42,10 +42,12 @@ DOCUMENTED: dict[str, tuple[float, float]] = {
     "chat.appendStream": (100, 10),
     "assistant.threads.setTitle": (100, 10),
     "assistant.threads.setSuggestedPrompts": (100, 10),
+    "conversations.replies": (50, 5),
 }
 """Method → (calls per minute per workspace, burst): Tier 3 `chat.update` and `chat.delete`,
 Tier 2 `chat.startStream`/`chat.stopStream`, Tier 4 `chat.appendStream` and the assistant
-threads' `setTitle`/`setSuggestedPrompts` (their method references: "Tier 4: 100+ per minute")."""
+threads' `setTitle`/`setSuggestedPrompts` (their method references: "Tier 4: 100+ per minute"),
+Tier 3 `conversations.replies` (internal and Marketplace apps)."""
 POST_PER_CHANNEL = (60.0, 3.0)
 """`chat.postMessage`: about one per second per channel, short bursts allowed."""
 PER_CHANNEL: dict[str, tuple[float, float]] = {

@@ -222,13 +222,22 @@ def reactions_add(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def conversations_replies(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
+    """A thread, oldest first (https://docs.slack.dev/reference/methods/conversations.replies):
+    `ts` names the parent or any message of the thread; `oldest`/`latest` bound it by time
+    (the bounds themselves only with `inclusive`); `limit` defaults to and is capped at 1000,
+    or 15 for an app commercially distributed outside the Marketplace (`emu.non_marketplace`,
+    which also gets 1 call a minute: docs.slack.dev/apis/web-api/rate-limits); pages follow
+    `response_metadata.next_cursor`. A channel the app cannot see is `channel_not_found`."""
     channel = required(args, "channel", "channel_not_found")
+    if channel not in emu.workspace.channels:
+        raise ApiError("channel_not_found")
     message = emu.workspace.find(channel, required(args, "ts", "thread_not_found"))
     if message is None:
         raise ApiError("thread_not_found")
-    thread = emu.workspace.thread(channel, message.thread_ts or message.ts)
-    start = int(text_arg(args, "cursor") or 0)
-    limit = int(text_arg(args, "limit") or 1000)
+    thread = _in_range(emu.workspace.thread(channel, message.thread_ts or message.ts), args)
+    cap = REPLIES_CAP_NON_MARKETPLACE if emu.non_marketplace else REPLIES_CAP
+    start = _cursor(text_arg(args, "cursor"))
+    limit = min(max(int(text_arg(args, "limit") or cap), 1), cap)
     page = thread[start : start + limit]
     more = start + limit < len(thread)
     return {
@@ -236,6 +245,41 @@ def conversations_replies(emu: SlackEmulator, args: dict[str, Any]) -> dict[str,
         "has_more": more,
         "response_metadata": {"next_cursor": str(start + limit) if more else ""},
     }
+
+
+REPLIES_CAP = 1000
+REPLIES_CAP_NON_MARKETPLACE = 15
+
+
+def _in_range(thread: list[Message], args: dict[str, Any]) -> list[Message]:
+    """The messages between `oldest` and `latest` (each included only with `inclusive`)."""
+    inclusive = bool(bool_arg(args, "inclusive"))
+    oldest, latest = text_arg(args, "oldest"), text_arg(args, "latest")
+    low = _ts_value(oldest) if oldest else None
+    high = _ts_value(latest) if latest else None
+
+    def inside(m: Message) -> bool:
+        value = _ts_value(m.ts)
+        if low is not None and (value < low or (value == low and not inclusive)):
+            return False
+        return high is None or value < high or (value == high and inclusive)
+
+    return [m for m in thread if inside(m)]
+
+
+def _ts_value(ts: str) -> tuple[int, int]:
+    try:
+        seconds, _, micros = ts.partition(".")
+        return int(seconds), int(micros.ljust(6, "0")[:6] or 0)
+    except ValueError as exc:
+        raise ApiError("invalid_ts_latest") from exc
+
+
+def _cursor(cursor: str | None) -> int:
+    try:
+        return int(cursor or 0)
+    except ValueError as exc:
+        raise ApiError("invalid_cursor") from exc
 
 
 HANDLERS: dict[str, Handler] = {
