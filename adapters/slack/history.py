@@ -91,9 +91,10 @@ class ThreadHistory:
     def lookup(
         self, web: AsyncWebClient, team: str, event: dict[str, Any], bot_user_id: str
     ) -> History | None:
-        """The history of the event's thread, when the event is a reply in one."""
+        """The history of the event's thread, when the event is a reply in one outside a DM (a
+        DM's threads are the bot's own already; an AI-app thread's root is Slack's, not talk)."""
         thread_ts, ts = event.get("thread_ts"), event.get("ts")
-        if not thread_ts or thread_ts == ts:
+        if not thread_ts or thread_ts == ts or event.get("channel_type") == "im":
             return None
         key = (team, str(event.get("channel")), str(ts))
         root = str(thread_ts)
