@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bridge.contracts import Allowance, EditRate, Route, ThreadKey
+from bridge.contracts import Allowance, EditRate, Route, ThreadKey, Written
 from bridge.contracts.toolkit.split import open_fence
 from bridge.lease import LeaseLost
 from bridge.pacing import EditBudget
@@ -39,12 +39,15 @@ class RecordingSurface:
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         return (Route("write", self.allowances),)
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
         self.writes.append((time.monotonic(), index, text, final))
+        written = Written()
         if index == len(self.messages):
             self.messages.append(f"m{index}")
             self.texts.append(text)
+            written = Written(posted=(f"m{index}",))
         self.texts[index] = text
+        return written
 
     async def close(self) -> None:
         pass
@@ -171,10 +174,10 @@ async def test_a_record_save_that_failed_is_made_before_the_next_write(
     seen: list[list[str]] = []
     write = surface.write
 
-    async def checked(index: int, text: str, *, final: bool, route: Route) -> None:
+    async def checked(index: int, text: str, *, final: bool, route: Route) -> Written:
         record = await store.record(thread, "p1")
         seen.append(record.messages if record else [])
-        await write(index, text, final=final, route=route)
+        return await write(index, text, final=final, route=route)
 
     monkeypatch.setattr(surface, "write", checked)
     await recorded.write(0, "hello again", final=True, route=route)
@@ -200,10 +203,11 @@ class StreamSurface(RecordingSurface):
         stop = Route("stop", self.stop)
         return (stop, append) if text != self.texts[index] else (stop,)
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
-        await super().write(index, text, final=final, route=route)
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
+        written = await super().write(index, text, final=final, route=route)
         if route.name == "stop":
             self.open = False
+        return written
 
 
 async def test_a_streams_last_piece_is_appended_at_once_and_the_close_waits(store: Store) -> None:

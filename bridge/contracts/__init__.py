@@ -74,6 +74,7 @@ from bridge.contracts.surface import (
     WriteFailure,
     WriteRejected,
 )
+from bridge.contracts.written import Changes, Written
 
 __all__ = [
     "AUTHOR_TENANT",
@@ -89,6 +90,7 @@ __all__ = [
     "Allowance",
     "Attachment",
     "Behind",
+    "Changes",
     "Check",
     "Command",
     "ConfigError",
@@ -138,6 +140,7 @@ __all__ = [
     "WebRoute",
     "WriteFailure",
     "WriteRejected",
+    "Written",
     "channel_scope",
     "escape_id",
     "join_ids",
