@@ -50,7 +50,8 @@ class Lists:
 
 
 class AccessPolicy:
-    """The deployment's access settings, read once; `rate` needs Redis, the rest is pure."""
+    """The deployment's access settings, read once; `rate` needs Redis and the deployment's
+    `Keys` (without them it counts nothing), the rest is pure."""
 
     def __init__(
         self,
@@ -68,11 +69,13 @@ class AccessPolicy:
         self.admins = admins
         self.posts_per_minute = posts_per_minute
         self._redis = redis
-        self._keys = keys or Keys("bridge:")
-        self._count = redis.register_script(_COUNT) if redis is not None else None
+        self._keys = keys
+        self._count = None if redis is None or keys is None else redis.register_script(_COUNT)
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis: Redis | None = None) -> AccessPolicy:
+    def from_settings(
+        cls, settings: Settings, redis: Redis | None = None, keys: Keys | None = None
+    ) -> AccessPolicy:
         s = settings
         return cls(
             tenants=Lists(id_set(s.bridge_allow_tenants), id_set(s.bridge_deny_tenants)),
@@ -81,7 +84,7 @@ class AccessPolicy:
             admins=id_set(s.bridge_admin_users),
             posts_per_minute=s.bridge_user_posts_per_minute,
             redis=redis,
-            keys=Keys(s.bridge_redis_prefix),
+            keys=keys,
         )
 
     def allows(self, thread: ThreadKey, user: str, home: str = "") -> bool:
@@ -114,7 +117,7 @@ class AccessPolicy:
     async def rate(self, thread: ThreadKey, user: str, message_id: str) -> Rate:
         """Count post `message_id` of `user` in the window that began with their first
         counted post."""
-        if self.posts_per_minute <= 0 or self._count is None:
+        if self.posts_per_minute <= 0 or self._count is None or self._keys is None:
             return Rate.OK
         key = self._keys.user_rate(thread.platform, thread.tenant, user)
         names = [key, f"{key}:post:{message_id}"]

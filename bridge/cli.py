@@ -75,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     """`run` and one subcommand per `threadbridge.commands` entry point, each with its help."""
     top = argparse.ArgumentParser(
         prog="threadbridge",
-        description="Bridge Slack and Discord threads to LLM conversations.",
+        description="Bridge chat threads on any installed messenger to LLM conversations.",
     )
     top.add_argument("--version", action="version", version=f"threadbridge {version()}")
     sub = top.add_subparsers(dest="command", required=True, metavar="command")

@@ -19,9 +19,9 @@ StopHandler = Callable[[ThreadKey, int | None], object]
 
 
 class Control:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._channel = Keys(prefix).control()
+        self._channel = keys.control()
 
     async def publish_stop(self, thread: ThreadKey, before: int | None = None) -> None:
         """Stop the reply running in `thread`; with `before`, only one for an earlier post."""

@@ -13,6 +13,7 @@ import time
 from bridge.config import load_settings
 from bridge.deadletters import DeadLetter, DeadLetters, ThreadForgotten
 from bridge.inbox import Inbox
+from bridge.keys import Keys
 from bridge.redis_conn import connect
 
 
@@ -32,14 +33,15 @@ async def _run(action: str, entry_id: str | None, everything: bool) -> int:
     settings = load_settings()
     handle = await connect(settings)
     try:
-        dead = DeadLetters(handle.client, settings.bridge_redis_prefix, settings.thread_ttl)
+        keys = Keys(settings.bridge_redis_prefix)
+        dead = DeadLetters(handle.client, keys, settings.thread_ttl)
         if action == "list":
             letters = await dead.list()
             for letter in letters:
                 print(_line(letter))
             print(f"{len(letters)} dead letter(s)")
             return 0
-        inbox = Inbox(handle.client, settings.bridge_redis_prefix, settings.bridge_inbox_shards)
+        inbox = Inbox(handle.client, keys, settings.bridge_inbox_shards)
         await inbox.ensure_groups()
         return await _replay(dead, inbox, entry_id, everything)
     finally:

@@ -46,9 +46,9 @@ def _text(value: Any) -> str:
 class DeadLetters:
     """The dead-letter stream and the per-post attempt counters of one deployment."""
 
-    def __init__(self, redis: Redis, prefix: str, thread_ttl: int = THREAD_TTL) -> None:
+    def __init__(self, redis: Redis, keys: Keys, thread_ttl: int = THREAD_TTL) -> None:
         self._redis = redis
-        self._keys = Keys(prefix)
+        self._keys = keys
         self._thread_ttl = thread_ttl
         self.stream = self._keys.dead_letters()
 

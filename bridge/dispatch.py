@@ -88,7 +88,7 @@ class Dispatcher:
         """`gate`: closed while this process lags too much to take new posts."""
         self._store = store
         self._gate = gate
-        self._dead = DeadLetters(store.redis, store.prefix, store.thread_ttl)
+        self._dead = DeadLetters(store.redis, store.keys, store.thread_ttl)
         self._metrics = metrics or Metrics()
         self._max_attempts = settings.bridge_max_attempts
         self._retry_base = settings.bridge_retry_base_seconds

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from bridge.config import load_settings
 from bridge.contracts import ThreadKey
 from bridge.feedback import Rating, Ratings
+from bridge.keys import Keys
 from bridge.plugins import adapter_names
 from bridge.redis_conn import connect
 from bridge.store import Store
@@ -61,7 +62,7 @@ async def _list(start: float) -> int:
     settings = load_settings()
     handle = await connect(settings)
     try:
-        store = Store(handle.client, settings.bridge_redis_prefix, settings.thread_ttl)
+        store = Store(handle.client, Keys(settings.bridge_redis_prefix), settings.thread_ttl)
         ratings = await Ratings(handle.client, store).since(start, adapter_names())
     finally:
         await handle.aclose()

@@ -67,11 +67,11 @@ class Hub:
         self._state: PluginState | None = None
         self._outage = outage
         self._inbox = inbox
-        self._dead = DeadLetters(store.redis, store.prefix, store.thread_ttl)
+        self._dead = DeadLetters(store.redis, store.keys, store.thread_ttl)
         self._providers = providers
         self._control = control
         self._ratings = Ratings(store.redis, store)
-        self.access = AccessPolicy.from_settings(settings, store.redis)
+        self.access = AccessPolicy.from_settings(settings, store.redis, store.keys)
 
     def for_adapter(self, platform: str) -> Hub:
         """This hub as one adapter's `Core`: its `state` holds that platform's values."""

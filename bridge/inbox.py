@@ -48,11 +48,9 @@ class Entry:
 
 
 class Inbox:
-    def __init__(
-        self, redis: Redis, prefix: str, shards: int, thread_ttl: int = THREAD_TTL
-    ) -> None:
+    def __init__(self, redis: Redis, keys: Keys, shards: int, thread_ttl: int = THREAD_TTL) -> None:
         self._redis = redis
-        self._keys = Keys(prefix)
+        self._keys = keys
         self.shards = shards
         self._thread_ttl = thread_ttl
         self._accept = redis.register_script(_ACCEPT)

@@ -123,9 +123,9 @@ def reserve(priority: Priority, rate: EditRate) -> int:
 class EditBudget:
     """Take edit permits for a scope; `take` answers how long to wait when none is left."""
 
-    def __init__(self, redis: Redis, prefix: str, metrics: Metrics | None = None) -> None:
+    def __init__(self, redis: Redis, keys: Keys, metrics: Metrics | None = None) -> None:
         self._redis = redis
-        self._keys = Keys(prefix)
+        self._keys = keys
         self._metrics = metrics
         self._script = redis.register_script(_TAKE)
         self._pause = redis.register_script(_PAUSE)

@@ -2,8 +2,9 @@
 
 Every write is checked against the lease fence, once before it starts and again as each of its
 messenger requests is sent (`bridge.contracts.fencing`). A write that posted a message or
-opened or closed a native stream is saved to the reply record and the reply index before it
-returns, so the renderer's next write cannot happen before a takeover would find the same messages.
+opened or closed a native stream (as its `Written` says, or its error's) is saved to the reply
+record and the reply index before it returns, or before the next write when it failed, so the
+renderer's next write cannot happen before a takeover would find the same messages.
 
 The record is saved only while this process's lease holds (one script checks the token). A
 message that could not be recorded so, because the lease was lost while it was being posted, is
@@ -16,7 +17,7 @@ import logging
 
 from redis.exceptions import RedisError
 
-from bridge.contracts import Retracts, Route, Surface, ThreadKey
+from bridge.contracts import Retracts, Route, Surface, ThreadKey, Written
 from bridge.contracts.feedback import Rated
 from bridge.contracts.fencing import Fence, fenced
 from bridge.lease import LeaseLost
@@ -26,6 +27,7 @@ from bridge.store import Store
 log = logging.getLogger(__name__)
 
 _State = tuple[tuple[str, ...], frozenset[str]]
+"""The reply's message ids in order, and those open as native streams."""
 
 
 class RecordedSurface:
@@ -47,7 +49,9 @@ class RecordedSurface:
         self._message_id = message_id
         self._fence = fence
         self._holder = holder
-        self._saved = self._state()
+        self._state: _State = (tuple(surface.messages), frozenset(surface.streaming))
+        """What the record is to hold: the restored messages and every write's changes."""
+        self._saved = self._state
 
     @property
     def limit(self) -> int:
@@ -81,13 +85,19 @@ class RecordedSurface:
         self._check()
         await self._surface.start()
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
         """Write through the fence; then save the messages if the write changed them."""
         self._check()
         await self._save_changes()
-        with fenced(self._fence):
-            await self._surface.write(index, text, final=final, route=route)
+        try:
+            with fenced(self._fence):
+                written = await self._surface.write(index, text, final=final, route=route)
+        except BaseException as exc:
+            self._note(Written.of(exc))
+            raise
+        self._note(written)
         await self._save_changes()
+        return written
 
     async def close(self) -> None:
         await self._surface.close()
@@ -96,19 +106,22 @@ class RecordedSurface:
         if self._fence is not None:
             self._fence()
 
-    def _state(self) -> _State:
-        return tuple(self.messages), frozenset(self.streaming)
+    def _note(self, written: Written) -> None:
+        if written:
+            messages, streaming = self._state
+            streaming = (streaming | written.opened) - written.closed
+            self._state = (*messages, *written.posted), streaming
 
     async def _save_changes(self) -> None:
         """Save the record and index the newest message, unless they already hold this state.
 
         Also run before a write, so a save that failed is made before anything else is sent.
         """
-        state = self._state()
+        state = self._state
         if state == self._saved:
             return
-        ids = list(self.messages)
-        streaming = [i for i in ids if i in self.streaming]
+        ids = list(state[0])
+        streaming = [i for i in ids if i in state[1]]
         holder = self._holder
         try:
             saved = await outlast_failover(
@@ -125,7 +138,7 @@ class RecordedSurface:
         await self._store.index_replies(self._thread, ids[-1:])
         self._saved = state
 
-    async def _retract(self, state: tuple[tuple[str, ...], frozenset[str]]) -> None:
+    async def _retract(self, state: _State) -> None:
         """Delete the messages of `state` no record holds (the write posting them outlived the
         lease): whoever answers this post next cannot know them."""
         unknown = [i for i in state[0] if i not in self._saved[0]]

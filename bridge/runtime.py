@@ -23,6 +23,7 @@ from bridge.deadlines import ReplyLimits
 from bridge.dispatch import Dispatcher
 from bridge.hub import Hub
 from bridge.inbox import Inbox
+from bridge.keys import Keys
 from bridge.lag import LagGate, sample
 from bridge.metrics import REDIS_GAUGES_SECONDS, Cached, Metrics
 from bridge.outage import Outage
@@ -81,24 +82,21 @@ class Runtime:
         s = self.settings
         self._redis = await connect(s)
         redis = self._redis.client
-        self.store = store = Store(
-            redis, s.bridge_redis_prefix, s.thread_ttl, self._redis.lease_client
-        )
-        self._inbox = inbox = Inbox(
-            redis, s.bridge_redis_prefix, s.bridge_inbox_shards, s.thread_ttl
-        )
+        keys = Keys(s.bridge_redis_prefix)
+        self.store = store = Store(redis, keys, s.thread_ttl, self._redis.lease_client)
+        self._inbox = inbox = Inbox(redis, keys, s.bridge_inbox_shards, s.thread_ttl)
         await inbox.ensure_groups()
         self._backlog = Cached(inbox.backlog, REDIS_GAUGES_SECONDS)
         idle_ms = int(s.bridge_consumer_idle_hours * 3600 * 1000)
         removed = await inbox.prune_consumers(idle_ms, keep=self.consumer)
         if removed:
             log.info("removed %d inbox consumers of stopped processes", removed)
-        budget = EditBudget(redis, s.bridge_redis_prefix, self.metrics)
+        budget = EditBudget(redis, keys, self.metrics)
         waits = self.metrics.provider_connection_wait.observe
         self.providers = Providers(s, store.thread_state, waits)
         default = self.providers.default
         await confirm_credentials(default, self.providers.get(default))
-        control = Control(redis, s.bridge_redis_prefix)
+        control = Control(redis, keys)
         limits = ReplyLimits.from_settings(s)
         turns = Turns(store, budget, self.providers, self._surfaces, self.metrics, limits)
         turns.locale = s.bridge_locale

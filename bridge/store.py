@@ -129,12 +129,12 @@ class ReplyRecord:
 
 
 class Store:
-    """The Redis state of one deployment, namespaced by `prefix`."""
+    """The Redis state of one deployment, named by its `keys` (under BRIDGE_REDIS_PREFIX)."""
 
     def __init__(
         self,
         redis: Redis,
-        prefix: str = "bridge:",
+        keys: Keys,
         thread_ttl: int = THREAD_TTL,
         lease_redis: Redis | None = None,
     ) -> None:
@@ -142,8 +142,7 @@ class Store:
         pool of their own, so a busy main pool never lets one lapse); `redis` if not given."""
         self.redis = redis
         self._renewals = Renewals(lease_redis or redis)
-        self.prefix = prefix
-        self.keys = Keys(prefix)
+        self.keys = keys
         self.thread_ttl = thread_ttl
         self._bind = redis.register_script(_BIND)
         self._set_id = redis.register_script(_SET_ID)

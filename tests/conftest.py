@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from bridge.config import Settings
 from bridge.contracts import Provider, ProviderContext
+from bridge.keys import Keys
 from bridge.plugins import load_provider
 from bridge.registry import Providers
 from bridge.registry import provider_context as core_context
@@ -45,7 +46,7 @@ async def redis(redis_url: str, prefix: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def store(redis: Redis, prefix: str) -> Store:
-    return Store(redis, prefix)
+    return Store(redis, Keys(prefix))
 
 
 # The provider kit ------------------------------------------------------------------------------

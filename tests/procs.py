@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from bridge.contracts import ThreadKey
 from bridge.inbox import Inbox
+from bridge.keys import Keys
 from emulators.discord import DiscordEmulator
 from emulators.neuroflash import NeuroflashEmulator
 from emulators.slack import SlackEmulator
@@ -237,7 +238,7 @@ class Cluster:
     async def accepted(self, thread: ThreadKey, message_id: str) -> bool:
         """Whether the inbox recorded the post (mirrors the dedupe key `bridge.inbox` writes);
         False while Redis is unreachable."""
-        inbox = Inbox(self.redis, self.prefix, INBOX_SHARDS)
+        inbox = Inbox(self.redis, Keys(self.prefix), INBOX_SHARDS)
         tag = inbox.stream(inbox.shard_of(thread)).removesuffix(":stream")
         try:
             return bool(await self.redis.exists(f"{tag}:seen:{thread}:{message_id}"))

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from bridge.cli import main
 from bridge.deadletters import DeadLetters
+from bridge.keys import Keys
 from bridge.render import FINAL_ATTEMPTS
 from emulators.base import Fault
 from tests.harness import Env, slack_bridge
@@ -46,7 +47,7 @@ async def test_persistent_failure_is_dead_lettered_then_replayed(
         env.neuroflash.script("Here it is at last.")
         root = await env.slack.user_post(CHANNEL, f"{MENTION} please answer")
         await env.wait(lambda: metric(env, "dead_letters_total") == 1, timeout=90)
-        dead = DeadLetters(redis, prefix)
+        dead = DeadLetters(redis, Keys(prefix))
         (letter,) = await dead.list()
         assert letter.post.message_id == root
         assert letter.attempts == 3

@@ -34,7 +34,8 @@ class Client:
     the state's parsers, which build the `discord.Message` that `on_message` gets.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, guild_known: bool = True) -> None:
+        """`guild_known`: False leaves out GUILD_CREATE, as when a message arrives first."""
         self.emu = DiscordEmulator()
         self.session = Session("unit", intents().value, None)
         self.emu.gateway.sessions[self.session.id] = self.session
@@ -49,7 +50,10 @@ class Client:
         self.state.user = ClientUser(
             state=self.state, data=cast(UserData, payloads.user(self.emu.bot))
         )
-        self.state.parsers["GUILD_CREATE"](payloads.guild_create(self.emu.world, self.emu.guild))
+        if guild_known:
+            self.state.parsers["GUILD_CREATE"](
+                payloads.guild_create(self.emu.world, self.emu.guild)
+            )
         self._fed = 0
 
     @property
@@ -238,3 +242,17 @@ async def test_the_author_name_is_the_display_name(client: Client) -> None:
     incoming = read(client, await client.post(client.emu.channel.id, "hi", mentions_bot=True))
     assert incoming is not None and incoming.author_name is not None
     assert await incoming.author_name() == client.emu.user.username
+
+
+async def test_a_guild_message_before_its_guild_create_is_read_as_the_guilds() -> None:
+    """discord.py has no guild object yet (`message.guild` is None): the channel's guild id
+    says it is no DM, so a mention opens a thread in the guild's channel."""
+    client = Client(guild_known=False)
+    message = await client.post(client.emu.channel.id, "early bird", mentions_bot=True)
+    assert message.guild is None and isinstance(message.channel, discord.PartialMessageable)
+    incoming = read(client, message)
+    assert incoming is not None and incoming.starts_thread and incoming.addressed
+    guild, channel = str(client.emu.guild.id), str(client.emu.channel.id)
+    assert incoming.post.thread == ThreadKey("discord", guild, channel, str(message.id))
+    assert incoming.post.extra == {"new_thread": "early bird"}
+    assert read(client, await client.post(client.emu.channel.id, "no mention")) is None

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from bridge.contracts import ThreadKey, UserPost
 from bridge.inbox import GROUP, Inbox
+from bridge.keys import Keys
 
 THREAD = ThreadKey("slack", "T1", "C1", "100.1")
 OTHER = ThreadKey("slack", "T1", "C1", "200.1")
@@ -24,7 +25,7 @@ async def entries(redis: Redis, inbox: Inbox) -> int:
 
 
 async def test_a_post_seen_before_is_not_accepted_again(redis: Redis, prefix: str) -> None:
-    inbox = Inbox(redis, prefix, shards=2)
+    inbox = Inbox(redis, Keys(prefix), shards=2)
     await inbox.ensure_groups()
     assert await inbox.accept(post("1")) == 1
     assert await inbox.accept(post("1")) == 0
@@ -34,7 +35,7 @@ async def test_a_post_seen_before_is_not_accepted_again(redis: Redis, prefix: st
 
 
 async def test_each_thread_counts_its_own_posts(redis: Redis, prefix: str) -> None:
-    inbox = Inbox(redis, prefix, shards=2)
+    inbox = Inbox(redis, Keys(prefix), shards=2)
     await inbox.ensure_groups()
     assert [await inbox.accept(post(m)) for m in ("1", "2", "3")] == [1, 2, 3]
     assert await inbox.accept(post("9", OTHER)) == 1
@@ -44,7 +45,7 @@ async def test_each_thread_counts_its_own_posts(redis: Redis, prefix: str) -> No
 
 async def test_a_forgotten_post_is_accepted_as_a_new_one(redis: Redis, prefix: str) -> None:
     """A dead-letter replay: the same post again, behind what came after it."""
-    inbox = Inbox(redis, prefix, shards=1)
+    inbox = Inbox(redis, Keys(prefix), shards=1)
     await inbox.ensure_groups()
     assert await inbox.accept(post("1")) == 1
     assert await inbox.accept(post("2")) == 2

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from bridge import keys
 from bridge.contracts import ThreadKey
 from bridge.inbox import GROUP, Inbox
+from bridge.keys import Keys
 from bridge.store import Store
 from tests.harness import Env, discord_bridge, slack_bridge
 
@@ -79,7 +80,7 @@ async def consumers(redis: Redis, inbox: Inbox) -> set[str]:
 
 
 async def test_dead_consumers_are_removed(redis_url: str, prefix: str, redis: Redis) -> None:
-    inbox = Inbox(redis, prefix, 4)
+    inbox = Inbox(redis, Keys(prefix), 4)
     await inbox.ensure_groups()
     for shard in range(inbox.shards):
         await redis.xgroup_createconsumer(inbox.stream(shard), GROUP, "dead-process")

@@ -18,6 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bridge.contracts import ThreadKey
+from bridge.keys import Keys
 from bridge.lease import Lease, LeaseLost
 from bridge.store import Store
 from tests.procs import redis_server, wait_until
@@ -119,7 +120,7 @@ async def test_without_redis_the_fence_closes_before_the_key_expires(
     async with redis_server(tmp_path) as server:
         client = Redis.from_url(server.url, retry=Retry(NoBackoff(), 0))
         try:
-            lease = Lease(Store(client, prefix), THREAD, ttl)
+            lease = Lease(Store(client, Keys(prefix)), THREAD, ttl)
             began = time.monotonic()
             assert await lease.try_acquire()
             await server.stop(crash=True)
@@ -137,7 +138,7 @@ async def test_without_redis_the_fence_closes_before_the_key_expires(
 
 async def test_prefixes_keep_deployments_apart(redis: Redis, prefix: str) -> None:
     """Two deployments sharing a Redis lease the same thread independently."""
-    ours, theirs = Store(redis, prefix), Store(redis, f"{prefix}other:")
+    ours, theirs = Store(redis, Keys(prefix)), Store(redis, Keys(f"{prefix}other:"))
     first, second = Lease(ours, THREAD, 5.0), Lease(theirs, THREAD, 5.0)
     assert await first.try_acquire()
     try:

@@ -28,7 +28,7 @@ def test_first_texts_and_finals_spend_the_burst_interim_only_a_full_buckets_surp
 
 async def test_five_finals_go_at_once_on_a_burst_of_five(store: Store) -> None:
     """Five replies completing together on a Tier 3 scope (burst 5): none waits for a refill."""
-    budget = EditBudget(store.redis, store.prefix)
+    budget = EditBudget(store.redis, store.keys)
     scope = (Allowance("tier3", EditRate(per_second=50 / 60, burst=5.0)),)
     waits = [await budget.take(scope, priority=Priority.FINAL) for _ in range(5)]
     assert waits == [0.0] * 5
@@ -36,7 +36,7 @@ async def test_five_finals_go_at_once_on_a_burst_of_five(store: Store) -> None:
 
 
 async def test_an_interim_edit_leaves_the_rest_of_the_burst_to_finals(store: Store) -> None:
-    budget = EditBudget(store.redis, store.prefix)
+    budget = EditBudget(store.redis, store.keys)
     scope = (Allowance("tier3", EditRate(per_second=50 / 60, burst=5.0)),)
     assert await budget.take(scope, priority=Priority.INTERIM) == 0
     assert await budget.take(scope, priority=Priority.INTERIM) > 0
@@ -47,7 +47,7 @@ async def test_an_interim_edit_leaves_the_rest_of_the_burst_to_finals(store: Sto
 async def test_a_waiting_final_holds_interim_edits_back(store: Store) -> None:
     """A final refused on a busy scope: no interim edit is granted there, even with a token
     free, until the final has had its permit."""
-    budget = EditBudget(store.redis, store.prefix)
+    budget = EditBudget(store.redis, store.keys)
     scope = (Allowance("busy", EditRate(per_second=20.0, burst=1.0)),)
     assert await budget.take(scope, priority=Priority.FINAL) == 0
     assert await budget.take(scope, priority=Priority.FINAL, waiter="final") > 0
@@ -67,7 +67,7 @@ async def test_a_sliding_window_grants_its_whole_allowance_then_waits_for_the_ol
 ) -> None:
     """50 per 1.15 s: fifty at once, the 51st when the first grant leaves the window; interim
     edits leave a tenth of the window to first texts and finals."""
-    budget = EditBudget(store.redis, store.prefix)
+    budget = EditBudget(store.redis, store.keys)
     scope = (Allowance("global", EditRate(per_second=50 / 1.15, burst=50.0, window=1.15)),)
     started = time.monotonic()
     interim = [await budget.take(scope, priority=Priority.INTERIM) for _ in range(50)]
@@ -79,7 +79,7 @@ async def test_a_sliding_window_grants_its_whole_allowance_then_waits_for_the_ol
 
 
 async def test_a_429_pauses_a_sliding_window_too(store: Store) -> None:
-    budget = EditBudget(store.redis, store.prefix)
+    budget = EditBudget(store.redis, store.keys)
     allowance = Allowance("paused", EditRate(per_second=50.0, burst=50.0, window=1.0))
     await budget.pause(allowance, 2.0)
     assert 1.5 < await budget.take((allowance,), priority=Priority.FIRST) <= 2.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from bridge.keys import Keys
 from bridge.plugin_state import RedisPluginState
 from bridge.store import Store
 
@@ -22,7 +23,7 @@ async def test_values_are_kept_per_tenant_and_name(store: Store) -> None:
     assert await slack.get("T2", "installation") == "two"
     assert await slack.get("T1", "other") is None
     assert await state(store, "discord").get("T1", "installation") is None
-    assert await store.redis.get(f"{store.prefix}plugin:slack:T1:installation") == b"one"
+    assert await store.redis.get(f"{store.keys.prefix}plugin:slack:T1:installation") == b"one"
     await slack.delete("T1", "installation", "other")
     assert await slack.get("T1", "installation") is None
     assert await slack.get("T2", "installation") == "two"
@@ -52,7 +53,7 @@ async def test_replace_writes_only_over_the_value_it_read(store: Store) -> None:
 async def test_tenants_reads_back_every_tenant_exactly_and_only_this_deployments(
     redis: Redis, prefix: str
 ) -> None:
-    outer, inner = Store(redis, f"{prefix}tb:"), Store(redis, f"{prefix}tb:staging:")
+    outer, inner = Store(redis, Keys(f"{prefix}tb:")), Store(redis, Keys(f"{prefix}tb:staging:"))
     odd = ["T1", "E:1", "{T2}", "50%*", "T*?[x]"]
     for tenant in odd:
         await state(outer).set(tenant, "installation", tenant)
@@ -68,7 +69,7 @@ async def test_tenants_reads_back_every_tenant_exactly_and_only_this_deployments
 async def test_forgetting_a_tenant_deletes_its_values_and_nobody_elses(
     redis: Redis, prefix: str
 ) -> None:
-    outer, inner = Store(redis, f"{prefix}tb:"), Store(redis, f"{prefix}tb:staging:")
+    outer, inner = Store(redis, Keys(f"{prefix}tb:")), Store(redis, Keys(f"{prefix}tb:staging:"))
     for store in (outer, inner):
         await state(store).set("T1", "installation", "x")
         await state(store).set("T1", "commands", "x", ttl=600)

@@ -16,6 +16,7 @@ from bridge.cli import main
 from bridge.contracts import Conversation, ThreadKey, UserPost
 from bridge.deadletters import DeadLetters
 from bridge.inbox import Inbox
+from bridge.keys import Keys
 from bridge.plugin_state import RedisPluginState
 from bridge.store import Store
 from emulators.base import Fault
@@ -47,7 +48,7 @@ async def operator(monkeypatch: pytest.MonkeyPatch, env: Env, *argv: str) -> int
 
 async def inbox_threads(redis: Redis, prefix: str, shards: int) -> list[ThreadKey]:
     """The thread of every inbox entry not yet acknowledged."""
-    inbox = Inbox(redis, prefix, shards)
+    inbox = Inbox(redis, Keys(prefix), shards)
     found = []
     for shard in range(shards):
         for _, fields in await redis.xrange(inbox.stream(shard)):
@@ -70,7 +71,7 @@ async def test_forget_purges_dead_letters_and_waiting_posts_of_that_thread_only(
         b = await env.slack.user_post(CHANNEL, "<@UBOT> question of B")
         await env.wait(lambda: env.runtime.metrics.value("dead_letters_total") == 2, 90)
         env.slack.clear_faults("chat.postMessage")
-        dead = DeadLetters(redis, prefix)
+        dead = DeadLetters(redis, Keys(prefix))
         thread_a = (await dead.list())[0].post.thread
 
         hold = env.neuroflash.hold = asyncio.Event()
@@ -119,7 +120,7 @@ async def test_a_dead_letter_of_a_forgotten_thread_is_not_replayed(
 
         answer = await env.slack.slash("forget confirm", user="UADMIN", channel=CHANNEL)
         assert "Forgotten" in answer["text"]
-        dead = DeadLetters(redis, prefix)
+        dead = DeadLetters(redis, Keys(prefix))
         entry = await dead.add(late, "gave up", 5)
 
         assert await operator(monkeypatch, env, "replay", entry) == 1
@@ -139,7 +140,7 @@ async def test_uninstall_purges_that_workspaces_dead_letters_and_waiting_posts_o
         for team, channel in (("TA", "CA"), ("TB", "CB")):
             bot = TEAMS[team][1]
             await env.slack.user_post(channel, f"<@{bot}> lost in {team}", team_id=team)
-        dead = DeadLetters(redis, prefix)
+        dead = DeadLetters(redis, Keys(prefix))
         metrics = env.runtime.metrics
         await env.neuroflash.wait_for(lambda: metrics.value("dead_letters_total") == 2, 90)
         env.slack.clear_faults("chat.postMessage")
@@ -185,8 +186,8 @@ class NoScan(Redis):
 
 async def fill(redis: Redis, prefix: str, thread: ThreadKey) -> None:
     """Every kind of key a thread gets, written by the code that writes it in service."""
-    store, inbox = Store(redis, prefix), Inbox(redis, prefix, 4)
-    dead = DeadLetters(redis, prefix)
+    store, inbox = Store(redis, Keys(prefix)), Inbox(redis, Keys(prefix), 4)
+    dead = DeadLetters(redis, Keys(prefix))
     for n, message_id in enumerate(("1.1", "1.2"), start=1):
         post = UserPost(thread, message_id, "U1", f"post {n}", float(n))
         await store.mark_thread(thread)
@@ -229,7 +230,7 @@ async def test_forget_names_every_key_of_the_thread_and_scans_nothing(
 
     client = NoScan.from_url(redis_url)
     try:
-        store, inbox = Store(client, prefix), Inbox(client, prefix, 4)
+        store, inbox = Store(client, Keys(prefix)), Inbox(client, Keys(prefix), 4)
         posts = await store.forget_thread(THREAD)
         await inbox.forget_thread(THREAD, posts)
     finally:
@@ -256,7 +257,7 @@ async def test_nested_prefixes_forget_only_their_own_keys(
     others = {k for k in everything if not _of(k, mine, inner)}
     assert others and len(others) < len(everything)
 
-    store, inbox = Store(redis, mine), Inbox(redis, mine, 4)
+    store, inbox = Store(redis, Keys(mine)), Inbox(redis, Keys(mine), 4)
     if forget == "thread":
         await inbox.forget_thread(THREAD, await store.forget_thread(THREAD))
     else:

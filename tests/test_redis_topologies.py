@@ -12,6 +12,7 @@ import pytest
 
 from bridge.contracts import ThreadKey
 from bridge.control import Control
+from bridge.keys import Keys
 from bridge.redis_conn import make_client
 from emulators.neuroflash.state import default_reply
 from tests.harness import Env, rate_for, slack_bridge
@@ -98,12 +99,12 @@ async def stop_reaches_listener(redis_url: str, prefix: str) -> None:
     """The control channel (pub/sub) carries a stop from one client to another's listener."""
     publisher, listener = make_client(redis_url), make_client(redis_url)
     seen: list[ThreadKey] = []
-    task = asyncio.create_task(Control(listener, prefix).listen(lambda t, _: seen.append(t)))
+    task = asyncio.create_task(Control(listener, Keys(prefix)).listen(lambda t, _: seen.append(t)))
     thread = ThreadKey("slack", "T1", "C1", "1.0")
     try:
 
         async def delivered() -> bool:
-            await Control(publisher, prefix).publish_stop(thread)
+            await Control(publisher, Keys(prefix)).publish_stop(thread)
             await asyncio.sleep(0.2)
             return bool(seen)
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bridge.contracts import Allowance, EditRate, Route, ThreadKey
+from bridge.contracts import Allowance, EditRate, Route, ThreadKey, Written
 from bridge.contracts.toolkit.split import open_fence
 from bridge.lease import LeaseLost
 from bridge.pacing import EditBudget
@@ -39,12 +39,15 @@ class RecordingSurface:
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         return (Route("write", self.allowances),)
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
         self.writes.append((time.monotonic(), index, text, final))
+        written = Written()
         if index == len(self.messages):
             self.messages.append(f"m{index}")
             self.texts.append(text)
+            written = Written(posted=(f"m{index}",))
         self.texts[index] = text
+        return written
 
     async def close(self) -> None:
         pass
@@ -59,7 +62,7 @@ async def _stream(renderer: Renderer, text: str, seconds: float, chunk: int = 7)
 
 async def test_interim_edits_then_exact_final(store: Store) -> None:
     surface = RecordingSurface()
-    renderer = Renderer(surface, EditBudget(store.redis, store.prefix))
+    renderer = Renderer(surface, EditBudget(store.redis, store.keys))
     await surface.start()
     renderer.start()
     text = "Hello 😀 world, here is some code:\n\n```python\nprint('hi')\n```\n\nDone. " * 3
@@ -73,7 +76,7 @@ async def test_interim_edits_then_exact_final(store: Store) -> None:
 
 async def test_long_reply_spills_into_new_messages(store: Store) -> None:
     surface = RecordingSurface(limit=200)
-    renderer = Renderer(surface, EditBudget(store.redis, store.prefix))
+    renderer = Renderer(surface, EditBudget(store.redis, store.keys))
     await surface.start()
     renderer.start()
     text = "".join(f"Line {i} of the answer.\n" for i in range(60))
@@ -86,7 +89,7 @@ async def test_long_reply_spills_into_new_messages(store: Store) -> None:
 
 async def test_shared_budget_paces_replies_and_final_has_priority(store: Store) -> None:
     rate = EditRate(per_second=4.0, burst=2.0)
-    budget = EditBudget(store.redis, store.prefix)
+    budget = EditBudget(store.redis, store.keys)
     surfaces = [RecordingSurface(rate=rate, scope="team") for _ in range(3)]
     renderers = [Renderer(s, budget) for s in surfaces]
     for s, r in zip(surfaces, renderers, strict=True):
@@ -118,7 +121,7 @@ async def test_a_flush_ended_by_the_lease_fence_is_closed_quietly(
     surface = RecordingSurface()
     thread = ThreadKey("slack", "T1", "C1", "1.0")
     fenced = RecordedSurface(surface, store, thread, "p1", fence)
-    renderer = Renderer(fenced, EditBudget(store.redis, store.prefix))
+    renderer = Renderer(fenced, EditBudget(store.redis, store.keys))
     renderer.start()
     renderer.append("first")
     for _ in range(100):
@@ -171,10 +174,10 @@ async def test_a_record_save_that_failed_is_made_before_the_next_write(
     seen: list[list[str]] = []
     write = surface.write
 
-    async def checked(index: int, text: str, *, final: bool, route: Route) -> None:
+    async def checked(index: int, text: str, *, final: bool, route: Route) -> Written:
         record = await store.record(thread, "p1")
         seen.append(record.messages if record else [])
-        await write(index, text, final=final, route=route)
+        return await write(index, text, final=final, route=route)
 
     monkeypatch.setattr(surface, "write", checked)
     await recorded.write(0, "hello again", final=True, route=route)
@@ -200,16 +203,17 @@ class StreamSurface(RecordingSurface):
         stop = Route("stop", self.stop)
         return (stop, append) if text != self.texts[index] else (stop,)
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
-        await super().write(index, text, final=final, route=route)
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
+        written = await super().write(index, text, final=final, route=route)
         if route.name == "stop":
             self.open = False
+        return written
 
 
 async def test_a_streams_last_piece_is_appended_at_once_and_the_close_waits(store: Store) -> None:
     """The close's budget is spent: the whole answer is shown by an append at once, and the
     stream is closed (nothing more to write) when that budget allows."""
-    budget = EditBudget(store.redis, store.prefix)
+    budget = EditBudget(store.redis, store.keys)
     surface = StreamSurface(EditRate(per_second=2.0, burst=1.0))
     assert await budget.take(surface.stop, final=True) == 0
     renderer = Renderer(surface, budget)

@@ -16,7 +16,7 @@ from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bridge.contracts import ThreadKey
-from bridge.keys import LEASE
+from bridge.keys import LEASE, Keys
 from bridge.store import Store
 from emulators.base import Fault
 from tests.harness import Env, discord_bridge, rate_for, runtime_with, slack_bridge
@@ -94,7 +94,7 @@ class Partition:
 
 
 def lease_holder(redis: Redis, env: Env, thread: ThreadKey) -> str:
-    return Store(redis, env.settings.bridge_redis_prefix).thread_key(thread, LEASE)
+    return Store(redis, Keys(env.settings.bridge_redis_prefix)).thread_key(thread, LEASE)
 
 
 async def test_an_exhausted_redis_pool_never_costs_the_lease(

@@ -39,6 +39,16 @@ POSTS = (discord.MessageType.default, discord.MessageType.reply)
 """What a person writes; the rest are system messages (a pin, a join) under the person's name."""
 
 
+def guild_of(message: discord.Message) -> int | None:
+    """The id of the guild `message` was posted in, None in a DM. A guild message that arrives
+    before the guild's GUILD_CREATE has no `message.guild` yet; discord.py's channel for it (a
+    `PartialMessageable`) still carries the guild's id."""
+    if message.guild is not None:
+        return message.guild.id
+    guild: int | None = getattr(message.channel, "guild_id", None)
+    return guild
+
+
 def read_message(
     message: discord.Message, bot_id: int, thread_parent: int | None = None
 ) -> Incoming | None:
@@ -52,16 +62,17 @@ def read_message(
     mentioned = any(user.id == bot_id for user in message.mentions)
     text = strip_mention(message.content, bot_id)
     extra: dict[str, str] = {}
-    if message.guild is None:
+    guild = guild_of(message)
+    if guild is None:
         key = ThreadKey("discord", DM_TENANT, str(channel.id), str(channel.id))
         starts = True
     elif isinstance(channel, discord.Thread) or thread_parent is not None:
         parent_id = thread_parent or getattr(channel, "parent_id", None)
         parent = str(parent_id or channel.id)
-        key = ThreadKey("discord", str(message.guild.id), parent, str(channel.id))
+        key = ThreadKey("discord", str(guild), parent, str(channel.id))
         starts = mentioned
     elif mentioned:
-        key = ThreadKey("discord", str(message.guild.id), str(channel.id), str(message.id))
+        key = ThreadKey("discord", str(guild), str(channel.id), str(message.id))
         extra["new_thread"] = thread_name(text)
         starts = True
     else:
@@ -77,9 +88,9 @@ def read_message(
     async def author_name() -> str:
         return display_name
 
-    late = starts and message.guild is not None and "new_thread" not in extra
+    late = starts and guild is not None and "new_thread" not in extra
     history = thread_history(message, bot_id) if late else None
-    return Incoming(post, starts, mentioned or message.guild is None, author_name, history=history)
+    return Incoming(post, starts, mentioned or guild is None, author_name, history=history)
 
 
 class DiscordIngest:
@@ -101,7 +112,7 @@ class DiscordIngest:
         """The parent of the guild thread `message` was posted in when discord.py has not cached
         the channel (it gives a `PartialMessageable`), else None."""
         channel = message.channel
-        if message.guild is None or not isinstance(channel, discord.PartialMessageable):
+        if guild_of(message) is None or not isinstance(channel, discord.PartialMessageable):
             return None
         return await self._parents.parent(self._client, channel.id)
 

@@ -34,7 +34,7 @@ from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.errors import NO_THREAD_HERE, classify
 from adapters.discord.feedback import feedback_row
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
-from bridge.contracts import Allowance, EditRate, Permits, Priority, Route, UserPost
+from bridge.contracts import Allowance, EditRate, Permits, Priority, Route, UserPost, Written
 
 THREAD_ALREADY_CREATED = 160004
 CHANNEL_WINDOW = 5.15
@@ -148,18 +148,18 @@ class DiscordSurface:
         route = EDIT if index < len(self.messages) else CREATE
         return (Route(route, allowances(self._client, route, self._channel, self._global)),)
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
         """Post or edit; a refusal leaves as `WriteRejected` (see `adapters.discord.errors`)."""
         await self.close()
         try:
-            await self._write(index, text, final=final)
+            return await self._write(index, text, final=final)
         except Exception as exc:
             rejected = classify(exc)
             if rejected is None:
                 raise
             raise rejected from exc
 
-    async def _write(self, index: int, text: str, *, final: bool) -> None:
+    async def _write(self, index: int, text: str, *, final: bool) -> Written:
         """Post or edit with the stop button while the reply runs, without it at the end (the
         reply's last message then shows the feedback buttons)."""
         params = handle_message_parameters(
@@ -176,6 +176,7 @@ class DiscordSurface:
             }
         channel = int(self._channel)
         http = self._client.http
+        written = Written()
         with params:
             if index < len(self.messages):
                 message_id = self.messages[index]
@@ -184,12 +185,14 @@ class DiscordSurface:
                 data = await http.send_message(channel, params=params)
                 message_id = str(data["id"])
                 self.messages.append(message_id)
+                written = Written(posted=(message_id,))
         if final:
             self._controls.discard(message_id)
         else:
             self._controls.add(message_id)
         if rated:
             self._rated_shown.add(message_id)
+        return written
 
     async def retract(self, message_id: str) -> None:
         """Delete a message of this reply (a bot may always delete its own)."""

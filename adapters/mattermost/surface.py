@@ -14,7 +14,7 @@ from typing import Any
 from adapters.mattermost.api import MattermostAPI
 from adapters.mattermost.errors import classify
 from adapters.mattermost.format import EDIT_INTERVAL, defuse_mentions
-from bridge.contracts import Priority, Route, UserPost
+from bridge.contracts import Priority, Route, UserPost, Written
 
 CREATE = "create_post"
 PATCH = "patch_post"
@@ -49,25 +49,25 @@ class MattermostSurface:
     async def close(self) -> None:
         """Nothing to clear."""
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
         """Post or patch with mentions defused; a refusal leaves as `WriteRejected`."""
         priority = Priority.FINAL if final else Priority.INTERIM
         if not self.messages:
             priority = Priority.FIRST
         try:
-            await self._write(index, defuse_mentions(text), priority)
+            return await self._write(index, defuse_mentions(text), priority)
         except Exception as exc:
             rejected = classify(exc)
             if rejected is None:
                 raise
             raise rejected from exc
 
-    async def _write(self, index: int, text: str, priority: Priority) -> None:
+    async def _write(self, index: int, text: str, priority: Priority) -> Written:
         if index < len(self.messages):
             body = {"id": self.messages[index], "message": text}
             path = f"/posts/{self.messages[index]}/patch"
             await self._api.call("PUT", path, body=body, retry_priority=priority)
-            return
+            return Written()
         created: Any = await self._api.call(
             "POST",
             "/posts",
@@ -79,7 +79,9 @@ class MattermostSurface:
             },
             retry_priority=priority,
         )
-        self.messages.append(str(created["id"]))
+        posted = str(created["id"])
+        self.messages.append(posted)
+        return Written(posted=(posted,))
 
     async def retract(self, message_id: str) -> None:
         """Delete a post of this reply (a bot may delete its own)."""

@@ -55,7 +55,7 @@ def _settings(settings: SlackSettings, report: Findings) -> MultiFernet | None:
         report.add("slack oauth settings", FAIL, f"{', '.join(missing)} not set", "set them")
         return None
     try:
-        fernet = cipher(secret(settings.encryption_key))
+        fernet = cipher(secret(settings.encryption_key), "SLACK_CLIENT_ID")
     except ConfigError as exc:
         report.add("slack oauth settings", FAIL, str(exc), "make one: see .env.example")
         return None

@@ -42,11 +42,11 @@ def check_settings(settings: SlackSettings) -> None:
     require(settings, "client_secret")
     if not secret(settings.encryption_key):
         raise ConfigError("BRIDGE_ENCRYPTION_KEY is not set (needed with SLACK_CLIENT_ID)")
-    cipher(secret(settings.encryption_key))
+    cipher(secret(settings.encryption_key), "SLACK_CLIENT_ID")
 
 
 def installation_store(settings: SlackSettings, state: PluginState) -> RedisInstallationStore:
-    fernet = cipher(secret(settings.encryption_key))
+    fernet = cipher(secret(settings.encryption_key), "SLACK_CLIENT_ID")
     return RedisInstallationStore(state, fernet)
 
 

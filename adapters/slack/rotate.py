@@ -18,7 +18,7 @@ COMMAND = "threadbridge rotate-slack-keys"
 
 async def rotate() -> Rotation:
     settings = load_settings(SlackSettings)
-    fernet = cipher(secret(settings.encryption_key))
+    fernet = cipher(secret(settings.encryption_key), "SLACK_CLIENT_ID")
     async with open_state("slack") as state:
         return await RedisInstallationStore(state, fernet).rotate()
 

@@ -29,7 +29,7 @@ from adapters.slack.feedback import feedback_block
 from adapters.slack.format import EDITS_PER_MESSAGE_INTERVAL, PAGE_LIMIT, defuse_mentions
 from adapters.slack.limits import APPEND, DELETE, POST, START, STOP, UPDATE, SlackLimits
 from adapters.slack.thread_status import ThreadStatus
-from bridge.contracts import Allowance, Meter, Permits, Priority, Route, UserPost
+from bridge.contracts import Allowance, Changes, Meter, Permits, Priority, Route, UserPost, Written
 from bridge.contracts.toolkit.split import close_for_display
 from bridge.contracts.toolkit.waits import capped_wait
 
@@ -103,6 +103,8 @@ class SlackSurface:
         self._sent: dict[str, str] = {}
         self._defused = ("", "")
         """What each message is known to show (exactly, for a stream's appends)."""
+        self._changes = Changes()
+        """What the write under way has posted, opened and ended."""
 
     def _allowance(self, method: str) -> Allowance:
         return self._limits.method(self._team, method)
@@ -156,20 +158,24 @@ class SlackSurface:
         if self._status is not None:
             self._status.start()
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
         """Nobody is pinged by the model's text; a failure leaves as the core's `WriteRejected`
-        (classified by `adapters.slack.errors`), so the core chooses the outcome."""
+        (classified by `adapters.slack.errors`), so the core chooses the outcome, carrying
+        what the write changed before it (a stream ended on the way to an edit)."""
         if self._status is not None:
             self._status.before_text()
+        changes = self._changes = Changes()
         try:
             await self._write(index, self._safe(text), final=final, route=route)
-        except Exception as exc:
-            rejected = classify(exc)
+        except BaseException as exc:
+            changes.left_on(exc)
+            rejected = classify(exc) if isinstance(exc, Exception) else None
             if rejected is None:
                 raise
-            raise rejected from exc
+            raise changes.left_on(rejected) from exc
         if self._status is not None:
             self._status.after_text()
+        return changes.written()
 
     async def _write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         if route.name == START:
@@ -231,6 +237,7 @@ class SlackSurface:
         )
         ts = str(response["ts"])
         self.messages.append(ts)
+        self._changes.posted(ts)
         self._shown(ts, text, final=final, rated=rated)
 
     async def _start_stream(self, text: str) -> None:
@@ -251,6 +258,7 @@ class SlackSurface:
         ts = str(response["ts"])
         self.messages.append(ts)
         self.streaming.add(ts)
+        self._changes.posted(ts, stream=True)
         self._sent[ts] = text
 
     async def _append(self, ts: str, text: str, *, final: bool) -> None:
@@ -273,7 +281,7 @@ class SlackSurface:
         except SlackApiError as exc:
             await self._abandon(ts, text, exc, final=final)
             return
-        self.streaming.discard(ts)
+        self._ended(ts)
         self._shown(ts, text, final=True, rated=rated)
 
     async def _abandon(self, ts: str, text: str, exc: SlackApiError, *, final: bool) -> None:
@@ -300,7 +308,7 @@ class SlackSurface:
 
     async def _end_stream(self, ts: str, *, quiet: bool) -> None:
         """Stop the stream at `ts` unless it is known to be over; it leaves the streaming set."""
-        self.streaming.discard(ts)
+        self._ended(ts)
         self._sent.pop(ts, None)
         if quiet:
             return
@@ -308,6 +316,12 @@ class SlackSurface:
             await self._call(STOP, channel=self._channel, ts=ts)
         except SlackApiError as exc:
             log.debug("stopping stream %s: %s", ts, _code(exc))
+
+    def _ended(self, ts: str) -> None:
+        """The stream at `ts` is over: the message is an ordinary one from now on."""
+        if ts in self.streaming:
+            self.streaming.discard(ts)
+            self._changes.closed(ts)
 
     async def _update(self, ts: str, text: str, *, final: bool) -> None:
         rated = self._rates(self.messages.index(ts), final=final)

@@ -28,7 +28,7 @@ from adapters.teams.connector import Connector, ConnectorError
 from adapters.teams.controls import STOP_CARD
 from adapters.teams.errors import STREAM_NOT_ALLOWED, classify, too_large
 from adapters.teams.format import EDIT_INTERVAL, PAGE_LIMIT, STREAM_INTERVAL, defuse_mentions
-from bridge.contracts import Allowance, Permits, Priority, Route, UserPost
+from bridge.contracts import Allowance, Changes, Permits, Priority, Route, UserPost, Written
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ class TeamsSurface:
         self._sent: dict[str, str] = {}
         self._sequence = 0
         self._opened = 0.0
+        self._changes = Changes()
+        """What the write under way has posted, opened and ended."""
 
     def needs_final(self, index: int) -> bool:
         if index >= len(self.messages):
@@ -106,14 +108,19 @@ class TeamsSurface:
     async def close(self) -> None:
         """Nothing to clear."""
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
+        """A refusal leaves as `WriteRejected`, carrying what the write changed before it (a
+        stream that ended under us)."""
+        changes = self._changes = Changes()
         try:
             await self._write(index, defuse_mentions(text), final=final, route=route)
-        except Exception as exc:
-            rejected = classify(exc)
+        except BaseException as exc:
+            changes.left_on(exc)
+            rejected = classify(exc) if isinstance(exc, Exception) else None
             if rejected is None:
                 raise
-            raise rejected from exc
+            raise changes.left_on(rejected) from exc
+        return changes.written()
 
     async def retract(self, message_id: str) -> None:
         """Delete a message of this reply (a bot may delete its own)."""
@@ -155,6 +162,7 @@ class TeamsSurface:
         )
         message = str(answer["id"])
         self.messages.append(message)
+        self._changes.posted(message)
         self._shown(message, text, final=final)
 
     async def _edit(self, message: str, text: str, *, final: bool) -> None:
@@ -185,6 +193,7 @@ class TeamsSurface:
         stream = str(answer["id"])
         self.messages.append(stream)
         self.streaming.add(stream)
+        self._changes.posted(stream, stream=True)
         self._sent[stream] = text
         self._sequence, self._opened = 1, time.monotonic()
 
@@ -200,7 +209,7 @@ class TeamsSurface:
             if too_large(exc) or exc.status not in (400, 403):
                 raise
             log.info("Teams stream %s ended under us (%s); continuing by edit", stream, exc.code)
-            self.streaming.discard(stream)
+            self._ended(stream)
             raise StreamAbandoned(exc.code) from exc
         self._sent[stream] = text
 
@@ -214,15 +223,21 @@ class TeamsSurface:
         except ConnectorError as exc:
             if too_large(exc) or exc.status not in (400, 403, 404):
                 raise
-            self.streaming.discard(stream)
+            self._ended(stream)
             log.info("Teams stream %s could not be ended (%s); editing it", stream, exc.code)
             await self._budget.acquire(self._scopes, priority=Priority.FINAL)
             await self._edit(stream, text, final=final)
             return
-        self.streaming.discard(stream)
+        self._ended(stream)
         self._shown(stream, text, final=True)
         if not final:
             self._sent[stream] = text
+
+    def _ended(self, stream: str) -> None:
+        """The stream is over: the message is an ordinary one from now on."""
+        if stream in self.streaming:
+            self.streaming.discard(stream)
+            self._changes.closed(stream)
 
     def _give_up_streams(self, exc: ConnectorError) -> None:
         """Streaming refused: this reply posts instead, and a chat where Teams does not allow

@@ -77,6 +77,7 @@ from bridge.contracts.surface import (
     WriteFailure,
     WriteRejected,
 )
+from bridge.contracts.written import Changes, Written
 
 __all__ = [
     "AUTHOR_TENANT",
@@ -92,6 +93,7 @@ __all__ = [
     "Allowance",
     "Attachment",
     "Behind",
+    "Changes",
     "Check",
     "Command",
     "ConfigError",
@@ -144,6 +146,7 @@ __all__ = [
     "WebRoute",
     "WriteFailure",
     "WriteRejected",
+    "Written",
     "channel_scope",
     "escape_id",
     "join_ids",

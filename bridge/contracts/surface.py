@@ -3,9 +3,10 @@
 The renderer decides what text goes into which message and when, and takes the permits; a
 surface only knows its platform's API calls, limits and rate-limit scopes. It names the ways a
 write can be made (`routes`, best first, each with the scopes it counts against); the renderer
-takes a permit for one of them and hands it back to `write`. Message ids are kept in `messages`
-(and natively streaming ones in `streaming`) so a reply record can restore a surface after a
-takeover and continue the same messages.
+takes a permit for one of them and hands it back to `write`, which returns what it changed of
+the reply's messages (`Written`) for the reply record. Message ids are kept in `messages` (and
+natively streaming ones in `streaming`) so a surface restored from that record after a takeover
+continues the same messages.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Protocol, runtime_checkable
+
+from bridge.contracts.written import Written
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +106,10 @@ class Surface(Protocol):
         """Show at once that a reply is coming, where that costs no one their first text
         (typing, thread status); never a placeholder message."""
 
-    async def write(self, index: int, text: str, *, final: bool, route: Route) -> None:
-        """Make message `index` show `text` along `route`: edit, append to or post it."""
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
+        """Make message `index` show `text` along `route`: edit, append to or post it; return
+        the messages it posted and the streams it opened or ended. An error raised after such a
+        change carries it (`Changes.left_on`), so the record learns it before the next write."""
 
     async def close(self) -> None:
         """Clear any status left by `start` (typing indicators, thread status)."""

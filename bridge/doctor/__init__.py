@@ -18,6 +18,7 @@ from bridge.config import ConfigError, Settings, load_settings
 from bridge.contracts import Doctored, Provider
 from bridge.doctor.redis_check import check_redis
 from bridge.doctor.report import FAIL, OK, SKIP, Report
+from bridge.keys import Keys
 from bridge.plugins import (
     AdapterPlugin,
     adapter_plugins,
@@ -100,7 +101,8 @@ async def _check_messenger(plugin: AdapterPlugin, report: Report) -> None:
 async def check_providers(settings: Settings, report: Report) -> None:
     """Each provider whose settings are present answers one harmless call; the default must."""
     offline: Any = Redis()
-    context = provider_context(settings, Store(offline, settings.bridge_redis_prefix).thread_state)
+    store = Store(offline, Keys(settings.bridge_redis_prefix))
+    context = provider_context(settings, store.thread_state)
     built: dict[str, Provider] = {}
     for name, own in provider_settings(settings).items():
         try:

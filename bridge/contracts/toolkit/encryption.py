@@ -1,5 +1,6 @@
 """BRIDGE_ENCRYPTION_KEY as a cipher: Fernet keys, comma-separated so they rotate without a
-migration (the first encrypts, all decrypt). Shared by the Slack installation store and doctor."""
+migration (the first encrypts, all decrypt), for any plugin that keeps secrets (Slack's
+installation store)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from cryptography.fernet import Fernet, MultiFernet
 from bridge.contracts.settings import ConfigError
 
 
-def cipher(keys: str) -> MultiFernet:
-    """The MultiFernet for comma-separated keys; ConfigError naming the variable if bad."""
+def cipher(keys: str, needed_with: str = "") -> MultiFernet:
+    """The MultiFernet for comma-separated keys; ConfigError naming the variable if bad, and
+    `needed_with` (the plugin's variable that asks for it) if it is not set."""
     try:
         fernets = [Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()]
     except ValueError:
@@ -17,5 +19,6 @@ def cipher(keys: str) -> MultiFernet:
             "BRIDGE_ENCRYPTION_KEY is invalid: each key must be 32 url-safe base64-encoded bytes"
         ) from None
     if not fernets:
-        raise ConfigError("BRIDGE_ENCRYPTION_KEY is not set (needed with SLACK_CLIENT_ID)")
+        why = f" (needed with {needed_with})" if needed_with else ""
+        raise ConfigError(f"BRIDGE_ENCRYPTION_KEY is not set{why}")
     return MultiFernet(fernets)
