@@ -4,9 +4,14 @@ providers see only the contracts of the core, and the contracts stand on nothing
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import re
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
+
+from bridge.plugins import ADAPTERS, PROVIDERS
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "import_graph.py"
 
@@ -97,3 +102,36 @@ def test_adapters_import_nothing_of_the_core_but_the_contracts() -> None:
     }
     beyond = {(m, d) for m, d in reached if not _is_contracts(d)}
     assert beyond == set()
+
+
+def _code_strings(path: Path) -> list[tuple[int, str]]:
+    """The string constants of a module that are not documentation (a string standing alone as
+    a statement is a docstring, for a module, class, function or attribute)."""
+    tree = ast.parse(path.read_text())
+    docs = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+    ]
+
+
+def test_the_core_names_no_plugin() -> None:
+    """No value in the core's code spells an installed adapter's or provider's name: what a
+    plugin needs the core to know it declares (settings, routes, checks, loggers)."""
+    names = {ep.name for group in (ADAPTERS, PROVIDERS) for ep in entry_points(group=group)}
+    assert {"slack", "discord", "openai"} <= names
+    alternatives = "|".join(re.escape(name) for name in sorted(names))
+    word = re.compile(rf"(?<![a-z])({alternatives})(?![a-z])", re.IGNORECASE)
+    core = Path(__file__).resolve().parent.parent / "bridge"
+    found = [
+        (str(path.relative_to(core)), line, text)
+        for path in sorted(core.rglob("*.py"))
+        for line, text in _code_strings(path)
+        if word.search(text)
+    ]
+    assert found == []
