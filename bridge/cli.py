@@ -97,6 +97,13 @@ def _add(
     )
 
 
+def command_args(argv: list[str] | None, command: str) -> list[str]:
+    """What follows the command's name, in the order given (argparse would put the values of
+    options it does not know, `--platform teams`, before those options)."""
+    given = sys.argv[1:] if argv is None else argv
+    return given[given.index(command) + 1 :]
+
+
 def main(argv: list[str] | None = None) -> int:
     cli = parser()
     args, extra = cli.parse_known_args(argv)
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(serve_forever())
             return 0
         provide(opened)
-        return load_command(args.command)([*args.args, *extra])
+        return load_command(args.command)(command_args(argv, args.command))
     except ConfigError as exc:
         print(f"threadbridge: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,201 @@
+"""One small driver per messenger for `threadbridge demo`: a person posts into one thread of the
+platform's emulator, and the demo reads the bot's reply messages there.
+
+The first post opens the thread with a mention of the bot, as each platform's people do; later
+posts continue it without one. Everything else is the emulators' own API (the tests and the
+benchmark drive them the same way).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from emulators.discord import DiscordEmulator
+from emulators.mattermost import MattermostEmulator
+from emulators.slack import SlackEmulator
+from emulators.teams import CHANNEL as TEAMS_CHANNEL
+from emulators.teams import TeamsEmulator
+
+
+class Driver(Protocol):
+    """What the demo needs of a messenger: its emulator, the adapter's settings for it, a
+    person's posts and the bot's replies in the one thread."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def settings(self) -> dict[str, Any]:
+        """The adapter's own settings (without the prefix) that point it at the emulator."""
+        ...
+
+    def serve(self, http_port: int) -> None:
+        """Tell the emulator where the bridge listens (for platforms that push over HTTP)."""
+        ...
+
+    async def say(self, text: str) -> None: ...
+
+    def replies(self) -> list[str]:
+        """The texts of the bot's messages in the thread, oldest first."""
+        ...
+
+    def edits(self) -> int: ...
+
+
+class SlackDriver:
+    """Slack in Socket Mode: a mention in a channel, then replies under its `thread_ts`."""
+
+    channel = "C0DEMO"
+
+    def __init__(self) -> None:
+        self.emu = SlackEmulator()
+        self.root = ""
+
+    async def start(self) -> None:
+        await self.emu.start()
+
+    async def stop(self) -> None:
+        await self.emu.stop()
+
+    def settings(self) -> dict[str, Any]:
+        emu = self.emu
+        return {"bot_token": emu.bot_token, "app_token": emu.app_token, "api_url": emu.api_url}
+
+    def serve(self, http_port: int) -> None:
+        del http_port
+
+    async def say(self, text: str) -> None:
+        if self.root:
+            await self.emu.user_post(self.channel, text, thread_ts=self.root)
+        else:
+            mention = f"<@{self.emu.bot_user_id}> {text}"
+            self.root = await self.emu.user_post(self.channel, mention)
+
+    def _messages(self) -> list[Any]:
+        return list(self.emu.bot_replies(self.channel, self.root)) if self.root else []
+
+    def replies(self) -> list[str]:
+        return [m.text for m in self._messages()]
+
+    def edits(self) -> int:
+        return sum(len(m.edits) - 1 for m in self._messages())
+
+
+class DiscordDriver:
+    """Discord over the gateway: a mention in a text channel opens a thread on that message."""
+
+    def __init__(self) -> None:
+        self.emu = DiscordEmulator()
+        self.thread = 0
+
+    async def start(self) -> None:
+        await self.emu.start()
+
+    async def stop(self) -> None:
+        await self.emu.stop()
+
+    def settings(self) -> dict[str, Any]:
+        emu = self.emu
+        return {"token": emu.token, "api_url": emu.api_url, "gateway_url": emu.gateway_url}
+
+    def serve(self, http_port: int) -> None:
+        del http_port
+
+    async def say(self, text: str) -> None:
+        if self.thread:
+            await self.emu.user_message(self.thread, text)
+        else:
+            post = await self.emu.user_message(self.emu.channel.id, text, mentions_bot=True)
+            self.thread = post.id
+
+    def replies(self) -> list[str]:
+        return [m.content for m in self.emu.bot_messages(self.thread)] if self.thread else []
+
+    def edits(self) -> int:
+        return sum(len(m.edits) for m in self.emu.bot_messages(self.thread)) if self.thread else 0
+
+
+class TeamsDriver:
+    """Teams: the emulator posts activities to the bridge's messaging endpoint; a mention in a
+    channel roots the thread."""
+
+    def __init__(self) -> None:
+        self.emu = TeamsEmulator()
+        self.root = ""
+
+    async def start(self) -> None:
+        await self.emu.start()
+
+    async def stop(self) -> None:
+        await self.emu.stop()
+
+    def settings(self) -> dict[str, Any]:
+        auth = self.emu.auth
+        return {
+            "app_id": auth.app_id,
+            "app_password": auth.password,
+            "tenant_id": auth.tenant,
+            "openid_metadata_url": self.emu.metadata_url,
+            "token_url": self.emu.token_url,
+        }
+
+    def serve(self, http_port: int) -> None:
+        self.emu.bot_endpoints = [f"http://127.0.0.1:{http_port}/api/messages"]
+
+    async def say(self, text: str) -> None:
+        if self.root:
+            await self.emu.thread_reply(self.root, text)
+        else:
+            self.root = (await self.emu.channel_post(text)).id
+
+    def _messages(self) -> list[Any]:
+        return self.emu.bot_messages(TEAMS_CHANNEL, self.root) if self.root else []
+
+    def replies(self) -> list[str]:
+        return [m.text for m in self._messages()]
+
+    def edits(self) -> int:
+        return sum(len(m.history) - 1 for m in self._messages())
+
+
+class MattermostDriver:
+    """Mattermost over REST and its WebSocket: a mention in a channel, then posts under it."""
+
+    def __init__(self) -> None:
+        self.emu = MattermostEmulator()
+        self.root = ""
+
+    async def start(self) -> None:
+        await self.emu.start()
+
+    async def stop(self) -> None:
+        await self.emu.stop()
+
+    def settings(self) -> dict[str, Any]:
+        return {"url": self.emu.api_url, "token": self.emu.token}
+
+    def serve(self, http_port: int) -> None:
+        del http_port
+
+    async def say(self, text: str) -> None:
+        channel = self.emu.channel.id
+        if self.root:
+            await self.emu.user_post(channel, text, self.root)
+        else:
+            self.root = (await self.emu.mention(channel, text)).id
+
+    def replies(self) -> list[str]:
+        return [p.message for p in self.emu.bot_posts(self.root)] if self.root else []
+
+    def edits(self) -> int:
+        posts = self.emu.bot_posts(self.root) if self.root else []
+        return sum(len(p.edits) - 1 for p in posts)
+
+
+DRIVERS: dict[str, type[Driver]] = {
+    "slack": SlackDriver,
+    "discord": DiscordDriver,
+    "teams": TeamsDriver,
+    "mattermost": MattermostDriver,
+}
+"""The platforms the demo can run, by adapter name."""
