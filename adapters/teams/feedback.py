@@ -45,9 +45,9 @@ def read_press(activity: dict[str, Any], tenant: str, base: str, root: str) -> P
     user = str((activity.get("from") or {}).get("id") or "")
     if vote is None or not message or not tenant or not base:
         return None
-    thread = ThreadKey("teams", tenant, base, root) if root else ThreadKey("teams", tenant, base, base)
     kind = str((activity.get("conversation") or {}).get("conversationType") or "")
-    if kind == "channel" and not root:
-        thread = None
+    thread = (
+        None if kind == "channel" and not root else ThreadKey("teams", tenant, base, root or base)
+    )
     locale = str(activity.get("locale") or "") or None
     return Press("teams", tenant, base, message, "", user, vote, thread, locale)

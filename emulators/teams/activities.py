@@ -101,7 +101,9 @@ class ActivityMaker:
         activity["replyToId"] = card.id
         return activity
 
-    def feedback_press(self, message: Message, reaction: str, text: str, user: str) -> dict[str, Any]:
+    def feedback_press(
+        self, message: Message, reaction: str, text: str, user: str
+    ) -> dict[str, Any]:
         """A press of like/dislike under the bot's `message`, with what the person typed."""
         press = Message(
             self.emulator.state.next_id(), message.conversation, message.root, "", False, user
