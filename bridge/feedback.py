@@ -109,12 +109,13 @@ async def take_feedback(
     if thread is None or not await store.is_thread(thread):
         log.info("feedback on %s refused: its thread is not known", press.message_id)
         return i18n.text("feedback_gone", press.locale, default)
+    reply = press.reply or await store.reply_post(thread, press.message_id) or press.message_id
     binding = await store.binding(thread)
     provider = binding.provider if binding is not None else UNKNOWN_PROVIDER
     rating = Rating(
         at=time.time(),
         thread=str(thread),
-        reply=press.reply,
+        reply=reply,
         message=press.message_id,
         provider=provider,
         outcome=press.vote.value,

@@ -296,6 +296,19 @@ class Store:
         value = await self.redis.get(self.keys.reply_index(platform, tenant, channel, message_id))
         return ThreadKey.parse(_text(value)) if value else None
 
+    async def reply_post(self, thread: ThreadKey, message_id: str) -> str | None:
+        """The post whose reply showed bot message `message_id` (its reply record names it),
+        for a press that names only the message; one thread's records, read once."""
+        posts = sorted(_text(m) for m in await self.redis.smembers(self.keys.posts(thread)))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for post in posts:
+                pipe.hget(self.keys.reply(thread, post), "messages")
+            records = await pipe.execute()
+        for post, raw in zip(posts, records, strict=True):
+            if raw and message_id in json.loads(_text(raw)):
+                return post
+        return None
+
     async def acquire_lease(self, thread: ThreadKey, token: str, ttl: float) -> bool:
         key = self.thread_key(thread, keys.LEASE)
         return bool(await self.redis.set(key, token, nx=True, px=int(ttl * 1000)))

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from adapters.mattermost.api import ApiError, MattermostAPI
 from adapters.mattermost.commands import mattermost_replies
+from adapters.mattermost.feedback import Feedback, vote_of
 from adapters.mattermost.format import mentions, strip_mention
 from adapters.mattermost.history import thread_history
 from adapters.mattermost.state import AdapterState
@@ -99,6 +100,7 @@ class MattermostIngest:
         self._state = state
         self._where: OrderedDict[str, Where] = OrderedDict()
         self._names: dict[str, str] = {}
+        self._feedback = Feedback(core, api, bot.id)
 
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -150,15 +152,23 @@ class MattermostIngest:
         return name
 
     async def on_reaction(self, reaction: dict[str, Any]) -> None:
-        """A stop reaction on one of the bot's replies stops that reply, on any replica."""
+        """A stop reaction on one of the bot's replies stops that reply, on any replica; a
+        thumbs up/down is feedback on it, taken by the one replica that claims it."""
         user = reaction.get("user_id")
-        if reaction.get("emoji_name") not in STOP_REACTIONS or not user or user == self._bot.id:
+        stop = reaction.get("emoji_name") in STOP_REACTIONS
+        vote = vote_of(reaction)
+        if not (stop or vote) or not user or user == self._bot.id:
             return
         channel = str(reaction.get("channel_id") or "")
         where = await self.where(channel)
         if where is None:
             return
         post_id = str(reaction.get("post_id") or "")
+        if vote is not None:
+            claim = f"feedback:{post_id}:{user}:{reaction.get('create_at')}"
+            if await self._state.claim(where.tenant, claim):
+                await self._feedback.take(reaction, where.tenant, vote)
+            return
         if not await self._core.stop_by_reply(PLATFORM, where.tenant, channel, post_id):
             log.info("stop reaction on %s, which is no reply the bridge knows", post_id)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from adapters.teams.commands import teams_replies
 from adapters.teams.controls import invoke_answer, stop_press
+from adapters.teams.feedback import is_feedback, read_press
 from adapters.teams.format import strip_mentions
 from adapters.teams.slash import command_words, run_text_command
 from adapters.teams.talk import Talk
@@ -87,6 +88,9 @@ class TeamsIngest:
         self._talk = talk
 
     async def handle(self, activity: dict[str, Any]) -> dict[str, Any] | None:
+        if is_feedback(activity):
+            await self._feedback(activity)
+            return None
         card = stop_press(activity)
         if card is not None:
             tenant, _, base, _ = where(activity)
@@ -104,3 +108,13 @@ class TeamsIngest:
             return None
         await self._core.post(incoming, teams_replies(self._talk, post))
         return None
+
+    async def _feedback(self, activity: dict[str, Any]) -> None:
+        """Hand a press of the feedback loop to the core; Teams thanks the person itself."""
+        tenant, _, base, root = where(activity)
+        press = read_press(activity, tenant, base, root)
+        if press is None:
+            log.info("a Teams feedback press without a message or reaction was ignored")
+            return
+        answer = await self._core.feedback(press)
+        log.debug("Teams feedback on %s answered: %s", press.message_id, answer)

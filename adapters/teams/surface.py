@@ -13,6 +13,8 @@ a stream nears its two-minute limit (`STREAM_SECONDS`) is ended with the text so
 continues by edit. A message restored after a takeover may be a stream its old owner left
 open: its next write ends it (a final needs no sequence) before editing.
 
+The reply's last message carries Teams' feedback loop on its final write (`feedback`).
+
 Every write counts on the conversation's windows and the app's (`adapters.teams.limits`); a
 stream update also on its stream's one-a-second scope. Nobody is pinged (`format`).
 """
@@ -27,6 +29,7 @@ from adapters.teams import limits
 from adapters.teams.connector import Connector, ConnectorError
 from adapters.teams.controls import STOP_CARD
 from adapters.teams.errors import STREAM_NOT_ALLOWED, classify, too_large
+from adapters.teams.feedback import FEEDBACK_LOOP
 from adapters.teams.format import EDIT_INTERVAL, PAGE_LIMIT, STREAM_INTERVAL, defuse_mentions
 from bridge.contracts import Allowance, Changes, Permits, Priority, Route, UserPost, Written
 
@@ -78,12 +81,21 @@ class TeamsSurface:
         self._opened = 0.0
         self._changes = Changes()
         """What the write under way has posted, opened and ended."""
+        self._rated: int | None = None
+        """The message whose final write carries the feedback loop (`rate`)."""
+        self._rated_shown: set[str] = set()
 
     def needs_final(self, index: int) -> bool:
         if index >= len(self.messages):
             return False
         message = self.messages[index]
-        return message in self.streaming or message in self._controls or message in self._maybe_open
+        unrated = index == self._rated and message not in self._rated_shown
+        shown = message in self.streaming or message in self._controls
+        return shown or message in self._maybe_open or unrated
+
+    def rate(self, index: int) -> None:
+        """Message `index` is the reply's last: its final write carries the feedback loop."""
+        self._rated = index
 
     def routes(self, index: int, text: str, *, final: bool) -> tuple[Route, ...]:
         if index >= len(self.messages):
@@ -138,15 +150,23 @@ class TeamsSurface:
         else:
             await self._edit(self.messages[index], text, final=final)
 
-    def _activity(self, text: str, *, final: bool) -> dict[str, Any]:
-        """A message; in a channel or group chat the stop card rides along until the end."""
+    def _activity(self, text: str, *, final: bool, rated: bool = False) -> dict[str, Any]:
+        """A message; in a channel or group chat the stop card rides along until the end, and
+        the rated message's final write carries the feedback loop."""
         activity: dict[str, Any] = {"type": "message", "text": text, "textFormat": "markdown"}
         card = not final and self._kind != "personal"
         activity["attachments"] = [STOP_CARD] if card else []
+        if rated:
+            activity["channelData"] = FEEDBACK_LOOP
         return activity
 
-    def _shown(self, message: str, text: str, *, final: bool) -> None:
+    def _rates(self, index: int, *, final: bool) -> bool:
+        return final and index == self._rated
+
+    def _shown(self, message: str, text: str, *, final: bool, rated: bool = False) -> None:
         self._sent[message] = text
+        if rated:
+            self._rated_shown.add(message)
         if final or self._kind == "personal":
             self._controls.discard(message)
         else:
@@ -157,20 +177,23 @@ class TeamsSurface:
             await self._budget.pause(scope, seconds)
 
     async def _post(self, text: str, *, final: bool) -> None:
+        rated = self._rates(len(self.messages), final=final)
+        activity = self._activity(text, final=final, rated=rated)
         answer = await self._connector.send(
-            self._service, self._conversation, self._activity(text, final=final), self._throttled
+            self._service, self._conversation, activity, self._throttled
         )
         message = str(answer["id"])
         self.messages.append(message)
         self._changes.posted(message)
-        self._shown(message, text, final=final)
+        self._shown(message, text, final=final, rated=rated)
 
     async def _edit(self, message: str, text: str, *, final: bool) -> None:
-        activity = self._activity(text, final=final)
+        rated = self._rates(self.messages.index(message), final=final)
+        activity = self._activity(text, final=final, rated=rated)
         await self._connector.update(
             self._service, self._conversation, message, activity, self._throttled
         )
-        self._shown(message, text, final=final)
+        self._shown(message, text, final=final, rated=rated)
 
     def _stream_activity(self, kind: str, text: str, info: dict[str, Any]) -> dict[str, Any]:
         entity = {"type": "streaminfo", **info}
@@ -218,6 +241,9 @@ class TeamsSurface:
         self._maybe_open.discard(stream)
         info = {"streamId": stream, "streamType": "final"}
         activity = {**self._stream_activity("message", text, info), "attachments": []}
+        rated = self._rates(self.messages.index(stream), final=final)
+        if rated:
+            activity["channelData"] = FEEDBACK_LOOP
         try:
             await self._connector.send(self._service, self._conversation, activity, self._throttled)
         except ConnectorError as exc:
@@ -229,7 +255,7 @@ class TeamsSurface:
             await self._edit(stream, text, final=final)
             return
         self._ended(stream)
-        self._shown(stream, text, final=True)
+        self._shown(stream, text, final=True, rated=rated)
         if not final:
             self._sent[stream] = text
 

@@ -33,7 +33,9 @@ class Press:
     `message_id`: the bot message pressed, in `channel` of `tenant` (the core finds its thread
     from it while the reply index lives). `thread`: the thread the adapter reads from the
     press's context, used when the index has expired. `reply`: the post the reply answers, as
-    the control carries it. `user`: the platform's user id (kept only as a hash).
+    the control carries it, or "" where the platform's control carries nothing of ours
+    (Teams' feedback loop, a Mattermost reaction): the core finds it from the thread's reply
+    records. `user`: the platform's user id (kept only as a hash).
     """
 
     platform: str

@@ -15,6 +15,9 @@ Sources (API v4 reference, https://developers.mattermost.com/api-documentation/)
 - `GET /api/v4/config/client?format=old`: the client configuration with the computed
   `MaxPostSize` (`ClientConfigWithComputed` in the server's platform/config.go).
 - `POST /api/v4/reactions {user_id, post_id, emoji_name}` → 201.
+- `POST /api/v4/posts/ephemeral {user_id, post: {channel_id, message}}` → 201 and the post,
+  shown to that user alone; needs `create_post_ephemeral`, "currently only given to system
+  admin" (docs.mattermost.com/api/reference/create-post-ephemeral), else 403.
 - `POST /api/v4/roles/names [names]` → the roles with their `permissions`.
 - WebSocket `/api/v4/websocket`: authenticated by the Bearer header of the upgrade request or
   by an `authentication_challenge` action (`{seq, action, data: {token}}`, answered
@@ -83,6 +86,8 @@ class MattermostEmulator(Emulator):
         self.connects = 0
         self._seq: dict[int, int] = {}
         self._pending: dict[str, str] = {}
+        self.ephemerals: list[tuple[str, str, str]] = []
+        """(user id, channel id, message) of each ephemeral post the bot made."""
         """`pending_post_id` → post id: a repeated creation returns the first post."""
         super().__init__()
 
@@ -222,6 +227,7 @@ class MattermostEmulator(Emulator):
         r.add_get("/api/v4/users/{user_id}", self._get_user)
         r.add_get("/api/v4/config/client", self._client_config)
         r.add_post("/api/v4/posts", self._create_post)
+        r.add_post("/api/v4/posts/ephemeral", self._ephemeral)
         r.add_put("/api/v4/posts/{post_id}/patch", self._patch_post)
         r.add_delete("/api/v4/posts/{post_id}", self._delete_post)
         r.add_get("/api/v4/posts/{post_id}", self._get_post)
@@ -310,6 +316,18 @@ class MattermostEmulator(Emulator):
             self._pending[pending] = post.id
         await self.announce(post)
         return json_response(post.as_json(), status=201)
+
+    async def _ephemeral(self, request: web.Request) -> web.Response:
+        if "system_admin" not in self.bot.roles.split():
+            return error(403, "api.context.permissions.app_error", "no permission")
+        body = await request.json()
+        post, user = body.get("post") or {}, str(body.get("user_id") or "")
+        channel = self.server.channels.get(str(post.get("channel_id") or ""))
+        if channel is None or user not in self.server.users or not post.get("message"):
+            return error(400, "api.context.invalid_param.app_error", "invalid post")
+        self.ephemerals.append((user, channel.id, str(post["message"])))
+        answer = {"id": new_id(), "channel_id": channel.id, "message": post["message"]}
+        return json_response({**answer, "user_id": self.bot.id, "type": "system_ephemeral"}, 201)
 
     async def _patch_post(self, request: web.Request) -> web.Response:
         fault = self._fault("patch_post")

@@ -11,11 +11,15 @@ thread (`…;messageid=<root id>`), `replyToId` the root for replies, and `chann
 comes back as a `message` activity whose `value` is the button's data and `replyToId` the card's
 message; `Action.Execute` as an `invoke` named `adaptiveCard/action` with `value.action.verb`
 and `value.action.data` (…/cards/universal-actions-for-adaptive-cards/
-work-with-universal-actions-for-adaptive-cards).
+work-with-universal-actions-for-adaptive-cards). A press of the feedback loop's like/dislike
+(…/bots/how-to/bot-messages-ai-generated-content, "Feedback buttons") is an `invoke` named
+`message/submitAction`, `value: {"actionName": "feedback", "actionValue": {"reaction",
+"feedback"}}`, `replyToId` the bot message.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -95,4 +99,21 @@ class ActivityMaker:
             activity = self._base(press, "message")
             activity["value"] = data
         activity["replyToId"] = card.id
+        return activity
+
+    def feedback_press(
+        self, message: Message, reaction: str, text: str, user: str
+    ) -> dict[str, Any]:
+        """A press of like/dislike under the bot's `message`, with what the person typed."""
+        press = Message(
+            self.emulator.state.next_id(), message.conversation, message.root, "", False, user
+        )
+        activity = self._base(press, "invoke")
+        activity["name"] = "message/submitAction"
+        feedback = json.dumps({"feedbackText": text})
+        activity["value"] = {
+            "actionName": "feedback",
+            "actionValue": {"reaction": reaction, "feedback": feedback},
+        }
+        activity["replyToId"] = message.id
         return activity

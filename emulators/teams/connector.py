@@ -18,6 +18,9 @@ outside personal chats, on a completed stream, after the two-minute limit, and f
 that is too large. What a stream that ran out of time shows is not documented: the emulator
 keeps its last text as an ordinary message that PUT can edit, and refuses PUT on a stream still
 open (403 `ContentStreamNotAllowed`).
+Feedback buttons (…/bots/how-to/bot-messages-ai-generated-content; Teams SDK `FeedbackLoop`):
+`channelData.feedbackLoop: {"type": "default"|"custom"}` or the older `feedbackLoopEnabled:
+true`; an activity with both is refused (400), as the SDK documents Teams doing.
 """
 
 from __future__ import annotations
@@ -49,6 +52,17 @@ def stream_info(activity: dict[str, Any]) -> dict[str, Any] | None:
         if isinstance(entity, dict) and str(entity.get("type", "")).lower() == "streaminfo":
             return entity
     return None
+
+
+def feedback_of(activity: dict[str, Any]) -> str | None:
+    """The feedback loop type an activity asks for ("" none), or None if it sets both forms."""
+    data = activity.get("channelData") or {}
+    loop, enabled = data.get("feedbackLoop"), data.get("feedbackLoopEnabled")
+    if loop is not None and enabled is not None:
+        return None
+    if isinstance(loop, dict):
+        return str(loop.get("type") or "")
+    return "default" if enabled is True else ""
 
 
 def size_of(activity: dict[str, Any]) -> int:
@@ -88,6 +102,8 @@ class Connector:
             if info is not None:
                 return not_allowed("Message size too large")
             return error(413, "MessageSizeTooBig", "Message size too large")
+        if feedback_of(body) is None:
+            return error(400, "BadRequest", "Set feedbackLoop or feedbackLoopEnabled, not both")
         if any(e.get("type") == "mention" for e in body.get("entities") or []):
             self.mentions_sent += 1
         return None
@@ -136,6 +152,7 @@ class Connector:
         )
         message.attachments = list(body.get("attachments") or [])
         message.entities = list(body.get("entities") or [])
+        message.feedback = feedback_of(body) or ""
         if info is not None:
             message.streaming, message.stream_sequence = True, 1
             message.stream_started = time.monotonic()
@@ -148,6 +165,7 @@ class Connector:
         if body.get("type") == "message":
             message.streaming, message.stream_done = False, True
             message.attachments = list(body.get("attachments") or [])
+            message.feedback = feedback_of(body) or ""
             self._show(message, str(body.get("text") or ""))
             return json_response({}, status=202)
         sequence = int(info["streamSequence"])
@@ -173,7 +191,10 @@ class Connector:
             return error(400, "BadRequest", "Activity type must be message")
         if size_of(body) > self.max_message_bytes:
             return error(413, "MessageSizeTooBig", "Message size too large")
+        if feedback_of(body) is None:
+            return error(400, "BadRequest", "Set feedbackLoop or feedbackLoopEnabled, not both")
         message.attachments = list(body.get("attachments") or [])
+        message.feedback = feedback_of(body) or ""
         self._show(message, str(body.get("text") or ""))
         return json_response({"id": message_id}, status=200)
 

@@ -237,6 +237,15 @@ class TeamsEmulator(Emulator):
         """Press the Stop button of the Adaptive Card on the bot's message `card`."""
         return await self.deliver(self.maker.stop_press(card, execute=execute))
 
+    async def press_feedback(
+        self, message: Message, reaction: str = "like", text: str = "", user: str = USER
+    ) -> tuple[int, Any]:
+        """Press like or dislike under the bot's `message`: only one that asked for the
+        feedback loop shows them."""
+        if not message.from_bot or not message.feedback:
+            raise AssertionError(f"message {message.id} shows no feedback buttons")
+        return await self.deliver(self.maker.feedback_press(message, reaction, text, user))
+
     # --- what the client shows ----------------------------------------------------------
 
     def bot_messages(self, conversation: str = CHANNEL, root: str = "") -> list[Message]:

@@ -38,6 +38,9 @@ class Message:
     stream_sequence: int = 0
     stream_started: float = 0.0
     stream_done: bool = False
+    feedback: str = ""
+    """The feedback loop's type its last write asked for ("" for none): the client shows
+    like/dislike under it."""
 
 
 @dataclass
