@@ -9,8 +9,13 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from emulators.base import Call
 from tests.harness import discord_bridge
+
+pytestmark = pytest.mark.alone
+"""Timing under enforced rate limits: run when no other test file loads the machine."""
 
 MENTIONS = 50
 TOKENS_PER_SECOND = 40.0

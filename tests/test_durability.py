@@ -23,6 +23,9 @@ from emulators.neuroflash.state import default_reply
 from tests.harness import rate_for
 from tests.procs import Cluster, cluster, redis_server, wait_until
 
+pytestmark = pytest.mark.alone
+"""Timing under enforced rate limits: run when no other test file loads the machine."""
+
 CHANNEL = "C1"
 MENTION = "<@UBOT>"
 LEASE = 4.0

@@ -14,11 +14,16 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from adapters.discord.heartbeat import lateness
 from bridge.lag import LagGate, furthest_behind
 from emulators.neuroflash.state import default_reply
 from tests.harness import Env, discord_bridge
 from tests.procs import cluster, wait_until
+
+pytestmark = pytest.mark.alone
+"""Timing under enforced rate limits: run when no other test file loads the machine."""
 
 CHANNEL = "C1"
 MENTION = "<@UBOT>"

@@ -21,6 +21,9 @@ from bridge.store import Store
 from emulators.base import Fault
 from tests.harness import Env, discord_bridge, rate_for, runtime_with, slack_bridge
 
+pytestmark = pytest.mark.alone
+"""Timing under enforced rate limits: run when no other test file loads the machine."""
+
 LEASE_SECONDS = 3.0
 ANSWER = "A slow answer, word by word, long enough to outlast a lease or two. " * 3
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from emulators.base import Call
 from emulators.neuroflash.state import split_tokens
 from tests.procs import cluster, wait_until
+
+pytestmark = pytest.mark.alone
+"""Timing under enforced rate limits: run when no other test file loads the machine."""
 
 REPLIES = 20
 TOKENS_PER_SECOND = 40.0
