@@ -222,6 +222,9 @@ class Hub:
     async def claim_notice(self, thread: ThreadKey, message_id: str) -> bool:
         return await self._store.claim_notice(thread, message_id)
 
+    async def claim_command(self, thread: ThreadKey, message_id: str) -> bool:
+        return await self._store.claim_command(thread, message_id)
+
     async def add_participant(self, thread: ThreadKey, user: str) -> int:
         return await self._store.add_participant(thread, user)
 

@@ -69,6 +69,10 @@ class HubView(Protocol):
         """True for the first delivery of `message_id` that may answer it with a notice."""
         ...
 
+    async def claim_command(self, thread: ThreadKey, message_id: str) -> bool:
+        """True for the first delivery of `message_id` that may carry out its command."""
+        ...
+
     async def add_participant(self, thread: ThreadKey, user: str) -> int:
         """Note `user` in the thread; how many people have posted there."""
         ...

@@ -39,7 +39,8 @@ async def take(hub: HubView, incoming: Incoming, replies: Replies) -> None:
         return
     command = parse_command(post.text)
     if command is not None:
-        await _command(hub, incoming, command, replies)
+        if await hub.claim_command(thread, post.message_id):
+            await _command(hub, incoming, command, replies)
         return
     if incoming.enrich is not None:
         post = await incoming.enrich(post)

@@ -26,6 +26,7 @@ checked against the family's exact shape (`owns`), so a deployment whose prefix 
 | `{<thread>}:reply:<msg>` reply record (hash)  | thread            | RECORD_TTL (7 days)      |
 | `{<thread>}:notice:<msg>` refusal sent        | thread            | DEDUPE_TTL (7 days)      |
 | `{<thread>}:attempts:<msg>` failed attempts   | thread            | DEDUPE_TTL (7 days)      |
+| `{<thread>}:command:<msg>` command carried out| thread            | DEDUPE_TTL (7 days)      |
 | `{<thread>}:posts` the thread's post ids (set)| thread            | max(thread TTL, 7 days)  |
 | `replymsg:<platform>:<tenant>:<channel>:<msg>`| none              | RECORD_TTL (7 days)      |
 | `{inbox:<n>}:stream` inbox (Stream)           | inbox shard       | none: entries are acked  |
@@ -72,7 +73,7 @@ POSTS = "posts"
 """The set of a thread's post ids: names its per-post keys (`reply:`, `notice:`, `attempts:`
 and the inbox's `seen:`), so forget deletes them by name. Posts accepted before the index
 existed are not in it; their per-post keys expire within 7 days."""
-PER_POST = ("reply", "notice", "attempts")
+PER_POST = ("reply", "notice", "attempts", "command")
 
 THREAD_DATA = (ACTIVE, CONV, DONE, STATE, PEOPLE, FEEDBACK)
 """A thread's keys that live while the thread is used; each accepted post refreshes them."""
@@ -106,6 +107,11 @@ class Keys:
     def notice(self, thread: ThreadKey, message_id: str) -> str:
         """Marks that a post was answered with a notice (a refusal), so a redelivery is not."""
         return self.thread(thread, f"notice:{escape_id(message_id)}")
+
+    def command(self, thread: ThreadKey, message_id: str) -> str:
+        """Marks that the command in a post was carried out, so a second delivery (another
+        replica's socket, a retry) does not carry it out again."""
+        return self.thread(thread, f"command:{escape_id(message_id)}")
 
     def attempts(self, thread: ThreadKey, message_id: str) -> str:
         """Failed attempts at answering one post; they survive restarts and takeovers."""

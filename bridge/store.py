@@ -220,7 +220,15 @@ class Store:
     async def claim_notice(self, thread: ThreadKey, message_id: str) -> bool:
         """True once per post: the one delivery that may answer it with a notice (Slack sends
         a mention as both `app_mention` and `message`, and retries)."""
-        key, index = self.keys.notice(thread, message_id), self.keys.posts(thread)
+        return await self._claim(thread, message_id, self.keys.notice(thread, message_id))
+
+    async def claim_command(self, thread: ThreadKey, message_id: str) -> bool:
+        """True once per post: the one delivery that carries out its command (every replica's
+        socket may deliver the same post)."""
+        return await self._claim(thread, message_id, self.keys.command(thread, message_id))
+
+    async def _claim(self, thread: ThreadKey, message_id: str, key: str) -> bool:
+        index = self.keys.posts(thread)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(key, "1", nx=True, ex=keys.DEDUPE_TTL)
             pipe.sadd(index, message_id)

@@ -4,8 +4,9 @@ that arrived while the WebSocket was down.
 A root post that @mentions the bot opens a thread conversation under it (thread = the root
 post's id); later posts in that thread need no mention. In a direct message (channel type D)
 every root post opens its own thread. The bot's posts, other bots' (`props.from_bot`) and
-system posts (a non-empty `type`) are ignored. Every replica's socket gets every event: the
-replica that claims a post hands it to the core, so a command in it runs once.
+system posts (a non-empty `type`) are ignored. Every replica's socket gets every event, in
+order: each hands every post to the core, which accepts a post once and carries out a command
+once; a reaction is taken by the one replica that claims it.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ class MattermostIngest:
 
     async def _handle_once(self, post: dict[str, Any], where: Where, mentioned: list[str]) -> None:
         incoming = read_post(post, where, self._bot, mentioned, self._name_of)
-        if incoming is not None and await self._state.claim(where.tenant, str(post["id"])):
+        if incoming is not None:
             replies = mattermost_replies(self._api, self._bot.id, incoming.post)
             history = thread_history(
                 self._api, incoming.post, self._bot.id, self._bot.username, self._name_of
