@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
 from emulators.mattermost import MattermostEmulator, Post
@@ -17,6 +18,9 @@ from emulators.neuroflash.state import default_reply
 from tests.harness import rate_for
 from tests.mattermost_env import mattermost_vars
 from tests.procs import Replicas, replica_env, wait_until
+
+pytestmark = pytest.mark.alone
+"""Two bridge processes against one server: run when no other test file loads the machine."""
 
 
 @dataclass
