@@ -8,13 +8,23 @@ benchmark drive them the same way).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
+from emulators.base import Emulator
 from emulators.discord import DiscordEmulator
 from emulators.mattermost import MattermostEmulator
 from emulators.slack import SlackEmulator
 from emulators.teams import CHANNEL as TEAMS_CHANNEL
 from emulators.teams import TeamsEmulator
+
+Emu = TypeVar("Emu", bound=Emulator)
+
+
+class Reply(NamedTuple):
+    """One of the bot's messages in the thread: its text now, and how often it was edited."""
+
+    text: str
+    edits: int
 
 
 class Driver(Protocol):
@@ -42,14 +52,12 @@ class Driver(Protocol):
     def edits(self) -> int: ...
 
 
-class SlackDriver:
-    """Slack in Socket Mode: a mention in a channel, then replies under its `thread_ts`."""
+class EmulatorDriver(Generic[Emu]):
+    """What every driver does alike: run its emulator, and count replies and edits from the bot's
+    messages in the thread, which each platform lists as `Reply`s in `_bot_replies`."""
 
-    channel = "C0DEMO"
-
-    def __init__(self) -> None:
-        self.emu = SlackEmulator()
-        self.root = ""
+    def __init__(self, emu: Emu) -> None:
+        self.emu = emu
 
     async def start(self) -> None:
         await self.emu.start()
@@ -57,12 +65,33 @@ class SlackDriver:
     async def stop(self) -> None:
         await self.emu.stop()
 
+    def serve(self, http_port: int) -> None:
+        """Only Teams pushes to the bridge; the others reach it over the bridge's own connection."""
+        del http_port
+
+    def replies(self) -> list[str]:
+        return [reply.text for reply in self._bot_replies()]
+
+    def edits(self) -> int:
+        return sum(reply.edits for reply in self._bot_replies())
+
+    def _bot_replies(self) -> list[Reply]:
+        """The bot's messages in the thread, oldest first; none before the thread is opened."""
+        raise NotImplementedError
+
+
+class SlackDriver(EmulatorDriver[SlackEmulator]):
+    """Slack in Socket Mode: a mention in a channel, then replies under its `thread_ts`."""
+
+    channel = "C0DEMO"
+
+    def __init__(self) -> None:
+        super().__init__(SlackEmulator())
+        self.root = ""
+
     def settings(self) -> dict[str, Any]:
         emu = self.emu
         return {"bot_token": emu.bot_token, "app_token": emu.app_token, "api_url": emu.api_url}
-
-    def serve(self, http_port: int) -> None:
-        del http_port
 
     async def say(self, text: str) -> None:
         if self.root:
@@ -71,35 +100,21 @@ class SlackDriver:
             mention = f"<@{self.emu.bot_user_id}> {text}"
             self.root = await self.emu.user_post(self.channel, mention)
 
-    def _messages(self) -> list[Any]:
-        return list(self.emu.bot_replies(self.channel, self.root)) if self.root else []
-
-    def replies(self) -> list[str]:
-        return [m.text for m in self._messages()]
-
-    def edits(self) -> int:
-        return sum(len(m.edits) - 1 for m in self._messages())
+    def _bot_replies(self) -> list[Reply]:
+        messages = self.emu.bot_replies(self.channel, self.root) if self.root else []
+        return [Reply(m.text, len(m.edits) - 1) for m in messages]
 
 
-class DiscordDriver:
+class DiscordDriver(EmulatorDriver[DiscordEmulator]):
     """Discord over the gateway: a mention in a text channel opens a thread on that message."""
 
     def __init__(self) -> None:
-        self.emu = DiscordEmulator()
+        super().__init__(DiscordEmulator())
         self.thread = 0
-
-    async def start(self) -> None:
-        await self.emu.start()
-
-    async def stop(self) -> None:
-        await self.emu.stop()
 
     def settings(self) -> dict[str, Any]:
         emu = self.emu
         return {"token": emu.token, "api_url": emu.api_url, "gateway_url": emu.gateway_url}
-
-    def serve(self, http_port: int) -> None:
-        del http_port
 
     async def say(self, text: str) -> None:
         if self.thread:
@@ -108,26 +123,18 @@ class DiscordDriver:
             post = await self.emu.user_message(self.emu.channel.id, text, mentions_bot=True)
             self.thread = post.id
 
-    def replies(self) -> list[str]:
-        return [m.content for m in self.emu.bot_messages(self.thread)] if self.thread else []
-
-    def edits(self) -> int:
-        return sum(len(m.edits) for m in self.emu.bot_messages(self.thread)) if self.thread else 0
+    def _bot_replies(self) -> list[Reply]:
+        messages = self.emu.bot_messages(self.thread) if self.thread else []
+        return [Reply(m.content, len(m.edits)) for m in messages]
 
 
-class TeamsDriver:
+class TeamsDriver(EmulatorDriver[TeamsEmulator]):
     """Teams: the emulator posts activities to the bridge's messaging endpoint; a mention in a
     channel roots the thread."""
 
     def __init__(self) -> None:
-        self.emu = TeamsEmulator()
+        super().__init__(TeamsEmulator())
         self.root = ""
-
-    async def start(self) -> None:
-        await self.emu.start()
-
-    async def stop(self) -> None:
-        await self.emu.stop()
 
     def settings(self) -> dict[str, Any]:
         auth = self.emu.auth
@@ -148,34 +155,20 @@ class TeamsDriver:
         else:
             self.root = (await self.emu.channel_post(text)).id
 
-    def _messages(self) -> list[Any]:
-        return self.emu.bot_messages(TEAMS_CHANNEL, self.root) if self.root else []
-
-    def replies(self) -> list[str]:
-        return [m.text for m in self._messages()]
-
-    def edits(self) -> int:
-        return sum(len(m.history) - 1 for m in self._messages())
+    def _bot_replies(self) -> list[Reply]:
+        messages = self.emu.bot_messages(TEAMS_CHANNEL, self.root) if self.root else []
+        return [Reply(m.text, len(m.history) - 1) for m in messages]
 
 
-class MattermostDriver:
+class MattermostDriver(EmulatorDriver[MattermostEmulator]):
     """Mattermost over REST and its WebSocket: a mention in a channel, then posts under it."""
 
     def __init__(self) -> None:
-        self.emu = MattermostEmulator()
+        super().__init__(MattermostEmulator())
         self.root = ""
-
-    async def start(self) -> None:
-        await self.emu.start()
-
-    async def stop(self) -> None:
-        await self.emu.stop()
 
     def settings(self) -> dict[str, Any]:
         return {"url": self.emu.api_url, "token": self.emu.token}
-
-    def serve(self, http_port: int) -> None:
-        del http_port
 
     async def say(self, text: str) -> None:
         channel = self.emu.channel.id
@@ -184,12 +177,9 @@ class MattermostDriver:
         else:
             self.root = (await self.emu.mention(channel, text)).id
 
-    def replies(self) -> list[str]:
-        return [p.message for p in self.emu.bot_posts(self.root)] if self.root else []
-
-    def edits(self) -> int:
+    def _bot_replies(self) -> list[Reply]:
         posts = self.emu.bot_posts(self.root) if self.root else []
-        return sum(len(p.edits) - 1 for p in posts)
+        return [Reply(p.message, len(p.edits) - 1) for p in posts]
 
 
 DRIVERS: dict[str, type[Driver]] = {
