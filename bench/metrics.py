@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.platforms import Messenger, Observed
+from bench.messenger import Messenger, Observed
 from bench.provider import Generation
 
 SAMPLE_SECONDS = 0.2

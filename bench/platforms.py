@@ -3,17 +3,13 @@
 Discord (the default) gives each thread its own text channel, so every reply has its own
 per-channel edit budget, as 100 busy channels would. Slack has one workspace: its Tier 3
 `chat.update` budget (~50/min) is shared by every thread, so replies get far fewer edits.
-Times are wall-clock seconds (`time.time()`), the emulators' clock for messages.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
 from bench import schedule
+from bench.messenger import EmulatedMessenger, Messenger, Shown
 from bench.provider import question
-from bridge.contracts.toolkit.split import split
 from emulators.base import Call
 from emulators.discord import Channel, DiscordEmulator
 from emulators.discord import Message as DiscordMessage
@@ -23,9 +19,6 @@ from emulators.slack import SlackEmulator
 from emulators.slack.ratelimit import DOCUMENTED, POST_PER_CHANNEL
 
 SLACK_PLACEHOLDER = "_…thinking_"
-FLOOR_PLACEHOLDER = "…"
-"""Discord: the bridge starts a reply with typing and posts the first text as the message;
-`floor.py` posts this placeholder first."""
 UNLIMITED_PER_SECOND = 100_000
 """What the bridge is told the global limit is when the emulator enforces none."""
 SLACK_EDITS_PER_MINUTE = 50
@@ -36,77 +29,14 @@ SLACK_PAGE = 3900
 DISCORD_PER_CHANNEL, DISCORD_PER_SECONDS = 5, 5.0
 
 
-@dataclass
-class Observed:
-    """One thread's reply as the messenger shows it.
-
-    placeholder_at: the first message of the reply appeared (placeholder or text).
-    first_text_at: the first write that showed reply text (not the placeholder).
-    last_write_at: the last post or edit of any of the reply's messages.
-    """
-
-    posted_at: float
-    text: str
-    messages: int
-    edits: int
-    placeholder_at: float | None
-    first_text_at: float | None
-    last_write_at: float | None
-
-
-class Messenger(Protocol):
-    """What the driver needs from a platform."""
-
-    name: str
-
-    async def start(self, threads: int) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    def env(self) -> dict[str, str]: ...
-
-    def connected(self) -> bool: ...
-
-    async def post(self, index: int) -> None: ...
-
-    def text(self, index: int) -> str: ...
-
-    def observe(self, index: int) -> Observed: ...
-
-    @property
-    def rate_limited(self) -> int: ...
-
-    def best(self, loads: list[schedule.Load]) -> list[schedule.Best]:
-        """The best schedule of `loads` under the limits this messenger enforces."""
-        ...
-
-    def load(
-        self, index: int, posted: float, first: float, done: float, text: str
-    ) -> schedule.Load:
-        """Thread `index`'s reply as the schedule sees it (its pages and channel)."""
-        ...
-
-
-def pages(text: str, limit: int) -> int:
-    return max(1, len(split(text, limit)))
-
-
-def _timeline(
-    writes: list[tuple[float, str | None]], created: float | None, placeholder: str
-) -> tuple[float | None, float | None]:
-    """(first text, last write) of `writes`: (time, text) pairs, None text meaning 'a page'."""
-    shown = [at for at, text in writes if text is None or (text and text != placeholder)]
-    last = max((at for at, _ in writes), default=created)
-    return (min(shown) if shown else None), last
-
-
-class DiscordMessenger:
+class DiscordMessenger(EmulatedMessenger[DiscordEmulator]):
     """The Discord emulator with one text channel per thread and Discord's limits on."""
 
     name = "discord"
+    page = DISCORD_PAGE
 
     def __init__(self, global_per_second: int | None = None) -> None:
-        self.emu = DiscordEmulator()
+        super().__init__(DiscordEmulator())
         self.emu.enforce_limits(
             per_channel=DISCORD_PER_CHANNEL,
             per_seconds=DISCORD_PER_SECONDS,
@@ -123,9 +53,6 @@ class DiscordMessenger:
             self.emu.create_text_channel(None, f"bench-{i:04d}") for i in range(threads)
         ]
         await self.emu.start()
-
-    async def stop(self) -> None:
-        await self.emu.stop()
 
     def env(self) -> dict[str, str]:
         return {
@@ -165,24 +92,15 @@ class DiscordMessenger:
                     self._first_posts[parts[-2]] = str(body.get("content") or "")
         return self._first_posts.get(str(message.channel_id), message.content)
 
-    def observe(self, index: int) -> Observed:
+    def _reply(self, index: int) -> tuple[float, list[Shown]]:
         post = self._posts[index]
-        messages = self.emu.bot_messages(post.id)
-        writes: list[tuple[float, str | None]] = []
-        for number, message in enumerate(messages):
+        shown = []
+        for number, message in enumerate(self.emu.bot_messages(post.id)):
             created = self._created_content(message) if number == 0 else None
-            writes.append((message.created_at, created))
-            writes += list(zip(message.edited_at, message.edits, strict=True))
-        first_text, last = _timeline(writes, None, FLOOR_PLACEHOLDER)
-        return Observed(
-            posted_at=post.created_at,
-            text="".join(m.content for m in messages),
-            messages=len(messages),
-            edits=sum(len(m.edits) for m in messages),
-            placeholder_at=messages[0].created_at if messages else None,
-            first_text_at=first_text,
-            last_write_at=last,
-        )
+            writes = [(message.created_at, created)]
+            writes += zip(message.edited_at, message.edits, strict=True)
+            shown.append(Shown(message.content, len(message.edits), message.created_at, writes))
+        return post.created_at, shown
 
     @property
     def rate_limited(self) -> int:
@@ -194,30 +112,24 @@ class DiscordMessenger:
         )
         return schedule.discord(loads, budgets)
 
-    def load(
-        self, index: int, posted: float, first: float, done: float, text: str
-    ) -> schedule.Load:
-        return schedule.Load(posted, first, done, pages(text, DISCORD_PAGE), str(index))
 
-
-class SlackMessenger:
+class SlackMessenger(EmulatedMessenger[SlackEmulator]):
     """The Slack emulator in Socket Mode, every documented per-method limit enforced for the
     workspace (Tier 3 `chat.update`, Tier 2 `chat.startStream`/`stopStream`, Tier 4
     `chat.appendStream`, `chat.postMessage` per channel)."""
 
     name = "slack"
+    page = SLACK_PAGE
+    placeholder = SLACK_PLACEHOLDER
 
     def __init__(self) -> None:
-        self.emu = SlackEmulator()
+        super().__init__(SlackEmulator())
         self.emu.enforce_documented_limits()
         self.emu.rate_limit("chat.update", SLACK_EDITS_PER_MINUTE, SLACK_CHAT_UPDATE_BURST)
         self._posts: dict[int, str] = {}
 
     async def start(self, threads: int) -> None:
         await self.emu.start()
-
-    async def stop(self) -> None:
-        await self.emu.stop()
 
     def env(self) -> dict[str, str]:
         return {
@@ -244,22 +156,15 @@ class SlackMessenger:
             return ""
         return "".join(m.text for m in self.emu.bot_replies(self.channel(index), ts))
 
-    def observe(self, index: int) -> Observed:
+    def _reply(self, index: int) -> tuple[float, list[Shown]]:
         ts = self._posts[index]
-        messages = self.emu.bot_replies(self.channel(index), ts)
-        writes: list[tuple[float, str | None]] = []
-        for message in messages:
-            writes += list(zip(message.edit_times, message.edits, strict=True))
-        first_text, last = _timeline(writes, None, SLACK_PLACEHOLDER)
-        return Observed(
-            posted_at=float(ts),
-            text="".join(m.text for m in messages),
-            messages=len(messages),
-            edits=sum(len(m.edits) - 1 for m in messages),
-            placeholder_at=float(messages[0].ts) if messages else None,
-            first_text_at=first_text,
-            last_write_at=last,
-        )
+        shown = [
+            Shown(
+                m.text, len(m.edits) - 1, float(m.ts), list(zip(m.edit_times, m.edits, strict=True))
+            )
+            for m in self.emu.bot_replies(self.channel(index), ts)
+        ]
+        return float(ts), shown
 
     @property
     def rate_limited(self) -> int:
@@ -274,11 +179,6 @@ class SlackMessenger:
         )
         return schedule.slack(loads, budgets)
 
-    def load(
-        self, index: int, posted: float, first: float, done: float, text: str
-    ) -> schedule.Load:
-        return schedule.Load(posted, first, done, pages(text, SLACK_PAGE), self.channel(index))
-
 
 MATTERMOST_PER_SECOND, MATTERMOST_BURST = 10.0, 100
 """The server's limiter at its defaults (RateLimitSettings PerSec 10, MaxBurst 100), on."""
@@ -286,14 +186,15 @@ MATTERMOST_PAGE = 16383 - 256
 """The page size the bridge splits at (the server's MaxPostSize less room for defusing)."""
 
 
-class MattermostMessenger:
+class MattermostMessenger(EmulatedMessenger[MattermostEmulator]):
     """The Mattermost emulator with its rate limiter on at the server's defaults: one bucket
     per bot token, shared by every thread; each thread is a mention in its own channel."""
 
     name = "mattermost"
+    page = MATTERMOST_PAGE
 
     def __init__(self) -> None:
-        self.emu = MattermostEmulator()
+        super().__init__(MattermostEmulator())
         self.emu.limit(MATTERMOST_PER_SECOND, MATTERMOST_BURST)
         self._posts: dict[int, MattermostPost] = {}
         self._channels: list[str] = []
@@ -301,9 +202,6 @@ class MattermostMessenger:
     async def start(self, threads: int) -> None:
         self._channels = [self.emu.new_channel(f"bench-{i:04d}").id for i in range(threads)]
         await self.emu.start()
-
-    async def stop(self) -> None:
-        await self.emu.stop()
 
     def env(self) -> dict[str, str]:
         return {
@@ -323,22 +221,13 @@ class MattermostMessenger:
         post = self._posts.get(index)
         return self.emu.thread_text(post.id) if post is not None else ""
 
-    def observe(self, index: int) -> Observed:
+    def _reply(self, index: int) -> tuple[float, list[Shown]]:
         post = self._posts[index]
-        messages = self.emu.bot_posts(post.id)
-        writes: list[tuple[float, str | None]] = []
-        for message in messages:
-            writes += message.edits
-        first_text, last = _timeline(writes, None, FLOOR_PLACEHOLDER)
-        return Observed(
-            posted_at=post.create_at / 1000.0,
-            text="".join(m.message for m in messages),
-            messages=len(messages),
-            edits=sum(len(m.edits) - 1 for m in messages),
-            placeholder_at=messages[0].edits[0][0] if messages else None,
-            first_text_at=first_text,
-            last_write_at=last,
-        )
+        shown = [
+            Shown(p.message, len(p.edits) - 1, p.edits[0][0], list(p.edits))
+            for p in self.emu.bot_posts(post.id)
+        ]
+        return post.create_at / 1000.0, shown
 
     @property
     def rate_limited(self) -> int:
@@ -346,11 +235,6 @@ class MattermostMessenger:
 
     def best(self, loads: list[schedule.Load]) -> list[schedule.Best]:
         return schedule.mattermost(loads, MATTERMOST_PER_SECOND, MATTERMOST_BURST)
-
-    def load(
-        self, index: int, posted: float, first: float, done: float, text: str
-    ) -> schedule.Load:
-        return schedule.Load(posted, first, done, pages(text, MATTERMOST_PAGE), str(index))
 
 
 def messenger(platform: str, global_per_second: int | None = None) -> Messenger:

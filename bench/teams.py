@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 
 from bench import schedule
-from bench.platforms import FLOOR_PLACEHOLDER, Observed, _timeline, pages
+from bench.messenger import EmulatedMessenger, Shown
 from bench.provider import question
 from emulators.teams import CHANNEL, TeamsEmulator
 from emulators.teams.state import Message
@@ -24,11 +24,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class TeamsMessenger:
+class TeamsMessenger(EmulatedMessenger[TeamsEmulator]):
+    """The Teams emulator with its limits on; every thread is written in its one channel."""
+
     name = "teams"
+    page = TEAMS_PAGE
 
     def __init__(self) -> None:
-        self.emu = TeamsEmulator()
+        super().__init__(TeamsEmulator())
         self.emu.enforce_limits()
         self._port = free_port()
         self._posts: dict[int, Message] = {}
@@ -36,9 +39,6 @@ class TeamsMessenger:
     async def start(self, threads: int) -> None:
         await self.emu.start()
         self.emu.bot_endpoints = [f"http://127.0.0.1:{self._port}/api/messages"]
-
-    async def stop(self) -> None:
-        await self.emu.stop()
 
     def env(self) -> dict[str, str]:
         auth = self.emu.auth
@@ -61,22 +61,18 @@ class TeamsMessenger:
         post = self._posts.get(index)
         return self.emu.thread_text(post.id) if post is not None else ""
 
-    def observe(self, index: int) -> Observed:
+    def channel(self, index: int) -> str:
+        return CHANNEL
+
+    def _reply(self, index: int) -> tuple[float, list[Shown]]:
         post = self._posts[index]
-        messages = self.emu.bot_messages(CHANNEL, post.id)
-        writes: list[tuple[float, str | None]] = []
-        for message in messages:
-            writes += list(zip(message.times, message.history, strict=True))
-        first_text, last = _timeline(writes, None, FLOOR_PLACEHOLDER)
-        return Observed(
-            posted_at=post.times[0],
-            text="".join(m.text for m in messages),
-            messages=len(messages),
-            edits=sum(len(m.history) - 1 for m in messages),
-            placeholder_at=messages[0].times[0] if messages else None,
-            first_text_at=first_text,
-            last_write_at=last,
-        )
+        shown = [
+            Shown(
+                m.text, len(m.history) - 1, m.times[0], list(zip(m.times, m.history, strict=True))
+            )
+            for m in self.emu.bot_messages(CHANNEL, post.id)
+        ]
+        return post.times[0], shown
 
     @property
     def rate_limited(self) -> int:
@@ -84,8 +80,3 @@ class TeamsMessenger:
 
     def best(self, loads: list[schedule.Load]) -> list[schedule.Best]:
         return schedule.teams(loads)
-
-    def load(
-        self, index: int, posted: float, first: float, done: float, text: str
-    ) -> schedule.Load:
-        return schedule.Load(posted, first, done, pages(text, TEAMS_PAGE), CHANNEL)

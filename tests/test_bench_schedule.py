@@ -123,8 +123,9 @@ def test_the_floor_asks_the_provider_at_the_post_not_when_the_bridge_did() -> No
     """A bridge that asked the provider 2 s after the post (it opened a thread first) does not
     move the floor: the floor's first token is the post plus the provider's own 0.5 s, and
     the answer takes as long as the provider took."""
+    from bench.messenger import Observed
     from bench.metrics import best_latencies
-    from bench.platforms import DiscordMessenger, Observed
+    from bench.platforms import DiscordMessenger
     from bench.provider import Generation
 
     seen = [Observed(100.0, "x", 1, 1, 103.0, 103.0, 106.0)]
