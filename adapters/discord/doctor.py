@@ -9,6 +9,7 @@ import httpx
 
 from adapters.discord.settings import DiscordSettings
 from bridge.contracts import Finding, Findings, secret
+from bridge.contracts.toolkit.doctor import reaching, verdict
 
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)
 """GATEWAY_MESSAGE_CONTENT and GATEWAY_MESSAGE_CONTENT_LIMITED (Discord application flags)."""
@@ -17,17 +18,8 @@ TIMEOUT = 15.0
 
 async def run_checks(settings: DiscordSettings, findings: Findings) -> None:
     """Every Discord row; a host that cannot be reached is a failed row naming it."""
-    try:
-        await _check(settings, findings)
-    except httpx.HTTPError as exc:
-        where = exc.request.url.host if isinstance(exc, httpx.RequestError) else "discord"
-        reason = str(exc) or type(exc).__name__
-        findings.add(
-            "discord",
-            Finding.FAIL,
-            f"cannot reach {where}: {reason}",
-            "check DISCORD_API_URL and the network",
-        )
+    fix = "check DISCORD_API_URL and the network"
+    await reaching(_check(settings, findings), findings, "discord", fix)
 
 
 async def _check(settings: DiscordSettings, findings: Findings) -> None:
@@ -51,12 +43,11 @@ async def _check(settings: DiscordSettings, findings: Findings) -> None:
             findings.add("discord intents", Finding.WARN, detail)
             return
         flags = int(app.json().get("flags") or 0)
-        if flags & MESSAGE_CONTENT_FLAGS:
-            findings.add("discord intents", Finding.OK, "Message Content intent enabled")
-        else:
-            findings.add(
-                "discord intents",
-                Finding.FAIL,
-                "Message Content intent is off",
-                "Developer Portal → Bot → Privileged Gateway Intents → Message Content",
-            )
+        verdict(
+            findings,
+            "discord intents",
+            bool(flags & MESSAGE_CONTENT_FLAGS),
+            ok="Message Content intent enabled",
+            failed="Message Content intent is off",
+            fix="Developer Portal → Bot → Privileged Gateway Intents → Message Content",
+        )

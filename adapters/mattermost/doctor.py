@@ -10,6 +10,7 @@ import aiohttp
 
 from adapters.mattermost.settings import MattermostSettings
 from bridge.contracts import Finding, Findings
+from bridge.contracts.toolkit.doctor import reason, unreachable, verdict
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 NEEDED = ("create_post", "edit_post")
@@ -30,13 +31,7 @@ async def run_checks(settings: MattermostSettings, findings: Findings) -> None:
             async with http.get(f"{base}/api/v4/system/ping") as ping:
                 findings.add("mattermost url", Finding.OK, f"{base} answers (HTTP {ping.status})")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            reason = str(exc) or type(exc).__name__
-            findings.add(
-                "mattermost url",
-                Finding.FAIL,
-                f"cannot reach {base}: {reason}",
-                "check MATTERMOST_URL",
-            )
+            unreachable(findings, "mattermost url", base, exc, "check MATTERMOST_URL")
             return
         me = await _token(http, base, findings)
         if me is None:
@@ -58,15 +53,15 @@ async def _token(
             )
             return None
         me: dict[str, Any] = await response.json()
-    if me.get("is_bot"):
-        findings.add("mattermost token", Finding.OK, f"bot @{me.get('username')}")
-    else:
-        findings.add(
-            "mattermost token",
-            Finding.WARN,
-            f"@{me.get('username')} is a person's account, not a bot",
-            "use a bot account's token (Integrations → Bot Accounts)",
-        )
+    verdict(
+        findings,
+        "mattermost token",
+        bool(me.get("is_bot")),
+        ok=f"bot @{me.get('username')}",
+        failed=f"@{me.get('username')} is a person's account, not a bot",
+        fix="use a bot account's token (Integrations → Bot Accounts)",
+        status=Finding.WARN,
+    )
     return me
 
 
@@ -79,15 +74,14 @@ async def _permissions(
         roles = await response.json() if response.status == 200 else []
     granted = {p for role in roles for p in role.get("permissions") or []}
     missing = [p for p in NEEDED if p not in granted]
-    if missing:
-        findings.add(
-            "mattermost permissions",
-            Finding.FAIL,
-            f"the bot's roles lack {', '.join(missing)}",
-            "System Console → Permissions: let members post and edit their own posts",
-        )
-    else:
-        findings.add("mattermost permissions", Finding.OK, "may post and edit its posts")
+    verdict(
+        findings,
+        "mattermost permissions",
+        not missing,
+        ok="may post and edit its posts",
+        failed=f"the bot's roles lack {', '.join(missing)}",
+        fix="System Console → Permissions: let members post and edit their own posts",
+    )
 
 
 async def _socket(http: aiohttp.ClientSession, base: str, findings: Findings) -> None:
@@ -96,11 +90,10 @@ async def _socket(http: aiohttp.ClientSession, base: str, findings: Findings) ->
         async with http.ws_connect(url) as ws:
             hello = json.loads((await ws.receive(timeout=10)).data)
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError, TypeError) as exc:
-        reason = str(exc) or type(exc).__name__
         findings.add(
             "mattermost websocket",
             Finding.FAIL,
-            f"no hello: {reason}",
+            f"no hello: {reason(exc)}",
             "let the proxy pass WebSocket upgrades on /api/v4/websocket",
         )
         return

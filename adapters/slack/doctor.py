@@ -3,35 +3,21 @@ manifest, and how events arrive, each asked with one harmless Web API call over 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import httpx
 
 from adapters.slack.doctor_oauth import check_oauth
 from adapters.slack.manifest import load_bot_scopes
 from adapters.slack.settings import SlackSettings
 from bridge.contracts import Finding, Findings, secret
+from bridge.contracts.toolkit.doctor import reaching, verdict
 
 TIMEOUT = 15.0
 
 
 async def run_checks(settings: SlackSettings, findings: Findings) -> None:
     """Every Slack row; a host that cannot be reached is a failed row naming it."""
-    await reaching(_check(settings, findings), findings)
-
-
-async def reaching(check: Awaitable[None], findings: Findings) -> None:
-    try:
-        await check
-    except httpx.HTTPError as exc:
-        where = exc.request.url.host if isinstance(exc, httpx.RequestError) else "slack"
-        reason = str(exc) or type(exc).__name__
-        findings.add(
-            "slack",
-            Finding.FAIL,
-            f"cannot reach {where}: {reason}",
-            "check SLACK_API_URL and the network",
-        )
+    fix = "check SLACK_API_URL and the network"
+    await reaching(_check(settings, findings), findings, "slack", fix)
 
 
 async def _check(settings: SlackSettings, findings: Findings) -> None:
@@ -71,15 +57,14 @@ def _scopes(findings: Findings, header: str | None) -> None:
         return
     granted = {s.strip() for s in header.split(",") if s.strip()}
     missing = [s for s in wanted if s not in granted]
-    if missing:
-        findings.add(
-            "slack scopes",
-            Finding.FAIL,
-            f"missing {', '.join(missing)}",
-            "add them (deploy/slack-manifest.yml) and reinstall the app",
-        )
-    else:
-        findings.add("slack scopes", Finding.OK, f"all {len(wanted)} of the manifest granted")
+    verdict(
+        findings,
+        "slack scopes",
+        not missing,
+        ok=f"all {len(wanted)} of the manifest granted",
+        failed=f"missing {', '.join(missing)}",
+        fix="add them (deploy/slack-manifest.yml) and reinstall the app",
+    )
 
 
 async def _connection(
@@ -87,23 +72,21 @@ async def _connection(
 ) -> None:
     app_token = secret(settings.app_token)
     if not app_token:
-        if secret(settings.signing_secret):
-            findings.add("slack events", Finding.OK, "HTTP mode, signing secret set")
-        else:
-            findings.add(
-                "slack events",
-                Finding.FAIL,
-                "neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET",
-                "set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)",
-            )
+        verdict(
+            findings,
+            "slack events",
+            bool(secret(settings.signing_secret)),
+            ok="HTTP mode, signing secret set",
+            failed="neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET",
+            fix="set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)",
+        )
         return
     data = (await _slack_call(client, "apps.connections.open", app_token)).json()
-    if data.get("ok") and data.get("url"):
-        findings.add("slack socket mode", Finding.OK, "apps.connections.open issued a URL")
-    else:
-        findings.add(
-            "slack socket mode",
-            Finding.FAIL,
-            f"apps.connections.open: {data.get('error')}",
-            "check SLACK_APP_TOKEN (xapp-…, scope connections:write)",
-        )
+    verdict(
+        findings,
+        "slack socket mode",
+        bool(data.get("ok") and data.get("url")),
+        ok="apps.connections.open issued a URL",
+        failed=f"apps.connections.open: {data.get('error')}",
+        fix="check SLACK_APP_TOKEN (xapp-…, scope connections:write)",
+    )

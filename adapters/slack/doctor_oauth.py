@@ -18,6 +18,7 @@ from adapters.slack.manifest import load_bot_scopes
 from adapters.slack.oauth import REDIRECT_PATH
 from adapters.slack.settings import SlackSettings
 from bridge.contracts import ConfigError, Finding, Findings, open_state, secret
+from bridge.contracts.toolkit.doctor import verdict
 
 OK, WARN, FAIL, SKIP = Finding.OK, Finding.WARN, Finding.FAIL, Finding.SKIP
 
@@ -94,15 +95,14 @@ async def _client(settings: SlackSettings, client: httpx.AsyncClient, report: Fi
 def _scopes(settings: SlackSettings, report: Findings) -> None:
     asked = {s.strip() for s in settings.scopes.split(",") if s.strip()}
     missing = [s for s in load_bot_scopes() if s not in asked]
-    if missing:
-        report.add(
-            "slack scopes",
-            FAIL,
-            f"SLACK_SCOPES lacks {', '.join(missing)}",
-            "unset SLACK_SCOPES (the default asks for all) or add them",
-        )
-    else:
-        report.add("slack scopes", OK, "SLACK_SCOPES asks for every scope of the manifest")
+    verdict(
+        report,
+        "slack scopes",
+        not missing,
+        ok="SLACK_SCOPES asks for every scope of the manifest",
+        failed=f"SLACK_SCOPES lacks {', '.join(missing)}",
+        fix="unset SLACK_SCOPES (the default asks for all) or add them",
+    )
 
 
 async def _redirect(settings: SlackSettings, report: Findings) -> None:
@@ -150,12 +150,11 @@ async def _installations(fernet: MultiFernet, report: Findings) -> None:
     except (ConfigError, LookupError) as exc:
         report.add("slack installations", SKIP, f"state not readable: {exc}")
         return
-    if unreadable:
-        report.add(
-            "slack installations",
-            FAIL,
-            f"{unreadable} of {total} cannot be decrypted with BRIDGE_ENCRYPTION_KEY",
-            "add the key they were saved with to BRIDGE_ENCRYPTION_KEY (after the new one)",
-        )
-    else:
-        report.add("slack installations", OK, f"{total} stored, all readable")
+    verdict(
+        report,
+        "slack installations",
+        not unreadable,
+        ok=f"{total} stored, all readable",
+        failed=f"{unreadable} of {total} cannot be decrypted with BRIDGE_ENCRYPTION_KEY",
+        fix="add the key they were saved with to BRIDGE_ENCRYPTION_KEY (after the new one)",
+    )

@@ -13,6 +13,7 @@ from adapters.teams.http import PATH
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.token import BotToken, TokenRefused
 from bridge.contracts import Finding, Findings
+from bridge.contracts.toolkit.doctor import verdict
 
 FAIL, OK, WARN = Finding.FAIL, Finding.OK, Finding.WARN
 TIMEOUT = aiohttp.ClientTimeout(total=10)
@@ -73,12 +74,12 @@ async def _endpoint(endpoint: str, session: aiohttp.ClientSession, report: Findi
             f"run the bridge; Teams posts to {PATH}",
         )
         return
-    if status == 401:
-        report.add("teams endpoint", OK, f"{endpoint} refuses unsigned activities (401)")
-    else:
-        report.add(
-            "teams endpoint",
-            WARN,
-            f"{endpoint} answered {status} to an unsigned activity",
-            f"point the bot's messaging endpoint at {PATH} on BRIDGE_HTTP_PORT",
-        )
+    verdict(
+        report,
+        "teams endpoint",
+        status == 401,
+        ok=f"{endpoint} refuses unsigned activities (401)",
+        failed=f"{endpoint} answered {status} to an unsigned activity",
+        fix=f"point the bot's messaging endpoint at {PATH} on BRIDGE_HTTP_PORT",
+        status=WARN,
+    )
