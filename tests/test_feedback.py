@@ -7,21 +7,20 @@ thread, counted by provider and outcome, answered to the presser alone, listed b
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from adapters.slack.feedback import FEEDBACK_ACTION
-from bridge.cli import main
 from bridge.contracts import ThreadKey
 from bridge.contracts.feedback import Vote, control_value
 from bridge.feedback_command import since
-from bridge.keys import Keys
 from emulators.base import Fault
 from emulators.slack.state import Message
-from tests.harness import Env, discord_bridge, slack_bridge
+from tests.feedback_kit import Ratings
+from tests.harness import discord_bridge, slack_bridge
 from tests.test_slash_discord import run as discord_slash
 
 CHANNEL = "C1"
@@ -40,23 +39,6 @@ def feedback_elements(message: Message) -> list[dict[str, Any]]:
     ]
 
 
-def count(env: Env, provider: str, outcome: str) -> float:
-    labels = {"provider": provider, "outcome": outcome}
-    value = env.runtime.metrics.registry.get_sample_value("threadbridge_feedback_total", labels)
-    return value or 0.0
-
-
-async def listing(monkeypatch: pytest.MonkeyPatch, env: Env, *argv: str) -> int:
-    """`threadbridge feedback list …` as an operator runs it (its own loop, in a thread)."""
-    monkeypatch.setenv("REDIS_URL", str(env.settings.redis_url))
-    monkeypatch.setenv("BRIDGE_REDIS_PREFIX", env.settings.bridge_redis_prefix)
-    return await asyncio.to_thread(main, ["feedback", "list", *argv])
-
-
-async def kept(redis: Redis, prefix: str, thread: ThreadKey) -> dict[bytes, bytes]:
-    return await redis.hgetall(Keys(prefix).feedback(thread))
-
-
 @pytest.mark.parametrize("mode", ["stream", "edit"])
 async def test_slack_feedback_kept_counted_listed_and_refused_after_forget(
     redis_url: str,
@@ -67,6 +49,7 @@ async def test_slack_feedback_kept_counted_listed_and_refused_after_forget(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     async with slack_bridge(redis_url, prefix, slack_reply_mode=mode) as env:
+        ratings = Ratings(env.runtime, redis, redis_url, prefix, monkeypatch, capsys)
         env.slack.add_user("UADMIN", "Ada", admin=True)
         env.neuroflash.script(WORDS)
         root = await env.slack.user_post(CHANNEL, "<@UBOT> talk at length", user="UADMIN")
@@ -90,31 +73,21 @@ async def test_slack_feedback_kept_counted_listed_and_refused_after_forget(
         assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
         assert "Thanks" in answer["text"]
         thread = ThreadKey("slack", "T1", CHANNEL, root)
-        (stored,) = (await kept(redis, prefix, thread)).values()
-        assert b'"positive"' in stored and root.encode() in stored and b"U2" not in stored
-        assert count(env, "neuroflash", "positive") == 1
-
-        assert await listing(monkeypatch, env, "--since", "1d") == 0
-        out = capsys.readouterr().out
-        (row,) = [line for line in out.splitlines() if str(thread) in line]
-        assert f"  slack  {thread}  {root}  neuroflash  positive  " in row
-        assert "1 feedback press(es)" in out
+        rating = await ratings.recorded(thread, root, "positive")
+        assert "U2" not in json.dumps(rating)
 
         assert (
             "Forgotten"
             in (await env.slack.slash("forget confirm", user="UADMIN", channel=CHANNEL))["text"]
         )
-        assert await kept(redis, prefix, thread) == {}
+        assert await ratings.kept(thread) == []
         await env.slack.press_button(
             CHANNEL, last.ts, FEEDBACK_ACTION, user="U2", choice="negative"
         )
         await env.wait(lambda: "no longer kept" in env.slack.command_responses[-1]["text"])
         refusal = env.slack.command_responses[-1]
         assert refusal["response_type"] == "ephemeral" and "forgotten" in refusal["text"]
-        assert await kept(redis, prefix, thread) == {}
-        assert count(env, "neuroflash", "negative") == 0
-        assert await listing(monkeypatch, env, "--since", "1d") == 0
-        assert str(thread) not in capsys.readouterr().out
+        await ratings.refused(thread, "negative")
 
 
 async def test_slack_failed_reply_carries_no_feedback_buttons(redis_url: str, prefix: str) -> None:
@@ -136,6 +109,7 @@ async def test_discord_feedback_kept_counted_listed_and_refused_after_forget(
 ) -> None:
     async with discord_bridge(redis_url, prefix) as env:
         emu = env.discord
+        ratings = Ratings(env.runtime, redis, redis_url, prefix, monkeypatch, capsys)
         env.neuroflash.script(WORDS)
         post = await emu.user_message(emu.channel.id, "talk at length", mentions_bot=True)
         await env.wait(lambda: any("tbfb:" in str(m.components) for m in emu.bot_messages(post.id)))
@@ -152,13 +126,7 @@ async def test_discord_feedback_kept_counted_listed_and_refused_after_forget(
         assert callback["type"] == 4 and callback["data"]["flags"] & EPHEMERAL
         assert "Thanks" in callback["data"]["content"]
         thread = ThreadKey("discord", str(emu.guild.id), str(emu.channel.id), str(post.id))
-        (stored,) = (await kept(redis, prefix, thread)).values()
-        assert b'"negative"' in stored
-        assert count(env, "neuroflash", "negative") == 1
-
-        assert await listing(monkeypatch, env, "--since", "2000-01-01") == 0
-        out = capsys.readouterr().out
-        assert f"  discord  {thread}  {post.id}  neuroflash  negative  " in out
+        await ratings.recorded(thread, str(post.id), "negative", since="2000-01-01")
 
         channel = emu.world.channels[post.id]
         assert "Forgotten" in await discord_slash(env, channel, "forget", confirm=True)
@@ -166,8 +134,7 @@ async def test_discord_feedback_kept_counted_listed_and_refused_after_forget(
         await env.wait(lambda: bool(again.callbacks))
         assert again.callbacks[0]["data"]["flags"] & EPHEMERAL
         assert "forgotten" in again.callbacks[0]["data"]["content"]
-        assert await kept(redis, prefix, thread) == {}
-        assert count(env, "neuroflash", "negative") == 1
+        await ratings.refused(thread, "negative", counted=1)
 
 
 def test_since_reads_ages_and_iso_dates() -> None:

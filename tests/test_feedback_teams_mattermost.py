@@ -7,42 +7,16 @@ feedback list`, and refused once the thread is forgotten.
 
 from __future__ import annotations
 
-import asyncio
-import json
-
 import pytest
 from redis.asyncio import Redis
 
-from bridge.cli import main
 from bridge.contracts import ThreadKey
-from bridge.keys import Keys
-from bridge.runtime import Runtime
 from emulators.teams import CHANNEL
+from tests.feedback_kit import Ratings, kept
 from tests.mattermost_env import mattermost_bridge
 from tests.teams_kit import teams_bridge
 
 ANSWER = "A complete answer worth rating."
-
-
-def count(runtime: Runtime, outcome: str) -> float:
-    labels = {"provider": "neuroflash", "outcome": outcome}
-    value = runtime.metrics.registry.get_sample_value("threadbridge_feedback_total", labels)
-    return value or 0.0
-
-
-async def kept(redis: Redis, prefix: str, thread: ThreadKey) -> list[dict[str, object]]:
-    return [json.loads(v) for v in (await redis.hgetall(Keys(prefix).feedback(thread))).values()]
-
-
-async def listed(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], redis_url: str, prefix: str
-) -> str:
-    """`threadbridge feedback list --since 1d` as an operator runs it; its output."""
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("BRIDGE_REDIS_PREFIX", prefix)
-    capsys.readouterr()
-    assert await asyncio.to_thread(main, ["feedback", "list", "--since", "1d"]) == 0
-    return capsys.readouterr().out
 
 
 @pytest.mark.parametrize("chat", ["channel", "personal"])
@@ -57,6 +31,7 @@ async def test_teams_feedback_loop_kept_counted_listed_and_refused_after_forget(
     async with teams_bridge(redis_url, prefix) as env:
         emu = env.teams
         assert env.runtime is not None
+        ratings = Ratings(env.runtime, redis, redis_url, prefix, monkeypatch, capsys)
         env.neuroflash.script(ANSWER)
         if chat == "channel":
             root = await emu.channel_post("question")
@@ -79,12 +54,8 @@ async def test_teams_feedback_loop_kept_counted_listed_and_refused_after_forget(
 
         status, body = await emu.press_feedback(reply, "like", "clear and short")
         assert status == 200 and body is None
-        (rating,) = await kept(redis, prefix, thread)
-        assert rating["reply"] == post_id and rating["message"] == reply.id
-        assert rating["outcome"] == "positive" and rating["provider"] == "neuroflash"
-        assert count(env.runtime, "positive") == 1
-        out = await listed(monkeypatch, capsys, redis_url, prefix)
-        assert f"  teams  {thread}  {post_id}  neuroflash  positive  " in out
+        rating = await ratings.recorded(thread, post_id, "positive")
+        assert rating["message"] == reply.id
 
         if chat == "channel":
             await emu.thread_reply(root.id, "/threadbridge forget confirm")
@@ -92,12 +63,10 @@ async def test_teams_feedback_loop_kept_counted_listed_and_refused_after_forget(
         else:
             await emu.personal_message("/threadbridge forget confirm")
             await env.wait(lambda: "Forgotten" in emu.chat_text(where))
-        assert await kept(redis, prefix, thread) == []
+        assert await ratings.kept(thread) == []
         status, _ = await emu.press_feedback(reply, "dislike")
         assert status == 200
-        assert await kept(redis, prefix, thread) == []
-        assert count(env.runtime, "negative") == 0
-        assert str(thread) not in await listed(monkeypatch, capsys, redis_url, prefix)
+        await ratings.refused(thread, "negative")
 
 
 async def test_teams_feedback_press_is_authenticated(
@@ -127,6 +96,7 @@ async def test_mattermost_thumbs_kept_counted_listed_and_refused_after_forget(
 ) -> None:
     async with mattermost_bridge(redis_url, prefix) as mm:
         emu = mm.emu
+        ratings = Ratings(mm.env.runtime, redis, redis_url, prefix, monkeypatch, capsys)
         if admin_bot:
             emu.bot.roles = "system_user system_admin"
         mm.env.neuroflash.script(ANSWER)
@@ -137,11 +107,9 @@ async def test_mattermost_thumbs_kept_counted_listed_and_refused_after_forget(
 
         await emu.react(root.id, "+1")
         await emu.react(reply.id, "+1")
-        await mm.wait(lambda: count(mm.env.runtime, "positive") == 1)
-        (rating,) = await kept(redis, prefix, thread)
-        assert rating["reply"] == root.id and rating["message"] == reply.id
-        out = await listed(monkeypatch, capsys, redis_url, prefix)
-        assert f"  mattermost  {thread}  {root.id}  neuroflash  positive  " in out
+        await mm.wait(lambda: ratings.count("positive") == 1)
+        rating = await ratings.recorded(thread, root.id, "positive")
+        assert rating["message"] == reply.id
         tries = emu.calls_to("/api/v4/posts/ephemeral", "POST")
         if not admin_bot:
             assert len(tries) == 1 and emu.ephemerals == []
@@ -154,6 +122,4 @@ async def test_mattermost_thumbs_kept_counted_listed_and_refused_after_forget(
         await emu.react(reply.id, "-1")
         await mm.wait(lambda: len(emu.ephemerals) == 2)
         assert "forgotten" in emu.ephemerals[1][2]
-        assert await kept(redis, prefix, thread) == []
-        assert count(mm.env.runtime, "negative") == 0
-        assert str(thread) not in await listed(monkeypatch, capsys, redis_url, prefix)
+        await ratings.refused(thread, "negative")
