@@ -113,6 +113,8 @@ class SendWindow:
         now = self._clock()
         while self._answered and self._answered[0] <= now - self._length:
             self._answered.popleft()
+        if len(self._flying) + len(self._answered) < self._size:
+            return None
         for key, sent in list(self._flying.items()):
             if sent <= now - STALE:
                 del self._flying[key]
