@@ -17,6 +17,7 @@ from adapters.discord.doctor import run_checks
 from adapters.discord.feedback import feedback_pressed
 from adapters.discord.heartbeat import gateway_lateness
 from adapters.discord.ingest import DiscordIngest, ThreadParents
+from adapters.discord.pace import pace_requests
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface, global_allowance
 from bridge.contracts import (
@@ -96,7 +97,9 @@ class DiscordAdapter:
             await stop(interaction)
             await rate(interaction)
 
-        trace = fence_requests(http_trace(core.meter, "discord", route_name))
+        limit = global_allowance(self._settings.requests_per_second)
+        paced = pace_requests(http_trace(core.meter, "discord", route_name), core.budget, limit)
+        trace = fence_requests(paced)
         self.client = client = BridgeClient(on_post, on_reaction, trace, on_press, on_removed)
         try:
             await client.login(secret(self._settings.token))

@@ -34,6 +34,7 @@ from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.errors import NO_THREAD_HERE, classify
 from adapters.discord.feedback import feedback_row
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
+from adapters.discord.pace import granted
 from bridge.contracts import Allowance, EditRate, Permits, Priority, Route, UserPost, Written
 
 THREAD_ALREADY_CREATED = 160004
@@ -47,20 +48,17 @@ CREATE = "POST /channels/{channel_id}/messages"
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
 THREAD = "POST /channels/{channel_id}/messages/{message_id}/threads"
 TYPING = "POST /channels/{channel_id}/typing"
-GLOBAL_WINDOW = 1.2
+GLOBAL_WINDOW = 1.05
 """Discord's global limit (50 requests/s per bot unless Discord raised it) is counted in
-one-second windows whose start we cannot see. At most that many requests less
-`GLOBAL_SPARE` in any 1.2 s, shared by every replica, never puts more in one of Discord's
-windows, even when a request reaches it up to 0.2 s later than the one sent before it (a busy
-event loop between the permit and the send); and the rest of the allowance can go at once, as
-a burst of new threads needs it. A 429 pauses the scope."""
-GLOBAL_SPARE = 2
-"""Requests of a window left to what discord.py sends outside the budget (start-up, a
-thread's parent looked up): with them the window still never overflows."""
+one-second windows whose start we cannot see. Permits for at most that many requests in any
+1.05 s, shared by every replica and granted by priority, and then this process's own count by
+when a request can have arrived (`adapters.discord.pace`) keep every one of Discord's windows
+within it; the whole allowance can go at once, as a burst of new threads needs it. A 429 pauses
+the scope."""
 
 
 def global_allowance(per_second: float) -> Allowance:
-    burst = max(1.0, per_second - GLOBAL_SPARE)
+    burst = max(1.0, per_second)
     rate = EditRate(burst / GLOBAL_WINDOW, burst=burst, window=GLOBAL_WINDOW)
     return Allowance("discord:global", rate)
 
@@ -177,7 +175,9 @@ class DiscordSurface:
         channel = int(self._channel)
         http = self._client.http
         written = Written()
-        with params:
+        first = index == 0 and not self.messages
+        priority = Priority.FIRST if first else Priority.FINAL if final else Priority.INTERIM
+        with params, granted(priority):
             if index < len(self.messages):
                 message_id = self.messages[index]
                 await http.edit_message(channel, int(message_id), params=params)
@@ -195,7 +195,8 @@ class DiscordSurface:
         return written
 
     async def retract(self, message_id: str) -> None:
-        """Delete a message of this reply (a bot may always delete its own)."""
+        """Delete a message of this reply (a bot may always delete its own); its global permit
+        is taken as it leaves (`adapters.discord.pace`)."""
         await self._client.http.delete_message(int(self._channel), int(message_id))
 
     async def close(self) -> None:
@@ -212,7 +213,8 @@ class DiscordSurface:
             scopes = allowances(self._client, TYPING, str(channel), self._global)
             await self._budget.acquire(scopes, priority=Priority.STATUS)
             try:
-                await self._client.http.send_typing(channel)
+                with granted(Priority.STATUS):
+                    await self._client.http.send_typing(channel)
             except discord.HTTPException as exc:
                 log.info("could not show typing in %s: %s", channel, exc)
             await asyncio.sleep(TYPING_REFRESH)
@@ -222,12 +224,13 @@ class DiscordSurface:
         scopes = allowances(self._client, THREAD, thread.channel, self._global)
         await self._budget.acquire(scopes, priority=Priority.FIRST)
         try:
-            await self._client.http.start_thread_with_message(
-                int(thread.channel),
-                int(self._post.message_id),
-                name=name,
-                auto_archive_duration=ARCHIVE_MINUTES,
-            )
+            with granted(Priority.FIRST):
+                await self._client.http.start_thread_with_message(
+                    int(thread.channel),
+                    int(self._post.message_id),
+                    name=name,
+                    auto_archive_duration=ARCHIVE_MINUTES,
+                )
         except discord.HTTPException as exc:
             if exc.code == THREAD_ALREADY_CREATED:
                 return
