@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import json
+import time
 
 import aiohttp
 import pytest
 
 from adapters.mattermost import MattermostAdapter
-from adapters.mattermost.format import WORD_JOINER, defuse_mentions, strip_mention
+from adapters.mattermost.api import MattermostAPI, ServerLimits
+from adapters.mattermost.format import MAX_POST_SIZE, WORD_JOINER, defuse_mentions, strip_mention
 from adapters.mattermost.ingest import Bot, Where, read_post
 from adapters.mattermost.settings import MattermostSettings
+from adapters.mattermost.surface import MattermostSurface
 from bridge.config import load_settings
-from bridge.contracts import ConfigError
+from bridge.contracts import ConfigError, ThreadKey, UserPost
 from bridge.contracts import load_settings as plugin_settings
 from bridge.metrics import Metrics
 from bridge.plugins import adapter_plugins
@@ -73,6 +76,43 @@ async def test_limiter_answers_429_with_plain_text() -> None:
             limited = await http.get(f"{emu.url}/api/v4/users/me")
             assert statuses[:2] == [200, 200] and limited.status == 429
             assert await limited.text() == "limit exceeded" and "Retry-After" in limited.headers
+
+
+async def test_replies_created_in_the_same_millisecond_get_a_post_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server answers a `pending_post_id` it saw in the last 30 s with that post, in
+    whatever thread: two replies' first posts made in one millisecond (two replicas, or two
+    threads on one) must not share one, or the second reply writes over the first's."""
+    async with MattermostEmulator() as emu:
+        assert isinstance(emu, MattermostEmulator)
+        roots = [await emu.mention(emu.channel.id, f"question {i}") for i in range(2)]
+        async with aiohttp.ClientSession() as session:
+            limits = ServerLimits.of(emu.url, emu.token, 10.0, 100)
+            api = MattermostAPI(session, emu.url, emu.token, limits)
+            monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
+            for i, root in enumerate(roots):
+                key = ThreadKey("mattermost", emu.team_id, emu.channel.id, root.id)
+                asked = UserPost(key, root.id, emu.user.id, root.message, 0.0)
+                surface = MattermostSurface(api, asked, [], MAX_POST_SIZE, emu.bot.id)
+                (route,) = surface.routes(0, "", final=False)
+                await surface.write(0, f"answer {i}", final=False, route=route)
+            monkeypatch.undo()
+        assert [emu.thread_text(root.id) for root in roots] == ["answer 0", "answer 1"]
+
+
+async def test_a_repeated_creation_returns_the_first_post() -> None:
+    """A retry after a lost answer carries the same `pending_post_id` and gets the same post."""
+    async with MattermostEmulator() as emu:
+        assert isinstance(emu, MattermostEmulator)
+        root = await emu.mention(emu.channel.id, "question")
+        headers = {"Authorization": f"Bearer {emu.token}"}
+        body = {"channel_id": emu.channel.id, "root_id": root.id, "pending_post_id": "k"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            url = f"{emu.url}/api/v4/posts"
+            first = await (await http.post(url, json={**body, "message": "one"})).json()
+            again = await (await http.post(url, json={**body, "message": "two"})).json()
+        assert again["id"] == first["id"] and emu.thread_text(root.id) == "one"
 
 
 def test_mentions_are_defused_outside_code_only() -> None:

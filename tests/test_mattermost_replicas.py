@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 
 from emulators.mattermost import MattermostEmulator, Post
@@ -18,9 +17,6 @@ from emulators.neuroflash.state import default_reply
 from tests.harness import rate_for
 from tests.mattermost_env import mattermost_vars
 from tests.procs import Replicas, replica_env, wait_until
-
-pytestmark = pytest.mark.alone
-"""Two bridge processes against one server: run when no other test file loads the machine."""
 
 
 @dataclass
@@ -31,6 +27,14 @@ class Setup:
 
     def text(self, root: Post) -> str:
         return self.emu.thread_text(root.id)
+
+    async def wait_text(self, root: Post, expected: str, timeout: float, what: str) -> None:
+        """Until the thread shows `expected`; else fail showing what it shows, post by post."""
+        try:
+            await wait_until(lambda: self.text(root) == expected, timeout, what)
+        except TimeoutError as exc:
+            shown = [p.message for p in self.emu.bot_posts(root.id)]
+            raise AssertionError(f"{exc}\nexpected: {expected!r}\nthe posts: {shown!r}") from None
 
     async def start(self, count: int = 1) -> None:
         for _ in range(count):
@@ -94,7 +98,8 @@ async def test_two_replicas_answer_each_post_once(
             await s.emu.user_post(s.emu.channel.id, f"more on {i}", root.id)
         for root, i in zip(roots, range(4), strict=True):
             expected = default_reply(f"question {i}") + default_reply(f"more on {i}")
-            await wait_until(lambda r=root, e=expected: s.text(r) == e, 30, f"thread {i}")
+            await s.wait_text(root, expected, 30, f"thread {i}")
+            assert len(s.emu.bot_posts(root.id)) == 2, f"thread {i}: a post per reply"
         assert sorted(s.streams()) == sorted(
             [f"question {i}" for i in range(4)] + [f"more on {i}" for i in range(4)]
         )
@@ -106,7 +111,7 @@ async def test_two_replicas_answer_each_post_once(
         await wait_until(lambda: confirmations() >= 1, 10, "the command confirmed")
         await s.emu.user_post(s.emu.channel.id, "last one", roots[1].id)
         last = default_reply("question 1") + default_reply("more on 1") + default_reply("last one")
-        await wait_until(lambda: s.text(roots[1]) == last, 20, "a barrier answered")
+        await s.wait_text(roots[1], last, 20, "a barrier answered")
         assert confirmations() == 1, "a command is carried out by one replica"
 
 

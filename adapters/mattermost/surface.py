@@ -8,7 +8,7 @@ one per-token limiter (`adapters.mattermost.api.ServerLimits`), whatever the cha
 
 from __future__ import annotations
 
-import time
+import uuid
 from typing import Any
 
 from adapters.mattermost.api import MattermostAPI
@@ -75,7 +75,7 @@ class MattermostSurface:
                 "channel_id": self._channel,
                 "root_id": self._root,
                 "message": text,
-                "pending_post_id": f"{self._bot}:{int(time.time() * 1000)}",
+                "pending_post_id": pending_post_id(self._bot),
             },
             retry_priority=priority,
         )
@@ -86,3 +86,11 @@ class MattermostSurface:
     async def retract(self, message_id: str) -> None:
         """Delete a post of this reply (a bot may delete its own)."""
         await self._api.call("DELETE", f"/posts/{message_id}")
+
+
+def pending_post_id(bot: str) -> str:
+    """The idempotency key of one post creation, kept by its retries. Unique per creation, not
+    the web app's `user:milliseconds`: the server answers a key it saw in the last 30 s with
+    the post made under it, wherever that is (`deduplicateCreatePost`, server/channels/app/
+    post.go), and this bot creates posts of many threads, on every replica, in the same ms."""
+    return f"{bot}:{uuid.uuid4().hex}"

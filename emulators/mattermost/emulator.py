@@ -11,7 +11,10 @@ Sources (API v4 reference, https://developers.mattermost.com/api-documentation/)
   (`order` newest first, `posts` by id) of the posts created or changed after `since`.
   A message longer than the server's maximum (`MaxPostSize`, 16,383 characters since the
   database's Message column became text, 4,000 before) is refused 400
-  `model.post.is_valid.msg.app_error` (model/post.go `IsValid`).
+  `model.post.is_valid.msg.app_error` (model/post.go `IsValid`). A creation whose
+  `pending_post_id` the server saw in the last 30 s gets the post made under it, whatever
+  its channel and thread (`deduplicateCreatePost` and `pendingPostIDsCacheTTL` in
+  server/channels/app/post.go: one cache keyed by that id alone).
 - `GET /api/v4/config/client?format=old`: the client configuration with the computed
   `MaxPostSize` (`ClientConfigWithComputed` in the server's platform/config.go).
 - `POST /api/v4/reactions {user_id, post_id, emoji_name}` → 201.
@@ -48,6 +51,7 @@ from emulators.mattermost.ratelimit import GCRA
 from emulators.mattermost.state import Channel, Post, Reaction, Server, User, new_id
 
 MAX_POST_SIZE = 16383
+PENDING_POST_ID_SECONDS = 30.0
 SERVER_VERSION = "10.5.0"
 ROLE_PERMISSIONS = {
     "system_user": ["create_team", "list_public_teams", "view_members", "create_direct_channel"],
@@ -85,10 +89,10 @@ class MattermostEmulator(Emulator):
         self.refuse_sockets = False
         self.connects = 0
         self._seq: dict[int, int] = {}
-        self._pending: dict[str, str] = {}
+        self._pending: dict[str, tuple[str, float]] = {}
+        """`pending_post_id` → (post id, monotonic time): a repeat within 30 s gets that post."""
         self.ephemerals: list[tuple[str, str, str]] = []
         """(user id, channel id, message) of each ephemeral post the bot made."""
-        """`pending_post_id` → post id: a repeated creation returns the first post."""
         super().__init__()
 
     # -- set-up for tests --------------------------------------------------------------------
@@ -308,12 +312,13 @@ class MattermostEmulator(Emulator):
         if root_id and root_id not in self.server.posts:
             return error(400, "api.post.create_post.root_id.app_error", "Invalid root_id")
         pending = str(body.get("pending_post_id") or "")
-        if pending in self._pending:
-            return json_response(self.server.posts[self._pending[pending]].as_json(), status=201)
+        seen = self._pending.get(pending)
+        if seen is not None and time.monotonic() - seen[1] < PENDING_POST_ID_SECONDS:
+            return json_response(self.server.posts[seen[0]].as_json(), status=201)
         props = {**(body.get("props") or {}), "from_bot": "true"}
         post = self.server.add_post(channel.id, self.bot.id, message, root_id=root_id, props=props)
         if pending:
-            self._pending[pending] = post.id
+            self._pending[pending] = (post.id, time.monotonic())
         await self.announce(post)
         return json_response(post.as_json(), status=201)
 
