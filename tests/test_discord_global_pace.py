@@ -1,17 +1,17 @@
 """The bot's global limit is kept for every request discord.py sends, by the time it is sent:
 requests the bridge makes outside a reply's write take their permit too, and a batch of granted
 writes that a busy loop held back does not land in the same Discord window as the next batch.
-(`granted()` marks requests as a reply's writes, whose permits the render took.)
+(`granted()` marks requests as a reply's writes, whose permits the render took.) The window
+itself is tested in `test_arrival_window`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
-from adapters.discord.pace import WINDOW, SendWindow, granted
+from adapters.discord.pace import granted
 from adapters.discord.surface import global_allowance
 from bridge.contracts import Priority
 from tests.harness import discord_bridge
@@ -20,51 +20,6 @@ pytestmark = pytest.mark.alone
 """Timing under an enforced global limit: run when no other test file loads the machine."""
 
 PER_SECOND = 10
-
-
-async def test_a_request_counts_until_a_window_after_its_answer() -> None:
-    """Ten requests through a window of four, each answered 0.1 s after it left: when one
-    leaves, fewer than four others were sent and not yet a window past their answer."""
-    window = SendWindow(global_allowance(4))
-    entered: dict[int, float] = {}
-    answered: dict[int, float] = {}
-
-    async def request(i: int) -> None:
-        token = object()
-        await window.enter(token, Priority.FINAL)
-        entered[i] = time.monotonic()
-        await asyncio.sleep(0.1)
-        answered[i] = time.monotonic()
-        window.leave(token)
-
-    await asyncio.gather(*(request(i) for i in range(10)))
-    for j, sent in entered.items():
-        counting = [
-            i for i in entered if i != j and entered[i] <= sent < answered[i] + WINDOW - 0.01
-        ]
-        assert len(counting) < 4, (j, sorted(counting))
-    assert max(entered.values()) - min(entered.values()) >= 2 * (WINDOW + 0.1) - 0.02
-
-
-async def test_a_full_window_lets_a_first_text_go_before_waiting_interim_edits() -> None:
-    window = SendWindow(global_allowance(1))
-    held = object()
-    await window.enter(held, Priority.FINAL)
-    order: list[str] = []
-
-    async def request(name: str, priority: Priority) -> None:
-        token = object()
-        await window.enter(token, priority)
-        order.append(name)
-        window.leave(token)
-
-    edits = [asyncio.create_task(request(f"edit {i}", Priority.INTERIM)) for i in range(2)]
-    await asyncio.sleep(0.05)
-    first = asyncio.create_task(request("first text", Priority.FIRST))
-    await asyncio.sleep(0.05)
-    window.leave(held)
-    await asyncio.gather(*edits, first)
-    assert order == ["first text", "edit 0", "edit 1"]
 
 
 async def test_requests_outside_replies_count_on_the_global_limit(

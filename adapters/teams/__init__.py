@@ -27,6 +27,7 @@ from adapters.teams.connector import Connector
 from adapters.teams.doctor import run_checks
 from adapters.teams.http import PATH, messages_handler
 from adapters.teams.ingest import TeamsIngest
+from adapters.teams.pace import pace_requests
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.surface import TeamsSurface
 from adapters.teams.talk import Talk
@@ -70,7 +71,10 @@ class TeamsAdapter:
         self._no_streams: set[str] = set()
 
     async def start(self, core: Core) -> None:
-        trace = fence_requests(http_trace(core.meter, "teams", _route_name))
+        metered = http_trace(core.meter, "teams", _route_name)
+        per_second = self.settings.requests_per_second
+        paced = pace_requests(metered, core.budget, self.settings.tenant_id, self._app, per_second)
+        trace = fence_requests(paced)
         self._session = session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30),

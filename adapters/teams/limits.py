@@ -1,27 +1,30 @@
 """Teams' bot API limits as the bridge paces them: per conversation, per stream, per app.
 
 https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit: per bot per
-conversation (a 1:1 chat, a group chat, or a whole channel: all its threads count together),
+conversation (a 1:1 chat, a group chat, or a channel: all its threads count together),
 7 operations per 1 s, 8 per 2 s, 60 per 30 s and 1,800 per hour; "all requests are subject to
 the same rate limiting policy", so posts, edits, deletes and typing all count. The app may
 make 50 requests per second in a tenant (older editions of the page said 30: set
 TEAMS_REQUESTS_PER_SECOND). A stream in a personal chat takes about one update per second
 (…/bots/streaming-ux).
 
-Each window is a sliding window in Redis, shared by every reply and replica, lengthened by
-`TRANSIT`.
+Each limit is kept twice. The shared budget (a sliding window in Redis per scope, shared by
+every reply and replica) grants permits by priority; then this process holds each request to
+the documented windows by when it can have reached Teams (`arrival`, `adapters.teams.pace`):
+from its sending until a window after its answer. So a busy loop that sends granted requests
+late and bunched never overfills a window, and no margin is kept for it.
 """
 
 from __future__ import annotations
 
 from bridge.contracts import Allowance, EditRate, join_ids
+from bridge.contracts.toolkit.arrival import Scope
 
-TRANSIT = 0.5
-TRANSIT_SHARE = 0.03
-"""Each window is lengthened by half a second or 3 % of it, whichever is more: on a loaded
-machine a request can reach Teams that much later than the one granted before it. A stream's
-update then goes every 1.5 s, the pace Microsoft recommends ("buffer the tokens … for 1.5 to
-two seconds")."""
+TRANSIT = 0.05
+"""The shared budget's windows are this much longer than Teams': between replicas only the
+budget counts, and a permit one replica was granted can reach Teams a moment after another
+replica's permit granted a window later (the same twentieth of a second Discord's global window
+keeps). Within one process the arrival window needs no margin."""
 CONVERSATION_WINDOWS: tuple[tuple[float, int], ...] = (
     (1.0, 7),
     (2.0, 8),
@@ -37,14 +40,32 @@ INTERIM_WINDOWS: tuple[tuple[float, int], ...] = ((30.0, 30), (3600.0, 900))
 interim edit granted now holds its slot for 30 s (an hour): without a cap, a busy channel's
 interim edits would fill them and every first text and final after would wait for them to
 expire (and at the hour's 1,800, a channel's whole budget for the hour could go to edits)."""
-STREAM_INTERVAL = 1.0
-APP_SPARE = 2
-"""Requests per second left to what is sent outside the budgets (notices, a stop's answer)."""
+APP_WINDOW = 1.0
+STREAM_INTERVAL = 1.5
+"""A stream's updates go one per 1.5 s, the pace Microsoft recommends ("buffer the tokens … for
+1.5 to two seconds"): a stream is not a scope the arrival window can see (its id is in the
+body), so its half second over Teams' one is what keeps a late update apart from the next."""
 
 
 def _window(seconds: float, requests: int) -> EditRate:
-    window = seconds + max(TRANSIT, seconds * TRANSIT_SHARE)
+    window = seconds + TRANSIT
     return EditRate(per_second=requests / window, burst=float(requests), window=window)
+
+
+def arrival(conversation_id: str, requests_per_second: float) -> tuple[Scope, ...]:
+    """The documented windows one request to `conversation_id` counts on in this process: the
+    conversation's and the app's (`adapters.teams.pace`)."""
+    return (
+        *(
+            Scope(f"conversation:{conversation_id}/{int(s)}s", n, s)
+            for s, n in CONVERSATION_WINDOWS
+        ),
+        app_window(requests_per_second),
+    )
+
+
+def app_window(requests_per_second: float) -> Scope:
+    return Scope("app", max(1, int(requests_per_second)), APP_WINDOW)
 
 
 def conversation(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
@@ -64,9 +85,11 @@ def interim(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
 
 
 def app(requests_per_second: float) -> Allowance:
-    burst = max(1, int(requests_per_second) - APP_SPARE)
-    return Allowance("teams:app", _window(1.0, burst))
+    """The app's whole allowance: what is sent outside a reply takes its permit here too."""
+    burst = max(1, int(requests_per_second))
+    return Allowance("teams:app", _window(APP_WINDOW, burst))
 
 
 def stream(tenant: str, stream_id: str) -> Allowance:
-    return Allowance(join_ids("teams", tenant, "stream", stream_id), _window(STREAM_INTERVAL, 1))
+    rate = EditRate(per_second=1 / STREAM_INTERVAL, burst=1.0, window=STREAM_INTERVAL)
+    return Allowance(join_ids("teams", tenant, "stream", stream_id), rate)

@@ -16,7 +16,8 @@ open: its next write ends it (a final needs no sequence) before editing.
 The reply's last message carries Teams' feedback loop on its final write (`feedback`).
 
 Every write counts on the conversation's windows and the app's (`adapters.teams.limits`); a
-stream update also on its stream's one-a-second scope. Nobody is pinged (`format`).
+stream update also on its stream's scope. The write's requests carry its priority to the
+session's arrival window (`adapters.teams.pace`). Nobody is pinged (`format`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from adapters.teams.errors import STREAM_NOT_ALLOWED, classify, too_large
 from adapters.teams.feedback import FEEDBACK_LOOP
 from adapters.teams.format import EDIT_INTERVAL, PAGE_LIMIT, STREAM_INTERVAL, defuse_mentions
 from bridge.contracts import Allowance, Changes, Permits, Priority, Route, UserPost, Written
+from bridge.contracts.toolkit.arrival import granted
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +126,11 @@ class TeamsSurface:
         """A refusal leaves as `WriteRejected`, carrying what the write changed before it (a
         stream that ended under us)."""
         changes = self._changes = Changes()
+        first = index == 0 and not self.messages
+        priority = Priority.FIRST if first else Priority.FINAL if final else Priority.INTERIM
         try:
-            await self._write(index, defuse_mentions(text), final=final, route=route)
+            with granted(priority):
+                await self._write(index, defuse_mentions(text), final=final, route=route)
         except BaseException as exc:
             changes.left_on(exc)
             rejected = classify(exc) if isinstance(exc, Exception) else None
@@ -135,8 +140,11 @@ class TeamsSurface:
         return changes.written()
 
     async def retract(self, message_id: str) -> None:
-        """Delete a message of this reply (a bot may delete its own)."""
-        await self._connector.delete(self._service, self._conversation, message_id)
+        """Delete a message of this reply (a bot may delete its own), on the conversation's
+        windows and the app's like a first text: what is left of a lost lease goes first."""
+        await self._budget.acquire(self._scopes, priority=Priority.FIRST)
+        with granted(Priority.FIRST):
+            await self._connector.delete(self._service, self._conversation, message_id)
 
     async def _write(self, index: int, text: str, *, final: bool, route: Route) -> None:
         if route.name == START:

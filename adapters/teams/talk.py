@@ -13,6 +13,7 @@ from adapters.teams.connector import Connector, ConnectorError
 from adapters.teams.format import defuse_mentions
 from adapters.teams.token import TokenRefused
 from bridge.contracts import Allowance, Permits, Priority, UserPost
+from bridge.contracts.toolkit.arrival import granted
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ class Talk:
         activity = {"type": "message", "text": defuse_mentions(text), "textFormat": "markdown"}
         try:
             await self._budget.acquire(scopes, priority=Priority.FINAL)
-            await self._connector.send(post.extra["service_url"], post.extra["reply_to"], activity)
+            with granted(Priority.FINAL):
+                await self._connector.send(
+                    post.extra["service_url"], post.extra["reply_to"], activity
+                )
         except (TimeoutError, ConnectorError, TokenRefused, aiohttp.ClientError) as exc:
             log.info("could not post a notice in %s: %s", thread, exc)

@@ -22,7 +22,9 @@ Also for adapters: `split` (a reply cut at clean boundaries, code fences closed 
 interim text made valid to show), `commonmark` (where CommonMark puts code, so mention
 neutralising leaves exactly that byte-exact), `encryption` (the Fernet keys of a setting that
 lists them, newest first), `doctor` (a `threadbridge doctor` row that passed or failed with its
-fix, and one for a host that cannot be reached).
+fix, and one for a host that cannot be reached), `arrival` (a messenger's request limits kept by
+when a request can have arrived, hooked into the adapter's aiohttp session; `granted` marks a
+write's requests).
 
 Why here and not in each provider: these are the traps every streamed HTTP API sets (a 4xx
 retried as a transport error, a `Retry-After: inf`, 50 token fetches at once); solving them
