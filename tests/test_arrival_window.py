@@ -7,8 +7,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bridge.contracts import Priority
-from bridge.contracts.toolkit.arrival import ArrivalWindow, Scope
+import pytest
+from aiohttp import ClientSession, TraceConfig, web
+
+from bridge.contracts import Priority, fencing
+from bridge.contracts.fencing import fence_requests
+from bridge.contracts.toolkit.arrival import ArrivalWindow, Scope, pace_requests
+from tests.loopback import serving
 
 WINDOW = 1.0
 
@@ -134,3 +139,60 @@ async def test_thousands_of_requests_in_flight_cost_little_each() -> None:
     for token in tokens[::2]:
         window.leave(token)
     assert time.process_time() - start < 1.0
+
+
+async def test_requests_queued_on_a_busy_conversation_leave_the_app_to_the_others() -> None:
+    """Five requests wait for conversation A's window (one per 30 s); a request to idle
+    conversation B, on the same app scope of five a second, goes at once: the waiters behind
+    the first on A keep no app slot from it."""
+    window = ArrivalWindow()
+    app = scope("app", 5)
+    a, b = (scope("A", 1, 30.0), app), (scope("B", 1, 30.0), app)
+    sent = object()
+    await window.enter(sent, a, Priority.FINAL)
+    window.leave(sent)
+    waiting = [asyncio.create_task(window.enter(object(), a, Priority.FINAL)) for _ in range(5)]
+    await asyncio.sleep(0.05)
+    try:
+        async with asyncio.timeout(0.5):
+            await window.enter(object(), b, Priority.FINAL)
+    finally:
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+
+class Refused(Exception):
+    """The write fence's answer in these tests."""
+
+
+def refuse() -> None:
+    raise Refused
+
+
+async def test_a_request_the_fence_refuses_gives_its_slot_back() -> None:
+    """Five requests refused by the write fence after the window let them go, then two more:
+    the refused ones hold no slot, so the two go at once (a scope of two a second)."""
+    app = web.Application()
+    app.router.add_get("/x", lambda _: web.Response(text="ok"))
+
+    async def permit(*_: object) -> None:
+        return None
+
+    async with serving(app) as port:
+        trace = pace_requests(
+            fence_requests(TraceConfig()),
+            lambda _, __: (scope("global", 2),),
+            permit,
+            check=fencing.check,
+        )
+        async with ClientSession(trace_configs=[trace]) as session:
+            url = f"http://127.0.0.1:{port}/x"
+            with fencing.fenced(refuse):
+                for _ in range(5):
+                    with pytest.raises(Refused):
+                        await session.get(url)
+            async with asyncio.timeout(0.5):
+                for _ in range(2):
+                    async with session.get(url) as answer:
+                        assert answer.status == 200

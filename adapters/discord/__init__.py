@@ -98,8 +98,8 @@ class DiscordAdapter:
             await rate(interaction)
 
         limit = global_allowance(self._settings.requests_per_second)
-        paced = pace_requests(http_trace(core.meter, "discord", route_name), core.budget, limit)
-        trace = fence_requests(paced)
+        fenced = fence_requests(http_trace(core.meter, "discord", route_name))
+        trace = pace_requests(fenced, core.budget, limit, self._settings.api_url)
         self.client = client = BridgeClient(on_post, on_reaction, trace, on_press, on_removed)
         try:
             await client.login(secret(self._settings.token))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from aiohttp import TraceConfig
 from yarl import URL
 
-from bridge.contracts import Allowance, Permits, Priority
+from bridge.contracts import Allowance, Permits, Priority, fencing
 from bridge.contracts.toolkit import arrival
 from bridge.contracts.toolkit.arrival import Scope, granted
 
@@ -34,15 +34,21 @@ def global_scope(allowance: Allowance) -> Scope:
     return Scope("discord:global", max(1, int(allowance.rate.burst)), WINDOW)
 
 
-def pace_requests(trace: TraceConfig, budget: Permits, allowance: Allowance) -> TraceConfig:
-    """Make `trace` hold each request the session sends to the bot's global `allowance` in the
-    shared `budget` (unless the write took its permit already) and by its time of sending."""
+def pace_requests(
+    trace: TraceConfig, budget: Permits, allowance: Allowance, api_url: str
+) -> TraceConfig:
+    """Make `trace` hold each request the session sends to the API at `api_url` to the bot's
+    global `allowance` in the shared `budget` (unless the write took its permit already) and
+    by when it can have arrived; the write fence is checked last. The gateway's connection and
+    files from the CDN are not API requests and pass untouched."""
     bound = (global_scope(allowance),)
+    api = URL(api_url)
 
     def scopes(_: str, url: URL) -> tuple[Scope, ...]:
-        return () if any(part in url.path for part in UNBOUND) else bound
+        on_api = url.host == api.host and url.path.startswith(api.path)
+        return bound if on_api and not any(part in url.path for part in UNBOUND) else ()
 
     async def permit(_: str, __: URL, priority: Priority) -> None:
         await budget.acquire((allowance,), priority=priority)
 
-    return arrival.pace_requests(trace, scopes, permit)
+    return arrival.pace_requests(trace, scopes, permit, check=fencing.check)

@@ -39,6 +39,10 @@ from bridge.contracts.metering import http_trace
 log = logging.getLogger(__name__)
 
 HTTP_CONNECTIONS = 256
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10, sock_read=30)
+"""Per phase, not in total: a total would start before the session's trace holds a call to
+Teams' windows (`adapters.teams.pace`), so time spent waiting for a window would count
+against it."""
 
 
 class TeamsAdapter:
@@ -73,11 +77,11 @@ class TeamsAdapter:
     async def start(self, core: Core) -> None:
         metered = http_trace(core.meter, "teams", _route_name)
         per_second = self.settings.requests_per_second
-        paced = pace_requests(metered, core.budget, self.settings.tenant_id, self._app, per_second)
-        trace = fence_requests(paced)
+        fenced = fence_requests(metered)
+        trace = pace_requests(fenced, core.budget, self.settings.tenant_id, self._app, per_second)
         self._session = session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
-            timeout=aiohttp.ClientTimeout(total=30),
+            timeout=REQUEST_TIMEOUT,
             trace_configs=[trace],
         )
         self._budget = core.budget

@@ -7,9 +7,11 @@ request reaches the platform somewhere between the moment it is sent and its ans
 `ArrivalWindow` counts it on each of its scopes from sending until that scope's window length
 after the answer: every instant of a platform window that holds the request's arrival is inside
 that span, so no window of the scope's length (fixed or sliding, any alignment) holds more than
-the scope's limit, whatever the latency. A request waits until every one of its scopes has
-room; waiters leave by priority, then first come first served, and one waiting on a full scope
-keeps its place on its other scopes (no later request of lower rank takes the last slot).
+the scope's limit of this process's requests, whatever the latency. Between replicas only the
+shared budget counts (its windows keep a small margin). A request waits until every one of its
+scopes has room; waiters leave by priority, then first come first served, and one waiting on a
+full scope keeps its place on its other scopes (no later request of lower rank takes the last
+slot).
 
 `pace_requests` hooks it into an aiohttp session's trace; requests a reply's surface makes under
 `granted(priority)` already hold their shared permit, the others take theirs as they leave.
@@ -39,9 +41,10 @@ from yarl import URL
 
 from bridge.contracts import Priority
 
-STALE = 30.0
-"""A request neither answered nor failed after this long stops counting (its trace was cut
-short before it was sent)."""
+STALE = 300.0
+"""A request neither answered nor failed after this long stops counting. Every request let go
+is answered, fails or is cancelled (`pace_requests`), so this is a safety net only, longer than
+any request of these sessions runs (aiohttp's default total timeout is five minutes)."""
 SWEEP = 60.0
 """How often scopes nobody used for a window are forgotten."""
 
@@ -77,7 +80,7 @@ class _Count:
 
 @dataclass(eq=False, slots=True)
 class _Waiter:
-    key: int
+    key: object
     counts: tuple[_Count, ...]
     admitted: asyncio.Future[None]
 
@@ -91,9 +94,11 @@ class ArrivalWindow:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._counts: dict[str, _Count] = {}
-        self._flying: collections.OrderedDict[int, tuple[float, tuple[_Count, ...]]] = (
+        self._flying: collections.OrderedDict[object, tuple[float, tuple[_Count, ...]]] = (
             collections.OrderedDict()
         )
+        """Requests sent and not yet answered, keyed by the request's own ticket (an object
+        kept alive here, so no later request can take its key)."""
         self._queues: dict[int, dict[int, _Waiter]] = {}
         self._waiters = 0
         self._order = itertools.count()
@@ -105,9 +110,9 @@ class ArrivalWindow:
         now = self._clock()
         counts = tuple(self._count(scope) for scope in scopes)
         if not self._waiters and all(c.used(now) < c.limit for c in counts):
-            self._send(id(request), counts, now)
+            self._send(request, counts, now)
             return
-        waiter = _Waiter(id(request), counts, asyncio.get_running_loop().create_future())
+        waiter = _Waiter(request, counts, asyncio.get_running_loop().create_future())
         place = next(self._order)
         self._queues.setdefault(int(priority), {})[place] = waiter
         self._waiters += 1
@@ -118,7 +123,7 @@ class ArrivalWindow:
             await waiter.admitted
         except BaseException:
             if waiter.admitted.done() and not waiter.admitted.cancelled():
-                self._drop(id(request))
+                self._drop(request)
             else:
                 self._unqueue(int(priority), place)
             self._pump()
@@ -126,7 +131,7 @@ class ArrivalWindow:
 
     def leave(self, request: object) -> None:
         """`request` was answered (or failed): it stops counting a window after now."""
-        sent = self._flying.pop(id(request), None)
+        sent = self._flying.pop(request, None)
         if sent is None:
             return
         now = self._clock()
@@ -146,12 +151,19 @@ class ArrivalWindow:
             count.limit, count.seconds = scope.limit, scope.seconds
         return count
 
-    def _send(self, key: int, counts: tuple[_Count, ...], now: float) -> None:
+    def _send(self, key: object, counts: tuple[_Count, ...], now: float) -> None:
+        self._drop(key)
         self._flying[key] = (now, counts)
         for count in counts:
             count.flying += 1
 
-    def _drop(self, key: int) -> None:
+    def cancel(self, request: object) -> None:
+        """`request` was let go but never sent (refused on the way out): it stops counting."""
+        self._drop(request)
+        if self._waiters:
+            self._pump()
+
+    def _drop(self, key: object) -> None:
         """Forget a request that was never sent, or whose end we will not hear of."""
         sent = self._flying.pop(key, None)
         if sent is not None:
@@ -166,8 +178,10 @@ class ArrivalWindow:
                 count.waiting -= 1
 
     def _pump(self) -> None:
-        """Let go every waiter whose scopes all have room, in order; one that must wait keeps a
-        slot on each of its scopes from those behind it. Then look again when the first slot a
+        """Let go every waiter whose scopes all have room, in order; the first that must wait
+        for a full scope keeps a slot on each of its scopes from those behind it (those behind
+        it on the same full scope cannot pass it anyway, so they keep none: a busy conversation
+        does not take the app's slots from the others). Then look again when the first slot a
         waiter needs frees."""
         now = self._clock()
         while self._flying:
@@ -176,6 +190,7 @@ class ArrivalWindow:
                 break
             self._drop(key)
         held: dict[int, int] = {}
+        blocking: set[int] = set()
         wake = math.inf
         for priority in sorted(self._queues):
             queue = self._queues[priority]
@@ -189,9 +204,12 @@ class ArrivalWindow:
                     self._send(waiter.key, waiter.counts, now)
                     waiter.admitted.set_result(None)
                     continue
+                wake = min(wake, *(self._frees_at(c, now) for c in full))
+                if all(id(c) in blocking for c in full):
+                    continue
+                blocking.update(id(c) for c in full)
                 for count in waiter.counts:
                     held[id(count)] = held.get(id(count), 0) + 1
-                wake = min(wake, *(self._frees_at(c, now) for c in full))
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -240,10 +258,16 @@ def pace_requests(
     permit: Permit,
     window: ArrivalWindow | None = None,
     ungranted: Priority = Priority.FIRST,
+    check: Callable[[], None] | None = None,
 ) -> TraceConfig:
     """Make `trace` hold each request its session sends to `scopes` by when it can have
     arrived, after `permit` for a request that holds no shared permit yet (with `ungranted`'s
-    rank: no part of a window is left spare for them)."""
+    rank: no part of a window is left spare for them).
+
+    `check` (the write fence) runs once the request is let go, as the last step before it is
+    sent; if it refuses, the request's slot is given back. Append this hook after every other
+    `on_request_start` hook of `trace`: aiohttp runs no end hook for a request whose start
+    hooks raised, so a hook that raised after this one would keep its slot."""
     held = window or ArrivalWindow()
 
     async def on_start(
@@ -256,14 +280,24 @@ def pace_requests(
         if priority is None:
             priority = ungranted
             await permit(params.method, params.url, priority)
-        await held.enter(context, counted, priority)
+        ticket = object()
+        await held.enter(ticket, counted, priority)
+        if check is not None:
+            try:
+                check()
+            except BaseException:
+                held.cancel(ticket)
+                raise
+        context.arrival_ticket = ticket
 
     async def on_end(
         _: ClientSession,
         context: SimpleNamespace,
         __: TraceRequestEndParams | TraceRequestExceptionParams,
     ) -> None:
-        held.leave(context)
+        ticket = getattr(context, "arrival_ticket", None)
+        if ticket is not None:
+            held.leave(ticket)
 
     trace.on_request_start.append(on_start)
     trace.on_request_end.append(on_end)
