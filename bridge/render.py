@@ -22,6 +22,7 @@ from bridge.contracts import (
     Route,
     Surface,
     WriteRejected,
+    writing,
 )
 from bridge.contracts.backoff import backoff, exponential, jitter
 from bridge.contracts.feedback import Rated
@@ -230,12 +231,15 @@ class Renderer:
                 continue
             showing = index == last and bool(status_routes)
             routes = status_routes if showing else self.surface.routes(index, page, final=frozen)
-            route, wait = await self._try_route(routes, self._priority(index, frozen))
+            priority = self._priority(index, frozen)
+            route, wait = await self._try_route(routes, priority)
             if route is None:
                 return wait
             shown = page if frozen or route.appends else display
             try:
-                await self._write(index, shown, final=frozen, route=route, status=showing)
+                await self._write(
+                    index, shown, final=frozen, route=route, priority=priority, status=showing
+                )
             except Fenced:
                 raise
             except Exception as exc:
@@ -279,7 +283,7 @@ class Renderer:
                 await asyncio.sleep(jitter(max(wait, MIN_RETRY)))
                 route, wait = await self._try_route(routes, priority)
             try:
-                await self._write(index, page, final=True, route=route)
+                await self._write(index, page, final=True, route=route, priority=priority)
                 return
             except Fenced:
                 raise
@@ -296,10 +300,19 @@ class Renderer:
             await asyncio.sleep(wait)
 
     async def _write(
-        self, index: int, page: str, *, final: bool, route: Route, status: bool = False
+        self,
+        index: int,
+        page: str,
+        *,
+        final: bool,
+        route: Route,
+        priority: Priority,
+        status: bool = False,
     ) -> None:
-        """`status`: the page ends in the status, so it is not yet the reply's first text."""
-        await self.surface.write(index, page, final=final, route=route)
+        """`status`: the page ends in the status, so it is not yet the reply's first text.
+        The write's requests carry the priority its permits were taken with (`writing`)."""
+        with writing(priority):
+            await self.surface.write(index, page, final=final, route=route)
         now = time.monotonic()
         self._last_write = now
         self.stats.writes += 1

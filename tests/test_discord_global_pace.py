@@ -11,9 +11,8 @@ import asyncio
 
 import pytest
 
-from adapters.discord.pace import granted
 from adapters.discord.surface import global_allowance
-from bridge.contracts import Priority
+from bridge.contracts import Priority, writing
 from tests.harness import discord_bridge
 
 pytestmark = pytest.mark.alone
@@ -65,7 +64,7 @@ async def test_granted_requests_that_leave_late_wait_for_the_window_by_send_time
 
         async def batch(delay: float) -> None:
             await asyncio.sleep(delay)
-            with granted(Priority.FINAL):
+            with writing(Priority.FINAL):
                 await asyncio.gather(*(http.get_channel(emu.channel.id) for _ in range(PER_SECOND)))
 
         await asyncio.gather(batch(0.3), batch(length))

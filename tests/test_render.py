@@ -8,7 +8,15 @@ import time
 
 import pytest
 
-from bridge.contracts import Allowance, EditRate, Route, ThreadKey, Written
+from bridge.contracts import (
+    Allowance,
+    EditRate,
+    Priority,
+    Route,
+    ThreadKey,
+    Written,
+    write_priority,
+)
 from bridge.contracts.toolkit.split import open_fence
 from bridge.lease import LeaseLost
 from bridge.pacing import EditBudget
@@ -224,3 +232,32 @@ async def test_a_streams_last_piece_is_appended_at_once_and_the_close_waits(stor
     assert append[2] == stop[2] == surface.texts[0] == "the whole answer"
     assert append[0] - asked < 0.3 <= stop[0] - asked
     assert not surface.open
+
+
+class PriorityRecordingSurface(RecordingSurface):
+    """No placeholder; records the write priority each write's requests would carry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.priorities: list[tuple[bool, Priority | None]] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
+        self.priorities.append((final, write_priority()))
+        return await super().write(index, text, final=final, route=route)
+
+
+async def test_each_write_carries_the_priority_its_permits_were_taken_with(store: Store) -> None:
+    """A plugin that holds requests back once more (the arrival window) orders them by it."""
+    surface = PriorityRecordingSurface()
+    renderer = Renderer(surface, EditBudget(store.redis, store.keys))
+    renderer.start()
+    text = "A sentence of the answer, streamed in pieces. " * 8
+    await _stream(renderer, text[:-40], 1.2)
+    await renderer.finish(text)
+    assert write_priority() is None
+    assert surface.priorities[0] == (False, Priority.FIRST)
+    assert (False, Priority.INTERIM) in surface.priorities[1:-1]
+    assert surface.priorities[-1] == (True, Priority.FINAL)

@@ -12,8 +12,7 @@ from yarl import URL
 
 from adapters.teams import TeamsAdapter, limits
 from adapters.teams.pace import conversation_of
-from bridge.contracts import Priority
-from bridge.contracts.toolkit.arrival import granted
+from bridge.contracts import Priority, writing
 from emulators.teams import CHANNEL
 from tests.teams_kit import teams_bridge
 
@@ -51,7 +50,7 @@ async def test_granted_requests_that_leave_late_wait_for_the_window_by_send_time
         activity = {"type": "message", "text": "late", "textFormat": "markdown"}
 
         async def send() -> None:
-            with granted(Priority.FINAL):
+            with writing(Priority.FINAL):
                 await connector.send(emu.service_url, where, activity)
 
         async def late() -> None:

@@ -18,9 +18,9 @@ from yarl import URL
 
 from bridge.contracts import Allowance, Permits, Priority, fencing
 from bridge.contracts.toolkit import arrival
-from bridge.contracts.toolkit.arrival import Scope, granted
+from bridge.contracts.toolkit.arrival import Scope
 
-__all__ = ["WINDOW", "global_scope", "granted", "pace_requests"]
+__all__ = ["WINDOW", "global_scope", "pace_requests"]
 
 WINDOW = 1.0
 """Discord's global window: a second."""

@@ -34,8 +34,16 @@ from adapters.discord.controls import BUTTON_ROW
 from adapters.discord.errors import NO_THREAD_HERE, classify
 from adapters.discord.feedback import feedback_row
 from adapters.discord.format import EDIT_INTERVAL, NO_MENTIONS, PAGE_LIMIT
-from adapters.discord.pace import granted
-from bridge.contracts import Allowance, EditRate, Permits, Priority, Route, UserPost, Written
+from bridge.contracts import (
+    Allowance,
+    EditRate,
+    Permits,
+    Priority,
+    Route,
+    UserPost,
+    Written,
+    writing,
+)
 
 THREAD_ALREADY_CREATED = 160004
 CHANNEL_WINDOW = 5.15
@@ -175,9 +183,7 @@ class DiscordSurface:
         channel = int(self._channel)
         http = self._client.http
         written = Written()
-        first = index == 0 and not self.messages
-        priority = Priority.FIRST if first else Priority.FINAL if final else Priority.INTERIM
-        with params, granted(priority):
+        with params:
             if index < len(self.messages):
                 message_id = self.messages[index]
                 await http.edit_message(channel, int(message_id), params=params)
@@ -213,7 +219,7 @@ class DiscordSurface:
             scopes = allowances(self._client, TYPING, str(channel), self._global)
             await self._budget.acquire(scopes, priority=Priority.STATUS)
             try:
-                with granted(Priority.STATUS):
+                with writing(Priority.STATUS):
                     await self._client.http.send_typing(channel)
             except discord.HTTPException as exc:
                 log.info("could not show typing in %s: %s", channel, exc)
@@ -224,7 +230,7 @@ class DiscordSurface:
         scopes = allowances(self._client, THREAD, thread.channel, self._global)
         await self._budget.acquire(scopes, priority=Priority.FIRST)
         try:
-            with granted(Priority.FIRST):
+            with writing(Priority.FIRST):
                 await self._client.http.start_thread_with_message(
                     int(thread.channel),
                     int(self._post.message_id),

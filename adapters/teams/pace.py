@@ -4,10 +4,10 @@ A reply's writes take their permits in the shared budget before they are made, b
 requests by arrival, and a busy loop can send granted requests late and bunched. So the
 session's aiohttp trace holds every Bot Connector call to its conversation's windows and the
 app's by when it can have arrived (`bridge.contracts.toolkit.arrival`). A call the surface makes
-holds its permit already (`granted`, with the write's priority; so do a notice's post, by
-`Talk`, and a deleted message, by the surface); any other (a call of the future) takes its
-permit in the shared budget as it leaves, so no part of a window is left spare for it. The
-write fence is checked last, once the call is let go.
+holds its permit already (`bridge.contracts.writing`, with the write's priority; so do a
+notice's post, by `Talk`, and a deleted message, by the surface); any other (a call of the
+future) takes its permit in the shared budget as it leaves, so no part of a window is left
+spare for it. The write fence is checked last, once the call is let go.
 
 A Bot Connector call is one whose path has `/v3/` after the service URL's own path; the token,
 OpenID metadata and key requests the session also makes go to Entra ID and the Bot Framework's

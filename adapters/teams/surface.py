@@ -32,8 +32,16 @@ from adapters.teams.controls import STOP_CARD
 from adapters.teams.errors import STREAM_NOT_ALLOWED, classify, too_large
 from adapters.teams.feedback import FEEDBACK_LOOP
 from adapters.teams.format import EDIT_INTERVAL, PAGE_LIMIT, STREAM_INTERVAL, defuse_mentions
-from bridge.contracts import Allowance, Changes, Permits, Priority, Route, UserPost, Written
-from bridge.contracts.toolkit.arrival import granted
+from bridge.contracts import (
+    Allowance,
+    Changes,
+    Permits,
+    Priority,
+    Route,
+    UserPost,
+    Written,
+    writing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +134,8 @@ class TeamsSurface:
         """A refusal leaves as `WriteRejected`, carrying what the write changed before it (a
         stream that ended under us)."""
         changes = self._changes = Changes()
-        first = index == 0 and not self.messages
-        priority = Priority.FIRST if first else Priority.FINAL if final else Priority.INTERIM
         try:
-            with granted(priority):
-                await self._write(index, defuse_mentions(text), final=final, route=route)
+            await self._write(index, defuse_mentions(text), final=final, route=route)
         except BaseException as exc:
             changes.left_on(exc)
             rejected = classify(exc) if isinstance(exc, Exception) else None
@@ -143,7 +148,7 @@ class TeamsSurface:
         """Delete a message of this reply (a bot may delete its own), on the conversation's
         windows and the app's like a first text: what is left of a lost lease goes first."""
         await self._budget.acquire(self._scopes, priority=Priority.FIRST)
-        with granted(Priority.FIRST):
+        with writing(Priority.FIRST):
             await self._connector.delete(self._service, self._conversation, message_id)
 
     async def _write(self, index: int, text: str, *, final: bool, route: Route) -> None:

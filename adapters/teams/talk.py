@@ -12,8 +12,7 @@ from adapters.teams import limits
 from adapters.teams.connector import Connector, ConnectorError
 from adapters.teams.format import defuse_mentions
 from adapters.teams.token import TokenRefused
-from bridge.contracts import Allowance, Permits, Priority, UserPost
-from bridge.contracts.toolkit.arrival import granted
+from bridge.contracts import Allowance, Permits, Priority, UserPost, writing
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class Talk:
         activity = {"type": "message", "text": defuse_mentions(text), "textFormat": "markdown"}
         try:
             await self._budget.acquire(scopes, priority=Priority.FINAL)
-            with granted(Priority.FINAL):
+            with writing(Priority.FINAL):
                 await self._connector.send(
                     post.extra["service_url"], post.extra["reply_to"], activity
                 )

@@ -76,6 +76,8 @@ from bridge.contracts.surface import (
     Surface,
     WriteFailure,
     WriteRejected,
+    write_priority,
+    writing,
 )
 from bridge.contracts.written import Changes, Written
 
@@ -157,4 +159,6 @@ __all__ = [
     "secret",
     "split_ids",
     "unescape_id",
+    "write_priority",
+    "writing",
 ]

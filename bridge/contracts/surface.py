@@ -11,6 +11,9 @@ continues the same messages.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Protocol, runtime_checkable
@@ -48,6 +51,26 @@ class Priority(IntEnum):
     INTERIM = 2
     STATUS = 3
     """Typing indicators and thread status: only with permits no one else wants."""
+
+
+_writing: ContextVar[Priority | None] = ContextVar("threadbridge_write_priority", default=None)
+
+
+@contextmanager
+def writing(priority: Priority) -> Iterator[None]:
+    """Requests made in this block belong to a write whose shared permits were taken with
+    `priority` (the renderer sets it around `Surface.write`; a surface around its own calls,
+    such as typing): a plugin that holds requests back once more sends them in that order."""
+    token = _writing.set(priority)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def write_priority() -> Priority | None:
+    """The priority of the write in progress, None outside one (its permits are not taken)."""
+    return _writing.get()
 
 
 @dataclass(frozen=True, slots=True)

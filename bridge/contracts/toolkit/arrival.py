@@ -13,8 +13,9 @@ scopes has room; waiters leave by priority, then first come first served, and on
 full scope keeps its place on its other scopes (no later request of lower rank takes the last
 slot).
 
-`pace_requests` hooks it into an aiohttp session's trace; requests a reply's surface makes under
-`granted(priority)` already hold their shared permit, the others take theirs as they leave.
+`pace_requests` hooks it into an aiohttp session's trace; requests made under
+`bridge.contracts.writing(priority)` (the renderer's writes; a surface's typing) already hold
+their shared permit, the others take theirs as they leave.
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ import collections
 import itertools
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -39,7 +38,7 @@ from aiohttp import (
 )
 from yarl import URL
 
-from bridge.contracts import Priority
+from bridge.contracts import Priority, write_priority
 
 STALE = 300.0
 """A request neither answered nor failed after this long stops counting. Every request let go
@@ -232,24 +231,10 @@ class ArrivalWindow:
             del self._counts[key]
 
 
-_granted: ContextVar[Priority | None] = ContextVar("threadbridge_granted", default=None)
-
-
-@contextmanager
-def granted(priority: Priority) -> Iterator[None]:
-    """Requests made in this block already hold their shared permits, taken with `priority`:
-    they leave in that order when a scope of this process's window is full too."""
-    token = _granted.set(priority)
-    try:
-        yield
-    finally:
-        _granted.reset(token)
-
-
 Scopes = Callable[[str, URL], Sequence[Scope]]
 """The scopes a request (method, URL) counts on; none: the request is not paced at all."""
 Permit = Callable[[str, URL, Priority], Awaitable[None]]
-"""Takes the shared permit of a request made outside `granted`."""
+"""Takes the shared permit of a request made outside `bridge.contracts.writing`."""
 
 
 def pace_requests(
@@ -276,7 +261,7 @@ def pace_requests(
         counted = scopes(params.method, params.url)
         if not counted:
             return
-        priority = _granted.get()
+        priority = write_priority()
         if priority is None:
             priority = ungranted
             await permit(params.method, params.url, priority)
