@@ -9,9 +9,10 @@ after the answer: every instant of a platform window that holds the request's ar
 that span, so no window of the scope's length (fixed or sliding, any alignment) holds more than
 the scope's limit of this process's requests, whatever the latency. Between replicas only the
 shared budget counts (its windows keep a small margin). A request waits until every one of its
-scopes has room; waiters leave by priority, then first come first served, and one waiting on a
-full scope keeps its place on its other scopes (no later request of lower rank takes the last
-slot).
+scopes has room; waiters leave by priority, then first come first served, and the first one
+waiting on a full scope keeps a slot on each of its other scopes (no later request of lower
+rank takes the last one; those behind it on the same scope keep none, so a busy conversation
+does not hold the app's slots from the others).
 
 `pace_requests` hooks it into an aiohttp session's trace; requests made under
 `bridge.contracts.writing(priority)` (the renderer's writes; a surface's typing) already hold
