@@ -18,7 +18,9 @@ from bridge.keys import Keys
 from bridge.plugins import load_provider
 from bridge.registry import Providers
 from bridge.registry import provider_context as core_context
+from bridge.runtime import Runtime
 from bridge.store import Store
+from tests.feedback_kit import Ratings
 from tests.provider_kit import Bench, Kit, OpenBench, OpenProviders, running
 
 for _var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
@@ -42,6 +44,18 @@ async def redis(redis_url: str, prefix: str) -> AsyncIterator[Redis]:
     async for key in client.scan_iter(match=f"{prefix}*", count=500):
         await client.delete(key)
     await client.aclose()
+
+
+@pytest.fixture
+def ratings_of(
+    redis: Redis,
+    redis_url: str,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Callable[[Runtime], Ratings]:
+    """The feedback a running bridge kept, as `tests.feedback_kit.Ratings` reads it."""
+    return lambda runtime: Ratings(runtime, redis, redis_url, prefix, monkeypatch, capsys)
 
 
 @pytest.fixture

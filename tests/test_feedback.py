@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from adapters.slack.feedback import FEEDBACK_ACTION
 from bridge.contracts import ThreadKey
 from bridge.contracts.feedback import Vote, control_value
 from bridge.feedback_command import since
+from bridge.runtime import Runtime
 from emulators.base import Fault
 from emulators.slack.state import Message
 from tests.feedback_kit import Ratings
@@ -43,13 +44,11 @@ def feedback_elements(message: Message) -> list[dict[str, Any]]:
 async def test_slack_feedback_kept_counted_listed_and_refused_after_forget(
     redis_url: str,
     prefix: str,
-    redis: Redis,
     mode: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    ratings_of: Callable[[Runtime], Ratings],
 ) -> None:
     async with slack_bridge(redis_url, prefix, slack_reply_mode=mode) as env:
-        ratings = Ratings(env.runtime, redis, redis_url, prefix, monkeypatch, capsys)
+        ratings = ratings_of(env.runtime)
         env.slack.add_user("UADMIN", "Ada", admin=True)
         env.neuroflash.script(WORDS)
         root = await env.slack.user_post(CHANNEL, "<@UBOT> talk at length", user="UADMIN")
@@ -103,13 +102,11 @@ async def test_slack_failed_reply_carries_no_feedback_buttons(redis_url: str, pr
 async def test_discord_feedback_kept_counted_listed_and_refused_after_forget(
     redis_url: str,
     prefix: str,
-    redis: Redis,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    ratings_of: Callable[[Runtime], Ratings],
 ) -> None:
     async with discord_bridge(redis_url, prefix) as env:
         emu = env.discord
-        ratings = Ratings(env.runtime, redis, redis_url, prefix, monkeypatch, capsys)
+        ratings = ratings_of(env.runtime)
         env.neuroflash.script(WORDS)
         post = await emu.user_message(emu.channel.id, "talk at length", mentions_bot=True)
         await env.wait(lambda: any("tbfb:" in str(m.components) for m in emu.bot_messages(post.id)))

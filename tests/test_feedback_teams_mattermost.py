@@ -7,10 +7,13 @@ feedback list`, and refused once the thread is forgotten.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from redis.asyncio import Redis
 
 from bridge.contracts import ThreadKey
+from bridge.runtime import Runtime
 from emulators.teams import CHANNEL
 from tests.feedback_kit import Ratings, kept
 from tests.mattermost_env import mattermost_bridge
@@ -23,15 +26,13 @@ ANSWER = "A complete answer worth rating."
 async def test_teams_feedback_loop_kept_counted_listed_and_refused_after_forget(
     redis_url: str,
     prefix: str,
-    redis: Redis,
     chat: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    ratings_of: Callable[[Runtime], Ratings],
 ) -> None:
     async with teams_bridge(redis_url, prefix) as env:
         emu = env.teams
         assert env.runtime is not None
-        ratings = Ratings(env.runtime, redis, redis_url, prefix, monkeypatch, capsys)
+        ratings = ratings_of(env.runtime)
         env.neuroflash.script(ANSWER)
         if chat == "channel":
             root = await emu.channel_post("question")
@@ -89,14 +90,12 @@ async def test_teams_feedback_press_is_authenticated(
 async def test_mattermost_thumbs_kept_counted_listed_and_refused_after_forget(
     redis_url: str,
     prefix: str,
-    redis: Redis,
     admin_bot: bool,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    ratings_of: Callable[[Runtime], Ratings],
 ) -> None:
     async with mattermost_bridge(redis_url, prefix) as mm:
         emu = mm.emu
-        ratings = Ratings(mm.env.runtime, redis, redis_url, prefix, monkeypatch, capsys)
+        ratings = ratings_of(mm.env.runtime)
         if admin_bot:
             emu.bot.roles = "system_user system_admin"
         mm.env.neuroflash.script(ANSWER)

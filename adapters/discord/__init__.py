@@ -64,6 +64,8 @@ class DiscordAdapter:
     def __init__(self, settings: DiscordSettings) -> None:
         require(settings, "token")
         self._settings = settings
+        self._limit = global_allowance(settings.requests_per_second)
+        """The bot's global limit: the replies' permits and the session's pace share it."""
         self._core: Core | None = None
         self.client: BridgeClient | None = None
         self._budget: Permits | None = None
@@ -97,9 +99,8 @@ class DiscordAdapter:
             await stop(interaction)
             await rate(interaction)
 
-        limit = global_allowance(self._settings.requests_per_second)
         fenced = fence_requests(http_trace(core.meter, "discord", route_name))
-        trace = pace_requests(fenced, core.budget, limit, self._settings.api_url)
+        trace = pace_requests(fenced, core.budget, self._limit, self._settings.api_url)
         self.client = client = BridgeClient(on_post, on_reaction, trace, on_press, on_removed)
         try:
             await client.login(secret(self._settings.token))
@@ -156,12 +157,6 @@ class DiscordAdapter:
 
     def surface(self, post: UserPost, messages: list[str]) -> Surface:
         assert self.client is not None and self._budget is not None and self._core is not None
-        limit = global_allowance(self._settings.requests_per_second)
         return DiscordSurface(
-            self.client,
-            post,
-            messages,
-            self._budget,
-            limit,
-            previews=self._previews,
+            self.client, post, messages, self._budget, self._limit, previews=self._previews
         )

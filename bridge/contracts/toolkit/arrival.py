@@ -152,7 +152,6 @@ class ArrivalWindow:
         return count
 
     def _send(self, key: object, counts: tuple[_Count, ...], now: float) -> None:
-        self._drop(key)
         self._flying[key] = (now, counts)
         for count in counts:
             count.flying += 1
