@@ -30,6 +30,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bridge.contracts import Allowance
+
 log = logging.getLogger(__name__)
 
 PREFIX = "threadbridge_"
@@ -81,18 +83,26 @@ class Metrics:
         self._counter("replies_cut", "Replies cut at a limit (time, idle, size).", "reason")
         self._counter("messenger_write_failures", "Replies given up: writes refused.", "platform")
         self._counter("feedback", "Feedback presses kept, by provider.", "provider", "outcome")
-        self._counter("budget_waits", "Edit-budget requests refused: a write waits.", "platform")
+        self._counter(
+            "budget_waits", "Edit-budget requests refused: a write waits.", "platform", "method"
+        )
         self.post_to_first_text = self._histogram(
-            "post_to_first_text_seconds", "User post to the reply's first text on the messenger."
+            "post_to_first_text_seconds",
+            "User post to the reply's first text on the messenger.",
+            "platform",
         )
         self.first_token_to_first_text = self._histogram(
-            "first_token_to_first_text_seconds", "Provider's first token to first text shown."
+            "first_token_to_first_text_seconds",
+            "Provider's first token to first text shown.",
+            "platform",
         )
         self.final_lag = self._histogram(
-            "final_lag_seconds", "Provider done to the final text written."
+            "final_lag_seconds", "Provider done to the final text written.", "platform"
         )
         self.provider_first_token = self._histogram(
-            "provider_first_token_seconds", "Request sent to the provider's first token."
+            "provider_first_token_seconds",
+            "Request sent to the provider's first token.",
+            "provider",
         )
         self.provider_connection_wait = Histogram(
             f"{PREFIX}provider_connection_wait_seconds",
@@ -103,6 +113,7 @@ class Metrics:
         self.reply_duration = Histogram(
             f"{PREFIX}reply_duration_seconds",
             "A reply from start to final text.",
+            ["platform"],
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
@@ -126,8 +137,11 @@ class Metrics:
         self._counters[name] = (counter, labels)
         return counter
 
-    def _histogram(self, name: str, doc: str) -> Histogram:
-        return Histogram(f"{PREFIX}{name}", doc, buckets=LATENCY_BUCKETS, registry=self.registry)
+    def _histogram(self, name: str, doc: str, label: str) -> Histogram:
+        """A latency histogram by `label` (platform or provider): operators compare them."""
+        return Histogram(
+            f"{PREFIX}{name}", doc, [label], buckets=LATENCY_BUCKETS, registry=self.registry
+        )
 
     def _gauge(self, name: str, doc: str) -> Gauge:
         return Gauge(f"{PREFIX}{name}", doc, registry=self.registry)
@@ -162,9 +176,11 @@ class Metrics:
     def provider_error(self, provider: str, code: str) -> None:
         self.inc("provider_errors", provider=provider, code=code)
 
-    def budget_wait(self, scope: str) -> None:
-        """A budget scope is `platform:…`; only the platform is a label."""
-        self.inc("budget_waits", platform=scope.split(":", 1)[0])
+    def budget_wait(self, allowance: Allowance) -> None:
+        """A budget scope is `platform:…` and names workspaces and channels: only its platform
+        and the allowance's method are labels."""
+        platform = allowance.scope.split(":", 1)[0]
+        self.inc("budget_waits", platform=platform, method=allowance.method or "other")
 
     def value(self, name: str, **labels: str) -> float:
         """The current value of a sample (tests and the doctor read it); 0 when absent."""

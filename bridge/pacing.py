@@ -175,7 +175,7 @@ class EditBudget:
             wait_ms = int(await self._script(keys=[key, *waiting], args=args))
             if wait_ms > 0:
                 if self._metrics is not None:
-                    self._metrics.budget_wait(allowance.scope)
+                    self._metrics.budget_wait(allowance)
                 return wait_ms / 1000.0
         return 0.0
 

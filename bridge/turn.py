@@ -278,7 +278,7 @@ class Turns:
             async for event in events:
                 if isinstance(event, TextDelta):
                     if renderer.stats.first_token_at is None:
-                        renderer.stats.first_token_at = time.monotonic()
+                        self._first_token(conversation, renderer.stats)
                     thoughts.answer(renderer)
                     renderer.append(event.text[: watchdog.room()])
                     watchdog.text(len(event.text))
@@ -312,6 +312,15 @@ class Turns:
             )
         finally:
             await events.aclose()
+
+    def _first_token(self, conversation: Conversation, stats: RenderStats) -> None:
+        """Note the first token's arrival, and the provider's time to it, by provider."""
+        stats.first_token_at = time.monotonic()
+        if stats.sent_at is not None:
+            waited = stats.first_token_at - stats.sent_at
+            self._metrics.provider_first_token.labels(provider=conversation.provider).observe(
+                waited
+            )
 
     def _failed(self, conversation: Conversation, event: ReplyFailed) -> str:
         """The user's notice for a failed reply; its details go to the log under the same ref."""
@@ -392,17 +401,18 @@ def _describe(exc: Exception) -> str:
 def _observe(
     metrics: Metrics, post: UserPost, stats: RenderStats, started: tuple[float, float]
 ) -> None:
-    """Record the reply's latencies from the moments the renderer and the turn noted."""
+    """Record the reply's latencies, by platform, from the moments the renderer and the turn
+    noted."""
     mono, wall = started
-    metrics.reply_duration.observe(time.monotonic() - mono)
+    platform = post.thread.platform
+    metrics.reply_duration.labels(platform=platform).observe(time.monotonic() - mono)
     if stats.first_text_at is not None:
         queued = max(0.0, wall - post.ts) if post.ts > 0 else 0.0
-        metrics.post_to_first_text.observe(queued + stats.first_text_at - mono)
-    if stats.sent_at is not None and stats.first_token_at is not None:
-        metrics.provider_first_token.observe(stats.first_token_at - stats.sent_at)
-        if stats.first_text_at is not None:
-            metrics.first_token_to_first_text.observe(
-                max(0.0, stats.first_text_at - stats.first_token_at)
-            )
+        first_text = queued + stats.first_text_at - mono
+        metrics.post_to_first_text.labels(platform=platform).observe(first_text)
+        if stats.first_token_at is not None:
+            shown = max(0.0, stats.first_text_at - stats.first_token_at)
+            metrics.first_token_to_first_text.labels(platform=platform).observe(shown)
     if stats.done_at is not None and stats.final_at is not None:
-        metrics.final_lag.observe(max(0.0, stats.final_at - stats.done_at))
+        final_lag = max(0.0, stats.final_at - stats.done_at)
+        metrics.final_lag.labels(platform=platform).observe(final_lag)

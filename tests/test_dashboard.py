@@ -9,6 +9,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bridge.contracts import Allowance, EditRate
 from bridge.metrics import Metrics
 
 DASHBOARD = Path(__file__).parent.parent / "deploy" / "grafana" / "threadbridge.json"
@@ -21,7 +22,11 @@ def exposed_series() -> set[str]:
     metrics.reply("done")
     metrics.call("slack", "chat.update")
     metrics.rate_limited("slack", "chat.update")
-    metrics.budget_wait("slack:T1")
+    metrics.budget_wait(Allowance("slack:T1:chat.update", EditRate(1.0, 1.0), "chat.update"))
+    for histogram in (metrics.post_to_first_text, metrics.final_lag, metrics.reply_duration):
+        histogram.labels(platform="slack").observe(1.0)
+    metrics.first_token_to_first_text.labels(platform="slack").observe(1.0)
+    metrics.provider_first_token.labels(provider="openai").observe(1.0)
     metrics.provider_error("openai", "500")
     metrics.inc("dead_letters")
     text = metrics.exposition().decode()
@@ -45,3 +50,20 @@ def test_panels_do_not_overlap() -> None:
             for y in range(g["y"], g["y"] + g["h"]):
                 assert (x, y) not in cells, panel["title"]
                 cells.add((x, y))
+
+
+def test_latency_is_shown_per_platform_and_budget_waits_per_method() -> None:
+    """Operators compare messengers and see which limit makes replies wait: the latency panels
+    group by platform (the first token by provider), budget waits by method."""
+    exprs = [t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"] for t in p["targets"]]
+    grouped = {
+        "post_to_first_text": "platform",
+        "final_lag": "platform",
+        "provider_first_token": "provider",
+        "budget_waits": "method",
+    }
+    for series, label in grouped.items():
+        queries = [e for e in exprs if f"threadbridge_{series}_" in e]
+        assert queries, series
+        for query in queries:
+            assert re.search(rf"by \([^)]*\b{label}\b", query), query

@@ -73,13 +73,20 @@ async def test_metrics_match_a_scripted_conversation(redis_url: str, prefix: str
         assert value(samples, "replies_total", outcome="failed") == 1
         code = {"provider": "neuroflash", "code": "generationFailed"}
         assert value(samples, "provider_errors_total", **code) == 1
+        by = {name: {"platform": "slack"} for name in HISTOGRAMS}
+        by["provider_first_token_seconds"] = {"provider": "neuroflash"}
         for name in ("post_to_first_text_seconds", "reply_duration_seconds"):
-            assert value(samples, f"{name}_count") == 3, name
+            assert value(samples, f"{name}_count", **by[name]) == 3, name
         for name in ("first_token_to_first_text_seconds", "provider_first_token_seconds"):
-            assert value(samples, f"{name}_count") == 3, name
-        assert value(samples, "final_lag_seconds_count") == 2
+            assert value(samples, f"{name}_count", **by[name]) == 3, name
+        assert value(samples, "final_lag_seconds_count", platform="slack") == 2
         for name in HISTOGRAMS:
-            assert value(samples, f"{name}_bucket", le="+Inf") == value(samples, f"{name}_count")
+            count = value(samples, f"{name}_count", **by[name])
+            assert value(samples, f"{name}_bucket", le="+Inf", **by[name]) == count
+        waits = {labels: n for (name, labels), n in samples.items() if "budget_waits" in name}
+        paused = {"platform": "slack", "method": "chat.startStream"}
+        assert value(samples, "budget_waits_total", **paused) >= 1, waits
+        assert {dict(labels)["method"] for labels in waits} <= set(SLACK_WRITES), waits
         for method in SLACK_WRITES:
             sent = len(env.slack.calls_to(method))
             assert value(samples, "messenger_calls_total", platform="slack", method=method) == sent
@@ -130,6 +137,8 @@ async def test_discord_calls_are_counted_by_route(redis_url: str, prefix: str) -
         assert value(samples, "messenger_rate_limited_total", **limited) == 1
         assert len(methods) >= 3
         assert not [labels for labels in methods if re.search(r"\d{5,}", str(labels))]
+        assert value(samples, "post_to_first_text_seconds_count", platform="discord") == 1
+        assert value(samples, "final_lag_seconds_count", platform="discord") == 1
 
 
 async def test_scrape_has_build_info_process_and_platform_and_no_created_series(

@@ -68,7 +68,7 @@ the scope."""
 def global_allowance(per_second: float) -> Allowance:
     burst = max(1.0, per_second)
     rate = EditRate(burst / GLOBAL_WINDOW, burst=burst, window=GLOBAL_WINDOW)
-    return Allowance("discord:global", rate)
+    return Allowance("discord:global", rate, "global")
 
 
 GLOBAL = global_allowance(50.0)
@@ -90,7 +90,7 @@ def allowances(
     """
     hashes = getattr(getattr(client, "http", None), "_bucket_hashes", None)
     bucket = hashes.get(route) if isinstance(hashes, dict) else None
-    return (limit, Allowance(f"discord:{bucket or route}:{channel_id}", CHANNEL_RATE))
+    return (limit, Allowance(f"discord:{bucket or route}:{channel_id}", CHANNEL_RATE, route))
 
 
 class DiscordSurface:

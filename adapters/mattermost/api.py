@@ -69,7 +69,7 @@ class ServerLimits:
     def allowance(self) -> Allowance:
         burst = min(self.burst, self.learned if self.learned is not None else self.burst)
         usable = max(1.0, float(burst - BURST_SPARE) if burst > 2 * BURST_SPARE else burst / 2)
-        return Allowance(self.scope, EditRate(self.per_second * RATE_MARGIN, burst=usable))
+        return Allowance(self.scope, EditRate(self.per_second * RATE_MARGIN, burst=usable), "api")
 
     def read(self, headers: Any) -> None:
         """Learn the burst the server allows from `X-Ratelimit-Limit` (its burst + 1)."""

@@ -75,7 +75,8 @@ class Pace:
 
     def allowance(self, team: str) -> Allowance:
         burst = max(1.0, min(5.0, self.per_minute / 10.0))
-        return Allowance(join_ids("slack", team, METHOD), EditRate(self.per_minute / 60.0, burst))
+        rate = EditRate(self.per_minute / 60.0, burst)
+        return Allowance(join_ids("slack", team, METHOD), rate, METHOD)
 
 
 class ThreadHistory:

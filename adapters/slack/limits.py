@@ -82,14 +82,15 @@ class SlackLimits:
 
     def method(self, team: str, method: str) -> Allowance:
         """The workspace-wide scope of `method`."""
-        return Allowance(join_ids("slack", team, method), self.methods[method])
+        return Allowance(join_ids("slack", team, method), self.methods[method], method)
 
     def channel_posts(self, team: str, channel: str) -> Allowance:
-        return Allowance(join_ids("slack", team, channel, POST), self.post_per_channel)
+        return Allowance(join_ids("slack", team, channel, POST), self.post_per_channel, POST)
 
     def status(self, team: str, channel: str) -> Allowance:
         """setStatus in one channel (a DM's assistant thread), paced as posting there."""
-        return Allowance(join_ids("slack", team, channel, SET_STATUS), self.post_per_channel)
+        scope = join_ids("slack", team, channel, SET_STATUS)
+        return Allowance(scope, self.post_per_channel, SET_STATUS)
 
     def posting(self, team: str, channel: str) -> tuple[Allowance, ...]:
         """A post counts on the workspace's cap (asked first: it is plentiful) and the channel's."""

@@ -71,7 +71,9 @@ def app_window(requests_per_second: float) -> Scope:
 def conversation(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
     """The scopes of one conversation (a channel, not a thread of it)."""
     return tuple(
-        Allowance(join_ids("teams", tenant, conversation_id, f"{int(s)}s"), _window(s, n))
+        Allowance(
+            join_ids("teams", tenant, conversation_id, f"{int(s)}s"), _window(s, n), "conversation"
+        )
         for s, n in CONVERSATION_WINDOWS
     )
 
@@ -79,7 +81,11 @@ def conversation(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
 def interim(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
     """Scopes only interim edits count on, asked before the conversation's own."""
     return tuple(
-        Allowance(join_ids("teams", tenant, conversation_id, f"interim{int(s)}s"), _window(s, n))
+        Allowance(
+            join_ids("teams", tenant, conversation_id, f"interim{int(s)}s"),
+            _window(s, n),
+            "conversation-interim",
+        )
         for s, n in INTERIM_WINDOWS
     )
 
@@ -87,9 +93,9 @@ def interim(tenant: str, conversation_id: str) -> tuple[Allowance, ...]:
 def app(requests_per_second: float) -> Allowance:
     """The app's whole allowance: what is sent outside a reply takes its permit here too."""
     burst = max(1, int(requests_per_second))
-    return Allowance("teams:app", _window(APP_WINDOW, burst))
+    return Allowance("teams:app", _window(APP_WINDOW, burst), "app")
 
 
 def stream(tenant: str, stream_id: str) -> Allowance:
     rate = EditRate(per_second=1 / STREAM_INTERVAL, burst=1.0, window=STREAM_INTERVAL)
-    return Allowance(join_ids("teams", tenant, "stream", stream_id), rate)
+    return Allowance(join_ids("teams", tenant, "stream", stream_id), rate, "stream")

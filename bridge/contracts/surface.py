@@ -40,6 +40,9 @@ class Allowance:
 
     scope: str
     rate: EditRate
+    method: str = ""
+    """What the scope limits, as operators read it (a Slack method, a Discord route, Teams'
+    conversation windows): the `method` label of budget waits; bounded, unlike `scope`."""
 
 
 class Priority(IntEnum):
