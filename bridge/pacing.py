@@ -16,17 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import uuid
 
 from redis.asyncio import Redis
 
 from bridge.contracts import Allowance, EditRate, Priority
-from bridge.contracts.backoff import jitter
 from bridge.keys import Keys
 from bridge.metrics import Metrics
 
 MIN_RETRY = 0.05
 """Waiters on a busy scope ask again no faster than this, spread at random, not in lockstep."""
+
+
+def retry_in(wait: float) -> float:
+    """How long a refused write sleeps before asking again: the wait the scope named (exact: a
+    token's refill, a window's slot freeing), at least `MIN_RETRY`, and up to `MIN_RETRY` more
+    at random so waiters refused together do not ask in lockstep. A share of the wait instead
+    (`jitter`) would spread a window's next burst over a third of a window."""
+    return max(wait, MIN_RETRY) + random.random() * MIN_RETRY
+
 
 _TAKE = """
 local rate = tonumber(ARGV[1])
@@ -190,5 +199,5 @@ class EditBudget:
         waiter = uuid.uuid4().hex
         wait = await self.take(allowances, final=final, priority=priority, waiter=waiter)
         while wait > 0:
-            await asyncio.sleep(jitter(max(wait, MIN_RETRY)))
+            await asyncio.sleep(retry_in(wait))
             wait = await self.take(allowances, final=final, priority=priority, waiter=waiter)

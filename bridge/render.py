@@ -28,7 +28,7 @@ from bridge.contracts.backoff import backoff, exponential, jitter
 from bridge.contracts.feedback import Rated
 from bridge.contracts.toolkit.split import Pages, close_for_display, split
 from bridge.contracts.toolkit.waits import capped_wait
-from bridge.pacing import MIN_RETRY, EditBudget
+from bridge.pacing import EditBudget, retry_in
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,14 @@ class Renderer:
                 wait = await self._flush()
             if wait > 0:
                 self._dirty.set()
-                # Not urgent: at least half the per-message interval, or it only loads Redis.
-                await asyncio.sleep(jitter(max(wait, self.surface.min_interval / 2)))
+                await asyncio.sleep(self._retry_in(wait))
+
+    def _retry_in(self, wait: float) -> float:
+        """A refused first text asks again as soon as the scope said it may; an interim edit
+        is not urgent: at least half the per-message interval, or it only loads Redis."""
+        if self.stats.first_text_at is None:
+            return retry_in(wait)
+        return jitter(max(wait, self.surface.min_interval / 2))
 
     async def _flush(self) -> float:
         """Write what changed; return 0, or how long to wait when a scope refused a permit."""
@@ -280,7 +286,7 @@ class Renderer:
             priority = self._priority(index, True)
             route, wait = await self._try_route(routes, priority)
             while route is None:
-                await asyncio.sleep(jitter(max(wait, MIN_RETRY)))
+                await asyncio.sleep(retry_in(wait))
                 route, wait = await self._try_route(routes, priority)
             try:
                 await self._write(index, page, final=True, route=route, priority=priority)

@@ -19,7 +19,7 @@ from bridge.contracts import (
 )
 from bridge.contracts.toolkit.split import open_fence
 from bridge.lease import LeaseLost
-from bridge.pacing import EditBudget
+from bridge.pacing import MIN_RETRY, EditBudget, retry_in
 from bridge.recording import RecordedSurface
 from bridge.render import Renderer
 from bridge.store import Store
@@ -261,3 +261,46 @@ async def test_each_write_carries_the_priority_its_permits_were_taken_with(store
     assert surface.priorities[0] == (False, Priority.FIRST)
     assert (False, Priority.INTERIM) in surface.priorities[1:-1]
     assert surface.priorities[-1] == (True, Priority.FINAL)
+
+
+class BareSurface(RecordingSurface):
+    """Nothing shown before the first text (no placeholder), edits at most every 2 s."""
+
+    def __init__(self, rate: EditRate) -> None:
+        super().__init__(rate=rate, scope="busy")
+        self.min_interval = 2.0
+        self.shown = asyncio.Event()
+
+    async def start(self) -> None:
+        pass
+
+    async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
+        self.shown.set()
+        return await super().write(index, text, final=final, route=route)
+
+
+async def test_a_refused_first_text_asks_again_when_the_scope_frees_not_an_interval_later(
+    store: Store,
+) -> None:
+    """Two first texts on a scope that grants one per 0.3 s: the second goes when its slot
+    frees, not after half the surface's edit interval (1 s), which only interim edits wait."""
+    rate = EditRate(per_second=1 / 0.3, burst=1.0, window=0.3)
+    budget = EditBudget(store.redis, store.keys)
+    surfaces = [BareSurface(rate) for _ in range(2)]
+    renderers = [Renderer(s, budget) for s in surfaces]
+    for renderer in renderers:
+        renderer.start()
+        renderer.append("The first text.")
+    await asyncio.wait_for(asyncio.gather(*(s.shown.wait() for s in surfaces)), 3.0)
+    firsts = sorted(s.writes[0][0] for s in surfaces)
+    await asyncio.gather(*(r.finish("The first text.") for r in renderers))
+    assert len(firsts) == 2 and 0.25 <= firsts[1] - firsts[0] < 0.6, firsts
+    assert all(not s.writes[0][3] for s in surfaces)
+    assert all(s.texts == ["The first text."] for s in surfaces)
+
+
+def test_a_refused_write_waits_what_the_scope_said_plus_a_little() -> None:
+    waits = [retry_in(0.9) for _ in range(200)]
+    assert all(0.9 <= w <= 0.9 + MIN_RETRY for w in waits)
+    assert len(set(waits)) > 1
+    assert all(MIN_RETRY <= retry_in(0.0) <= 2 * MIN_RETRY for _ in range(50))
