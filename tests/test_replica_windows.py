@@ -2,8 +2,8 @@
 request of either from its grant until a window after its answer, as each process's own
 arrival window does, so a request one replica was granted but that reached the platform late
 still holds the other replica's requests back. Each replica is its own aiohttp session with
-its own arrival window and budget object, on one real Redis, against the Discord emulator's
-global limit.
+its own arrival window, on one real Redis, against the Discord emulator's global limit and the
+Teams emulator's conversation windows.
 """
 
 from __future__ import annotations
@@ -16,11 +16,17 @@ from aiohttp import ClientSession, TraceConfig
 
 from adapters.discord.pace import pace_requests
 from adapters.discord.surface import global_allowance
+from adapters.teams import TeamsAdapter, limits
+from adapters.teams import pace as teams_pace
+from adapters.teams.connector import Connector
+from adapters.teams.token import BotToken
 from bridge.contracts import Allowance, Priority, writing
 from bridge.pacing import EditBudget
 from bridge.store import Store
 from emulators.base import Fault
 from emulators.discord import DiscordEmulator
+from emulators.teams import CHANNEL
+from tests.teams_kit import teams_bridge
 
 pytestmark = pytest.mark.alone
 """Timing under an enforced global limit: run when no other test file loads the machine."""
@@ -107,3 +113,40 @@ async def test_a_replicas_writes_sent_late_hold_the_others_back(
             await session.close()
     assert discord.rate_limited == 0, statuses
     assert statuses == [200] * (2 * PER_SECOND)
+
+
+async def test_teams_replicas_keep_a_channels_second_together(redis_url: str, prefix: str) -> None:
+    """Replica A (the bridge) takes a channel's whole second for seven writes that a busy loop
+    sends half a second later; replica B, its own session on the same budget, posts right
+    after. By grant time B's post may go a second after A's permits, seven within a second of
+    A's posts at Teams; counted until A's writes are over, it waits: no 429."""
+    async with teams_bridge(redis_url, prefix) as env:
+        emu = env.teams
+        emu.enforce_limits()
+        (adapter,) = env.runtime.adapters if env.runtime else ()
+        assert isinstance(adapter, TeamsAdapter)
+        connector, budget = adapter._connector, adapter._budget
+        assert connector is not None and budget is not None
+        root = await emu.channel_post("a thread", mention=False)
+        where = f"{CHANNEL};messageid={root.id}"
+        scopes = (*limits.conversation(emu.auth.tenant, CHANNEL), adapter._app)
+        activity = {"type": "message", "text": "late", "textFormat": "markdown"}
+        per_second = adapter.settings.requests_per_second
+        trace = teams_pace.pace_requests(
+            TraceConfig(), budget, emu.auth.tenant, adapter._app, per_second
+        )
+
+        async def late_write() -> None:
+            async with writing(Priority.FINAL) as grant:
+                await budget.acquire(scopes, priority=Priority.FINAL, grant=grant)
+                await asyncio.sleep(LATE)
+                await connector.send(emu.service_url, where, activity)
+
+        async with ClientSession(trace_configs=[trace]) as session:
+            other = Connector(session, BotToken(session, adapter.settings))
+            late = [asyncio.create_task(late_write()) for _ in range(7)]
+            await asyncio.sleep(0.1)
+            await other.send(emu.service_url, where, activity)
+            await asyncio.gather(*late)
+        assert emu.rate_limited == 0
+        assert len(emu.bot_messages(CHANNEL, root.id)) == 8
