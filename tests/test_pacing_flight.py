@@ -8,11 +8,15 @@ import asyncio
 import time
 
 import pytest
+from aiohttp import ClientSession, TraceConfig, web
+from yarl import URL
 
 from bridge import pacing
-from bridge.contracts import Allowance, EditRate, Grant, Priority, writing
+from bridge.contracts import Allowance, EditRate, Grant, Priority, fencing, writing
+from bridge.contracts.toolkit.arrival import Scope, pace_requests
 from bridge.pacing import EditBudget
 from bridge.store import Store
+from tests.loopback import serving
 
 WINDOW = 0.2
 
@@ -113,3 +117,38 @@ async def test_a_token_bucket_takes_nothing_into_a_grant(store: Store) -> None:
     assert not grant.open
     assert await budget.take(bucket, priority=Priority.FINAL) == 0
     assert await budget.take(bucket, priority=Priority.FINAL) > 0
+
+
+class Refused(Exception):
+    pass
+
+
+def refuse() -> None:
+    raise Refused
+
+
+async def test_a_request_the_fence_refuses_gives_back_the_permit_it_took(store: Store) -> None:
+    """Requests made outside a write take their shared permit as they leave; two refused by
+    the write fence give it back, so two more go at once on a window of two."""
+    budget = EditBudget(store.redis, store.keys)
+    shared = window("hook")
+    app = web.Application()
+    app.router.add_get("/x", lambda _: web.Response(text="ok"))
+
+    async def permit(_: str, __: URL, priority: Priority, grant: Grant) -> None:
+        await budget.acquire(shared, priority=priority, grant=grant)
+
+    trace = pace_requests(
+        TraceConfig(), lambda _, __: (Scope("hook", 100, 0.01),), permit, check=fencing.check
+    )
+    async with serving(app) as port, ClientSession(trace_configs=[trace]) as session:
+        url = f"http://127.0.0.1:{port}/x"
+        with fencing.fenced(refuse):
+            for _ in range(2):
+                with pytest.raises(Refused):
+                    await session.get(url)
+        async with asyncio.timeout(WINDOW / 2):
+            for _ in range(2):
+                async with session.get(url) as answer:
+                    assert answer.status == 200
+    assert 0.1 < await budget.take(shared, priority=Priority.FINAL) <= WINDOW

@@ -264,9 +264,11 @@ def pace_requests(
         _: ClientSession, context: SimpleNamespace, params: TraceRequestStartParams
     ) -> None:
         counted = scopes(params.method, params.url)
-        if not counted:
-            return
         priority, grant = write_priority(), write_grant()
+        if not counted:
+            if grant is not None:
+                grant.sent = True  # not paced here, but its write's permits may count it
+            return
         own = None
         if priority is None or grant is None:
             priority, grant = ungranted, Grant()
