@@ -1,9 +1,13 @@
 """Edit budgets shared by every reply on one rate-limit scope, across all replicas.
 
 A token bucket per scope lives in Redis and is refilled by Redis's own clock, so every replica
-sees the same allowance; a scope counted in fixed windows whose alignment we cannot know
-(Discord's) is a sliding window instead: at most `burst` grants in any `window` seconds, which
-no fixed window of the platform's length can exceed, so the whole allowance is usable.
+sees the same allowance; a scope counted in windows whose alignment we cannot know (Discord's
+global limit, Teams') is a sliding log instead: at most `burst` requests in any `window`
+seconds, each counted the way a process's own arrival window counts it
+(`bridge.contracts.toolkit.arrival`): from its grant, in flight, until a window after its write
+is over, when the platform has answered it. So no platform window, of any alignment, holds more
+than `burst` requests of all the replicas together, however late one sends or is answered, and
+the whole allowance is usable with no margin.
 First texts and finals spend the whole burst; interim edits and status only what a full bucket
 would otherwise waste (of a window, interim edits leave a tenth), so a reply that completes
 finds the burst there. While a reply's first text waits for a scope, nothing of lower priority
@@ -15,18 +19,26 @@ interim edits. A 429 pauses the one scope it names for its Retry-After, for ever
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import math
 import random
 import uuid
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from bridge.contracts import Allowance, EditRate, Priority
+from bridge.contracts import Allowance, EditRate, Grant, Priority
 from bridge.keys import Keys
 from bridge.metrics import Metrics
 
+log = logging.getLogger(__name__)
+
 MIN_RETRY = 0.05
 """Waiters on a busy scope ask again no faster than this, spread at random, not in lockstep."""
+FLIGHT = 60.0
+"""A window permit still in flight after this long (its process died before its write ended)
+stops counting as in flight: it counts a window from then, then goes."""
 
 
 def retry_in(wait: float) -> float:
@@ -44,6 +56,8 @@ local reserve = tonumber(ARGV[3])
 local priority = tonumber(ARGV[4])
 local waiter = ARGV[5]
 local window = tonumber(ARGV[6])
+local flight = tonumber(ARGV[7])
+local member = ''
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local waiting = KEYS[2]
@@ -71,11 +85,16 @@ elseif wait == 0 and window > 0 then
   local room = math.floor(burst) - reserve
   if used < room then
     local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-    redis.call('ZADD', KEYS[4], now, seq)
-    redis.call('PEXPIRE', KEYS[4], window + 60000)
+    member = now .. '-' .. seq
+    redis.call('ZADD', KEYS[4], now + flight, member)
+    redis.call('PEXPIRE', KEYS[4], window + flight + 60000)
   else
-    local freed = redis.call('ZRANGE', KEYS[4], used - room, used - room, 'WITHSCORES')
-    wait = math.max(1, tonumber(freed[2]) + window - now)
+    local freed = tonumber(redis.call('ZRANGE', KEYS[4], used - room, used - room, 'WITHSCORES')[2])
+    if freed > now then
+      wait = math.max(50, math.ceil(1 / rate * 1000))
+    else
+      wait = math.max(1, freed + window - now)
+    end
   end
 elseif wait == 0 then
   if tokens >= 1 + reserve then
@@ -94,7 +113,17 @@ if priority <= 1 then
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], ttl)
-return wait
+return {wait, member}
+"""
+
+_END = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+if ARGV[2] == '0' then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if tonumber(score) > now then redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1]) end
+return 1
 """
 
 _PAUSE = """
@@ -138,6 +167,7 @@ class EditBudget:
         self._metrics = metrics
         self._script = redis.register_script(_TAKE)
         self._pause = redis.register_script(_PAUSE)
+        self._end = redis.register_script(_END)
 
     def _key(self, allowance: Allowance) -> str:
         return self._keys.budget(allowance.scope)
@@ -153,21 +183,28 @@ class EditBudget:
         final: bool = False,
         priority: Priority | None = None,
         waiter: str = "",
+        grant: Grant | None = None,
     ) -> float:
         """Consume one permit in every scope and return 0, or the seconds to wait and retry.
 
         A refused first text or final (`waiter` names it) holds lower priorities back on that
-        scope until it is granted or stops asking.
+        scope until it is granted or stops asking. With `grant`, a window scope counts the
+        permit as in flight until the grant ends (`bridge.contracts.writing`); without, from
+        its grant (nothing would end it).
 
-        Scopes are asked one after the other (they may live on different cluster slots); a
-        permit taken before a later scope refuses is simply spent.
+        Scopes are asked one after the other (they may live on different cluster slots); when a
+        later scope refuses, the windows' permits taken before are given back, a token bucket's
+        are simply spent.
         """
         if priority is None:
             priority = Priority.FINAL if final else Priority.INTERIM
         waiter = waiter or uuid.uuid4().hex
+        flight = math.ceil(FLIGHT * 1000) if grant is not None else 0
+        taken: list[tuple[str, bytes | str]] = []
         for allowance in allowances:
             rate = allowance.rate
             key = self._key(allowance)
+            ledger = self._keys.budget_log(allowance.scope)
             args: list[float | int | str] = [
                 rate.per_second,
                 rate.burst,
@@ -175,18 +212,35 @@ class EditBudget:
                 int(priority),
                 waiter,
                 math.ceil(rate.window * 1000),
+                flight,
             ]
             waiting = [
                 self._keys.budget_first(allowance.scope),
                 self._keys.budget_final(allowance.scope),
-                self._keys.budget_log(allowance.scope),
+                ledger,
             ]
-            wait_ms = int(await self._script(keys=[key, *waiting], args=args))
-            if wait_ms > 0:
+            wait_ms, member = await self._script(keys=[key, *waiting], args=args)
+            if int(wait_ms) > 0:
                 if self._metrics is not None:
                     self._metrics.budget_wait(allowance)
-                return wait_ms / 1000.0
+                await self._settle(taken, False)
+                return int(wait_ms) / 1000.0
+            if member:
+                taken.append((ledger, member))
+        if grant is not None and taken:
+            grant.hold(functools.partial(self._settle, taken))
         return 0.0
+
+    async def _settle(self, taken: list[tuple[str, bytes | str]], sent: bool) -> None:
+        """Count window permits a window from now (their write sent a request), or give them
+        back (it sent none). Failing, they stop counting by themselves (`FLIGHT`)."""
+        if not taken:
+            return
+        ends = (self._end(keys=[key], args=[member, int(sent)]) for key, member in taken)
+        try:
+            await asyncio.gather(*ends)
+        except (RedisError, OSError) as exc:
+            log.warning("window permits not settled, they count until they expire: %s", exc)
 
     async def acquire(
         self,
@@ -194,10 +248,14 @@ class EditBudget:
         *,
         final: bool = False,
         priority: Priority | None = None,
+        grant: Grant | None = None,
     ) -> None:
-        """Wait until a permit is free in every scope and take it."""
+        """Wait until a permit is free in every scope and take it (into `grant`: `take`)."""
         waiter = uuid.uuid4().hex
-        wait = await self.take(allowances, final=final, priority=priority, waiter=waiter)
+        take = functools.partial(
+            self.take, allowances, final=final, priority=priority, waiter=waiter, grant=grant
+        )
+        wait = await take()
         while wait > 0:
             await asyncio.sleep(retry_in(wait))
-            wait = await self.take(allowances, final=final, priority=priority, waiter=waiter)
+            wait = await take()

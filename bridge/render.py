@@ -18,6 +18,7 @@ from bridge.contracts import (
     RETRY,
     TOO_LONG,
     Fenced,
+    Grant,
     Priority,
     Route,
     Surface,
@@ -154,13 +155,14 @@ class Renderer:
         return Priority.FINAL if final else Priority.INTERIM
 
     async def _try_route(
-        self, routes: tuple[Route, ...], priority: Priority
+        self, routes: tuple[Route, ...], priority: Priority, grant: Grant
     ) -> tuple[Route | None, float]:
-        """The first route with a permit free now, or None and the least wait."""
+        """The first route with a permit free now (taken into `grant`), or None and the least
+        wait."""
         wait = float("inf")
         for route in routes:
             needed = await self._budget.take(
-                route.allowances, priority=priority, waiter=self._waiter
+                route.allowances, priority=priority, waiter=self._waiter, grant=grant
             )
             if needed <= 0:
                 return route, 0.0
@@ -238,13 +240,20 @@ class Renderer:
             showing = index == last and bool(status_routes)
             routes = status_routes if showing else self.surface.routes(index, page, final=frozen)
             priority = self._priority(index, frozen)
-            route, wait = await self._try_route(routes, priority)
+            grant = Grant()
+            route, wait = await self._try_route(routes, priority, grant)
             if route is None:
                 return wait
             shown = page if frozen or route.appends else display
             try:
                 await self._write(
-                    index, shown, final=frozen, route=route, priority=priority, status=showing
+                    index,
+                    shown,
+                    final=frozen,
+                    route=route,
+                    priority=priority,
+                    grant=grant,
+                    status=showing,
                 )
             except Fenced:
                 raise
@@ -284,12 +293,15 @@ class Renderer:
         for attempt in range(1, FINAL_ATTEMPTS + 1):
             routes = self.surface.routes(index, page, final=True)
             priority = self._priority(index, True)
-            route, wait = await self._try_route(routes, priority)
+            grant = Grant()
+            route, wait = await self._try_route(routes, priority, grant)
             while route is None:
                 await asyncio.sleep(retry_in(wait))
-                route, wait = await self._try_route(routes, priority)
+                route, wait = await self._try_route(routes, priority, grant)
             try:
-                await self._write(index, page, final=True, route=route, priority=priority)
+                await self._write(
+                    index, page, final=True, route=route, priority=priority, grant=grant
+                )
                 return
             except Fenced:
                 raise
@@ -313,11 +325,13 @@ class Renderer:
         final: bool,
         route: Route,
         priority: Priority,
+        grant: Grant,
         status: bool = False,
     ) -> None:
         """`status`: the page ends in the status, so it is not yet the reply's first text.
-        The write's requests carry the priority its permits were taken with (`writing`)."""
-        with writing(priority):
+        The write's requests carry the priority its permits were taken with, and its permits
+        (`grant`) count until the write is over (`writing`)."""
+        async with writing(priority, grant):
             await self.surface.write(index, page, final=final, route=route)
         now = time.monotonic()
         self._last_write = now

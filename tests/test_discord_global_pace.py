@@ -64,7 +64,7 @@ async def test_granted_requests_that_leave_late_wait_for_the_window_by_send_time
 
         async def batch(delay: float) -> None:
             await asyncio.sleep(delay)
-            with writing(Priority.FINAL):
+            async with writing(Priority.FINAL):
                 await asyncio.gather(*(http.get_channel(emu.channel.id) for _ in range(PER_SECOND)))
 
         await asyncio.gather(batch(0.3), batch(length))

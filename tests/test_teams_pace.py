@@ -50,7 +50,7 @@ async def test_granted_requests_that_leave_late_wait_for_the_window_by_send_time
         activity = {"type": "message", "text": "late", "textFormat": "markdown"}
 
         async def send() -> None:
-            with writing(Priority.FINAL):
+            async with writing(Priority.FINAL):
                 await connector.send(emu.service_url, where, activity)
 
         async def late() -> None:

@@ -6,9 +6,11 @@ writes back and send them together with the next window's, and Discord counts wh
 arrive. So the session's aiohttp trace also holds every request to the window by when it can
 have arrived (`bridge.contracts.toolkit.arrival`), and a request discord.py makes on its own
 (history read, a message deleted, start-up) takes its permit there, with a first text's
-priority: no part of the window is left spare for them. Interaction callbacks and follow-ups
-are not bound to the global limit (Discord's rate limits reference, "Global Rate Limit"), so
-they pass untouched.
+priority: no part of the window is left spare for them; it ends with the answer. Between
+replicas the shared budget counts each permit the same way, from its grant until a window after
+its request's answer (`bridge.pacing`), so the shared window is exactly Discord's second.
+Interaction callbacks and follow-ups are not bound to the global limit (Discord's rate limits
+reference, "Global Rate Limit"), so they pass untouched.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from aiohttp import TraceConfig
 from yarl import URL
 
-from bridge.contracts import Allowance, Permits, Priority, fencing
+from bridge.contracts import Allowance, Grant, Permits, Priority, fencing
 from bridge.contracts.toolkit import arrival
 from bridge.contracts.toolkit.arrival import Scope
 
@@ -48,7 +50,7 @@ def pace_requests(
         on_api = url.host == api.host and url.path.startswith(api.path)
         return bound if on_api and not any(part in url.path for part in UNBOUND) else ()
 
-    async def permit(_: str, __: URL, priority: Priority) -> None:
-        await budget.acquire((allowance,), priority=priority)
+    async def permit(_: str, __: URL, priority: Priority, grant: Grant) -> None:
+        await budget.acquire((allowance,), priority=priority, grant=grant)
 
     return arrival.pace_requests(trace, scopes, permit, check=fencing.check)

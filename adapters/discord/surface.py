@@ -56,13 +56,14 @@ CREATE = "POST /channels/{channel_id}/messages"
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
 THREAD = "POST /channels/{channel_id}/messages/{message_id}/threads"
 TYPING = "POST /channels/{channel_id}/typing"
-GLOBAL_WINDOW = 1.05
+GLOBAL_WINDOW = 1.0
 """Discord's global limit (50 requests/s per bot unless Discord raised it) is counted in
 one-second windows whose start we cannot see. Permits for at most that many requests in any
-1.05 s, shared by every replica and granted by priority, and then this process's own count by
-when a request can have arrived (`adapters.discord.pace`) keep every one of Discord's windows
-within it; the whole allowance can go at once, as a burst of new threads needs it. A 429 pauses
-the scope."""
+second, each counted from its grant until a second after its write is over (`bridge.pacing`),
+shared by every replica and granted by priority, and then this process's own count by when a
+request can have arrived (`adapters.discord.pace`) keep every one of Discord's windows within
+it; the whole allowance can go at once, as a burst of new threads needs it. A 429 pauses the
+scope."""
 
 
 def global_allowance(per_second: float) -> Allowance:
@@ -217,9 +218,9 @@ class DiscordSurface:
         channel = int(self._channel)
         while True:
             scopes = allowances(self._client, TYPING, str(channel), self._global)
-            await self._budget.acquire(scopes, priority=Priority.STATUS)
             try:
-                with writing(Priority.STATUS):
+                async with writing(Priority.STATUS) as grant:
+                    await self._budget.acquire(scopes, priority=Priority.STATUS, grant=grant)
                     await self._client.http.send_typing(channel)
             except discord.HTTPException as exc:
                 log.info("could not show typing in %s: %s", channel, exc)
@@ -228,9 +229,9 @@ class DiscordSurface:
     async def _create_thread(self, name: str) -> None:
         thread = self._post.thread
         scopes = allowances(self._client, THREAD, thread.channel, self._global)
-        await self._budget.acquire(scopes, priority=Priority.FIRST)
         try:
-            with writing(Priority.FIRST):
+            async with writing(Priority.FIRST) as grant:
+                await self._budget.acquire(scopes, priority=Priority.FIRST, grant=grant)
                 await self._client.http.start_thread_with_message(
                     int(thread.channel),
                     int(self._post.message_id),

@@ -8,11 +8,13 @@ make 50 requests per second in a tenant (older editions of the page said 30: set
 TEAMS_REQUESTS_PER_SECOND). A stream in a personal chat takes about one update per second
 (…/bots/streaming-ux).
 
-Each limit is kept twice. The shared budget (a sliding window in Redis per scope, shared by
-every reply and replica) grants permits by priority; then this process holds each request to
-the documented windows by when it can have reached Teams (`arrival`, `adapters.teams.pace`):
-from its sending until a window after its answer. So a busy loop that sends granted requests
-late and bunched never overfills a window, and no margin is kept for it.
+Each limit is kept twice. The shared budget (a sliding log in Redis per scope, shared by every
+reply and replica) grants permits by priority and counts each from its grant until a window
+after its write is over (`bridge.pacing`); then this process holds each request to the
+documented windows by when it can have reached Teams (`arrival`, `adapters.teams.pace`): from
+its sending until a window after its answer. So neither a busy loop that sends granted requests
+late and bunched nor a slow answer overfills a window, in one replica or across them, and no
+margin is kept for it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,6 @@ from __future__ import annotations
 from bridge.contracts import Allowance, EditRate, join_ids
 from bridge.contracts.toolkit.arrival import Scope
 
-TRANSIT = 0.05
-"""The shared budget's windows are this much longer than Teams': between replicas only the
-budget counts, and a permit one replica was granted can reach Teams a moment after another
-replica's permit granted a window later (the same twentieth of a second Discord's global window
-keeps). Within one process the arrival window needs no margin."""
 CONVERSATION_WINDOWS: tuple[tuple[float, int], ...] = (
     (1.0, 7),
     (2.0, 8),
@@ -48,8 +45,7 @@ body), so its half second over Teams' one is what keeps a late update apart from
 
 
 def _window(seconds: float, requests: int) -> EditRate:
-    window = seconds + TRANSIT
-    return EditRate(per_second=requests / window, burst=float(requests), window=window)
+    return EditRate(per_second=requests / seconds, burst=float(requests), window=seconds)
 
 
 def arrival(conversation_id: str, requests_per_second: float) -> tuple[Scope, ...]:

@@ -7,7 +7,8 @@ app's by when it can have arrived (`bridge.contracts.toolkit.arrival`). A call t
 holds its permit already (`bridge.contracts.writing`, with the write's priority; so do a
 notice's post, by `Talk`, and a deleted message, by the surface); any other (a call of the
 future) takes its permit in the shared budget as it leaves, so no part of a window is left
-spare for it. The write fence is checked last, once the call is let go.
+spare for it, and ends it with its answer. The write fence is checked last, once the call is
+let go.
 
 A Bot Connector call is one whose path has `/v3/` after the service URL's own path; the token,
 OpenID metadata and key requests the session also makes go to Entra ID and the Bot Framework's
@@ -24,7 +25,7 @@ from aiohttp import TraceConfig
 from yarl import URL
 
 from adapters.teams import limits
-from bridge.contracts import Allowance, Permits, Priority, fencing
+from bridge.contracts import Allowance, Grant, Permits, Priority, fencing
 from bridge.contracts.toolkit import arrival
 from bridge.contracts.toolkit.arrival import Scope
 
@@ -57,9 +58,9 @@ def pace_requests(
             return ()
         return limits.arrival(conversation, per_second) if conversation else app_only
 
-    async def permit(_: str, url: URL, priority: Priority) -> None:
+    async def permit(_: str, url: URL, priority: Priority, grant: Grant) -> None:
         conversation = conversation_of(url)
         shared = limits.conversation(tenant, conversation) if conversation else ()
-        await budget.acquire((*shared, app), priority=priority)
+        await budget.acquire((*shared, app), priority=priority, grant=grant)
 
     return arrival.pace_requests(trace, scopes, permit, check=fencing.check)

@@ -40,6 +40,7 @@ from bridge.contracts import (
     Route,
     UserPost,
     Written,
+    write_grant,
     writing,
 )
 
@@ -147,8 +148,8 @@ class TeamsSurface:
     async def retract(self, message_id: str) -> None:
         """Delete a message of this reply (a bot may delete its own), on the conversation's
         windows and the app's like a first text: what is left of a lost lease goes first."""
-        await self._budget.acquire(self._scopes, priority=Priority.FIRST)
-        with writing(Priority.FIRST):
+        async with writing(Priority.FIRST) as grant:
+            await self._budget.acquire(self._scopes, priority=Priority.FIRST, grant=grant)
             await self._connector.delete(self._service, self._conversation, message_id)
 
     async def _write(self, index: int, text: str, *, final: bool, route: Route) -> None:
@@ -223,7 +224,7 @@ class TeamsSurface:
             if too_large(exc) or exc.status not in (400, 403):
                 raise
             self._give_up_streams(exc)
-            await self._budget.acquire(self._scopes, priority=Priority.FIRST)
+            await self._budget.acquire(self._scopes, priority=Priority.FIRST, grant=write_grant())
             await self._post(text, final=False)
             return
         stream = str(answer["id"])
@@ -264,7 +265,7 @@ class TeamsSurface:
                 raise
             self._ended(stream)
             log.info("Teams stream %s could not be ended (%s); editing it", stream, exc.code)
-            await self._budget.acquire(self._scopes, priority=Priority.FINAL)
+            await self._budget.acquire(self._scopes, priority=Priority.FINAL, grant=write_grant())
             await self._edit(stream, text, final=final)
             return
         self._ended(stream)

@@ -28,8 +28,8 @@ class Talk:
         scopes = (*limits.conversation(thread.tenant, thread.channel), self._app)
         activity = {"type": "message", "text": defuse_mentions(text), "textFormat": "markdown"}
         try:
-            await self._budget.acquire(scopes, priority=Priority.FINAL)
-            with writing(Priority.FINAL):
+            async with writing(Priority.FINAL) as grant:
+                await self._budget.acquire(scopes, priority=Priority.FINAL, grant=grant)
                 await self._connector.send(
                     post.extra["service_url"], post.extra["reply_to"], activity
                 )

@@ -69,6 +69,7 @@ from bridge.contracts.surface import (
     Allowance,
     EditRate,
     Fenced,
+    Grant,
     Permits,
     Priority,
     Retracts,
@@ -76,6 +77,7 @@ from bridge.contracts.surface import (
     Surface,
     WriteFailure,
     WriteRejected,
+    write_grant,
     write_priority,
     writing,
 )
@@ -111,6 +113,7 @@ __all__ = [
     "Fenced",
     "Finding",
     "Findings",
+    "Grant",
     "History",
     "Incoming",
     "Invocation",
@@ -159,6 +162,7 @@ __all__ = [
     "secret",
     "split_ids",
     "unescape_id",
+    "write_grant",
     "write_priority",
     "writing",
 ]

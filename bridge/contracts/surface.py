@@ -11,8 +11,9 @@ continues the same messages.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -56,24 +57,75 @@ class Priority(IntEnum):
     """Typing indicators and thread status: only with permits no one else wants."""
 
 
-_writing: ContextVar[Priority | None] = ContextVar("threadbridge_write_priority", default=None)
+class Grant:
+    """The shared permits one write took on scopes counted in windows. The budget counts them
+    as in flight from their grant until the write is over (`writing`), then for a window from
+    then, as the platform may count the write's last request until its answer; a write that
+    sent no request gives them back. Entries nobody ends stop counting on their own (`pacing`).
+    """
+
+    __slots__ = ("_ends", "sent")
+
+    def __init__(self) -> None:
+        self._ends: list[Callable[[bool], Awaitable[None]]] = []
+        self.sent = False
+        """A request of the write was let go (the session's trace says so)."""
+
+    def hold(self, end: Callable[[bool], Awaitable[None]]) -> None:
+        """Call `end(sent)` once the write is over (the budget settles its entries there)."""
+        self._ends.append(end)
+
+    @property
+    def open(self) -> bool:
+        return bool(self._ends)
+
+    async def end(self) -> None:
+        """The write is over: its permits count a window from now, or not at all if it sent
+        nothing. Once; permits held later are ended by the next call."""
+        ends, self._ends = self._ends, []
+        if ends:
+            await asyncio.gather(*(end(self.sent) for end in ends))
 
 
-@contextmanager
-def writing(priority: Priority) -> Iterator[None]:
+@dataclass(frozen=True, slots=True)
+class _Write:
+    priority: Priority
+    grant: Grant
+
+
+_writing: ContextVar[_Write | None] = ContextVar("threadbridge_write", default=None)
+
+
+@asynccontextmanager
+async def writing(priority: Priority, grant: Grant | None = None) -> AsyncIterator[Grant]:
     """Requests made in this block belong to a write whose shared permits were taken with
     `priority` (the renderer sets it around `Surface.write`; a surface around its own calls,
-    such as typing): a plugin that holds requests back once more sends them in that order."""
-    token = _writing.set(priority)
+    such as typing): a plugin that holds requests back once more sends them in that order.
+    The permits are `grant`'s (or the one yielded, to take them into inside the block): ended
+    when the block is, whatever way it ends."""
+    write = _Write(priority, grant if grant is not None else Grant())
+    token = _writing.set(write)
     try:
-        yield
-    finally:
+        yield write.grant
+    except BaseException:
         _writing.reset(token)
+        if write.grant.open:
+            await asyncio.shield(write.grant.end())
+        raise
+    _writing.reset(token)
+    await write.grant.end()
 
 
 def write_priority() -> Priority | None:
     """The priority of the write in progress, None outside one (its permits are not taken)."""
-    return _writing.get()
+    write = _writing.get()
+    return None if write is None else write.priority
+
+
+def write_grant() -> Grant | None:
+    """The permits of the write in progress (a permit taken again inside it joins them)."""
+    write = _writing.get()
+    return None if write is None else write.grant
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +143,14 @@ class Permits(Protocol):
     """The shared edit budget as a surface sees it (`bridge.pacing.EditBudget` is the one)."""
 
     async def acquire(
-        self, allowances: tuple[Allowance, ...], *, priority: Priority | None = None
+        self,
+        allowances: tuple[Allowance, ...],
+        *,
+        priority: Priority | None = None,
+        grant: Grant | None = None,
     ) -> None:
-        """Wait until a permit is free in every scope and take it."""
+        """Wait until a permit is free in every scope and take it; with `grant`, the permit
+        counts as in flight until the grant ends (`writing`)."""
 
     async def pause(self, allowance: Allowance, seconds: float) -> None:
         """Empty `allowance`'s scope so no replica writes there for `seconds` (a 429 said so)."""

@@ -7,8 +7,10 @@ request reaches the platform somewhere between the moment it is sent and its ans
 `ArrivalWindow` counts it on each of its scopes from sending until that scope's window length
 after the answer: every instant of a platform window that holds the request's arrival is inside
 that span, so no window of the scope's length (fixed or sliding, any alignment) holds more than
-the scope's limit of this process's requests, whatever the latency. Between replicas only the
-shared budget counts (its windows keep a small margin). A request waits until every one of its
+the scope's limit of this process's requests, whatever the latency. Between replicas the shared
+budget counts its window permits the same way (`bridge.pacing`: in flight from the grant until
+the write that holds them is over, then a window), so no margin is kept there either. A request
+waits until every one of its
 scopes has room; waiters leave by priority, then first come first served, and the first one
 waiting on a full scope keeps a slot on each of its other scopes (no later request of lower
 rank takes the last one; those behind it on the same scope keep none, so a busy conversation
@@ -16,7 +18,7 @@ does not hold the app's slots from the others).
 
 `pace_requests` hooks it into an aiohttp session's trace; requests made under
 `bridge.contracts.writing(priority)` (the renderer's writes; a surface's typing) already hold
-their shared permit, the others take theirs as they leave.
+their shared permit, the others take theirs as they leave and end it with their answer.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from aiohttp import (
 )
 from yarl import URL
 
-from bridge.contracts import Priority, write_priority
+from bridge.contracts import Grant, Priority, write_grant, write_priority
 
 STALE = 300.0
 """A request neither answered nor failed after this long stops counting. Every request let go
@@ -233,8 +235,9 @@ class ArrivalWindow:
 
 Scopes = Callable[[str, URL], Sequence[Scope]]
 """The scopes a request (method, URL) counts on; none: the request is not paced at all."""
-Permit = Callable[[str, URL, Priority], Awaitable[None]]
-"""Takes the shared permit of a request made outside `bridge.contracts.writing`."""
+Permit = Callable[[str, URL, Priority, Grant], Awaitable[None]]
+"""Takes the shared permit of a request made outside `bridge.contracts.writing`, into the
+grant given (ended when the request is)."""
 
 
 def pace_requests(
@@ -247,7 +250,9 @@ def pace_requests(
 ) -> TraceConfig:
     """Make `trace` hold each request its session sends to `scopes` by when it can have
     arrived, after `permit` for a request that holds no shared permit yet (with `ungranted`'s
-    rank: no part of a window is left spare for them).
+    rank: no part of a window is left spare for them). A write's grant learns that a request
+    of it was sent; a permit taken here is ended with the request (given back if it was never
+    sent).
 
     `check` (the write fence) runs once the request is let go, as the last step before it is
     sent; if it refuses, the request's slot is given back. Append this hook after every other
@@ -259,21 +264,36 @@ def pace_requests(
         _: ClientSession, context: SimpleNamespace, params: TraceRequestStartParams
     ) -> None:
         counted = scopes(params.method, params.url)
+        priority, grant = write_priority(), write_grant()
         if not counted:
+            if grant is not None:
+                grant.sent = True  # not paced here, but its write's permits may count it
             return
-        priority = write_priority()
-        if priority is None:
-            priority = ungranted
-            await permit(params.method, params.url, priority)
-        ticket = object()
-        await held.enter(ticket, counted, priority)
-        if check is not None:
+        own = None
+        if priority is None or grant is None:
+            priority, grant = ungranted, Grant()
+            own = grant
             try:
-                check()
+                await permit(params.method, params.url, priority, grant)
             except BaseException:
-                held.cancel(ticket)
+                await asyncio.shield(grant.end())
                 raise
+        ticket = object()
+        try:
+            await held.enter(ticket, counted, priority)
+            if check is not None:
+                try:
+                    check()
+                except BaseException:
+                    held.cancel(ticket)
+                    raise
+        except BaseException:
+            if own is not None:
+                await asyncio.shield(own.end())
+            raise
+        grant.sent = True
         context.arrival_ticket = ticket
+        context.arrival_grant = own
 
     async def on_end(
         _: ClientSession,
@@ -283,6 +303,10 @@ def pace_requests(
         ticket = getattr(context, "arrival_ticket", None)
         if ticket is not None:
             held.leave(ticket)
+        own: Grant | None = getattr(context, "arrival_grant", None)
+        if own is not None:
+            context.arrival_grant = None
+            await own.end()
 
     trace.on_request_start.append(on_start)
     trace.on_request_end.append(on_end)
