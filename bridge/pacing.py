@@ -22,13 +22,13 @@ import asyncio
 import functools
 import logging
 import math
-import random
 import uuid
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bridge.contracts import Allowance, EditRate, Grant, Priority
+from bridge.contracts.backoff import jitter_within
 from bridge.keys import Keys
 from bridge.metrics import Metrics
 
@@ -46,7 +46,7 @@ def retry_in(wait: float) -> float:
     token's refill, a window's slot freeing), at least `MIN_RETRY`, and up to `MIN_RETRY` more
     at random so waiters refused together do not ask in lockstep. A share of the wait instead
     (`jitter`) would spread a window's next burst over a third of a window."""
-    return max(wait, MIN_RETRY) + random.random() * MIN_RETRY
+    return jitter_within(max(wait, MIN_RETRY), MIN_RETRY)
 
 
 _TAKE = """

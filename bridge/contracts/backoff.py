@@ -26,6 +26,12 @@ def jitter(wait: float, spread: float = SPREAD) -> float:
     return wait * (1.0 + random.random() * spread)
 
 
+def jitter_within(wait: float, extra: float) -> float:
+    """`wait` lengthened by up to `extra` seconds at random: for a wait that is exact (a slot
+    frees then), a share of it would delay the whole burst waiting for that moment."""
+    return wait + random.random() * extra
+
+
 def backoff(attempt: int, *, base: float, cap: float = math.inf, spread: float = SPREAD) -> float:
     """`exponential`, then `jitter`: a retry's wait when many may be retrying together."""
     return jitter(exponential(attempt, base=base, cap=cap), spread)
