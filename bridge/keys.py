@@ -224,6 +224,10 @@ class Keys:
         """Finals waiting on a scope (a sorted set): interim edits and status hold back."""
         return f"{self.budget(scope)}:final"
 
+    def budget_replies(self, scope: str) -> str:
+        """Replies open on a long window (a sorted set by expiry): each keeps a final's slot."""
+        return f"{self.budget(scope)}:replies"
+
     def budget_log(self, scope: str) -> str:
         """A sliding-window scope's recent grants (a sorted set by time)."""
         return f"{self.budget(scope)}:log"

@@ -10,10 +10,11 @@ than `burst` requests of all the replicas together, however late one sends or is
 the whole allowance is usable with no margin.
 First texts and finals spend the whole burst; interim edits and status only what a full bucket
 would otherwise waste (of a window, interim edits leave a tenth), so a reply that completes
-finds the burst there. While a reply's first text waits for a scope, nothing of lower priority
-is granted there, and while a final waits, no interim edit or status: a first text never waits
-behind final or interim edits, and completing a reply never waits behind other replies'
-interim edits. A 429 pauses the one scope it names for its Retry-After, for every replica.
+finds the burst there; on a window long enough that a refused final would wait many seconds,
+interim edits also leave a slot for every reply open there (`LONG_WINDOW`). While a reply's
+first text waits for a scope, nothing of lower priority is granted there, and while a final
+waits, no interim edit or status: a first text never waits behind final or interim edits, and
+completing a reply never waits behind other replies' interim edits. A 429 pauses the one scope it names for its Retry-After, for every replica.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ local priority = tonumber(ARGV[4])
 local waiter = ARGV[5]
 local window = tonumber(ARGV[6])
 local flight = tonumber(ARGV[7])
+local reply = ARGV[8]
+local open_ttl = tonumber(ARGV[9])
 local member = ''
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -83,6 +86,12 @@ elseif wait == 0 and window > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
   local used = redis.call('ZCARD', KEYS[4])
   local room = math.floor(burst) - reserve
+  if reply ~= '' and priority >= 2 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+    local open = redis.call('ZCARD', KEYS[5])
+    if not redis.call('ZSCORE', KEYS[5], reply) then open = open + 1 end
+    room = math.min(room, math.floor(burst) - open)
+  end
   if used < room then
     local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
     member = now .. '-' .. seq
@@ -109,6 +118,16 @@ if priority <= 1 then
   else
     redis.call('ZADD', waiting, now + wait + 1000, waiter)
     redis.call('PEXPIRE', waiting, ttl)
+  end
+end
+if wait == 0 and reply ~= '' then
+  if priority == 1 then
+    redis.call('ZREM', KEYS[5], reply)
+  elseif priority == 0 then
+    redis.call('ZADD', KEYS[5], now + open_ttl, reply)
+    redis.call('PEXPIRE', KEYS[5], open_ttl + 60000)
+  else
+    redis.call('ZADD', KEYS[5], 'XX', now + open_ttl, reply)
   end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
@@ -138,6 +157,13 @@ return 1
 """
 
 
+LONG_WINDOW = 10.0
+"""A window at least this long (Teams' 30 s and hour) would hold a refused final for many
+seconds: there, interim edits and status also leave one slot for each reply still open on the
+scope, so every reply that is streaming can still finish (its final) at once."""
+OPEN_REPLY = 120.0
+"""A reply is open on a long window from its first text's grant there until a final of it is
+granted there, or this long after its last permit there (its process may have died)."""
 WINDOW_RESERVE = 0.1
 """The share of a sliding window's requests interim edits and status leave to first texts and
 finals: a window refills all at once, so "only a full window's surplus" would starve them."""
@@ -184,13 +210,15 @@ class EditBudget:
         priority: Priority | None = None,
         waiter: str = "",
         grant: Grant | None = None,
+        reply: str = "",
     ) -> float:
         """Consume one permit in every scope and return 0, or the seconds to wait and retry.
 
         A refused first text or final (`waiter` names it) holds lower priorities back on that
         scope until it is granted or stops asking. With `grant`, a window scope counts the
         permit as in flight until the grant ends (`bridge.contracts.writing`); without, from
-        its grant (nothing would end it).
+        its grant (nothing would end it). `reply` names the reply the write belongs to: on a
+        long window it stays open until a final of it is granted (`LONG_WINDOW`).
 
         Scopes are asked one after the other (they may live on different cluster slots); when a
         later scope refuses, the windows' permits taken before are given back, a token bucket's
@@ -213,11 +241,14 @@ class EditBudget:
                 waiter,
                 math.ceil(rate.window * 1000),
                 flight,
+                reply if rate.window >= LONG_WINDOW else "",
+                math.ceil(OPEN_REPLY * 1000),
             ]
             waiting = [
                 self._keys.budget_first(allowance.scope),
                 self._keys.budget_final(allowance.scope),
                 ledger,
+                self._keys.budget_replies(allowance.scope),
             ]
             wait_ms, member = await self._script(keys=[key, *waiting], args=args)
             if int(wait_ms) > 0:

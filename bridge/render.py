@@ -162,7 +162,11 @@ class Renderer:
         wait = float("inf")
         for route in routes:
             needed = await self._budget.take(
-                route.allowances, priority=priority, waiter=self._waiter, grant=grant
+                route.allowances,
+                priority=priority,
+                waiter=self._waiter,
+                grant=grant,
+                reply=self._waiter,
             )
             if needed <= 0:
                 return route, 0.0

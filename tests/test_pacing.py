@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bridge import pacing
 from bridge.contracts import Allowance, EditRate, Priority
 from bridge.pacing import EditBudget, reserve
 from bridge.store import Store
@@ -83,3 +84,38 @@ async def test_a_429_pauses_a_sliding_window_too(store: Store) -> None:
     allowance = Allowance("paused", EditRate(per_second=50.0, burst=50.0, window=1.0))
     await budget.pause(allowance, 2.0)
     assert 1.5 < await budget.take((allowance,), priority=Priority.FIRST) <= 2.0
+
+
+def long_window(burst: int) -> tuple[Allowance, ...]:
+    seconds = pacing.LONG_WINDOW
+    return (Allowance("long", EditRate(per_second=burst / seconds, burst=burst, window=seconds)),)
+
+
+async def test_on_a_long_window_interim_edits_leave_a_final_for_every_open_reply(
+    store: Store,
+) -> None:
+    """Three replies open on a 10-slot window that holds a refused final for its whole length:
+    their interim edits stop while three slots are left, so all three finish at once."""
+    budget = EditBudget(store.redis, store.keys)
+    scope = long_window(10)
+    replies = ["a", "b", "c"]
+    for reply in replies:
+        assert await budget.take(scope, priority=Priority.FIRST, reply=reply) == 0
+    interims = 0
+    while await budget.take(scope, priority=Priority.INTERIM, reply="a") == 0:
+        interims += 1
+    assert interims == 4
+    for reply in replies:
+        assert await budget.take(scope, priority=Priority.FINAL, reply=reply) == 0
+
+
+async def test_a_finished_reply_leaves_its_slot_to_interim_edits(store: Store) -> None:
+    budget = EditBudget(store.redis, store.keys)
+    scope = long_window(10)
+    for reply in ("a", "b"):
+        assert await budget.take(scope, priority=Priority.FIRST, reply=reply) == 0
+    assert await budget.take(scope, priority=Priority.FINAL, reply="b") == 0
+    interims = 0
+    while await budget.take(scope, priority=Priority.INTERIM, reply="a") == 0:
+        interims += 1
+    assert interims == 10 - 3 - 1

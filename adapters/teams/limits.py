@@ -28,10 +28,10 @@ CONVERSATION_WINDOWS: tuple[tuple[float, int], ...] = (
     (30.0, 60),
     (3600.0, 1800),
 )
-"""(seconds, requests), shortest first. Scopes are asked one after the other and a permit taken
-before a later scope refuses is spent: spent in a short window it is back within a second or
-two, while one spent in the 30 s or hour window would be gone for that long (a first text
-retrying against a full 2 s window would burn the 30 s window's slots)."""
+"""(seconds, requests), shortest first: scopes are asked one after the other, and a write a
+later window refuses gives back what it took of the earlier ones (`bridge.pacing`). On the
+30 s and hour windows interim edits also leave a slot for each reply still open there
+(`bridge.pacing.LONG_WINDOW`), so a busy channel's replies can all finish."""
 INTERIM_WINDOWS: tuple[tuple[float, int], ...] = ((30.0, 30), (3600.0, 900))
 """The share of the long windows interim edits may use: half. The windows are sliding, so an
 interim edit granted now holds its slot for 30 s (an hour): without a cap, a busy channel's
