@@ -14,7 +14,8 @@ finds the burst there; on a window long enough that a refused final would wait m
 interim edits also leave a slot for every reply open there (`LONG_WINDOW`). While a reply's
 first text waits for a scope, nothing of lower priority is granted there, and while a final
 waits, no interim edit or status: a first text never waits behind final or interim edits, and
-completing a reply never waits behind other replies' interim edits. A 429 pauses the one scope it names for its Retry-After, for every replica.
+completing a reply never waits behind other replies' interim edits. A 429 pauses the one
+scope it names for its Retry-After, for every replica.
 """
 
 from __future__ import annotations
