@@ -24,6 +24,7 @@ import asyncio
 import functools
 import logging
 import math
+import time
 import uuid
 
 from redis.asyncio import Redis
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MIN_RETRY = 0.05
 """Waiters on a busy scope ask again no faster than this, spread at random, not in lockstep."""
+REFUSALS_KEPT = 4096
+"""Scopes whose last refusal a process remembers before it forgets the ones that ran out."""
 FLIGHT = 60.0
 """A window permit still in flight after this long (its process died before its write ended)
 stops counting as in flight: it counts a window from then, then goes."""
@@ -195,6 +198,9 @@ class EditBudget:
         self._script = redis.register_script(_TAKE)
         self._pause = redis.register_script(_PAUSE)
         self._end = redis.register_script(_END)
+        self._refused: dict[tuple[str, Priority], float] = {}
+        """(scope, priority) → when Redis's last refusal there runs out (monotonic): until
+        then this process's other waiters of that rank are answered here, not by Redis."""
 
     def _key(self, allowance: Allowance) -> str:
         return self._keys.budget(allowance.scope)
@@ -227,6 +233,12 @@ class EditBudget:
         """
         if priority is None:
             priority = Priority.FINAL if final else Priority.INTERIM
+        refused = self._refused_for(allowances, priority)
+        if refused is not None:
+            allowance, left = refused
+            if self._metrics is not None:
+                self._metrics.budget_wait(allowance)
+            return left
         waiter = waiter or uuid.uuid4().hex
         flight = math.ceil(FLIGHT * 1000) if grant is not None else 0
         taken: list[tuple[str, bytes | str]] = []
@@ -255,13 +267,34 @@ class EditBudget:
             if int(wait_ms) > 0:
                 if self._metrics is not None:
                     self._metrics.budget_wait(allowance)
+                self._refuse(allowance, priority, int(wait_ms) / 1000.0)
                 await self._settle(taken, False)
                 return int(wait_ms) / 1000.0
+            self._refused.pop((allowance.scope, priority), None)
             if member:
                 taken.append((ledger, member))
         if grant is not None and taken:
             grant.hold(functools.partial(self._settle, taken))
         return 0.0
+
+    def _refused_for(
+        self, allowances: tuple[Allowance, ...], priority: Priority
+    ) -> tuple[Allowance, float] | None:
+        """A scope of `allowances` Redis refused to a waiter of `priority` moments ago, and the
+        rest of the wait it named: a thousand replies waiting on one scope ask Redis about
+        twice per permit that frees, not each of them every 50 ms. Nothing is taken then."""
+        now = time.monotonic()
+        for allowance in allowances:
+            until = self._refused.get((allowance.scope, priority))
+            if until is not None and until > now:
+                return allowance, until - now
+        return None
+
+    def _refuse(self, allowance: Allowance, priority: Priority, seconds: float) -> None:
+        if len(self._refused) >= REFUSALS_KEPT:
+            now = time.monotonic()
+            self._refused = {k: t for k, t in self._refused.items() if t > now}
+        self._refused[(allowance.scope, priority)] = time.monotonic() + seconds
 
     async def _settle(self, taken: list[tuple[str, bytes | str]], sent: bool) -> None:
         """Count window permits a window from now (their write sent a request), or give them

@@ -119,3 +119,24 @@ async def test_a_finished_reply_leaves_its_slot_to_interim_edits(store: Store) -
     while await budget.take(scope, priority=Priority.INTERIM, reply="a") == 0:
         interims += 1
     assert interims == 10 - 3 - 1
+
+
+async def test_many_waiters_on_one_scope_ask_redis_about_twice_per_permit(store: Store) -> None:
+    """Forty writes queued on a scope that frees 20 permits a second: all are granted at that
+    pace, and Redis is asked a few times per permit, not by every waiter every 50 ms."""
+    budget = EditBudget(store.redis, store.keys)
+    script = budget._script
+    calls = 0
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return await script(*args, **kwargs)
+
+    budget._script = counted  # type: ignore[assignment]
+    scope = (Allowance("crowded", EditRate(per_second=20.0, burst=1.0)),)
+    started = time.monotonic()
+    await asyncio.gather(*(budget.acquire(scope, priority=Priority.FINAL) for _ in range(40)))
+    took = time.monotonic() - started
+    assert 1.8 <= took < 4.0
+    assert calls < 200, calls
