@@ -35,7 +35,8 @@ checked against the family's exact shape (`owns`), so a deployment whose prefix 
 | `budget:{<scope>}` edit budget (hash)         | rate scope        | refill time + 60 s       |
 | `budget:{<scope>}:first` first texts waiting  | rate scope        | refill time + 60 s       |
 | `budget:{<scope>}:final` finals waiting       | rate scope        | refill time + 60 s       |
-| `budget:{<scope>}:log` sliding window grants  | rate scope        | window + 60 s            |
+| `budget:{<scope>}:log` sliding window grants  | rate scope        | window + FLIGHT + 60 s   |
+| `budget:{<scope>}:replies` open replies (zset)| rate scope        | OPEN_REPLY + 60 s        |
 | `rate:{<platform>:<tenant>:<user>}` post count| user              | one rate window (60 s)   |
 | `rate:{<platform>:<tenant>:<user>}:post:<msg>`| user              | one rate window (60 s)   |
 | `channel:<scope>` channel settings (hash)     | none              | kept: it is configuration|
@@ -158,7 +159,7 @@ class Keys:
             (f"replymsg:{glob}*", rf"replymsg:{owner}{_ID}:{_ID}"),
             (f"channel:{glob}*", rf"channel:{owner}{_ID}"),
             (f"lastthread:{glob}*", rf"lastthread:{owner}{_ID}:{_ID}"),
-            (f"budget:{{{glob}*", rf"budget:\{{{owner}[^{{}}]+\}}(:first)?"),
+            (f"budget:{{{glob}*", rf"budget:\{{{owner}[^{{}}]+\}}(:first|:final|:log|:replies)?"),
             (f"rate:{{{glob}*", rf"rate:\{{{owner}{_ID}\}}(:post:{_ID})?"),
             (f"plugin:{glob}*", rf"plugin:{owner}{_ID}"),
         ]

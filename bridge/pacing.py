@@ -30,7 +30,7 @@ import uuid
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bridge.contracts import Allowance, EditRate, Grant, Priority
+from bridge.contracts import Allowance, EditRate, Grant, Priority, outlast_cancel
 from bridge.contracts.backoff import jitter_within
 from bridge.keys import Keys
 from bridge.metrics import Metrics
@@ -96,7 +96,9 @@ elseif wait == 0 and window > 0 then
     if not redis.call('ZSCORE', KEYS[5], reply) then open = open + 1 end
     room = math.min(room, math.floor(burst) - open)
   end
-  if used < room then
+  if room < 1 then
+    wait = math.max(50, math.ceil(1 / rate * 1000))
+  elseif used < room then
     local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
     member = now .. '-' .. seq
     redis.call('ZADD', KEYS[4], now + flight, member)
@@ -130,8 +132,8 @@ if wait == 0 and reply ~= '' then
   elseif priority == 0 then
     redis.call('ZADD', KEYS[5], now + open_ttl, reply)
     redis.call('PEXPIRE', KEYS[5], open_ttl + 60000)
-  else
-    redis.call('ZADD', KEYS[5], 'XX', now + open_ttl, reply)
+  elseif redis.call('ZADD', KEYS[5], 'XX', 'CH', now + open_ttl, reply) > 0 then
+    redis.call('PEXPIRE', KEYS[5], open_ttl + 60000)
   end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
@@ -199,8 +201,9 @@ class EditBudget:
         self._pause = redis.register_script(_PAUSE)
         self._end = redis.register_script(_END)
         self._refused: dict[tuple[str, Priority], float] = {}
-        """(scope, priority) → when Redis's last refusal there runs out (monotonic): until
-        then this process's other waiters of that rank are answered here, not by Redis."""
+        """(token bucket scope, priority) → when Redis's last refusal there runs out
+        (monotonic): until then this process's other waiters of that rank are answered here,
+        not by Redis."""
 
     def _key(self, allowance: Allowance) -> str:
         return self._keys.budget(allowance.scope)
@@ -242,6 +245,24 @@ class EditBudget:
         waiter = waiter or uuid.uuid4().hex
         flight = math.ceil(FLIGHT * 1000) if grant is not None else 0
         taken: list[tuple[str, bytes | str]] = []
+        try:
+            return await self._take(allowances, priority, waiter, flight, reply, grant, taken)
+        except BaseException:
+            await outlast_cancel(self._settle(taken, False))
+            raise
+
+    async def _take(
+        self,
+        allowances: tuple[Allowance, ...],
+        priority: Priority,
+        waiter: str,
+        flight: int,
+        reply: str,
+        grant: Grant | None,
+        taken: list[tuple[str, bytes | str]],
+    ) -> float:
+        """`take`'s asking, scope after scope; `taken` holds the window permits granted so far
+        (given back if a later scope refuses, or if this is cancelled or fails)."""
         for allowance in allowances:
             rate = allowance.rate
             key = self._key(allowance)
@@ -269,12 +290,14 @@ class EditBudget:
                     self._metrics.budget_wait(allowance)
                 self._refuse(allowance, priority, int(wait_ms) / 1000.0)
                 await self._settle(taken, False)
+                taken.clear()
                 return int(wait_ms) / 1000.0
             self._refused.pop((allowance.scope, priority), None)
             if member:
                 taken.append((ledger, member))
         if grant is not None and taken:
-            grant.hold(functools.partial(self._settle, taken))
+            grant.hold(functools.partial(self._settle, list(taken)))
+            taken.clear()
         return 0.0
 
     def _refused_for(
@@ -291,6 +314,10 @@ class EditBudget:
         return None
 
     def _refuse(self, allowance: Allowance, priority: Priority, seconds: float) -> None:
+        """Remember a token bucket's refusal; a window's is not kept: its permits are given
+        back and its open replies close at any moment, and its waits can run to an hour."""
+        if allowance.rate.window > 0:
+            return
         if len(self._refused) >= REFUSALS_KEPT:
             now = time.monotonic()
             self._refused = {k: t for k, t in self._refused.items() if t > now}

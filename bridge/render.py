@@ -155,10 +155,11 @@ class Renderer:
         return Priority.FINAL if final else Priority.INTERIM
 
     async def _try_route(
-        self, routes: tuple[Route, ...], priority: Priority, grant: Grant
+        self, routes: tuple[Route, ...], priority: Priority, grant: Grant, *, ending: bool = True
     ) -> tuple[Route | None, float]:
         """The first route with a permit free now (taken into `grant`), or None and the least
-        wait."""
+        wait. The permits name the reply, so a long window keeps a final's slot for it until it
+        ends; a page finished mid-stream (`ending=False`) neither opens nor ends it."""
         wait = float("inf")
         for route in routes:
             needed = await self._budget.take(
@@ -166,7 +167,7 @@ class Renderer:
                 priority=priority,
                 waiter=self._waiter,
                 grant=grant,
-                reply=self._waiter,
+                reply=self._waiter if ending or priority != Priority.FINAL else "",
             )
             if needed <= 0:
                 return route, 0.0
@@ -245,7 +246,7 @@ class Renderer:
             routes = status_routes if showing else self.surface.routes(index, page, final=frozen)
             priority = self._priority(index, frozen)
             grant = Grant()
-            route, wait = await self._try_route(routes, priority, grant)
+            route, wait = await self._try_route(routes, priority, grant, ending=not frozen)
             if route is None:
                 return wait
             shown = page if frozen or route.appends else display

@@ -8,7 +8,10 @@ import re
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+from yarl import URL
 
+from adapters.discord.client import route_name
+from adapters.discord.surface import EDIT, allowances
 from bridge.contracts import Allowance, EditRate
 from bridge.metrics import Metrics
 
@@ -67,3 +70,10 @@ def test_latency_is_shown_per_platform_and_budget_waits_per_method() -> None:
         assert queries, series
         for query in queries:
             assert re.search(rf"by \([^)]*\b{label}\b", query), query
+
+
+def test_a_discord_budget_wait_names_its_route_as_its_calls_do() -> None:
+    """One spelling per route on the dashboard: `{id}` for every id, in waits as in calls."""
+    bucket = allowances(None, EDIT, "123")[1]
+    edit = URL("https://discord.com/api/v10/channels/123/messages/456")
+    assert bucket.method == route_name("PATCH", edit) == "PATCH /channels/{id}/messages/{id}"

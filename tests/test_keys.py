@@ -121,3 +121,23 @@ async def test_discord_stop_reaction_in_a_thread(redis_url: str, prefix: str, ca
         await env.wait(lambda: env.discord_text(post.id).endswith("⏹️ Stopped."), timeout=30)
         assert len(env.neuroflash.calls_to("message-streams", "DELETE")) == 1
         assert len(emu.calls_to(f"/channels/{post.id}", "GET")) == (0 if cached else 1)
+
+
+def test_forgetting_a_tenant_finds_every_budget_key_of_its_scopes() -> None:
+    """A workspace's budgets (bucket, waiting first texts and finals, window log, open replies)
+    all go with it; another workspace's stay."""
+    ours = Keys("p:")
+    scope = "slack:TA:chat.update"
+    names = [
+        ours.budget(scope),
+        ours.budget_first(scope),
+        ours.budget_final(scope),
+        ours.budget_log(scope),
+        ours.budget_replies(scope),
+    ]
+    shapes = [
+        shape for pattern, shape in ours.tenant_families("slack", "TA") if "budget" in pattern
+    ]
+    assert len(shapes) == 1
+    assert all(ours.owns(name, shapes[0]) for name in names), names
+    assert not ours.owns(ours.budget_log("slack:TB:chat.update"), shapes[0])

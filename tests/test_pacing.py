@@ -121,7 +121,7 @@ async def test_a_finished_reply_leaves_its_slot_to_interim_edits(store: Store) -
     assert interims == 10 - 3 - 1
 
 
-async def test_many_waiters_on_one_scope_ask_redis_about_twice_per_permit(store: Store) -> None:
+async def test_many_waiters_on_one_scope_ask_redis_a_few_times_per_permit(store: Store) -> None:
     """Forty writes queued on a scope that frees 20 permits a second: all are granted at that
     pace, and Redis is asked a few times per permit, not by every waiter every 50 ms."""
     budget = EditBudget(store.redis, store.keys)
@@ -140,3 +140,27 @@ async def test_many_waiters_on_one_scope_ask_redis_about_twice_per_permit(store:
     took = time.monotonic() - started
     assert 1.8 <= took < 4.0
     assert calls < 200, calls
+
+
+async def test_a_long_window_with_as_many_open_replies_as_slots_refuses_interim_edits(
+    store: Store,
+) -> None:
+    """Every slot is some open reply's: an interim edit or status is told to ask again after
+    a slot's share of the window (the script once failed here instead)."""
+    budget = EditBudget(store.redis, store.keys)
+    scope = long_window(4)
+    for reply in "abcd":
+        assert await budget.take(scope, priority=Priority.FIRST, reply=reply) == 0
+    for priority in (Priority.INTERIM, Priority.STATUS):
+        assert 0 < await budget.take(scope, priority=priority, reply="a") <= 2.6
+
+
+async def test_an_open_replys_interim_edit_keeps_the_open_replies_alive(store: Store) -> None:
+    budget = EditBudget(store.redis, store.keys)
+    scope = long_window(10)
+    key = store.keys.budget_replies("long")
+    assert await budget.take(scope, priority=Priority.FIRST, reply="a") == 0
+    await asyncio.sleep(0.3)
+    before = await store.redis.pttl(key)
+    assert await budget.take(scope, priority=Priority.INTERIM, reply="a") == 0
+    assert await store.redis.pttl(key) > before + 200

@@ -15,6 +15,7 @@ from bridge.contracts import (
     Route,
     ThreadKey,
     Written,
+    write_grant,
     write_priority,
 )
 from bridge.contracts.toolkit.split import open_fence
@@ -275,6 +276,9 @@ class BareSurface(RecordingSurface):
         pass
 
     async def write(self, index: int, text: str, *, final: bool, route: Route) -> Written:
+        grant = write_grant()
+        assert grant is not None
+        grant.sent = True  # as a messenger session's trace says of a request it sent
         self.shown.set()
         return await super().write(index, text, final=final, route=route)
 
@@ -284,7 +288,7 @@ async def test_a_refused_first_text_asks_again_when_the_scope_frees_not_an_inter
 ) -> None:
     """Two first texts on a scope that grants one per 0.3 s: the second goes when its slot
     frees, not after half the surface's edit interval (1 s), which only interim edits wait."""
-    rate = EditRate(per_second=1 / 0.3, burst=1.0, window=0.3)
+    rate = EditRate(per_second=10.0, burst=1.0, window=0.3)
     budget = EditBudget(store.redis, store.keys)
     surfaces = [BareSurface(rate) for _ in range(2)]
     renderers = [Renderer(s, budget) for s in surfaces]

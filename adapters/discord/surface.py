@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Literal
 
 import discord
@@ -73,6 +74,9 @@ def global_allowance(per_second: float) -> Allowance:
 
 
 GLOBAL = global_allowance(50.0)
+ROUTE_IDS = re.compile(r"\{[a-z_]+\}")
+"""A route's id placeholders: a budget wait's method label spells them `{id}`, as a call's
+does (`adapters.discord.client.route_name`)."""
 ARCHIVE_MINUTES: Literal[1440] = 1440
 TYPING_REFRESH = 8.0
 """Discord shows typing for about 10 s; renew it until the first text is posted."""
@@ -91,7 +95,8 @@ def allowances(
     """
     hashes = getattr(getattr(client, "http", None), "_bucket_hashes", None)
     bucket = hashes.get(route) if isinstance(hashes, dict) else None
-    return (limit, Allowance(f"discord:{bucket or route}:{channel_id}", CHANNEL_RATE, route))
+    method = ROUTE_IDS.sub("{id}", route)
+    return (limit, Allowance(f"discord:{bucket or route}:{channel_id}", CHANNEL_RATE, method))
 
 
 class DiscordSurface:

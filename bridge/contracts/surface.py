@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bridge.contracts.written import Written
 
@@ -57,6 +57,18 @@ class Priority(IntEnum):
     """Typing indicators and thread status: only with permits no one else wants."""
 
 
+_outlasting: set[asyncio.Future[Any]] = set()
+
+
+async def outlast_cancel(work: Awaitable[Any]) -> None:
+    """Await `work` to its end even if the caller is cancelled meanwhile (it is kept referenced
+    until done, as `asyncio.shield` requires); the caller's cancellation is raised after."""
+    future = asyncio.ensure_future(work)
+    _outlasting.add(future)
+    future.add_done_callback(_outlasting.discard)
+    await asyncio.shield(future)
+
+
 class Grant:
     """The shared permits one write took on scopes counted in windows. The budget counts them
     as in flight from their grant until the write is over (`writing`), then for a window from
@@ -81,10 +93,11 @@ class Grant:
 
     async def end(self) -> None:
         """The write is over: its permits count a window from now, or not at all if it sent
-        nothing. Once; permits held later are ended by the next call."""
+        nothing. Once; permits held later are ended by the next call. A cancelled caller does
+        not stop it: permits left in flight would hold their slots for a minute."""
         ends, self._ends = self._ends, []
         if ends:
-            await asyncio.gather(*(end(self.sent) for end in ends))
+            await outlast_cancel(asyncio.gather(*(end(self.sent) for end in ends)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +123,7 @@ async def writing(priority: Priority, grant: Grant | None = None) -> AsyncIterat
     except BaseException:
         _writing.reset(token)
         if write.grant.open:
-            await asyncio.shield(write.grant.end())
+            await write.grant.end()
         raise
     _writing.reset(token)
     await write.grant.end()

@@ -276,7 +276,7 @@ def pace_requests(
             try:
                 await permit(params.method, params.url, priority, grant)
             except BaseException:
-                await asyncio.shield(grant.end())
+                await grant.end()
                 raise
         ticket = object()
         try:
@@ -289,7 +289,7 @@ def pace_requests(
                     raise
         except BaseException:
             if own is not None:
-                await asyncio.shield(own.end())
+                await own.end()
             raise
         grant.sent = True
         context.arrival_ticket = ticket
