@@ -17,11 +17,13 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from adapters.teams import TeamsAdapter
+from adapters.teams import TeamsAdapter, limits
+from adapters.teams.connector import Connector
 from adapters.teams.settings import TeamsSettings
+from bridge.contracts import Allowance, Permits
 from bridge.runtime import Runtime
 from emulators.neuroflash import NeuroflashEmulator
-from emulators.teams import TeamsEmulator
+from emulators.teams import CHANNEL, TeamsEmulator
 from tests.harness import bridge_settings
 from tests.procs import Replica, Replicas, free_port, replica_env
 
@@ -138,3 +140,36 @@ async def teams_cluster(
             async for key in redis.scan_iter(match=f"{prefix}*", count=500):
                 await redis.delete(key)
         await redis.aclose()
+
+
+@dataclass
+class ChannelThread:
+    """A thread of the emulator's channel, under its enforced limits, and the bridge's own
+    Connector and shared budget to post there as a reply's writes do."""
+
+    adapter: TeamsAdapter
+    connector: Connector
+    budget: Permits
+    root: str
+    """The thread's root message id."""
+    where: str
+    """The conversation id a post into the thread goes to."""
+    scopes: tuple[Allowance, ...]
+    """The channel's windows and the app's: what a write there takes permits on."""
+
+    def activity(self, text: str) -> dict[str, Any]:
+        return {"type": "message", "text": text, "textFormat": "markdown"}
+
+
+async def channel_thread(env: TeamsEnv) -> ChannelThread:
+    """Enforce the documented limits and open a thread in the channel (`teams_bridge` runs)."""
+    emu = env.teams
+    emu.enforce_limits()
+    (adapter,) = env.runtime.adapters if env.runtime else ()
+    assert isinstance(adapter, TeamsAdapter)
+    connector, budget = adapter._connector, adapter._budget
+    assert connector is not None and budget is not None
+    root = await emu.channel_post("a thread", mention=False)
+    scopes = (*limits.conversation(emu.auth.tenant, CHANNEL), adapter._app)
+    where = f"{CHANNEL};messageid={root.id}"
+    return ChannelThread(adapter, connector, budget, root.id, where, scopes)

@@ -9,14 +9,13 @@ Teams emulator's conversation windows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import ClientSession, TraceConfig
 
 from adapters.discord.pace import pace_requests
 from adapters.discord.surface import global_allowance
-from adapters.teams import TeamsAdapter, limits
 from adapters.teams import pace as teams_pace
 from adapters.teams.connector import Connector
 from adapters.teams.token import BotToken
@@ -26,7 +25,7 @@ from bridge.store import Store
 from emulators.base import Fault
 from emulators.discord import DiscordEmulator
 from emulators.teams import CHANNEL
-from tests.teams_kit import teams_bridge
+from tests.teams_kit import channel_thread, teams_bridge
 
 pytestmark = pytest.mark.alone
 """Timing under an enforced global limit: run when no other test file loads the machine."""
@@ -52,6 +51,18 @@ def replica(budget: EditBudget, allowance: Allowance, api_url: str) -> ClientSes
     return ClientSession(trace_configs=[pace_requests(TraceConfig(), budget, allowance, api_url)])
 
 
+def channel_getter(discord: DiscordEmulator) -> Callable[[ClientSession], Awaitable[int]]:
+    """A request for the emulator's channel, as the bot, answering its status."""
+    url = f"{discord.api_url}/channels/{discord.channel.id}"
+    headers = {"Authorization": f"Bot {discord.token}"}
+
+    async def get(session: ClientSession) -> int:
+        async with session.get(url, headers=headers) as answer:
+            return answer.status
+
+    return get
+
+
 async def test_a_replicas_slow_requests_hold_the_others_back_until_a_window_after(
     store: Store, discord: DiscordEmulator
 ) -> None:
@@ -60,16 +71,11 @@ async def test_a_replicas_slow_requests_hold_the_others_back_until_a_window_afte
     inside the Discord second A's requests opened; counted until a window after A's answers,
     B waits for it: no 429."""
     allowance = global_allowance(PER_SECOND)
-    url = f"{discord.api_url}/channels/{discord.channel.id}"
-    headers = {"Authorization": f"Bot {discord.token}"}
     replicas = [
         replica(EditBudget(store.redis, store.keys), allowance, discord.api_url) for _ in range(2)
     ]
 
-    async def get(session: ClientSession) -> int:
-        async with session.get(url, headers=headers) as answer:
-            return answer.status
-
+    get = channel_getter(discord)
     try:
         discord.fail_next("get_channel", Fault("slow", delay=LATE), times=PER_SECOND)
         slow = [asyncio.create_task(get(replicas[0])) for _ in range(PER_SECOND)]
@@ -89,14 +95,10 @@ async def test_a_replicas_writes_sent_late_hold_the_others_back(
     loop sends them half a second later; replica B asks right after. The permits count in
     flight until A's writes are over, so B's requests go a window after them: no 429."""
     allowance = global_allowance(PER_SECOND)
-    url = f"{discord.api_url}/channels/{discord.channel.id}"
-    headers = {"Authorization": f"Bot {discord.token}"}
     budgets = [EditBudget(store.redis, store.keys) for _ in range(2)]
     replicas = [replica(budget, allowance, discord.api_url) for budget in budgets]
 
-    async def get(session: ClientSession) -> int:
-        async with session.get(url, headers=headers) as answer:
-            return answer.status
+    get = channel_getter(discord)
 
     async def late_write() -> int:
         async with writing(Priority.FINAL) as grant:
@@ -122,15 +124,9 @@ async def test_teams_replicas_keep_a_channels_second_together(redis_url: str, pr
     A's posts at Teams; counted until A's writes are over, it waits: no 429."""
     async with teams_bridge(redis_url, prefix) as env:
         emu = env.teams
-        emu.enforce_limits()
-        (adapter,) = env.runtime.adapters if env.runtime else ()
-        assert isinstance(adapter, TeamsAdapter)
-        connector, budget = adapter._connector, adapter._budget
-        assert connector is not None and budget is not None
-        root = await emu.channel_post("a thread", mention=False)
-        where = f"{CHANNEL};messageid={root.id}"
-        scopes = (*limits.conversation(emu.auth.tenant, CHANNEL), adapter._app)
-        activity = {"type": "message", "text": "late", "textFormat": "markdown"}
+        thread = await channel_thread(env)
+        adapter, connector, budget = thread.adapter, thread.connector, thread.budget
+        where, activity = thread.where, thread.activity("late")
         per_second = adapter.settings.requests_per_second
         trace = teams_pace.pace_requests(
             TraceConfig(), budget, emu.auth.tenant, adapter._app, per_second
@@ -138,7 +134,7 @@ async def test_teams_replicas_keep_a_channels_second_together(redis_url: str, pr
 
         async def late_write() -> None:
             async with writing(Priority.FINAL) as grant:
-                await budget.acquire(scopes, priority=Priority.FINAL, grant=grant)
+                await budget.acquire(thread.scopes, priority=Priority.FINAL, grant=grant)
                 await asyncio.sleep(LATE)
                 await connector.send(emu.service_url, where, activity)
 
@@ -149,4 +145,4 @@ async def test_teams_replicas_keep_a_channels_second_together(redis_url: str, pr
             await other.send(emu.service_url, where, activity)
             await asyncio.gather(*late)
         assert emu.rate_limited == 0
-        assert len(emu.bot_messages(CHANNEL, root.id)) == 8
+        assert len(emu.bot_messages(CHANNEL, thread.root)) == 8

@@ -10,11 +10,10 @@ import asyncio
 import pytest
 from yarl import URL
 
-from adapters.teams import TeamsAdapter, limits
 from adapters.teams.pace import conversation_of
 from bridge.contracts import Priority, writing
 from emulators.teams import CHANNEL
-from tests.teams_kit import teams_bridge
+from tests.teams_kit import channel_thread, teams_bridge
 
 pytestmark = pytest.mark.alone
 """Timing under enforced limits: run when no other test file loads the machine."""
@@ -39,19 +38,12 @@ async def test_granted_requests_that_leave_late_wait_for_the_window_by_send_time
     would reach Teams within one second, so the eighth waits for the window; no 429."""
     async with teams_bridge(redis_url, prefix) as env:
         emu = env.teams
-        emu.enforce_limits()
-        (adapter,) = env.runtime.adapters if env.runtime else ()
-        assert isinstance(adapter, TeamsAdapter)
-        connector, budget = adapter._connector, adapter._budget
-        assert connector is not None and budget is not None
-        root = await emu.channel_post("a thread", mention=False)
-        where = f"{CHANNEL};messageid={root.id}"
-        scopes = (*limits.conversation(emu.auth.tenant, CHANNEL), adapter._app)
-        activity = {"type": "message", "text": "late", "textFormat": "markdown"}
+        thread = await channel_thread(env)
+        budget, scopes, activity = thread.budget, thread.scopes, thread.activity("late")
 
         async def send() -> None:
             async with writing(Priority.FINAL):
-                await connector.send(emu.service_url, where, activity)
+                await thread.connector.send(emu.service_url, thread.where, activity)
 
         async def late() -> None:
             await asyncio.sleep(1.0)
@@ -64,7 +56,7 @@ async def test_granted_requests_that_leave_late_wait_for_the_window_by_send_time
         await send()
         await held
         assert emu.rate_limited == 0
-        assert len(emu.bot_messages(CHANNEL, root.id)) == 8
+        assert len(emu.bot_messages(CHANNEL, thread.root)) == 8
 
 
 async def test_calls_outside_replies_take_their_permits(redis_url: str, prefix: str) -> None:
@@ -72,15 +64,9 @@ async def test_calls_outside_replies_take_their_permits(redis_url: str, prefix: 
     leaves, so none draws a 429."""
     async with teams_bridge(redis_url, prefix) as env:
         emu = env.teams
-        emu.enforce_limits()
-        (adapter,) = env.runtime.adapters if env.runtime else ()
-        assert isinstance(adapter, TeamsAdapter)
-        connector = adapter._connector
-        assert connector is not None
-        root = await emu.channel_post("a thread", mention=False)
-        where = f"{CHANNEL};messageid={root.id}"
-        activity = {"type": "message", "text": "aside", "textFormat": "markdown"}
-        sends = (connector.send(emu.service_url, where, activity) for _ in range(20))
+        thread = await channel_thread(env)
+        activity = thread.activity("aside")
+        sends = (thread.connector.send(emu.service_url, thread.where, activity) for _ in range(20))
         await asyncio.wait_for(asyncio.gather(*sends), 60)
         assert emu.rate_limited == 0
-        assert len(emu.bot_messages(CHANNEL, root.id)) == 20
+        assert len(emu.bot_messages(CHANNEL, thread.root)) == 20

@@ -10,11 +10,10 @@ that span, so no window of the scope's length (fixed or sliding, any alignment) 
 the scope's limit of this process's requests, whatever the latency. Between replicas the shared
 budget counts its window permits the same way (`bridge.pacing`: in flight from the grant until
 the write that holds them is over, then a window), so no margin is kept there either. A request
-waits until every one of its
-scopes has room; waiters leave by priority, then first come first served, and the first one
-waiting on a full scope keeps a slot on each of its other scopes (no later request of lower
-rank takes the last one; those behind it on the same scope keep none, so a busy conversation
-does not hold the app's slots from the others).
+waits until every one of its scopes has room; waiters leave by priority, then first come first
+served, and the first one waiting on a full scope keeps a slot on each of its other scopes (no
+later request of lower rank takes the last one; those behind it on the same scope keep none, so
+a busy conversation does not hold the app's slots from the others).
 
 `pace_requests` hooks it into an aiohttp session's trace; requests made under
 `bridge.contracts.writing(priority)` (the renderer's writes; a surface's typing) already hold
